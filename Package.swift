@@ -1,0 +1,51 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "dsmr",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "LMDB", targets: ["LMDB"]),
+        .library(name: "DSMR", targets: ["DSMR"]),
+        .library(name: "ChunkStore", targets: ["ChunkStore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+    ],
+    targets: [
+        // The system's LMDB (Debian: liblmdb-dev), found through pkg-config.
+        .systemLibrary(
+            name: "CLMDB",
+            pkgConfig: "lmdb",
+            providers: [.apt(["liblmdb-dev"])]
+        ),
+        // A safe Swift wrapper over LMDB that knows nothing of DSMR.
+        .target(name: "LMDB", dependencies: ["CLMDB"]),
+        // DSMR's values: ids, Dimensions, codec, chunks, certificates, blocks.
+        .target(
+            name: "DSMR",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")]
+        ),
+        // The durable chunk server store.
+        .target(name: "ChunkStore", dependencies: ["LMDB", "DSMR"]),
+
+        .testTarget(name: "LMDBTests", dependencies: ["LMDB", "CLMDB"]),
+        .testTarget(
+            name: "DSMRTests",
+            dependencies: [
+                "DSMR",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
+        ),
+        .testTarget(
+            name: "ChunkStoreTests",
+            dependencies: [
+                "ChunkStore", "LMDB", "DSMR",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)
