@@ -1,0 +1,92 @@
+import CLMDB
+
+/// One key/value pair lent by a cursor. Both buffers point into the memory
+/// map and stay valid until the cursor moves or its transaction ends.
+public struct Entry {
+    /// The key.
+    public let key: UnsafeRawBufferPointer
+    /// The value.
+    public let value: UnsafeRawBufferPointer
+
+    /// A copy of the key.
+    public var keyBytes: [UInt8] { Array(key) }
+    /// A copy of the value.
+    public var valueBytes: [UInt8] { Array(value) }
+}
+
+/// A position in a database, lent by `Transaction.withCursor(on:_:)`.
+///
+/// Every move returns the entry it lands on, or nil when there is none
+/// (`MDB_NOTFOUND`); other failures throw.
+public struct Cursor: ~Copyable {
+    let handle: OpaquePointer
+    /// The database the cursor walks.
+    public let database: Database
+    let path: String
+
+    init(handle: OpaquePointer, database: Database, path: String) {
+        self.handle = handle
+        self.database = database
+        self.path = path
+    }
+
+    deinit { mdb_cursor_close(handle) }
+
+    private func move(_ op: MDB_cursor_op, key: UnsafeRawBufferPointer? = nil) throws -> Entry? {
+        var keyValue = MDBValue(mv_size: key?.count ?? 0, mv_data: UnsafeMutableRawPointer(mutating: key?.baseAddress))
+        var dataValue = MDBValue()
+        let rc = mdb_cursor_get(handle, &keyValue, &dataValue, op)
+        if rc == MDB_NOTFOUND { return nil }
+        try check(rc, "mdb_cursor_get", database: database.name, path: path)
+        return Entry(
+            key: UnsafeRawBufferPointer(start: keyValue.mv_data, count: keyValue.mv_size),
+            value: UnsafeRawBufferPointer(start: dataValue.mv_data, count: dataValue.mv_size))
+    }
+
+    /// Moves to the first entry.
+    public func first() throws -> Entry? { try move(MDB_FIRST) }
+    /// Moves to the last entry.
+    public func last() throws -> Entry? { try move(MDB_LAST) }
+    /// Moves to the next entry.
+    public func next() throws -> Entry? { try move(MDB_NEXT) }
+    /// Moves to the previous entry.
+    public func previous() throws -> Entry? { try move(MDB_PREV) }
+    /// The entry under the cursor.
+    public func current() throws -> Entry? { try move(MDB_GET_CURRENT) }
+
+    /// Moves to the first entry whose key is at least `key` (`MDB_SET_RANGE`).
+    public func seek(atLeast key: some RawBytes) throws -> Entry? {
+        try key.withUnsafeBytes { try move(MDB_SET_RANGE, key: $0) }
+    }
+
+    /// Moves to the entry whose key is exactly `key` (`MDB_SET_KEY`).
+    public func seek(exactly key: some RawBytes) throws -> Entry? {
+        try key.withUnsafeBytes { try move(MDB_SET_KEY, key: $0) }
+    }
+
+    /// Moves to the last entry whose key is below `key`, or to the last entry
+    /// when `key` is nil.
+    public func seek(below key: (some RawBytes)?) throws -> Entry? {
+        guard let key else { return try last() }
+        if try seek(atLeast: key) != nil { return try previous() }
+        return try last()
+    }
+
+    func positionAtOrAfter(_ key: [UInt8]?) throws -> Entry? {
+        guard let key else { return try first() }
+        return try seek(atLeast: key)
+    }
+
+    func positionBefore(_ key: [UInt8]?) throws -> Entry? {
+        try seek(below: key)
+    }
+
+    /// Deletes the entry under the cursor; the next `next()` returns the
+    /// entry after it, the next `previous()` the entry before it. Needs a
+    /// write transaction.
+    ///
+    /// The corresponding C function is `mdb_cursor_del`.
+    public func deleteCurrent() throws {
+        try check(mdb_cursor_del(handle, 0), "mdb_cursor_del", database: database.name, path: path)
+    }
+}

@@ -1,0 +1,324 @@
+import CLMDB
+import Synchronization
+
+/// An open LMDB environment: one directory, one memory map, its named
+/// databases.
+///
+/// Open it once per process and share the instance; a second open of the same
+/// directory in the same process is refused. Transactions are scoped by
+/// closures: `read { }` for snapshots, `write { }` for changes, which commit
+/// when the closure returns and abort when it throws.
+///
+/// - Note: Safe to share across threads (`@unchecked Sendable`): the
+///   `MDB_env` is thread-safe once open, the database handles are immutable
+///   after open, write transactions never leave the closure (and so the thread)
+///   that began them, read transactions use `MDB_NOTLS`, and the mutable
+///   bookkeeping is guarded by the transaction gate and a mutex.
+public final class Environment: @unchecked Sendable {
+    /// The directory the environment lives in.
+    public let path: String
+    /// The options it was opened with.
+    public let options: EnvironmentOptions
+    /// How many stale reader slots (left by processes that died while
+    /// reading) were cleared when it opened.
+    public let staleReadersCleared: Int
+
+    let handle: OpaquePointer
+    let gate = TransactionGate()
+    private let identity: OpenPathRegistry.Identity
+    private let databases: [String: Database]
+    private let readerPool = Mutex<[PooledReader]>([])
+    private static let readerPoolLimit = 32
+
+    /// Opens (creating if needed and not read-only) the environment described
+    /// by `options`, clears stale reader slots and opens the declared named
+    /// databases in one transaction.
+    ///
+    /// The corresponding C functions are `mdb_env_create`, `mdb_env_open`,
+    /// `mdb_reader_check` and `mdb_dbi_open`.
+    public init(_ options: EnvironmentOptions) throws {
+        try options.validate()
+        let path = options.path
+        let identity = try OpenPathRegistry.identity(of: path)
+        try OpenPathRegistry.claim(identity, path: path)
+
+        var env: OpaquePointer?
+        do {
+            try check(mdb_env_create(&env), "mdb_env_create", path: path)
+        } catch {
+            OpenPathRegistry.release(identity)
+            throw error
+        }
+        guard let env else { preconditionFailure("mdb_env_create returned no handle") }
+        do {
+            try check(mdb_env_set_maxreaders(env, options.maxReaders), "mdb_env_set_maxreaders", path: path)
+            try check(mdb_env_set_maxdbs(env, options.maxDatabases), "mdb_env_set_maxdbs", path: path)
+            try check(mdb_env_set_mapsize(env, options.mapSize), "mdb_env_set_mapsize", path: path)
+            let rc = mdb_env_open(env, path, options.flags, mdb_mode_t(options.fileMode))
+            if rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH {
+                throw LMDBError(
+                    LMDBError.Code(rawValue: rc), operation: "mdb_env_open", path: path,
+                    message: "data.mdb is not an LMDB environment of a compatible version")
+            }
+            try check(rc, "mdb_env_open", path: path)
+            var dead: Int32 = 0
+            try check(mdb_reader_check(env, &dead), "mdb_reader_check", path: path)
+            self.staleReadersCleared = Int(dead)
+            self.databases = try Self.openDatabases(env, options: options)
+        } catch {
+            mdb_env_close(env)
+            OpenPathRegistry.release(identity)
+            throw error
+        }
+        self.handle = env
+        self.path = path
+        self.options = options
+        self.identity = identity
+    }
+
+    private static func openDatabases(
+        _ env: OpaquePointer, options: EnvironmentOptions
+    ) throws -> [String: Database] {
+        if options.databases.isEmpty { return [:] }
+        var txn: OpaquePointer?
+        let txnFlags = options.readOnly ? UInt32(MDB_RDONLY) : 0
+        try check(mdb_txn_begin(env, nil, txnFlags, &txn), "mdb_txn_begin", path: options.path)
+        var result: [String: Database] = [:]
+        do {
+            for name in options.databases {
+                var dbi = MDB_dbi()
+                let flags = options.readOnly ? 0 : UInt32(MDB_CREATE)
+                let rc = mdb_dbi_open(txn, name, flags, &dbi)
+                if rc == MDB_NOTFOUND {
+                    throw LMDBError(
+                        .unknownDatabase, operation: "mdb_dbi_open", database: name,
+                        path: options.path,
+                        message: "the database does not exist in this read-only environment")
+                }
+                try check(rc, "mdb_dbi_open", database: name, path: options.path)
+                result[name] = Database(name: name, handle: dbi)
+            }
+            // Committing (even a read-only transaction) makes the handles
+            // visible to every later transaction.
+            try check(mdb_txn_commit(txn), "mdb_txn_commit", path: options.path)
+        } catch {
+            mdb_txn_abort(txn)
+            throw error
+        }
+        return result
+    }
+
+    deinit { close() }
+
+    /// Closes the environment once every open transaction has finished. Later
+    /// calls throw `LMDBError.Code.closed`. Closing twice is harmless.
+    ///
+    /// The corresponding C function is `mdb_env_close`.
+    public func close() {
+        gate.exclusive(closing: true) {
+            for reader in readerPool.withLock({ pool in defer { pool.removeAll() }; return pool }) {
+                mdb_txn_abort(reader.txn)
+            }
+            mdb_env_close(handle)
+            OpenPathRegistry.release(identity)
+        }
+    }
+
+    /// The named database `name`, which must have been declared in
+    /// `EnvironmentOptions.databases`.
+    public func database(_ name: String) throws -> Database {
+        guard let database = databases[name] else {
+            throw LMDBError(
+                .unknownDatabase, operation: "database", database: name, path: path,
+                message: "the database was not declared when the environment was opened")
+        }
+        return database
+    }
+
+    /// Every declared database, by name.
+    public var allDatabases: [Database] { databases.values.sorted { $0.name < $1.name } }
+
+    /// The largest key LMDB accepts (511 bytes in default builds).
+    public var maxKeySize: Int { Int(mdb_env_get_maxkeysize(handle)) }
+
+    // MARK: Read transactions
+
+    /// Runs `body` in a read-only snapshot. The transaction ends when `body`
+    /// returns; values it lends are valid only inside `body`.
+    public func read<R>(_ body: (borrowing ReadTransaction) throws -> R) throws -> R {
+        while true {
+            guard gate.enter() != nil else { throw closedError("mdb_txn_begin") }
+            let txn: OpaquePointer
+            do {
+                txn = try beginRead()
+            } catch LMDBError.Code.mapResized {
+                gate.leave()
+                try adoptGrownMap()
+                continue
+            } catch {
+                gate.leave()
+                throw error
+            }
+            defer {
+                endRead(txn)
+                gate.leave()
+            }
+            return try body(ReadTransaction(handle: txn, environment: self))
+        }
+    }
+
+    private func beginRead() throws -> OpaquePointer {
+        if let pooled = readerPool.withLock({ $0.popLast()?.txn }) {
+            let rc = mdb_txn_renew(pooled)
+            if rc == MDB_SUCCESS { return pooled }
+            mdb_txn_abort(pooled)
+            try check(rc, "mdb_txn_renew", path: path)
+        }
+        var txn: OpaquePointer?
+        try check(mdb_txn_begin(handle, nil, UInt32(MDB_RDONLY), &txn), "mdb_txn_begin", path: path)
+        guard let txn else { preconditionFailure("mdb_txn_begin returned no handle") }
+        return txn
+    }
+
+    private func endRead(_ txn: OpaquePointer) {
+        mdb_txn_reset(txn)
+        let kept = readerPool.withLock { pool -> Bool in
+            guard pool.count < Self.readerPoolLimit else { return false }
+            pool.append(PooledReader(txn: txn))
+            return true
+        }
+        if !kept { mdb_txn_abort(txn) }
+    }
+
+    // MARK: Write transactions
+
+    /// Runs `body` in a write transaction that commits when `body` returns
+    /// and aborts when it throws.
+    ///
+    /// When the map fills up, the transaction is aborted, the map grown (once
+    /// no transaction of this process is open) and `body` run again: `body`
+    /// may therefore run more than once and must not have effects outside the
+    /// transaction that it cannot repeat. Callers see `mapFull` only when the
+    /// map reached `maxMapSize` or the calling thread holds another
+    /// transaction (so growth could not wait for it).
+    ///
+    /// Write transactions are serialised across threads and processes by
+    /// LMDB's writer lock; a thread must not start a write inside another.
+    public func write<R>(_ body: (borrowing WriteTransaction) throws -> R) throws -> R {
+        if options.readOnly {
+            throw LMDBError(.readOnly, operation: "mdb_txn_begin", path: path)
+        }
+        while true {
+            guard let generation = gate.enter() else { throw closedError("mdb_txn_begin") }
+            var raw: OpaquePointer?
+            let rc = mdb_txn_begin(handle, nil, 0, &raw)
+            if rc == MDB_MAP_RESIZED {
+                gate.leave()
+                try adoptGrownMap()
+                continue
+            }
+            guard rc == MDB_SUCCESS, let raw else {
+                gate.leave()
+                try check(rc, "mdb_txn_begin", path: path)
+                preconditionFailure("mdb_txn_begin returned no handle")
+            }
+            let state = WriteState()
+            let outcome: Result<R, any Error>
+            do {
+                let value = try body(WriteTransaction(handle: raw, environment: self, state: state))
+                if state.sawMapFull {
+                    mdb_txn_abort(raw)
+                    outcome = .failure(LMDBError(.mapFull, operation: "mdb_put", path: path))
+                } else {
+                    let commit = mdb_txn_commit(raw)
+                    outcome =
+                        commit == MDB_SUCCESS
+                        ? .success(value)
+                        : .failure(LMDBError(
+                            LMDBError.Code(rawValue: commit), operation: "mdb_txn_commit", path: path))
+                }
+            } catch {
+                mdb_txn_abort(raw)
+                outcome = .failure(error)
+            }
+            gate.leave()
+            switch outcome {
+            case .success(let value):
+                return value
+            case .failure(let error):
+                if state.sawMapFull || LMDBError.Code.mapFull ~= error {
+                    try grow(seenGeneration: generation)
+                    continue
+                }
+                throw error
+            }
+        }
+    }
+
+    // MARK: Map growth
+
+    /// Grows the map after a write hit `MDB_MAP_FULL`: doubles it up to 1 GiB,
+    /// then adds 1 GiB at a time, never beyond `maxMapSize`.
+    private func grow(seenGeneration: Int) throws {
+        if gate.callerHoldsTransaction {
+            throw LMDBError(
+                .mapFull, operation: "grow map", path: path,
+                message: "the map is full and cannot grow while this thread holds another transaction")
+        }
+        var failure: LMDBError?
+        let outcome = gate.exclusive(onlyIfGeneration: seenGeneration) {
+            let current = currentMapSize()
+            guard current < options.maxMapSize else {
+                failure = LMDBError(
+                    .mapFull, operation: "grow map", path: path,
+                    message: "the map reached its ceiling of \(options.maxMapSize) bytes (maxMapSize)")
+                return
+            }
+            let step = min(current, 1 << 30)
+            let next = min(options.maxMapSize, current + step)
+            let rc = mdb_env_set_mapsize(handle, next)
+            if rc != MDB_SUCCESS {
+                failure = LMDBError(
+                    LMDBError.Code(rawValue: rc), operation: "mdb_env_set_mapsize", path: path)
+            }
+        }
+        if let failure { throw failure }
+        if outcome == .closed { throw closedError("grow map") }
+    }
+
+    /// Adopts a map size that another process set (`MDB_MAP_RESIZED`).
+    private func adoptGrownMap() throws {
+        var failure: LMDBError?
+        let outcome = gate.exclusive {
+            let rc = mdb_env_set_mapsize(handle, 0)
+            if rc != MDB_SUCCESS {
+                failure = LMDBError(
+                    LMDBError.Code(rawValue: rc), operation: "mdb_env_set_mapsize", path: path)
+            }
+        }
+        if let failure { throw failure }
+        if outcome == .closed { throw closedError("mdb_env_set_mapsize") }
+    }
+
+    func currentMapSize() -> Int {
+        var info = MDB_envinfo()
+        mdb_env_info(handle, &info)
+        return info.me_mapsize
+    }
+
+    func closedError(_ operation: String) -> LMDBError {
+        LMDBError(.closed, operation: operation, path: path)
+    }
+}
+
+/// A reset read transaction kept for reuse (`mdb_txn_renew` is cheaper than
+/// `mdb_txn_begin`: it keeps its reader slot). Sendable because a pooled
+/// transaction is owned by the pool alone until a reader takes it out.
+struct PooledReader: @unchecked Sendable {
+    let txn: OpaquePointer
+}
+
+/// Mutable facts about a write transaction that outlive its closure.
+final class WriteState {
+    var sawMapFull = false
+}

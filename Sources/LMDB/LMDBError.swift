@@ -1,0 +1,135 @@
+import CLMDB
+
+/// The one error type of the LMDB module.
+///
+/// It carries the LMDB (or `errno`) result code, LMDB's own message for it,
+/// the operation that failed and, where one was involved, the database and the
+/// environment path. Callers match on codes:
+///
+/// ```swift
+/// do { try txn.put(value, forKey: key, in: db, flags: .noOverwrite) }
+/// catch LMDBError.Code.keyExists { ... }
+/// ```
+public struct LMDBError: Error, Sendable, CustomStringConvertible {
+    /// A result code: one of LMDB's `MDB_*` codes, an `errno` value, or one of
+    /// the wrapper's own codes (all below LMDB's range).
+    public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+        public let rawValue: Int32
+        public init(rawValue: Int32) { self.rawValue = rawValue }
+
+        /// `MDB_KEYEXIST`: the key is already present (no-overwrite put).
+        public static let keyExists = Code(rawValue: MDB_KEYEXIST)
+        /// `MDB_NOTFOUND`: no such key, or a cursor ran off the end.
+        public static let notFound = Code(rawValue: MDB_NOTFOUND)
+        /// `MDB_PAGE_NOTFOUND`: a page was not found; usually corruption.
+        public static let pageNotFound = Code(rawValue: MDB_PAGE_NOTFOUND)
+        /// `MDB_CORRUPTED`: a page has the wrong type; the file is damaged.
+        public static let corrupted = Code(rawValue: MDB_CORRUPTED)
+        /// `MDB_PANIC`: a fatal error; the environment must be closed.
+        public static let panic = Code(rawValue: MDB_PANIC)
+        /// `MDB_VERSION_MISMATCH`: the file was written by another LMDB version.
+        public static let versionMismatch = Code(rawValue: MDB_VERSION_MISMATCH)
+        /// `MDB_INVALID`: the file is not an LMDB environment.
+        public static let invalid = Code(rawValue: MDB_INVALID)
+        /// `MDB_MAP_FULL`: the map reached its configured ceiling.
+        public static let mapFull = Code(rawValue: MDB_MAP_FULL)
+        /// `MDB_DBS_FULL`: more named databases than `maxDatabases`.
+        public static let databasesFull = Code(rawValue: MDB_DBS_FULL)
+        /// `MDB_READERS_FULL`: every reader slot is taken.
+        public static let readersFull = Code(rawValue: MDB_READERS_FULL)
+        /// `MDB_TXN_FULL`: the transaction has too many dirty pages.
+        public static let transactionFull = Code(rawValue: MDB_TXN_FULL)
+        /// `MDB_MAP_RESIZED`: another process grew the map.
+        public static let mapResized = Code(rawValue: MDB_MAP_RESIZED)
+        /// `MDB_INCOMPATIBLE`: the database was opened with incompatible flags.
+        public static let incompatible = Code(rawValue: MDB_INCOMPATIBLE)
+        /// `MDB_BAD_TXN`: the transaction is unusable after an earlier error.
+        public static let badTransaction = Code(rawValue: MDB_BAD_TXN)
+        /// `MDB_BAD_VALSIZE`: a key is empty or longer than the maximum, or a
+        /// value is too large.
+        public static let badValueSize = Code(rawValue: MDB_BAD_VALSIZE)
+        /// `MDB_BAD_DBI`: the database handle is stale.
+        public static let badDatabase = Code(rawValue: MDB_BAD_DBI)
+        /// `ENOENT`: the environment directory does not exist.
+        public static let noSuchFile = Code(rawValue: 2)
+        /// `EACCES`: permission denied.
+        public static let permissionDenied = Code(rawValue: 13)
+        /// `ENOSPC`: the disk is full.
+        public static let noSpace = Code(rawValue: 28)
+
+        /// The path is already open in this process; LMDB's locks would break
+        /// if it were opened twice.
+        public static let alreadyOpen = Code(rawValue: -40_001)
+        /// The environment has been closed.
+        public static let closed = Code(rawValue: -40_002)
+        /// A named database asked for was not declared when the environment
+        /// was opened, or does not exist in a read-only environment.
+        public static let unknownDatabase = Code(rawValue: -40_003)
+        /// A write was asked of a read-only environment.
+        public static let readOnly = Code(rawValue: -40_004)
+        /// An option is out of range.
+        public static let invalidOption = Code(rawValue: -40_005)
+
+        public var description: String {
+            switch self {
+            case .alreadyOpen: return "already open in this process"
+            case .closed: return "environment closed"
+            case .unknownDatabase: return "unknown database"
+            case .readOnly: return "environment is read-only"
+            case .invalidOption: return "invalid option"
+            default: return String(cString: mdb_strerror(rawValue))
+            }
+        }
+
+        /// Matches an error against a code, so `catch LMDBError.Code.notFound`
+        /// works.
+        public static func ~= (code: Code, error: any Error) -> Bool {
+            (error as? LMDBError)?.code == code
+        }
+    }
+
+    /// The result code.
+    public let code: Code
+    /// What the code means, in LMDB's or the wrapper's words.
+    public let message: String
+    /// The operation that failed, named after the C function where there is
+    /// one (`mdb_put`, `mdb_env_open`, ...).
+    public let operation: String
+    /// The named database involved, if any.
+    public let database: String?
+    /// The environment's path, if known.
+    public let path: String?
+
+    /// Creates an error; `message` defaults to the code's description.
+    public init(
+        _ code: Code, operation: String, database: String? = nil, path: String? = nil,
+        message: String? = nil
+    ) {
+        self.code = code
+        self.message = message ?? code.description
+        self.operation = operation
+        self.database = database
+        self.path = path
+    }
+
+    public var description: String {
+        var text = "\(operation) failed"
+        if let database { text += " on database '\(database)'" }
+        if let path { text += " in \(path)" }
+        return text + ": \(message) (\(code.rawValue))"
+    }
+
+}
+
+/// Turns a C result into a thrown `LMDBError`.
+@inline(__always)
+func check(
+    _ rc: Int32, _ operation: @autoclosure () -> String, database: @autoclosure () -> String? = nil,
+    path: @autoclosure () -> String? = nil
+) throws(LMDBError) {
+    if rc != MDB_SUCCESS {
+        throw LMDBError(
+            LMDBError.Code(rawValue: rc), operation: operation(), database: database(),
+            path: path())
+    }
+}

@@ -1,0 +1,48 @@
+import CLMDB
+
+typealias MDBValue = MDB_val
+
+/// What every transaction can do: read. `ReadTransaction` and
+/// `WriteTransaction` conform; functions that only read take
+/// `borrowing some Transaction & ~Copyable`... or simply use either.
+///
+/// Transactions are non-copyable and lent to a closure, so they cannot
+/// outlive it or move to another thread.
+public protocol Transaction: ~Copyable {
+    /// The underlying `MDB_txn`, valid only inside the transaction's closure.
+    var unsafeHandle: OpaquePointer { get }
+    /// The environment the transaction belongs to.
+    var environment: Environment { get }
+}
+
+/// A read-only snapshot, lent by `Environment.read(_:)`.
+public struct ReadTransaction: Transaction, ~Copyable {
+    public let unsafeHandle: OpaquePointer
+    public let environment: Environment
+
+    init(handle: OpaquePointer, environment: Environment) {
+        self.unsafeHandle = handle
+        self.environment = environment
+    }
+}
+
+/// A write transaction, lent by `Environment.write(_:)`; it commits when the
+/// closure returns and aborts when it throws.
+public struct WriteTransaction: Transaction, ~Copyable {
+    public let unsafeHandle: OpaquePointer
+    public let environment: Environment
+    let state: WriteState
+
+    init(handle: OpaquePointer, environment: Environment, state: WriteState) {
+        self.unsafeHandle = handle
+        self.environment = environment
+        self.state = state
+    }
+
+    /// Checks a write's result, remembering `MDB_MAP_FULL` so the environment
+    /// grows the map and retries even if the caller swallows the error.
+    func checkWrite(_ rc: Int32, _ operation: String, _ database: Database) throws(LMDBError) {
+        if rc == MDB_MAP_FULL { state.sawMapFull = true }
+        try check(rc, operation, database: database.name, path: environment.path)
+    }
+}
