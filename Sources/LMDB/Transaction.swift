@@ -41,8 +41,8 @@ public struct WriteTransaction: Transaction, ~Copyable {
 
     /// Checks a write's result, remembering `MDB_MAP_FULL` so the environment
     /// grows the map and retries even if the caller swallows the error.
-    func checkWrite(_ rc: Int32, _ operation: String, _ database: Database) throws(LMDBError) {
+    func checkWrite(_ rc: Int32, _ operation: String, _ database: Database?) throws(LMDBError) {
         if rc == MDB_MAP_FULL { state.sawMapFull = true }
-        try check(rc, operation, database: database.name, path: environment.path)
+        try check(rc, operation, database: database?.name, path: environment.path)
     }
 }
