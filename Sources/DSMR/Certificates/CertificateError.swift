@@ -1,0 +1,42 @@
+/// A certificate could not be aggregated or did not verify.
+public struct CertificateError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// What kind of failure this is; compare with the static members.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private enum Base: String, Hashable, Sendable {
+            case insufficientWeight, duplicateSigner, signerOutsideSet, badSignature, wrongDomain, wrongEpoch
+            case referenceMismatch, signatureCountMismatch
+        }
+        private let base: Base
+        /// The signers' weight does not reach the quorum.
+        public static let insufficientWeight = Code(base: .insufficientWeight)
+        /// Two shares come from the same signer.
+        public static let duplicateSigner = Code(base: .duplicateSigner)
+        /// A signer is not in the epoch's validator set.
+        public static let signerOutsideSet = Code(base: .signerOutsideSet)
+        /// A signature does not verify under its signer's key; ``CertificateError/signer`` names the signer.
+        public static let badSignature = Code(base: .badSignature)
+        /// No signature verifies: the certificate was most likely made for another network or chain.
+        public static let wrongDomain = Code(base: .wrongDomain)
+        /// The certificate's epoch is not the validator set's.
+        public static let wrongEpoch = Code(base: .wrongEpoch)
+        /// A share signs a different chunk reference.
+        public static let referenceMismatch = Code(base: .referenceMismatch)
+        /// The number of signatures differs from the number of signers.
+        public static let signatureCountMismatch = Code(base: .signatureCountMismatch)
+
+        public var description: String { base.rawValue }
+    }
+
+    public let code: Code
+    /// The signer at fault, when there is one.
+    public let signer: NodeID?
+    public let message: String
+
+    public init(code: Code, signer: NodeID? = nil, message: String) {
+        self.code = code
+        self.signer = signer
+        self.message = message
+    }
+
+    public var description: String { "certificate: \(message)" }
+}

@@ -1,0 +1,29 @@
+/// A block's identity: the SHA-256 of the block's canonical encoding.
+public struct BlockID: Identifier {
+    @usableFromInline var value: Bytes32
+
+    /// The number of bytes in a `BlockID`.
+    public static let byteCount = 32
+    public static let kind = "BlockID"
+    /// All zero bytes.
+    public static let zero = BlockID(value: .zero)
+
+    @usableFromInline init(value: Bytes32) {
+        self.value = value
+    }
+
+    init(_ raw: UnsafeRawBufferPointer) {
+        value = Bytes32(raw)
+    }
+
+    public init(bytes: some Collection<UInt8>) throws(IdentifierError) {
+        value = try withExactBytes(bytes, count: Self.byteCount, kind: Self.kind) { Bytes32($0) }
+    }
+
+    public func withUnsafeBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
+        try value.withUnsafeBytes(body)
+    }
+
+    /// Bytewise order.
+    public static func < (a: BlockID, b: BlockID) -> Bool { a.value < b.value }
+}

@@ -1,0 +1,29 @@
+/// The chain a message belongs to; part of every signing domain.
+public struct ChainID: Identifier {
+    @usableFromInline var value: Bytes32
+
+    /// The number of bytes in a `ChainID`.
+    public static let byteCount = 32
+    public static let kind = "ChainID"
+    /// All zero bytes.
+    public static let zero = ChainID(value: .zero)
+
+    @usableFromInline init(value: Bytes32) {
+        self.value = value
+    }
+
+    init(_ raw: UnsafeRawBufferPointer) {
+        value = Bytes32(raw)
+    }
+
+    public init(bytes: some Collection<UInt8>) throws(IdentifierError) {
+        value = try withExactBytes(bytes, count: Self.byteCount, kind: Self.kind) { Bytes32($0) }
+    }
+
+    public func withUnsafeBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
+        try value.withUnsafeBytes(body)
+    }
+
+    /// Bytewise order.
+    public static func < (a: ChainID, b: ChainID) -> Bool { a.value < b.value }
+}

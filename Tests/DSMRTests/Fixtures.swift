@@ -1,0 +1,63 @@
+import DSMR
+
+/// Deterministic keys, domains and values shared by the tests.
+enum Fixtures {
+    /// The signer whose seed is 32 bytes of `n`.
+    static func signer(_ n: UInt8) -> Ed25519Signer {
+        try! Ed25519Signer(seed: [UInt8](repeating: n, count: 32))
+    }
+
+    static let chainID = try! ChainID(bytes: (0..<32).map { UInt8($0) })
+    static let domain = SigningDomain(networkID: 1337, chainID: chainID)
+    static let otherChain = SigningDomain(
+        networkID: 1337, chainID: try! ChainID(bytes: (0..<32).map { UInt8(255 - $0) }))
+    static let rules = Rules.default
+
+    /// Signers 1...count, each with weight `weight`.
+    static func signers(_ count: Int) -> [Ed25519Signer] {
+        (1...count).map { signer(UInt8($0)) }
+    }
+
+    static func validatorSet(_ signers: [Ed25519Signer], epoch: UInt64 = 7, weights: [UInt64]? = nil) -> ValidatorSet {
+        let validators = signers.enumerated().map { index, signer in
+            Validator(publicKey: signer.publicKey, weight: weights?[index] ?? 10)
+        }
+        return try! ValidatorSet(epoch: epoch, validators: validators)
+    }
+
+    static func chunk(
+        producer: Ed25519Signer = signer(1), slot: UInt64 = 42,
+        transactions: [[UInt8]] = [[1, 2, 3], [], Array("hello".utf8)]
+    ) -> Chunk {
+        try! Chunk.sign(
+            producer: producer, beneficiary: signer(2).nodeID, slot: slot, transactions: transactions,
+            domain: domain)
+    }
+
+    static func reference(_ chunk: Chunk = chunk()) -> ChunkReference {
+        ChunkReference(chunk: chunk, rules: rules)
+    }
+
+    static func shares(
+        _ signers: [Ed25519Signer], reference: ChunkReference, domain: SigningDomain = domain
+    ) -> [SignatureShare] {
+        signers.map { try! SignatureShare.sign(reference, signer: $0, domain: domain) }
+    }
+
+    /// A certificate signed by the first `signing` of `all` signers.
+    static func certificate(
+        all: [Ed25519Signer], signing: Int, domain: SigningDomain = domain, epoch: UInt64 = 7
+    ) throws -> ChunkCertificate {
+        let set = validatorSet(all, epoch: epoch)
+        let reference = reference()
+        return try ChunkCertificate.aggregate(
+            reference: reference, shares: shares(Array(all.prefix(signing)), reference: reference, domain: domain),
+            validators: set)
+    }
+
+    static func block(certificates: [ChunkCertificate]) -> Block {
+        Block(
+            parent: try! BlockID(hex: String(repeating: "ab", count: 32)), height: 9, timestamp: 1_700_000_000_123,
+            certificates: certificates)
+    }
+}
