@@ -1,0 +1,116 @@
+import DSMR
+
+/// Where a chunk stands in its life.
+public enum ChunkStatus: UInt8, Sendable, Hashable, CaseIterable, CustomStringConvertible {
+    /// Stored, not yet included in an accepted block.
+    case pending = 0
+    /// Referenced by an accepted block.
+    case accepted = 1
+
+    public var description: String { self == .pending ? "pending" : "accepted" }
+}
+
+/// How a chunk came to be stored.
+public enum ChunkOrigin: UInt8, Sendable, Hashable, CaseIterable, CustomStringConvertible {
+    /// A remote producer's chunk that this node signed.
+    case signed = 0
+    /// This node's own chunk.
+    case own = 1
+    /// Fetched after a block referencing it was accepted; not signed here.
+    case fetched = 2
+
+    /// Whether the chunk counts against its producer's rate limit here.
+    var countsTowardsLedger: Bool { self != .fetched }
+
+    public var description: String {
+        switch self {
+        case .signed: "signed"
+        case .own: "own"
+        case .fetched: "fetched"
+        }
+    }
+}
+
+/// The primary record of a chunk in the `chunks` database: a fixed header
+/// followed by the chunk's canonical bytes, whose SHA-256 is the key, so the
+/// record checks itself.
+///
+/// Layout: version (1) | status (1) | origin (1) | producer (20) | slot (8) |
+/// expiry (8) | units (40) | chunk bytes (rest).
+struct ChunkRecord: Sendable {
+    static let version: UInt8 = 1
+    static let headerSize = 1 + 1 + 1 + 20 + 8 + 8 + 40
+
+    var status: ChunkStatus
+    var origin: ChunkOrigin
+    var producer: NodeID
+    var slot: UInt64
+    var expiry: Int64
+    var units: Dimensions
+
+    /// Writes the header into the first `headerSize` bytes of `buffer`.
+    func writeHeader(into buffer: UnsafeMutableRawBufferPointer) {
+        var header: [UInt8] = [Self.version, status.rawValue, origin.rawValue]
+        header.reserveCapacity(Self.headerSize)
+        header.append(contentsOf: producer.bytes)
+        Keys.append(slot, to: &header)
+        Keys.append(UInt64(bitPattern: expiry), to: &header)
+        header.append(contentsOf: units.fixedBytes)
+        precondition(header.count == Self.headerSize)
+        header.withUnsafeBytes { buffer.copyMemory(from: $0) }
+    }
+
+    /// Parses the header of a stored record; `body` is the chunk's bytes.
+    static func parse(_ value: UnsafeRawBufferPointer) throws -> (record: ChunkRecord, body: UnsafeRawBufferPointer) {
+        guard value.count > headerSize else {
+            throw ChunkStoreError(.corruptRecord, "chunk record of \(value.count) bytes is shorter than its header")
+        }
+        guard value[0] == version else {
+            throw ChunkStoreError(.corruptRecord, "chunk record version \(value[0]) is not \(version)")
+        }
+        guard let status = ChunkStatus(rawValue: value[1]) else {
+            throw ChunkStoreError(.corruptRecord, "chunk record status \(value[1]) is unknown")
+        }
+        guard let origin = ChunkOrigin(rawValue: value[2]) else {
+            throw ChunkStoreError(.corruptRecord, "chunk record origin \(value[2]) is unknown")
+        }
+        do {
+            let producer = try NodeID(bytes: value[3..<23])
+            let slot = Keys.uint64(value, at: 23)
+            let expiry = Int64(bitPattern: Keys.uint64(value, at: 31))
+            let units = try Dimensions(fixedBytes: value[39..<79])
+            let record = ChunkRecord(
+                status: status, origin: origin, producer: producer, slot: slot, expiry: expiry, units: units)
+            return (record, UnsafeRawBufferPointer(rebasing: value[headerSize...]))
+        } catch {
+            throw ChunkStoreError(.corruptRecord, "chunk record header: \(error)")
+        }
+    }
+}
+
+/// A row of `signed`: the chunk this node signed for a (producer, slot).
+///
+/// Layout: version (1) | chunk id (32) | flags (1): bit 0 set when the row was
+/// imported from a signing history rather than written by signing here.
+struct SignedRecord: Sendable, Hashable {
+    static let version: UInt8 = 1
+    static let size = 34
+
+    var chunkID: ChunkID
+    var imported: Bool
+
+    var bytes: [UInt8] { [Self.version] + chunkID.bytes + [imported ? 1 : 0] }
+
+    init(chunkID: ChunkID, imported: Bool) {
+        self.chunkID = chunkID
+        self.imported = imported
+    }
+
+    init(_ value: UnsafeRawBufferPointer) throws {
+        guard value.count == Self.size, value[0] == Self.version, value[33] <= 1 else {
+            throw ChunkStoreError(.corruptRecord, "signed row of \(value.count) bytes is malformed")
+        }
+        chunkID = try ChunkID(bytes: value[1..<33])
+        imported = value[33] == 1
+    }
+}

@@ -1,0 +1,111 @@
+import DSMR
+import LMDB
+
+extension ChunkStore {
+    /// The chunk with `id`, decoded, or nil when it is not held.
+    public func chunk(_ id: ChunkID) throws -> StoredChunk? {
+        let limits = DecodingLimits(rules: configuration.rules)
+        return try environment.read { txn in
+            try txn.withValue(forKey: Keys.chunk(id), in: tables.chunks) { value -> StoredChunk in
+                let (record, body) = try ChunkRecord.parse(value)
+                let chunk: Chunk
+                do {
+                    chunk = try Chunk(decoding: Array(body), limits: limits)
+                } catch {
+                    throw ChunkStoreError(.corruptRecord, "chunk \(id) does not decode: \(error)")
+                }
+                return StoredChunk(chunk: chunk, summary: ChunkSummary(id: id, record: record, size: body.count))
+            }
+        }
+    }
+
+    /// The canonical bytes of the chunk with `id`, as served to peers, or nil.
+    /// One copy out of the map, no decoding.
+    public func chunkBytes(_ id: ChunkID) throws -> [UInt8]? {
+        try environment.read { txn in
+            try txn.withValue(forKey: Keys.chunk(id), in: tables.chunks) { value -> [UInt8] in
+                guard value.count > ChunkRecord.headerSize else {
+                    throw ChunkStoreError(.corruptRecord, "chunk record \(id) is shorter than its header")
+                }
+                return Array(value[ChunkRecord.headerSize...])
+            }
+        }
+    }
+
+    /// The summary of the chunk with `id`, or nil.
+    public func summary(of id: ChunkID) throws -> ChunkSummary? {
+        try environment.read { txn in try Self.summary(id, tables, txn) }
+    }
+
+    static func summary(_ id: ChunkID, _ tables: Tables, _ txn: borrowing some LMDB.Transaction & ~Copyable) throws
+        -> ChunkSummary?
+    {
+        try txn.withValue(forKey: Keys.chunk(id), in: tables.chunks) { value in
+            let (record, body) = try ChunkRecord.parse(value)
+            return ChunkSummary(id: id, record: record, size: body.count)
+        }
+    }
+
+    /// The chunks of `producer` with slots in `slots`, in slot order.
+    public func chunks(producer: NodeID, slots: ClosedRange<UInt64>) throws -> [ChunkSummary] {
+        var upper: [UInt8]? = nil
+        if slots.upperBound < UInt64.max {
+            upper = Keys.producerSlotPrefix(producer, slots.upperBound + 1)
+        } else {
+            upper = KeyRange.prefix(producer.bytes).upper
+        }
+        let range = KeyRange(lower: Keys.producerSlotPrefix(producer, slots.lowerBound), upper: upper)
+        return try environment.read { txn in
+            var found: [ChunkSummary] = []
+            try txn.scan(tables.byProducerSlot, in: range) { entry in
+                let id = try ChunkID(bytes: entry.key[28..<60])
+                if let summary = try Self.summary(id, tables, txn) { found.append(summary) }
+                return .next
+            }
+            return found
+        }
+    }
+
+    /// Chunks of `status` expiring in `expiries`, in expiry order, at most
+    /// `limit` of them.
+    public func chunks(status: ChunkStatus, expiring expiries: Range<Int64>? = nil, limit: Int = .max) throws
+        -> [ChunkSummary]
+    {
+        let lower = Keys.expiryBound(status, expiries?.lowerBound ?? 0)
+        let upper = expiries.map { Keys.expiryBound(status, $0.upperBound) } ?? [status.rawValue + 1]
+        return try environment.read { txn in
+            var found: [ChunkSummary] = []
+            guard limit > 0 else { return found }
+            try txn.scan(tables.byExpiry, in: KeyRange(lower: lower, upper: upper)) { entry in
+                let id = try ChunkID(bytes: entry.key[9..<41])
+                if let summary = try Self.summary(id, tables, txn) { found.append(summary) }
+                return found.count < limit ? .next : .stop
+            }
+            return found
+        }
+    }
+
+    /// The chunk this node signed for `producer` at `slot`, if any.
+    public func signedChunk(producer: NodeID, slot: UInt64) throws -> ChunkID? {
+        try environment.read { txn in
+            try txn.withValue(forKey: Keys.producerNumber(producer, slot), in: tables.signed) {
+                try SignedRecord($0).chunkID
+            }
+        }
+    }
+
+    /// The units `producer` used in rate-limit window `window`.
+    public func ledgerUsage(producer: NodeID, window: UInt64) throws -> Dimensions {
+        try environment.read { txn in
+            try txn.withValue(forKey: Keys.producerNumber(producer, window), in: tables.ledger) {
+                try Dimensions(fixedBytes: $0)
+            } ?? .zero
+        }
+    }
+
+    /// The garbage-collection watermark: chain time (ms) at or below which
+    /// chunks count as expired. It only moves forward.
+    public func watermark() throws -> Int64 {
+        try environment.read { txn in try meta.watermark(txn) }
+    }
+}

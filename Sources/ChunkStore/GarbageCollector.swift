@@ -1,0 +1,109 @@
+import DSMR
+import LMDB
+
+/// Removes what can no longer be valid, walking only what expired.
+///
+/// `by_expiry` is keyed by status first, so pending chunks are walked up to
+/// the watermark and accepted ones up to the watermark less their retention:
+/// the cost is the rows removed, not the store's size. `signed`, `ledger`
+/// and `evidence` are keyed by producer first; they are pruned producer by
+/// producer with one seek each, so the cost is the rows removed plus the
+/// number of producers.
+struct GarbageCollector {
+    let tables: Tables
+    let rules: Rules
+    let acceptedRetention: Int64
+    let evidenceRetention: Int64
+
+    func collect(upTo watermark: Int64, _ txn: borrowing WriteTransaction) throws -> GarbageReport {
+        var report = GarbageReport()
+        report.watermark = watermark
+        try removeChunks(.pending, expiringBy: watermark, &report, txn)
+        let (acceptedLimit, underflow) = watermark.subtractingReportingOverflow(acceptedRetention)
+        if !underflow { try removeChunks(.accepted, expiringBy: acceptedLimit, &report, txn) }
+
+        let certificateRange = KeyRange(upper: Keys.certificateBound(watermark.addingSaturating(1)))
+        report.certificates = try txn.scan(tables.certificates, in: certificateRange) { _ in .delete }
+        report.rowsVisited += report.certificates
+
+        let liveSlot = Self.firstLiveSlot(watermark: watermark, rules: rules)
+        var (count, visited) = try prune(tables.signed, below: liveSlot, txn)
+        report.signedRows = count
+        report.rowsVisited += visited
+        (count, visited) = try prune(tables.ledger, below: rules.window(ofSlot: liveSlot), txn)
+        report.ledgerRows = count
+        report.rowsVisited += visited
+        let (evidenceLimit, evidenceUnderflow) = watermark.subtractingReportingOverflow(evidenceRetention)
+        if !evidenceUnderflow {
+            (count, visited) = try prune(
+                tables.evidence, below: Self.firstLiveSlot(watermark: evidenceLimit, rules: rules), txn)
+            report.evidenceRows = count
+            report.rowsVisited += visited
+        }
+        return report
+    }
+
+    /// The first slot whose chunks expire after `watermark`.
+    static func firstLiveSlot(watermark: Int64, rules: Rules) -> UInt64 {
+        let (start, underflow) = watermark.subtractingReportingOverflow(rules.chunkLifetime)
+        if underflow || start < 0 { return rules.expiry(ofSlot: 0) > watermark ? 0 : 1 }
+        var slot = rules.slot(at: start)
+        while slot > 0 && rules.expiry(ofSlot: slot - 1) > watermark { slot -= 1 }
+        while rules.expiry(ofSlot: slot) <= watermark { slot += 1 }
+        return slot
+    }
+
+    private func removeChunks(
+        _ status: ChunkStatus, expiringBy limit: Int64, _ report: inout GarbageReport,
+        _ txn: borrowing WriteTransaction
+    ) throws {
+        let range = KeyRange(
+            lower: Keys.expiryBound(status, 0), upper: Keys.expiryBound(status, limit.addingSaturating(1)))
+        let removed = try txn.scan(tables.byExpiry, in: range) { entry in
+            let id = try ChunkID(bytes: entry.key[9..<41])
+            let recordKey = Keys.chunk(id)
+            let header = try txn.withValue(forKey: recordKey, in: tables.chunks) { try ChunkRecord.parse($0).record }
+            if let header {
+                try txn.delete(Keys.producerSlot(header.producer, header.slot, id), in: tables.byProducerSlot)
+                try txn.delete(recordKey, in: tables.chunks)
+            }
+            return .delete
+        }
+        report.rowsVisited += removed
+        if status == .pending { report.expiredPending = removed } else { report.expiredAccepted = removed }
+    }
+
+    /// Deletes rows keyed (producer, number) whose number is below `limit`.
+    private func prune(_ table: Database, below limit: UInt64, _ txn: borrowing WriteTransaction) throws
+        -> (deleted: Int, visited: Int)
+    {
+        try txn.withCursor(on: table) { cursor in
+            var deleted = 0
+            var visited = 0
+            var entry = try cursor.first()
+            while let current = entry {
+                visited += 1
+                guard current.key.count == Keys.producerSize + 8 else {
+                    throw ChunkStoreError(.corruptRecord, "\(table.name) key of \(current.key.count) bytes")
+                }
+                if Keys.uint64(current.key, at: Keys.producerSize) < limit {
+                    try cursor.deleteCurrent()
+                    deleted += 1
+                    entry = try cursor.next()
+                } else {
+                    guard let next = KeyRange.prefix(Array(current.key[0..<Keys.producerSize])).upper else { break }
+                    entry = try cursor.seek(atLeast: next)
+                }
+            }
+            return (deleted, visited)
+        }
+    }
+}
+
+extension Int64 {
+    /// `self + other`, clamped to `Int64.max`.
+    func addingSaturating(_ other: Int64) -> Int64 {
+        let (sum, overflow) = addingReportingOverflow(other)
+        return overflow ? .max : sum
+    }
+}

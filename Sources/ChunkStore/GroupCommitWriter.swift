@@ -1,0 +1,171 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import LMDB
+
+/// One queued write: applied inside the writer's transaction, completed after
+/// the commit.
+class PendingWrite: @unchecked Sendable {
+    /// Applies the write in a nested transaction. Throws only when the whole
+    /// transaction must abort and be retried (the map filled up); a request
+    /// that fails otherwise records its failure, and its nested transaction
+    /// is rolled back so it leaves nothing behind.
+    func apply(_ txn: borrowing WriteTransaction) throws {}
+    /// Delivers the outcome: the recorded result if `failure` is nil.
+    func complete(failure: (any Error)?) {}
+}
+
+/// A write whose body returns a value of type `Value`.
+///
+/// `@unchecked Sendable`: `outcome` is written and read only on the writer
+/// thread (by `apply` and then `complete`), and the continuation is resumed
+/// exactly once, from `complete`.
+final class TypedWrite<Value: Sendable>: PendingWrite, @unchecked Sendable {
+    private let body: (borrowing WriteTransaction) throws -> Value
+    private let continuation: CheckedContinuation<Value, any Error>
+    private var outcome: Result<Value, any Error>?
+
+    init(
+        _ body: @escaping (borrowing WriteTransaction) throws -> Value,
+        continuation: CheckedContinuation<Value, any Error>
+    ) {
+        self.body = body
+        self.continuation = continuation
+    }
+
+    override func apply(_ txn: borrowing WriteTransaction) throws {
+        do {
+            outcome = .success(try txn.nested { child in try body(child) })
+        } catch let error as LMDBError where error.code == .mapFull {
+            throw error
+        } catch {
+            outcome = .failure(error)
+        }
+    }
+
+    override func complete(failure: (any Error)?) {
+        if let failure {
+            continuation.resume(throwing: failure)
+        } else if let outcome {
+            continuation.resume(with: outcome)
+        } else {
+            continuation.resume(throwing: ChunkStoreError(.io, "the write was never applied"))
+        }
+    }
+}
+
+/// The store's single writer: a dedicated thread that takes every queued
+/// request, applies as many as are waiting (up to `maxBatch`) in one write
+/// transaction with one durable commit, then completes each caller with its
+/// own result.
+///
+/// Write transactions therefore always begin and commit on this one thread.
+/// A request that fails on its own (a conflict, a rate limit) does not fail
+/// its neighbours; an LMDB failure fails the whole batch, since nothing of it
+/// was committed.
+final class GroupCommitWriter: @unchecked Sendable {
+    // Sendable: `queue` and `stopping` are guarded by `mutex`; `thread` is
+    // set once in `start` and joined once in `stop`.
+    private let environment: Environment
+    private let maxBatch: Int
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let wakeUp = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private var queue: [PendingWrite] = []
+    private var stopping = false
+    private var thread: pthread_t?
+
+    private var batchesTaken = 0
+    private var requestsTaken = 0
+
+    init(environment: Environment, maxBatch: Int) {
+        self.environment = environment
+        self.maxBatch = max(1, maxBatch)
+        pthread_mutex_init(mutex, nil)
+        pthread_cond_init(wakeUp, nil)
+    }
+
+    deinit {
+        pthread_cond_destroy(wakeUp)
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+        wakeUp.deallocate()
+    }
+
+    /// How many batches the writer has taken and how many requests they held.
+    var counts: (batches: Int, requests: Int) {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return (batchesTaken, requestsTaken)
+    }
+
+    /// Starts the writer thread.
+    func start() {
+        let context = Unmanaged.passRetained(self).toOpaque()
+        var handle = pthread_t()
+        let rc = pthread_create(&handle, nil, { raw in
+            let writer = Unmanaged<GroupCommitWriter>.fromOpaque(raw!).takeRetainedValue()
+            writer.run()
+            return nil
+        }, context)
+        precondition(rc == 0, "pthread_create failed: \(rc)")
+        thread = handle
+    }
+
+    /// Queues `body` and waits for its committed result.
+    func submit<Value: Sendable>(
+        _ body: @escaping (borrowing WriteTransaction) throws -> Value
+    ) async throws -> Value {
+        try await withCheckedThrowingContinuation { continuation in
+            let write = TypedWrite(body, continuation: continuation)
+            pthread_mutex_lock(mutex)
+            if stopping {
+                pthread_mutex_unlock(mutex)
+                write.complete(failure: ChunkStoreError(.closed, "the store is closed"))
+                return
+            }
+            queue.append(write)
+            pthread_cond_signal(wakeUp)
+            pthread_mutex_unlock(mutex)
+        }
+    }
+
+    /// Lets queued requests finish, then stops the thread.
+    func stop() {
+        pthread_mutex_lock(mutex)
+        stopping = true
+        pthread_cond_signal(wakeUp)
+        pthread_mutex_unlock(mutex)
+        if let thread {
+            pthread_join(thread, nil)
+            self.thread = nil
+        }
+    }
+
+    private func run() {
+        while let batch = nextBatch() {
+            do {
+                try environment.write { txn in
+                    for write in batch { try write.apply(txn) }
+                }
+                for write in batch { write.complete(failure: nil) }
+            } catch {
+                for write in batch { write.complete(failure: error) }
+            }
+        }
+    }
+
+    private func nextBatch() -> [PendingWrite]? {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        while queue.isEmpty && !stopping { pthread_cond_wait(wakeUp, mutex) }
+        if queue.isEmpty { return nil }
+        let count = min(queue.count, maxBatch)
+        let batch = Array(queue.prefix(count))
+        queue.removeFirst(count)
+        batchesTaken += 1
+        requestsTaken += count
+        return batch
+    }
+}

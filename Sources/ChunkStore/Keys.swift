@@ -1,0 +1,88 @@
+import DSMR
+
+/// Builds and parses the store's fixed-width, big-endian keys.
+enum Keys {
+    static let producerSize = 20
+    static let idSize = 32
+
+    static func append(_ value: UInt64, to bytes: inout [UInt8]) {
+        withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
+    }
+
+    static func uint64(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> UInt64 {
+        UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+    }
+
+    static func uint64(_ bytes: [UInt8], at offset: Int) -> UInt64 {
+        bytes.withUnsafeBytes { uint64($0, at: offset) }
+    }
+
+    /// Expiry times are non-negative milliseconds; negative ones sort as 0.
+    static func expiryBits(_ expiry: Int64) -> UInt64 { UInt64(max(expiry, 0)) }
+
+    /// `chunks`: chunk id.
+    static func chunk(_ id: ChunkID) -> [UInt8] { id.bytes }
+
+    /// `by_producer_slot`: producer, slot, chunk id.
+    static func producerSlot(_ producer: NodeID, _ slot: UInt64, _ id: ChunkID) -> [UInt8] {
+        var key = producer.bytes
+        key.reserveCapacity(producerSize + 8 + idSize)
+        append(slot, to: &key)
+        key.append(contentsOf: id.bytes)
+        return key
+    }
+
+    /// `by_producer_slot` prefix for one producer and slot.
+    static func producerSlotPrefix(_ producer: NodeID, _ slot: UInt64) -> [UInt8] {
+        var key = producer.bytes
+        append(slot, to: &key)
+        return key
+    }
+
+    /// `by_expiry`: status, expiry, chunk id.
+    static func expiry(_ status: ChunkStatus, _ expiry: Int64, _ id: ChunkID) -> [UInt8] {
+        var key: [UInt8] = [status.rawValue]
+        key.reserveCapacity(1 + 8 + idSize)
+        append(expiryBits(expiry), to: &key)
+        key.append(contentsOf: id.bytes)
+        return key
+    }
+
+    /// `by_expiry` bound: every key of `status` with expiry below `expiry`
+    /// sorts before this one.
+    static func expiryBound(_ status: ChunkStatus, _ expiry: Int64) -> [UInt8] {
+        var key: [UInt8] = [status.rawValue]
+        append(expiryBits(expiry), to: &key)
+        return key
+    }
+
+    /// `certificates`: expiry, chunk id.
+    static func certificate(_ expiry: Int64, _ id: ChunkID) -> [UInt8] {
+        var key: [UInt8] = []
+        key.reserveCapacity(8 + idSize)
+        append(expiryBits(expiry), to: &key)
+        key.append(contentsOf: id.bytes)
+        return key
+    }
+
+    /// `certificates` bound at `expiry`.
+    static func certificateBound(_ expiry: Int64) -> [UInt8] {
+        var key: [UInt8] = []
+        append(expiryBits(expiry), to: &key)
+        return key
+    }
+
+    /// `signed` and `evidence`: producer, slot. `ledger`: producer, window.
+    static func producerNumber(_ producer: NodeID, _ number: UInt64) -> [UInt8] {
+        var key = producer.bytes
+        append(number, to: &key)
+        return key
+    }
+
+    /// `blocks`: height.
+    static func height(_ height: UInt64) -> [UInt8] {
+        var key: [UInt8] = []
+        append(height, to: &key)
+        return key
+    }
+}

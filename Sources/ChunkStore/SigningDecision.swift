@@ -1,0 +1,30 @@
+import DSMR
+
+/// What the signing transaction decided about one chunk.
+enum SigningDecision: Sendable {
+    /// Stored and recorded as signed now.
+    case stored
+    /// This very chunk was signed before; sign again (idempotent).
+    case alreadySigned
+    /// Another chunk was signed for the same producer and slot.
+    case conflict(signed: ChunkID)
+    /// The producer's window would overflow its limit.
+    case rateLimited(window: UInt64, usage: Dimensions, limit: Dimensions)
+    /// The chunk's expiry is at or below the watermark.
+    case expired(watermark: Int64)
+}
+
+/// A chunk ready for the signing transaction: checked, encoded and measured
+/// on the caller's thread so the writer only does storage work.
+struct PreparedChunk: Sendable {
+    let chunk: Chunk
+    let id: ChunkID
+    let bytes: [UInt8]
+    let expiry: Int64
+    let units: Dimensions
+    let origin: ChunkOrigin
+
+    var reference: ChunkReference {
+        ChunkReference(chunkID: id, producer: chunk.producer, slot: chunk.slot, expiry: expiry)
+    }
+}

@@ -1,0 +1,53 @@
+import DSMR
+import LMDB
+
+/// Everything a chunk store is opened with.
+public struct StoreConfiguration: Sendable {
+    /// The store's directory; created if missing (unless read-only).
+    public var path: String
+    /// The network the store belongs to; a store of another network is refused.
+    public var networkID: UInt32
+    /// The chain the store belongs to; a store of another chain is refused.
+    public var chainID: ChainID
+    /// The node whose signing history the store keeps; a store of another
+    /// node is refused.
+    public var nodeID: NodeID
+    /// The protocol rules: slots, lifetimes, size and rate limits.
+    public var rules: Rules
+    /// How long (ms) accepted chunks are kept after they expire.
+    public var acceptedRetention: Int64 = 60_000
+    /// How long (ms) conflict evidence is kept after its slot can no longer
+    /// be signed; export it before then to keep it.
+    public var evidenceRetention: Int64 = 86_400_000
+    /// How a chunk's units are measured for the rate limit. The default
+    /// counts only bandwidth (the chunk's encoded size); a node that knows
+    /// its transaction type adds their declared units.
+    public var measure: @Sendable (Chunk, Int) throws -> Dimensions = { _, size in
+        Dimensions(bandwidth: UInt64(size), compute: 0, storageRead: 0, storageAllocate: 0, storageWrite: 0)
+    }
+    /// The key this node signs shares with; its node id must be `nodeID`.
+    /// Without one the store can keep chunks but not sign them.
+    public var signer: (any Signer)?
+    /// Opens without taking the writer lock; every mutation is refused.
+    public var readOnly = false
+    /// How commits reach the disk; synced unless explicitly relaxed.
+    public var durability: Durability = .synced
+    /// The initial LMDB map size; it grows on demand.
+    public var mapSize = 64 << 20
+    /// The ceiling for map growth.
+    public var maxMapSize = 1 << 40
+    /// The most write requests folded into one transaction.
+    public var maxBatch = 256
+
+    /// A configuration with defaults for everything but the identity.
+    public init(path: String, networkID: UInt32, chainID: ChainID, nodeID: NodeID, rules: Rules) {
+        self.path = path
+        self.networkID = networkID
+        self.chainID = chainID
+        self.nodeID = nodeID
+        self.rules = rules
+    }
+
+    /// The signing domain of the store's network and chain.
+    public var domain: SigningDomain { SigningDomain(networkID: networkID, chainID: chainID) }
+}
