@@ -39,7 +39,7 @@ public final class ChunkStore: Sendable {
         let path = configuration.path
         var lock: WriterLock?
         if !configuration.readOnly {
-            try Self.makeDirectory(path)
+            try FileSystem.makeDirectory(path)
             lock = try WriterLock(directory: path)
         }
         do {
@@ -119,12 +119,4 @@ public final class ChunkStore: Sendable {
     /// The writer's batches and requests so far: `requests / batches` is the
     /// mean group size.
     public var groupCommitCounts: (batches: Int, requests: Int) { writer?.counts ?? (0, 0) }
-
-    private static func makeDirectory(_ path: String) throws {
-        var info = stat()
-        if stat(path, &info) == 0 { return }
-        guard mkdir(path, 0o700) == 0 || errno == EEXIST else {
-            throw ChunkStoreError(.io, "cannot create the store directory \(path): \(String(cString: strerror(errno)))")
-        }
-    }
 }

@@ -1,0 +1,331 @@
+import DSMR
+import LMDB
+
+/// Reads every row of a store and reports each inconsistency.
+struct StoreChecker {
+    let tables: Tables
+    let rules: Rules
+    let acceptedRetention: Int64
+    let limits: DecodingLimits
+
+    /// Units implied by stored chunks, per (producer, window).
+    typealias ImpliedLedger = [LedgerKey: Dimensions]
+
+    struct LedgerKey: Hashable {
+        let producer: NodeID
+        let window: UInt64
+    }
+
+    func check(_ txn: borrowing some LMDB.Transaction & ~Copyable) throws -> CheckReport {
+        var report = CheckReport()
+        let watermark = try checkMeta(&report, txn)
+        let liveSlot = GarbageCollector.firstLiveSlot(watermark: watermark, rules: rules)
+        let implied = try checkChunks(liveSlot: liveSlot, &report, txn)
+        try checkProducerSlotIndex(&report, txn)
+        try checkExpiryIndex(&report, txn)
+        try checkLedger(implied, liveSlot: liveSlot, &report, txn)
+        try checkSigned(liveSlot: liveSlot, &report, txn)
+        try checkCertificates(&report, txn)
+        try checkEvidence(&report, txn)
+        try checkBlocks(&report, txn)
+        return report
+    }
+
+    // MARK: meta
+
+    private func checkMeta(_ report: inout CheckReport, _ txn: borrowing some LMDB.Transaction & ~Copyable) throws
+        -> Int64
+    {
+        let meta = MetaAccess(table: tables.meta)
+        for key in MetaKey.all { if try txn.contains(key, in: tables.meta) { report.count(Schema.meta) } }
+        do {
+            if try StoreIdentity.load(meta, txn) == nil {
+                report.add(.metaInvalid, Schema.meta, MetaKey.version, "no schema version")
+            }
+        } catch {
+            report.add(.metaInvalid, Schema.meta, MetaKey.version, "\(error)")
+        }
+        var watermark: Int64 = 0
+        do {
+            watermark = try meta.watermark(txn)
+            if watermark < 0 { report.add(.metaInvalid, Schema.meta, MetaKey.watermark, "negative watermark \(watermark)") }
+        } catch {
+            report.add(.metaInvalid, Schema.meta, MetaKey.watermark, "\(error)")
+        }
+        do {
+            let accepted = try meta.acceptedTip(txn)
+            let executed = try meta.executedTip(txn)
+            let highest = try txn.withCursor(on: tables.blocks) { cursor in
+                try cursor.last().map { Keys.uint64($0.key, at: 0) }
+            }
+            if let accepted, highest != accepted.height {
+                report.add(
+                    .metaInvalid, Schema.meta, MetaKey.acceptedTip,
+                    "accepted tip \(accepted.height) but the highest stored block is \(highest.map(String.init) ?? "none")")
+            }
+            if accepted == nil, highest != nil {
+                report.add(.metaInvalid, Schema.meta, MetaKey.acceptedTip, "blocks are stored but there is no accepted tip")
+            }
+            if let executed, executed > accepted?.height ?? 0 {
+                report.add(
+                    .metaInvalid, Schema.meta, MetaKey.executedTip,
+                    "executed tip \(executed) is past the accepted tip \(accepted?.height ?? 0)")
+            }
+        } catch {
+            report.add(.metaInvalid, Schema.meta, MetaKey.acceptedTip, "\(error)")
+        }
+        return watermark
+    }
+
+    // MARK: chunks and their indexes
+
+    private func checkChunks(
+        liveSlot: UInt64, _ report: inout CheckReport, _ txn: borrowing some LMDB.Transaction & ~Copyable
+    ) throws -> ImpliedLedger {
+        var implied: ImpliedLedger = [:]
+        try txn.scan(tables.chunks) { entry in
+            report.count(Schema.chunks)
+            guard entry.key.count == Keys.idSize, let id = try? ChunkID(bytes: entry.key) else {
+                report.add(.malformedKey, Schema.chunks, entry.key, "a chunk key has \(entry.key.count) bytes, not 32")
+                return .next
+            }
+            let parsed: (record: ChunkRecord, body: UnsafeRawBufferPointer)
+            do {
+                parsed = try ChunkRecord.parse(entry.value)
+            } catch {
+                report.add(.chunkRecordCorrupt, Schema.chunks, entry.key, "\(error)")
+                return .next
+            }
+            let record = parsed.record
+            if ChunkID(hashing: parsed.body) != id {
+                report.add(.chunkHashMismatch, Schema.chunks, entry.key, "the chunk's bytes hash to another id")
+                return .next
+            }
+            if let detail = Self.disagreement(record, body: parsed.body, rules: rules, limits: limits) {
+                report.add(.chunkRecordCorrupt, Schema.chunks, entry.key, detail)
+            }
+            let bySlot = Keys.producerSlot(record.producer, record.slot, id)
+            if try !txn.contains(bySlot, in: tables.byProducerSlot) {
+                report.add(.missingIndexRow, Schema.byProducerSlot, bySlot, "chunk \(id) has no producer/slot row")
+            }
+            let byExpiry = Keys.expiry(record.status, record.expiry, id)
+            if try !txn.contains(byExpiry, in: tables.byExpiry) {
+                report.add(.missingIndexRow, Schema.byExpiry, byExpiry, "chunk \(id) (\(record.status)) has no expiry row")
+            }
+            if record.origin.countsTowardsLedger && record.slot >= liveSlot {
+                let key = LedgerKey(producer: record.producer, window: rules.window(ofSlot: record.slot))
+                implied[key] = (try? (implied[key] ?? .zero).adding(record.units)) ?? implied[key]
+                let signed = Keys.producerNumber(record.producer, record.slot)
+                if try !txn.contains(signed, in: tables.signed) {
+                    report.add(.signedRowMismatch, Schema.signed, signed, "chunk \(id) is held as \(record.origin) but has no signed row")
+                }
+            }
+            return .next
+        }
+        return implied
+    }
+
+    /// Why a record's header disagrees with its chunk, or nil.
+    static func disagreement(
+        _ record: ChunkRecord, body: UnsafeRawBufferPointer, rules: Rules, limits: DecodingLimits
+    ) -> String? {
+        let chunk: Chunk
+        do {
+            chunk = try Chunk(decoding: Array(body), limits: limits)
+        } catch {
+            return "the chunk does not decode: \(error)"
+        }
+        if chunk.producer != record.producer || chunk.slot != record.slot {
+            return "the header says producer \(record.producer) slot \(record.slot), the chunk \(chunk.producer) slot \(chunk.slot)"
+        }
+        if rules.expiry(ofSlot: chunk.slot) != record.expiry {
+            return "the header's expiry \(record.expiry) is not the slot's \(rules.expiry(ofSlot: chunk.slot))"
+        }
+        return nil
+    }
+
+    private func checkProducerSlotIndex(_ report: inout CheckReport, _ txn: borrowing some LMDB.Transaction & ~Copyable) throws {
+        try txn.scan(tables.byProducerSlot) { entry in
+            report.count(Schema.byProducerSlot)
+            guard entry.key.count == 60, let id = try? ChunkID(bytes: entry.key[28..<60]) else {
+                report.add(.malformedKey, Schema.byProducerSlot, entry.key, "key of \(entry.key.count) bytes, not 60")
+                return .next
+            }
+            guard let record = try record(id, txn) else {
+                report.add(.danglingIndexRow, Schema.byProducerSlot, entry.key, "chunk \(id) is not held")
+                return .next
+            }
+            if Array(entry.key[0..<20]) != record.producer.bytes || Keys.uint64(entry.key, at: 20) != record.slot {
+                report.add(.danglingIndexRow, Schema.byProducerSlot, entry.key, "the row disagrees with chunk \(id)")
+            }
+            return .next
+        }
+    }
+
+    private func checkExpiryIndex(_ report: inout CheckReport, _ txn: borrowing some LMDB.Transaction & ~Copyable) throws {
+        try txn.scan(tables.byExpiry) { entry in
+            report.count(Schema.byExpiry)
+            guard entry.key.count == 41, ChunkStatus(rawValue: entry.key[0]) != nil,
+                let id = try? ChunkID(bytes: entry.key[9..<41])
+            else {
+                report.add(.malformedKey, Schema.byExpiry, entry.key, "key of \(entry.key.count) bytes or unknown status")
+                return .next
+            }
+            guard let record = try record(id, txn) else {
+                report.add(.danglingIndexRow, Schema.byExpiry, entry.key, "chunk \(id) is not held")
+                return .next
+            }
+            if entry.key[0] != record.status.rawValue || Keys.uint64(entry.key, at: 1) != Keys.expiryBits(record.expiry) {
+                report.add(.danglingIndexRow, Schema.byExpiry, entry.key, "the row disagrees with chunk \(id)'s status or expiry")
+            }
+            return .next
+        }
+    }
+
+    private func record(_ id: ChunkID, _ txn: borrowing some LMDB.Transaction & ~Copyable) throws -> ChunkRecord? {
+        try txn.withValue(forKey: Keys.chunk(id), in: tables.chunks) { try? ChunkRecord.parse($0).record } ?? nil
+    }
+
+    // MARK: ledger and signing history
+
+    private func checkLedger(
+        _ implied: ImpliedLedger, liveSlot: UInt64, _ report: inout CheckReport,
+        _ txn: borrowing some LMDB.Transaction & ~Copyable
+    ) throws {
+        let liveWindow = rules.window(ofSlot: liveSlot)
+        var seen = Set<LedgerKey>()
+        try txn.scan(tables.ledger) { entry in
+            report.count(Schema.ledger)
+            guard entry.key.count == 28, let producer = try? NodeID(bytes: entry.key[0..<20]) else {
+                report.add(.malformedKey, Schema.ledger, entry.key, "key of \(entry.key.count) bytes, not 28")
+                return .next
+            }
+            let key = LedgerKey(producer: producer, window: Keys.uint64(entry.key, at: 20))
+            seen.insert(key)
+            guard let stored = try? Dimensions(fixedBytes: entry.value) else {
+                report.add(.ledgerMismatch, Schema.ledger, entry.key, "the usage does not decode (\(entry.value.count) bytes)")
+                return .next
+            }
+            let expected = implied[key] ?? .zero
+            // Windows whose first slots were collected keep usage their stored
+            // chunks no longer show; there the ledger may only be larger.
+            let whole = key.window > liveWindow || (key.window == liveWindow && liveSlot % rules.rateLimitWindow == 0)
+            if whole ? stored != expected : !expected.fits(within: stored) {
+                report.add(
+                    .ledgerMismatch, Schema.ledger, entry.key,
+                    "producer \(producer) window \(key.window) records \(stored); the stored chunks imply \(expected)")
+            }
+            return .next
+        }
+        for (key, units) in implied where !seen.contains(key) && key.window >= liveWindow {
+            report.add(
+                .ledgerMismatch, Schema.ledger, Keys.producerNumber(key.producer, key.window),
+                "producer \(key.producer) window \(key.window) has no ledger row; the stored chunks imply \(units)")
+        }
+    }
+
+    private func checkSigned(liveSlot: UInt64, _ report: inout CheckReport, _ txn: borrowing some LMDB.Transaction & ~Copyable) throws {
+        try txn.scan(tables.signed) { entry in
+            report.count(Schema.signed)
+            guard entry.key.count == 28 else {
+                report.add(.malformedKey, Schema.signed, entry.key, "key of \(entry.key.count) bytes, not 28")
+                return .next
+            }
+            let signed: SignedRecord
+            do {
+                signed = try SignedRecord(entry.value)
+            } catch {
+                report.add(.signedRowMismatch, Schema.signed, entry.key, "\(error)")
+                return .next
+            }
+            if signed.imported { return .next }
+            guard let record = try record(signed.chunkID, txn) else {
+                report.add(.signedRowMismatch, Schema.signed, entry.key, "signed chunk \(signed.chunkID) is not held")
+                return .next
+            }
+            if Array(entry.key[0..<20]) != record.producer.bytes || Keys.uint64(entry.key, at: 20) != record.slot {
+                report.add(.signedRowMismatch, Schema.signed, entry.key, "signed chunk \(signed.chunkID) has another producer or slot")
+            }
+            return .next
+        }
+    }
+
+    // MARK: certificates, evidence, blocks
+
+    private func checkCertificates(_ report: inout CheckReport, _ txn: borrowing some LMDB.Transaction & ~Copyable) throws {
+        try txn.scan(tables.certificates) { entry in
+            report.count(Schema.certificates)
+            guard entry.key.count == 40, let id = try? ChunkID(bytes: entry.key[8..<40]) else {
+                report.add(.malformedKey, Schema.certificates, entry.key, "key of \(entry.key.count) bytes, not 40")
+                return .next
+            }
+            let certificate: ChunkCertificate
+            do {
+                certificate = try ChunkStore.decodeCertificate(entry.value, limits: limits)
+            } catch {
+                report.add(.certificateCorrupt, Schema.certificates, entry.key, "\(error)")
+                return .next
+            }
+            let reference = certificate.reference
+            if reference.chunkID != id || Keys.expiryBits(reference.expiry) != Keys.uint64(entry.key, at: 0) {
+                report.add(.certificateCorrupt, Schema.certificates, entry.key, "the certificate names chunk \(reference.chunkID) expiring \(reference.expiry)")
+            } else if let record = try record(id, txn),
+                record.producer != reference.producer || record.slot != reference.slot || record.expiry != reference.expiry
+            {
+                report.add(.certificateCorrupt, Schema.certificates, entry.key, "the certificate disagrees with the held chunk \(id)")
+            }
+            return .next
+        }
+    }
+
+    private func checkEvidence(_ report: inout CheckReport, _ txn: borrowing some LMDB.Transaction & ~Copyable) throws {
+        try txn.scan(tables.evidence) { entry in
+            report.count(Schema.evidence)
+            guard entry.key.count == 28, let producer = try? NodeID(bytes: entry.key[0..<20]) else {
+                report.add(.malformedKey, Schema.evidence, entry.key, "key of \(entry.key.count) bytes, not 28")
+                return .next
+            }
+            do {
+                _ = try ConflictEvidence(
+                    producer: producer, slot: Keys.uint64(entry.key, at: 20), decoding: entry.value, limits: limits)
+            } catch {
+                report.add(.evidenceCorrupt, Schema.evidence, entry.key, "\(error)")
+            }
+            return .next
+        }
+    }
+
+    private func checkBlocks(_ report: inout CheckReport, _ txn: borrowing some LMDB.Transaction & ~Copyable) throws {
+        try txn.scan(tables.blocks) { entry in
+            report.count(Schema.blocks)
+            guard entry.key.count == 8 else {
+                report.add(.malformedKey, Schema.blocks, entry.key, "key of \(entry.key.count) bytes, not 8")
+                return .next
+            }
+            do {
+                let block = try Block(decoding: Array(entry.value), limits: limits)
+                if block.height != Keys.uint64(entry.key, at: 0) {
+                    report.add(.blockCorrupt, Schema.blocks, entry.key, "the block says height \(block.height)")
+                }
+            } catch {
+                report.add(.blockCorrupt, Schema.blocks, entry.key, "\(error)")
+            }
+            return .next
+        }
+    }
+}
+
+extension ChunkStore {
+    /// Reads every row and reports every inconsistency: chunks that do not
+    /// hash to their id, index rows without records and records without index
+    /// rows, ledgers that differ from what the stored chunks imply, `signed`
+    /// rows whose chunk is missing, certificates that do not parse or name
+    /// another chunk, evidence and blocks that do not decode, and `meta` out
+    /// of range. Runs in one snapshot, so it is safe on a live store.
+    public func check() throws -> CheckReport {
+        let checker = StoreChecker(
+            tables: tables, rules: configuration.rules, acceptedRetention: configuration.acceptedRetention,
+            limits: DecodingLimits(rules: configuration.rules))
+        return try environment.read { txn in try checker.check(txn) }
+    }
+}

@@ -1,0 +1,154 @@
+import DSMR
+import LMDB
+
+/// What `recover()` rebuilt and what it had to drop.
+public struct RecoveryReport: Sendable, Hashable, Codable {
+    /// Chunk records kept and re-indexed.
+    public var chunksKept = 0
+    /// Chunk records dropped because they do not hash to their id or do not
+    /// decode; their `signed` rows stay, so the node still refuses to sign
+    /// another chunk for those slots.
+    public var chunksDropped = 0
+    /// Index rows written (`by_producer_slot` and `by_expiry`).
+    public var indexRowsWritten = 0
+    /// Ledger rows rewritten.
+    public var ledgerRowsRewritten = 0
+    /// `signed` rows added for held chunks that lacked one.
+    public var signedRowsAdded = 0
+    /// Certificate rows dropped because they do not decode or name another
+    /// chunk.
+    public var certificatesDropped = 0
+    /// Keys of the wrong shape dropped from derived tables.
+    public var malformedKeysDropped = 0
+}
+
+/// Rebuilds every derived row from the primary records.
+///
+/// Primary: chunk records (self-checking: their key is their hash),
+/// certificates, `signed` rows, evidence, blocks, `meta`. Derived: the two
+/// chunk indexes and the ledgers. Ledgers are raised to what the held chunks
+/// imply and never lowered, since usage of collected chunks is not visible
+/// any more; a ledger row that does not decode is replaced by the implied
+/// usage.
+struct StoreRecovery {
+    let tables: Tables
+    let rules: Rules
+    let limits: DecodingLimits
+
+    func recover(_ txn: borrowing WriteTransaction) throws -> RecoveryReport {
+        var report = RecoveryReport()
+        let watermark = try MetaAccess(table: tables.meta).watermark(txn)
+        let liveSlot = GarbageCollector.firstLiveSlot(watermark: watermark, rules: rules)
+        try txn.clear(tables.byProducerSlot)
+        try txn.clear(tables.byExpiry)
+
+        var implied: [StoreChecker.LedgerKey: Dimensions] = [:]
+        try txn.scan(tables.chunks) { entry in
+            guard entry.key.count == Keys.idSize, let id = try? ChunkID(bytes: entry.key),
+                let parsed = try? ChunkRecord.parse(entry.value), ChunkID(hashing: parsed.body) == id,
+                StoreChecker.disagreement(parsed.record, body: parsed.body, rules: rules, limits: limits) == nil
+            else {
+                report.chunksDropped += 1
+                return .delete
+            }
+            let record = parsed.record
+            try txn.put([UInt8](), forKey: Keys.producerSlot(record.producer, record.slot, id), in: tables.byProducerSlot)
+            try txn.put([UInt8](), forKey: Keys.expiry(record.status, record.expiry, id), in: tables.byExpiry)
+            report.indexRowsWritten += 2
+            report.chunksKept += 1
+            if record.origin.countsTowardsLedger && record.slot >= liveSlot {
+                let key = StoreChecker.LedgerKey(producer: record.producer, window: rules.window(ofSlot: record.slot))
+                implied[key] = (try? (implied[key] ?? .zero).adding(record.units)) ?? implied[key]
+                let signedKey = Keys.producerNumber(record.producer, record.slot)
+                if try !txn.contains(signedKey, in: tables.signed) {
+                    try txn.put(SignedRecord(chunkID: id, imported: false).bytes, forKey: signedKey, in: tables.signed)
+                    report.signedRowsAdded += 1
+                }
+            }
+            return .next
+        }
+        try rebuildLedger(implied, &report, txn)
+        try txn.scan(tables.certificates) { entry in
+            guard entry.key.count == 40, let id = try? ChunkID(bytes: entry.key[8..<40]),
+                let certificate = try? ChunkStore.decodeCertificate(entry.value, limits: limits),
+                certificate.reference.chunkID == id,
+                Keys.expiryBits(certificate.reference.expiry) == Keys.uint64(entry.key, at: 0)
+            else {
+                report.certificatesDropped += 1
+                return .delete
+            }
+            return .next
+        }
+        return report
+    }
+
+    private func rebuildLedger(
+        _ implied: [StoreChecker.LedgerKey: Dimensions], _ report: inout RecoveryReport,
+        _ txn: borrowing WriteTransaction
+    ) throws {
+        var pending = implied
+        try txn.scan(tables.ledger) { entry in
+            guard entry.key.count == 28, let producer = try? NodeID(bytes: entry.key[0..<20]) else {
+                report.malformedKeysDropped += 1
+                return .delete
+            }
+            let key = StoreChecker.LedgerKey(producer: producer, window: Keys.uint64(entry.key, at: 20))
+            let expected = pending.removeValue(forKey: key) ?? .zero
+            guard let stored = try? Dimensions(fixedBytes: entry.value) else {
+                try txn.put(expected.fixedBytes, forKey: Array(entry.key), in: tables.ledger)
+                report.ledgerRowsRewritten += 1
+                return .next
+            }
+            let raised = Self.maximum(stored, expected)
+            if raised != stored {
+                try txn.put(raised.fixedBytes, forKey: Array(entry.key), in: tables.ledger)
+                report.ledgerRowsRewritten += 1
+            }
+            return .next
+        }
+        for (key, units) in pending {
+            try txn.put(units.fixedBytes, forKey: Keys.producerNumber(key.producer, key.window), in: tables.ledger)
+            report.ledgerRowsRewritten += 1
+        }
+    }
+
+    static func maximum(_ a: Dimensions, _ b: Dimensions) -> Dimensions {
+        Dimensions(
+            bandwidth: max(a.bandwidth, b.bandwidth), compute: max(a.compute, b.compute),
+            storageRead: max(a.storageRead, b.storageRead), storageAllocate: max(a.storageAllocate, b.storageAllocate),
+            storageWrite: max(a.storageWrite, b.storageWrite))
+    }
+}
+
+extension ChunkStore {
+    /// Rebuilds every derived row (chunk indexes, ledgers, missing `signed`
+    /// rows) from the primary records, in place and in one transaction, and
+    /// drops what cannot be trusted (chunk records that do not hash to their
+    /// id, certificates that do not decode). Run `check()` afterwards.
+    public func recover() async throws -> RecoveryReport {
+        let recovery = StoreRecovery(
+            tables: tables, rules: configuration.rules, limits: DecodingLimits(rules: configuration.rules))
+        return try await submit { txn in try recovery.recover(txn) }
+    }
+
+    /// Copies the store, compacted, into the empty directory `destination`
+    /// (created if missing), leaving this store untouched.
+    ///
+    /// The corresponding C call is `mdb_env_copy2` with `MDB_CP_COMPACT`.
+    public func compact(to destination: String) throws {
+        try FileSystem.makeDirectory(destination)
+        try environment.copy(to: destination, compact: true)
+    }
+
+    /// Copies the store, compacted, into `destination`, then rebuilds the
+    /// copy's derived rows there: recovery that leaves the original as it was.
+    public func recover(into destination: String) async throws -> RecoveryReport {
+        try compact(to: destination)
+        var copy = configuration
+        copy.path = destination
+        copy.readOnly = false
+        let store = try ChunkStore(copy)
+        defer { store.close() }
+        return try await store.recover()
+    }
+}
