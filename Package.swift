@@ -29,7 +29,10 @@ let package = Package(
             dependencies: [.product(name: "Crypto", package: "swift-crypto")]
         ),
         // The durable chunk server store.
-        .target(name: "ChunkStore", dependencies: ["LMDB", "DSMR"]),
+        .target(
+            name: "ChunkStore",
+            dependencies: ["LMDB", "DSMR", .product(name: "Crypto", package: "swift-crypto")]
+        ),
 
         .testTarget(name: "LMDBTests", dependencies: ["LMDB", "CLMDB"]),
         .testTarget(

@@ -50,6 +50,10 @@ public struct StoreIdentity: Sendable, Hashable {
     }
 
     static func load(_ meta: MetaAccess, _ txn: borrowing some LMDB.Transaction & ~Copyable) throws -> StoreIdentity? {
+        if try txn.contains(StoreDump.loadMarker, in: meta.table) {
+            throw ChunkStoreError(
+                .wrongStore, "the store was being loaded from a dump and the load did not finish; remove it and load again")
+        }
         guard let version = try meta.uint32(MetaKey.version, txn) else { return nil }
         guard version == Schema.version else {
             throw ChunkStoreError(

@@ -1,0 +1,132 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A buffered, append-only file written to `<path>.partial` and renamed into
+/// place only after an `fsync`, so a reader never sees half a file.
+final class AtomicFileWriter {
+    private let path: String
+    private let partial: String
+    private let descriptor: Int32
+    private var buffer: [UInt8] = []
+    private var finished = false
+
+    init(path: String) throws {
+        self.path = path
+        self.partial = path + ".partial"
+        descriptor = open(partial, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else {
+            throw ChunkStoreError(.io, "cannot create \(partial): \(String(cString: strerror(errno)))")
+        }
+        buffer.reserveCapacity(1 << 20)
+    }
+
+    deinit {
+        if !finished {
+            close(descriptor)
+            unlink(partial)
+        }
+    }
+
+    func write(_ bytes: some Collection<UInt8>) throws {
+        buffer.append(contentsOf: bytes)
+        if buffer.count >= 1 << 20 { try flush() }
+    }
+
+    private func flush() throws {
+        var offset = 0
+        while offset < buffer.count {
+            let written = buffer.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress! + offset, $0.count - offset) }
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw ChunkStoreError(.io, "cannot write \(partial): \(String(cString: strerror(errno)))")
+            }
+            offset += written
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Flushes, syncs and renames the file into place.
+    func finish() throws {
+        try flush()
+        guard fsync(descriptor) == 0 else {
+            throw ChunkStoreError(.io, "cannot sync \(partial): \(String(cString: strerror(errno)))")
+        }
+        close(descriptor)
+        finished = true
+        guard rename(partial, path) == 0 else {
+            unlink(partial)
+            throw ChunkStoreError(.io, "cannot rename \(partial) to \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+}
+
+/// A buffered reader that refuses to read past the end and says where it
+/// stopped.
+final class BinaryFileReader {
+    let path: String
+    private let descriptor: Int32
+    private var buffer: [UInt8] = []
+    private var position = 0
+    private(set) var offset = 0
+    private var atEnd = false
+
+    init(path: String) throws {
+        self.path = path
+        descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            throw ChunkStoreError(.io, "cannot open \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    deinit { close(descriptor) }
+
+    /// The file's size in bytes.
+    func size() throws -> Int {
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else {
+            throw ChunkStoreError(.io, "cannot stat \(path): \(String(cString: strerror(errno)))")
+        }
+        return Int(info.st_size)
+    }
+
+    /// Reads exactly `count` bytes, or throws naming `what` was cut short.
+    func read(_ count: Int, _ what: String) throws -> [UInt8] {
+        var result: [UInt8] = []
+        result.reserveCapacity(count)
+        while result.count < count {
+            if position == buffer.count {
+                try refill()
+                if buffer.isEmpty {
+                    throw ChunkStoreError(
+                        .badInterchange, "\(path) ends at byte \(offset) inside \(what) (\(count) bytes expected)")
+                }
+            }
+            let take = min(count - result.count, buffer.count - position)
+            result.append(contentsOf: buffer[position..<position + take])
+            position += take
+            offset += take
+        }
+        return result
+    }
+
+    func readUInt32(_ what: String) throws -> UInt32 {
+        try read(4, what).reduce(0) { $0 << 8 | UInt32($1) }
+    }
+
+    private func refill() throws {
+        buffer = [UInt8](repeating: 0, count: 1 << 20)
+        position = 0
+        while true {
+            let count = buffer.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress!, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw ChunkStoreError(.io, "cannot read \(path): \(String(cString: strerror(errno)))")
+            }
+            buffer.removeSubrange(count...)
+            return
+        }
+    }
+}
