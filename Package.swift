@@ -34,6 +34,16 @@ let package = Package(
             dependencies: ["LMDB", "DSMR", .product(name: "Crypto", package: "swift-crypto")]
         ),
 
+        // Operators' tool: inspect, check and maintain a store.
+        .executableTarget(
+            name: "dsmr-store",
+            dependencies: [
+                "ChunkStore", "DSMR",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Tools/dsmr-store"
+        ),
+
         .testTarget(name: "LMDBTests", dependencies: ["LMDB", "CLMDB"]),
         .testTarget(
             name: "DSMRTests",
