@@ -90,8 +90,10 @@ struct ChunkRecord: Sendable {
 
 /// A row of `signed`: the chunk this node signed for a (producer, slot).
 ///
-/// Layout: version (1) | chunk id (32) | flags (1): bit 0 set when the row was
-/// imported from a signing history rather than written by signing here.
+/// Layout: version (1) | chunk id (32) | flags (1): bit 0 set when the chunk
+/// is not held here: the row was imported from a signing history, or
+/// recovery found the chunk lost. Such a row still refuses every other chunk
+/// for its slot.
 struct SignedRecord: Sendable, Hashable {
     static let version: UInt8 = 1
     static let size = 34

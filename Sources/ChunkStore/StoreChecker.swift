@@ -193,6 +193,7 @@ struct StoreChecker {
         _ txn: borrowing some LMDB.Transaction & ~Copyable
     ) throws {
         let liveWindow = rules.window(ofSlot: liveSlot)
+        let unseenUsage = try windowsWithUnheldChunks(txn)
         var seen = Set<LedgerKey>()
         try txn.scan(tables.ledger) { entry in
             report.count(Schema.ledger)
@@ -209,7 +210,7 @@ struct StoreChecker {
             let expected = implied[key] ?? .zero
             // Windows whose first slots were collected keep usage their stored
             // chunks no longer show; there the ledger may only be larger.
-            let whole = key.window > liveWindow || (key.window == liveWindow && liveSlot % rules.rateLimitWindow == 0)
+            let whole = !unseenUsage.contains(key) && Self.isWhole(window: key.window, liveSlot: liveSlot, rules: rules)
             if whole ? stored != expected : !expected.fits(within: stored) {
                 report.add(
                     .ledgerMismatch, Schema.ledger, entry.key,
@@ -222,6 +223,28 @@ struct StoreChecker {
                 .ledgerMismatch, Schema.ledger, Keys.producerNumber(key.producer, key.window),
                 "producer \(key.producer) window \(key.window) has no ledger row; the stored chunks imply \(units)")
         }
+    }
+
+    /// Windows with a signed chunk that is not held (imported history, or
+    /// lost and recovered): their ledgers carry usage no stored chunk shows.
+    func windowsWithUnheldChunks(_ txn: borrowing some LMDB.Transaction & ~Copyable) throws -> Set<LedgerKey> {
+        var windows = Set<LedgerKey>()
+        try txn.scan(tables.signed) { entry in
+            if entry.key.count == 28, let signed = try? SignedRecord(entry.value), signed.imported,
+                let producer = try? NodeID(bytes: entry.key[0..<20])
+            {
+                windows.insert(LedgerKey(producer: producer, window: rules.window(ofSlot: Keys.uint64(entry.key, at: 20))))
+            }
+            return .next
+        }
+        return windows
+    }
+
+    /// Whether no slot of `window` has been collected: then the held chunks
+    /// account for all of its usage.
+    static func isWhole(window: UInt64, liveSlot: UInt64, rules: Rules) -> Bool {
+        let (first, overflow) = window.multipliedReportingOverflow(by: rules.rateLimitWindow)
+        return overflow || first >= liveSlot
     }
 
     private func checkSigned(liveSlot: UInt64, _ report: inout CheckReport, _ txn: borrowing some LMDB.Transaction & ~Copyable) throws {

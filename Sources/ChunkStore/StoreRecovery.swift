@@ -15,6 +15,9 @@ public struct RecoveryReport: Sendable, Hashable, Codable {
     public var ledgerRowsRewritten = 0
     /// `signed` rows added for held chunks that lacked one.
     public var signedRowsAdded = 0
+    /// `signed` rows whose chunk is lost, kept (so the slot stays protected)
+    /// and marked as not held.
+    public var signedRowsMarkedNotHeld = 0
     /// Certificate rows dropped because they do not decode or name another
     /// chunk.
     public var certificatesDropped = 0
@@ -26,10 +29,10 @@ public struct RecoveryReport: Sendable, Hashable, Codable {
 ///
 /// Primary: chunk records (self-checking: their key is their hash),
 /// certificates, `signed` rows, evidence, blocks, `meta`. Derived: the two
-/// chunk indexes and the ledgers. Ledgers are raised to what the held chunks
-/// imply and never lowered, since usage of collected chunks is not visible
-/// any more; a ledger row that does not decode is replaced by the implied
-/// usage.
+/// chunk indexes and the ledgers. A ledger is set to what the held chunks
+/// imply where they account for its whole window; where some of the window's
+/// chunks were collected or lost, it is only raised, never lowered. A ledger
+/// row that does not decode is replaced by the implied usage.
 struct StoreRecovery {
     let tables: Tables
     let rules: Rules
@@ -67,7 +70,17 @@ struct StoreRecovery {
             }
             return .next
         }
-        try rebuildLedger(implied, &report, txn)
+        try txn.scan(tables.signed) { entry in
+            guard let signed = try? SignedRecord(entry.value), !signed.imported,
+                try !txn.contains(Keys.chunk(signed.chunkID), in: tables.chunks)
+            else { return .next }
+            try txn.put(SignedRecord(chunkID: signed.chunkID, imported: true).bytes, forKey: Array(entry.key), in: tables.signed)
+            report.signedRowsMarkedNotHeld += 1
+            return .next
+        }
+        let checker = StoreChecker(tables: tables, rules: rules, acceptedRetention: 0, limits: limits)
+        let unseen = try checker.windowsWithUnheldChunks(txn)
+        try rebuildLedger(implied, liveSlot: liveSlot, unseen: unseen, &report, txn)
         try txn.scan(tables.certificates) { entry in
             guard entry.key.count == 40, let id = try? ChunkID(bytes: entry.key[8..<40]),
                 let certificate = try? ChunkStore.decodeCertificate(entry.value, limits: limits),
@@ -82,9 +95,11 @@ struct StoreRecovery {
         return report
     }
 
+    /// Sets each ledger row to what the held chunks imply where they account
+    /// for the whole window; elsewhere raises it to that and never lowers it.
     private func rebuildLedger(
-        _ implied: [StoreChecker.LedgerKey: Dimensions], _ report: inout RecoveryReport,
-        _ txn: borrowing WriteTransaction
+        _ implied: [StoreChecker.LedgerKey: Dimensions], liveSlot: UInt64, unseen: Set<StoreChecker.LedgerKey>,
+        _ report: inout RecoveryReport, _ txn: borrowing WriteTransaction
     ) throws {
         var pending = implied
         try txn.scan(tables.ledger) { entry in
@@ -99,9 +114,10 @@ struct StoreRecovery {
                 report.ledgerRowsRewritten += 1
                 return .next
             }
-            let raised = Self.maximum(stored, expected)
-            if raised != stored {
-                try txn.put(raised.fixedBytes, forKey: Array(entry.key), in: tables.ledger)
+            let whole = !unseen.contains(key) && StoreChecker.isWhole(window: key.window, liveSlot: liveSlot, rules: rules)
+            let rebuilt = whole ? expected : Self.maximum(stored, expected)
+            if rebuilt != stored {
+                try txn.put(rebuilt.fixedBytes, forKey: Array(entry.key), in: tables.ledger)
                 report.ledgerRowsRewritten += 1
             }
             return .next
