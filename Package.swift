@@ -30,6 +30,12 @@ let package = Package(
         ),
         // The durable chunk server store.
         .target(name: "ChunkStore", dependencies: ["LMDB", "DSMR"]),
+        // Test helper: holds a read transaction until killed (stale reader tests).
+        .executableTarget(
+            name: "lmdb-reader-child",
+            dependencies: ["LMDB"],
+            path: "Tools/lmdb-reader-child"
+        ),
 
         .testTarget(name: "LMDBTests", dependencies: ["LMDB", "CLMDB"]),
         .testTarget(
