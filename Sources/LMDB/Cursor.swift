@@ -55,8 +55,12 @@ public struct Cursor: ~Copyable {
     public func current() throws -> Entry? { try move(MDB_GET_CURRENT) }
 
     /// Moves to the first entry whose key is at least `key` (`MDB_SET_RANGE`).
+    /// Every key is at least the empty key, so that moves to the first entry
+    /// (LMDB itself refuses an empty key with `MDB_BAD_VALSIZE`).
     public func seek(atLeast key: some RawBytes) throws -> Entry? {
-        try key.withUnsafeBytes { try move(MDB_SET_RANGE, key: $0) }
+        try key.withUnsafeBytes { bytes in
+            bytes.isEmpty ? try first() : try move(MDB_SET_RANGE, key: bytes)
+        }
     }
 
     /// Moves to the entry whose key is exactly `key` (`MDB_SET_KEY`).
