@@ -87,10 +87,17 @@ public struct Cursor: ~Copyable {
 
     /// Deletes the entry under the cursor; the next `next()` returns the
     /// entry after it, the next `previous()` the entry before it. Needs a
-    /// write transaction.
+    /// write transaction: in a read transaction it throws `readOnly`.
     ///
     /// The corresponding C function is `mdb_cursor_del`.
     public func deleteCurrent() throws {
-        try check(mdb_cursor_del(handle, 0), "mdb_cursor_del", database: database.name, path: path)
+        let rc = mdb_cursor_del(handle, 0)
+        if rc == LMDBError.Code.permissionDenied.rawValue {
+            // LMDB's answer to a write in a read-only transaction.
+            throw LMDBError(
+                .readOnly, operation: "mdb_cursor_del", database: database.name, path: path,
+                message: "deleting at a cursor needs a write transaction")
+        }
+        try check(rc, "mdb_cursor_del", database: database.name, path: path)
     }
 }
