@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import LMDB
 import Synchronization
+import Testing
 
 #if canImport(Glibc)
 import Glibc
@@ -148,4 +149,13 @@ func allKeys(_ environment: Environment, _ database: Database, reverse: Bool = f
         }
         return keys
     }
+}
+
+/// Expects `body` to throw an `LMDBError` with `code`.
+func expectError(
+    _ code: LMDBError.Code, _ comment: Comment? = nil, sourceLocation: SourceLocation = #_sourceLocation,
+    _ body: () throws -> Void
+) {
+    let error = #expect(throws: LMDBError.self, comment, sourceLocation: sourceLocation) { try body() }
+    #expect(error?.code == code, comment, sourceLocation: sourceLocation)
 }
