@@ -43,6 +43,12 @@ let package = Package(
             ],
             path: "Tools/dsmr-store"
         ),
+        // Test helper: holds a read transaction until killed (stale reader tests).
+        .executableTarget(
+            name: "lmdb-reader-child",
+            dependencies: ["LMDB"],
+            path: "Tools/lmdb-reader-child"
+        ),
 
         .testTarget(name: "LMDBTests", dependencies: ["LMDB", "CLMDB"]),
         .testTarget(

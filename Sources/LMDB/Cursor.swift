@@ -55,8 +55,12 @@ public struct Cursor: ~Copyable {
     public func current() throws -> Entry? { try move(MDB_GET_CURRENT) }
 
     /// Moves to the first entry whose key is at least `key` (`MDB_SET_RANGE`).
+    /// Every key is at least the empty key, so that moves to the first entry
+    /// (LMDB itself refuses an empty key with `MDB_BAD_VALSIZE`).
     public func seek(atLeast key: some RawBytes) throws -> Entry? {
-        try key.withUnsafeBytes { try move(MDB_SET_RANGE, key: $0) }
+        try key.withUnsafeBytes { bytes in
+            bytes.isEmpty ? try first() : try move(MDB_SET_RANGE, key: bytes)
+        }
     }
 
     /// Moves to the entry whose key is exactly `key` (`MDB_SET_KEY`).
@@ -83,10 +87,17 @@ public struct Cursor: ~Copyable {
 
     /// Deletes the entry under the cursor; the next `next()` returns the
     /// entry after it, the next `previous()` the entry before it. Needs a
-    /// write transaction.
+    /// write transaction: in a read transaction it throws `readOnly`.
     ///
     /// The corresponding C function is `mdb_cursor_del`.
     public func deleteCurrent() throws {
-        try check(mdb_cursor_del(handle, 0), "mdb_cursor_del", database: database.name, path: path)
+        let rc = mdb_cursor_del(handle, 0)
+        if rc == LMDBError.Code.permissionDenied.rawValue {
+            // LMDB's answer to a write in a read-only transaction.
+            throw LMDBError(
+                .readOnly, operation: "mdb_cursor_del", database: database.name, path: path,
+                message: "deleting at a cursor needs a write transaction")
+        }
+        try check(rc, "mdb_cursor_del", database: database.name, path: path)
     }
 }

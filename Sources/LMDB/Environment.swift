@@ -288,6 +288,12 @@ public final class Environment: @unchecked Sendable {
 
     /// Adopts a map size that another process set (`MDB_MAP_RESIZED`).
     private func adoptGrownMap() throws {
+        if gate.callerHoldsTransaction {
+            // Remapping waits for every transaction, this thread's included.
+            throw LMDBError(
+                .mapResized, operation: "mdb_env_set_mapsize", path: path,
+                message: "another process grew the map; it cannot be adopted while this thread holds another transaction")
+        }
         var failure: LMDBError?
         let outcome = gate.exclusive {
             let rc = mdb_env_set_mapsize(handle, 0)

@@ -56,6 +56,8 @@ public struct LMDBError: Error, Sendable, CustomStringConvertible {
         public static let permissionDenied = Code(rawValue: 13)
         /// `ENOSPC`: the disk is full.
         public static let noSpace = Code(rawValue: 28)
+        /// `ENOTDIR`: the environment path is not a directory.
+        public static let notADirectory = Code(rawValue: 20)
 
         /// The path is already open in this process; LMDB's locks would break
         /// if it were opened twice.

@@ -33,7 +33,7 @@ enum OpenPathRegistry {
         }
         guard (info.st_mode & S_IFMT) == S_IFDIR else {
             throw LMDBError(
-                LMDBError.Code(rawValue: ENOTDIR), operation: "open", path: path,
+                .notADirectory, operation: "open", path: path,
                 message: "not a directory: an environment is a directory holding data.mdb")
         }
         return Identity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))

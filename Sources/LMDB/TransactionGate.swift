@@ -34,11 +34,16 @@ final class TransactionGate: @unchecked Sendable {
         condition.deallocate()
     }
 
-    /// Enters shared; waits while an exclusive section is pending. Returns
-    /// the growth generation, or nil when the environment is closed.
+    /// Enters shared; waits while an exclusive section is pending, unless
+    /// the calling thread already holds a transaction: the pending section
+    /// waits for that one to end, so waiting for the section would deadlock
+    /// (a `read` nested in a `read` or a `write` while another thread waits
+    /// to grow the map). Returns the growth generation, or nil when the
+    /// environment is closed.
     func enter() -> Int? {
+        let nested = callerHoldsTransaction
         pthread_mutex_lock(mutex)
-        while exclusivePending { pthread_cond_wait(condition, mutex) }
+        while exclusivePending && !nested { pthread_cond_wait(condition, mutex) }
         guard !isClosed else {
             pthread_mutex_unlock(mutex)
             return nil

@@ -1,0 +1,108 @@
+import Foundation
+import LMDB
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The `lmdb-reader-child` executable, built by `swift build --build-tests`
+/// next to the test bundle.
+private func readerChildPath() throws -> String {
+    #if os(Linux)
+    let testBinary = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+    #else
+    let testBinary = Bundle.main.executablePath ?? CommandLine.arguments[0]
+    #endif
+    var directory = URL(fileURLWithPath: testBinary).deletingLastPathComponent()
+    // On Darwin the test binary sits inside a .xctest bundle.
+    for _ in 0..<4 {
+        let candidate = directory.appendingPathComponent("lmdb-reader-child").path
+        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        directory.deleteLastPathComponent()
+    }
+    throw POSIXError(.ENOENT)
+}
+
+private func sendSIGKILL(to pid: pid_t) {
+    _ = kill(pid, SIGKILL)
+}
+
+/// A running `lmdb-reader-child` that holds a read transaction on an
+/// environment.
+private struct ReaderChild {
+    let process: Process
+
+    /// Starts the child on `path` and waits until it says "ready".
+    init(environment path: String) throws {
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: try readerChildPath())
+        process.arguments = [path]
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        var said = Data()
+        while !said.contains(Data("ready\n".utf8)) {
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty {
+                process.waitUntilExit()
+                let reason = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+                Issue.record("lmdb-reader-child exited (\(process.terminationStatus)) before ready: \(reason)")
+                throw POSIXError(.ECHILD)
+            }
+            said.append(chunk)
+        }
+    }
+
+    /// Kills the child with SIGKILL and reaps it.
+    func kill() {
+        guard process.isRunning else { return }
+        sendSIGKILL(to: process.processIdentifier)
+        process.waitUntilExit()
+        #expect(process.terminationReason == .uncaughtSignal)
+        #expect(process.terminationStatus == SIGKILL)
+    }
+}
+
+@Suite("Stale readers")
+struct StaleReaderTests {
+    /// Two children hold read transactions; the first is killed with
+    /// SIGKILL. Opening the environment then clears its slot and reports 1.
+    /// The second child keeps the environment in use meanwhile: when no
+    /// process has it open, the first opener resets the whole reader table
+    /// and there is nothing stale left to count. Killing the second child
+    /// while this process has the environment open leaves a slot that
+    /// `clearStaleReaders()` clears.
+    @Test func readerSlotOfAKilledChildIsClearedAtTheNextOpenAndByClearStaleReaders() throws {
+        try withTemporaryDirectory { directory in
+            var options = EnvironmentOptions(path: directory.path)
+            options.databases = ["main"]
+            do {
+                let env = try Environment(options)
+                try env.write { try $0.put(bytes("v"), forKey: bytes("k"), in: env.database("main")) }
+                env.close()
+            }
+            let doomed = try ReaderChild(environment: directory.path)
+            let survivor = try ReaderChild(environment: directory.path)
+            defer { survivor.kill() }
+            doomed.kill()
+
+            let env = try Environment(options)
+            defer { env.close() }
+            #expect(env.staleReadersCleared == 1)
+            #expect(try env.clearStaleReaders() == 0)
+            #expect(try env.read { try $0.get(bytes("k"), in: env.database("main")) } == bytes("v"))
+
+            // The survivor's slot is live: nothing to clear until it dies.
+            #expect(try env.clearStaleReaders() == 0)
+            survivor.kill()
+            #expect(try env.clearStaleReaders() == 1)
+            #expect(try env.clearStaleReaders() == 0)
+            try env.write { try $0.put(bytes("w"), forKey: bytes("k"), in: env.database("main")) }
+        }
+    }
+}
