@@ -37,7 +37,8 @@ let package = Package(
             dependencies: [
                 "DSMR",
                 .product(name: "PropertyBased", package: "swift-property-based"),
-            ]
+            ],
+            exclude: ["Vectors"]
         ),
         .testTarget(
             name: "ChunkStoreTests",
