@@ -56,7 +56,8 @@ let package = Package(
             dependencies: [
                 "DSMR",
                 .product(name: "PropertyBased", package: "swift-property-based"),
-            ]
+            ],
+            exclude: ["Vectors"]
         ),
         .testTarget(
             name: "ChunkStoreTests",

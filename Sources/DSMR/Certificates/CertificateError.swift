@@ -27,11 +27,14 @@ public struct CertificateError: Error, Hashable, Sendable, CustomStringConvertib
         public var description: String { base.rawValue }
     }
 
+    /// What kind of failure this is.
     public let code: Code
     /// The signer at fault, when there is one.
     public let signer: NodeID?
+    /// What failed, naming the signer, epoch or weights involved.
     public let message: String
 
+    /// Creates an error; `signer` names the signer at fault, if any.
     public init(code: Code, signer: NodeID? = nil, message: String) {
         self.code = code
         self.signer = signer

@@ -2,9 +2,11 @@
 /// they signed, the epoch, which validators signed, and their signatures in
 /// signer-index order.
 public struct ChunkCertificate: Hashable, Sendable {
+    /// The chunk reference every signature covers.
     public let reference: ChunkReference
     /// The epoch whose validator set the signer bits index.
     public let epoch: UInt64
+    /// Which validators of the epoch signed, by index in node-id order.
     public let signers: SignerBitSet
     /// One signature per signer, in ascending signer-index order.
     public let signatures: [[UInt8]]

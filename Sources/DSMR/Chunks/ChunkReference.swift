@@ -1,11 +1,15 @@
 /// What validators sign for a chunk: its id, producer, slot and expiry.
 public struct ChunkReference: Hashable, Sendable {
+    /// The referenced chunk's id.
     public var chunkID: ChunkID
+    /// The chunk's producer.
     public var producer: NodeID
+    /// The chunk's slot.
     public var slot: UInt64
     /// When the chunk expires, in milliseconds.
     public var expiry: Int64
 
+    /// Creates a reference from its parts.
     public init(chunkID: ChunkID, producer: NodeID, slot: UInt64, expiry: Int64) {
         self.chunkID = chunkID
         self.producer = producer

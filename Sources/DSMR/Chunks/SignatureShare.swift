@@ -1,10 +1,14 @@
 /// One validator's signature over a ``ChunkReference``, given after it has
 /// durably stored the chunk.
 public struct SignatureShare: Hashable, Sendable {
+    /// The validator that signed.
     public var signer: NodeID
+    /// What it signed.
     public var reference: ChunkReference
+    /// The signature over ``message(for:domain:)``.
     public var signature: [UInt8]
 
+    /// Creates a share from its parts; see ``sign(_:signer:domain:)`` to make one.
     public init(signer: NodeID, reference: ChunkReference, signature: [UInt8]) {
         precondition(signature.count <= Int(UInt32.max), "signature too long")
         self.signer = signer

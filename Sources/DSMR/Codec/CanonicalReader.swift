@@ -95,13 +95,13 @@ public struct CanonicalReader: Sendable {
             Int(UInt32(bigEndian: $0.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
         }
         offset += 4
-        if declared > limit {
-            throw error(.limitExceeded, field, "declared \(what) \(declared) exceeds limit \(limit)")
-        }
         let (needed, overflow) = declared.multipliedReportingOverflow(by: minimumElementSize)
         if overflow || needed > remaining {
             throw error(
                 .lengthExceedsRemaining, field, "declared \(what) \(declared) exceeds remaining \(remaining) bytes")
+        }
+        if declared > limit {
+            throw error(.limitExceeded, field, "declared \(what) \(declared) exceeds limit \(limit)")
         }
         return declared
     }

@@ -4,19 +4,23 @@ public struct CanonicalWriter: Sendable {
     /// The bytes written so far.
     public private(set) var bytes: [UInt8]
 
+    /// An empty writer with room for `capacity` bytes.
     public init(capacity: Int = 0) {
         bytes = []
         bytes.reserveCapacity(capacity)
     }
 
+    /// Writes one byte.
     public mutating func write(_ value: UInt8) {
         bytes.append(value)
     }
 
+    /// Writes a big-endian `UInt32`.
     public mutating func write(_ value: UInt32) {
         withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
     }
 
+    /// Writes a big-endian `UInt64`.
     public mutating func write(_ value: UInt64) {
         withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
     }

@@ -25,12 +25,14 @@ public struct CodecError: Error, Hashable, Sendable, CustomStringConvertible {
         public var description: String { base.rawValue }
     }
 
+    /// What kind of failure this is.
     public let code: Code
     /// The path of the offending field, for example `block.certificates[0].signers`.
     public let field: String
     /// What was wrong with it.
     public let message: String
 
+    /// Creates an error about `field`.
     public init(code: Code, field: String, message: String) {
         self.code = code
         self.field = field

@@ -19,6 +19,7 @@ public struct DecodingLimits: Hashable, Sendable {
     /// The largest encoded block accepted.
     public var maxBlockBytes: Int
 
+    /// Limits with the given bounds; the defaults match ``Rules/default``.
     public init(
         maxChunkBytes: Int = Rules.default.maxChunkBytes,
         maxTransactionsPerChunk: Int = 65_536,

@@ -3,10 +3,15 @@
 /// All arithmetic is overflow-checked: a sum that does not fit is an error,
 /// never a wrap-around.
 public struct Dimensions: Hashable, Sendable {
+    /// Bytes carried; for a chunk, its encoded size.
     public var bandwidth: UInt64
+    /// Execution units.
     public var compute: UInt64
+    /// State reads.
     public var storageRead: UInt64
+    /// New state allocated.
     public var storageAllocate: UInt64
+    /// State writes.
     public var storageWrite: UInt64
 
     /// The names of the dimensions, in canonical order.
@@ -15,6 +20,7 @@ public struct Dimensions: Hashable, Sendable {
     /// Zero units in every dimension.
     public static let zero = Dimensions()
 
+    /// Creates a value; omitted dimensions are zero.
     public init(
         bandwidth: UInt64 = 0, compute: UInt64 = 0, storageRead: UInt64 = 0,
         storageAllocate: UInt64 = 0, storageWrite: UInt64 = 0

@@ -10,10 +10,12 @@ public struct DimensionsError: Error, Hashable, Sendable, CustomStringConvertibl
         public static let malformed = Code(base: .malformed)
     }
 
+    /// What kind of failure this is.
     public let code: Code
     /// What failed, naming the dimension or the offending input.
     public let message: String
 
+    /// Creates an error.
     public init(code: Code, message: String) {
         self.code = code
         self.message = message

@@ -4,6 +4,7 @@ public struct BlockID: Identifier {
 
     /// The number of bytes in a `BlockID`.
     public static let byteCount = 32
+    /// The name used in error messages.
     public static let kind = "BlockID"
     /// All zero bytes.
     public static let zero = BlockID(value: .zero)
@@ -16,10 +17,12 @@ public struct BlockID: Identifier {
         value = Bytes32(raw)
     }
 
+    /// Creates an identifier from exactly ``byteCount`` bytes.
     public init(bytes: some Collection<UInt8>) throws(IdentifierError) {
         value = try withExactBytes(bytes, count: Self.byteCount, kind: Self.kind) { Bytes32($0) }
     }
 
+    /// Calls `body` with the identifier's bytes.
     public func withUnsafeBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
         try value.withUnsafeBytes(body)
     }

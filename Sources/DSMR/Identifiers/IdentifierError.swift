@@ -5,6 +5,7 @@ public struct IdentifierError: Error, Hashable, Sendable, CustomStringConvertibl
     /// What was wrong.
     public let message: String
 
+    /// Creates an error about an identifier of `kind`.
     public init(kind: String, message: String) {
         self.kind = kind
         self.message = message

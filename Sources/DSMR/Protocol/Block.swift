@@ -3,14 +3,18 @@
 /// Two blocks are equal when their ids are equal; the id is the SHA-256 of the
 /// canonical encoding, computed once at initialisation.
 public struct Block: Hashable, Sendable {
+    /// The id of the parent block.
     public let parent: BlockID
+    /// The parent's height plus one.
     public let height: UInt64
     /// Milliseconds.
     public let timestamp: Int64
+    /// The certificates the block orders, in order.
     public let certificates: [ChunkCertificate]
     /// The SHA-256 of ``encoded()``.
     public private(set) var id: BlockID
 
+    /// Creates a block and computes its id.
     public init(parent: BlockID, height: UInt64, timestamp: Int64, certificates: [ChunkCertificate]) {
         precondition(certificates.count <= Int(UInt32.max), "too many certificates")
         self.parent = parent

@@ -27,6 +27,7 @@ public struct Rules: Hashable, Sendable {
     /// How far back a block looks for repeated certificates; at least ``chunkLifetime``.
     public var validityWindow: Int64
 
+    /// Rules with the given values; each default is that of ``Rules/default``.
     public init(
         slotDuration: Int64 = 1_000,
         chunkLifetime: Int64 = 60_000,

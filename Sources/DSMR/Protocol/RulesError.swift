@@ -5,6 +5,7 @@ public struct RulesError: Error, Hashable, Sendable, CustomStringConvertible {
     /// What is wrong with it.
     public let message: String
 
+    /// Creates an error about `rule`.
     public init(rule: String, message: String) {
         self.rule = rule
         self.message = message

@@ -6,7 +6,9 @@ import Crypto
 /// is never mutated after initialisation, so sharing it across threads is safe.
 public struct Ed25519Signer: Signer, @unchecked Sendable {
     private let key: Curve25519.Signing.PrivateKey
+    /// The 32-byte public key.
     public let publicKey: [UInt8]
+    /// The node id of ``publicKey``.
     public let nodeID: NodeID
 
     /// The length of a seed, the private key's raw form.
@@ -41,6 +43,7 @@ public struct Ed25519Signer: Signer, @unchecked Sendable {
         Array(key.rawRepresentation)
     }
 
+    /// Signs `message`; with swift-crypto on Linux the signature is deterministic.
     public func sign(_ message: [UInt8]) throws -> [UInt8] {
         do {
             return Array(try key.signature(for: message))
@@ -57,8 +60,10 @@ public struct Ed25519Verifier: SignatureVerifier {
     /// The length of an Ed25519 public key.
     public static let publicKeyByteCount = 32
 
+    /// A verifier.
     public init() {}
 
+    /// Whether `signature` (64 bytes) verifies `message` under `publicKey` (32 bytes).
     public func isValid(signature: [UInt8], message: [UInt8], publicKey: [UInt8]) -> Bool {
         guard signature.count == Self.signatureByteCount,
             let key = try? Curve25519.Signing.PublicKey(rawRepresentation: publicKey)

@@ -16,10 +16,12 @@ public struct KeyError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let signing = Code(base: .signing)
     }
 
+    /// What kind of failure this is.
     public let code: Code
     /// What failed, on what, and what to do.
     public let message: String
 
+    /// Creates an error.
     public init(code: Code, message: String) {
         self.code = code
         self.message = message

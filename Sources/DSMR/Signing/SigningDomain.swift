@@ -23,9 +23,12 @@ public struct SigningTag: Hashable, Sendable, CustomStringConvertible {
 /// A signed message is `UInt8(tag.count) || tag || networkID (u32 BE) ||
 /// chainID (32 bytes) || body`; the tag's length byte keeps tags prefix-free.
 public struct SigningDomain: Hashable, Sendable, CustomStringConvertible {
+    /// The network, for example a devnet or the main network.
     public var networkID: UInt32
+    /// The chain within the network.
     public var chainID: ChainID
 
+    /// Creates a domain.
     public init(networkID: UInt32, chainID: ChainID) {
         self.networkID = networkID
         self.chainID = chainID

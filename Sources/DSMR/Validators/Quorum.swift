@@ -3,9 +3,12 @@
 /// A signed weight is a quorum when `signed * denominator >= total * numerator`,
 /// computed without overflow in 128 bits.
 public struct Quorum: Hashable, Sendable, CustomStringConvertible {
+    /// The fraction's numerator.
     public var numerator: UInt64
+    /// The fraction's denominator.
     public var denominator: UInt64
 
+    /// The fraction `numerator / denominator`; see ``isValid``.
     public init(numerator: UInt64, denominator: UInt64) {
         self.numerator = numerator
         self.denominator = denominator

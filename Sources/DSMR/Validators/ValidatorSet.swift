@@ -3,6 +3,7 @@
 /// A validator's position in this order is its bit in certificates' signer
 /// bit sets.
 public struct ValidatorSet: Hashable, Sendable {
+    /// The epoch this set validates.
     public let epoch: UInt64
     /// The validators, sorted by node id.
     public let validators: [Validator]

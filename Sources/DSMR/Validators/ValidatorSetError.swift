@@ -16,9 +16,12 @@ public struct ValidatorSetError: Error, Hashable, Sendable, CustomStringConverti
         public static let keyMismatch = Code(base: .keyMismatch)
     }
 
+    /// What kind of failure this is.
     public let code: Code
+    /// What failed, naming the validator.
     public let message: String
 
+    /// Creates an error.
     public init(code: Code, message: String) {
         self.code = code
         self.message = message

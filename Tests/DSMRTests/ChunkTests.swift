@@ -1,0 +1,94 @@
+import DSMR
+import PropertyBased
+import Testing
+
+@Suite struct ChunkTests {
+    static let transactions = Gen.uint8().array(of: 0...40).array(of: 0...8)
+
+    @Test func signedChunkRoundTripsAndVerifies() throws {
+        let producer = Fixtures.signer(1)
+        let chunk = Fixtures.chunk(producer: producer)
+        let bytes = chunk.encoded()
+        #expect(bytes.count == chunk.encodedSize)
+        let decoded = try Chunk(decoding: bytes)
+        #expect(decoded == chunk)
+        #expect(decoded.id == ChunkID(hashing: bytes))
+        #expect(decoded.transactions == chunk.transactions)
+        #expect(decoded.signature == chunk.signature)
+        #expect(decoded.verifySignature(publicKey: producer.publicKey, domain: Fixtures.domain))
+    }
+
+    @Test func anyChunkRoundTrips() async {
+        await propertyCheck(input: Self.transactions, Gen.uint64()) { transactions, slot throws in
+            let chunk = Fixtures.chunk(slot: slot, transactions: transactions)
+            let decoded = try Chunk(decoding: chunk.encoded())
+            #expect(decoded.encoded() == chunk.encoded())
+            #expect(decoded.id == chunk.id)
+            #expect(decoded.slot == slot)
+            #expect(decoded.transactions == transactions)
+        }
+    }
+
+    @Test func signatureIsBoundToProducerDomainAndContent() throws {
+        let producer = Fixtures.signer(1)
+        let chunk = Fixtures.chunk(producer: producer)
+        #expect(!chunk.verifySignature(publicKey: producer.publicKey, domain: Fixtures.otherChain))
+        var otherNetwork = Fixtures.domain
+        otherNetwork.networkID += 1
+        #expect(!chunk.verifySignature(publicKey: producer.publicKey, domain: otherNetwork))
+        #expect(!chunk.verifySignature(publicKey: Fixtures.signer(2).publicKey, domain: Fixtures.domain))
+        let tampered = try Chunk(
+            producer: chunk.producer, beneficiary: chunk.beneficiary, slot: chunk.slot + 1,
+            transactions: chunk.transactions, signature: chunk.signature)
+        #expect(tampered.id != chunk.id)
+        #expect(!tampered.verifySignature(publicKey: producer.publicKey, domain: Fixtures.domain))
+    }
+
+    @Test func aShareSignatureIsNotAChunkSignature() throws {
+        let producer = Fixtures.signer(1)
+        let chunk = Fixtures.chunk(producer: producer)
+        let forged = try Chunk(
+            producer: chunk.producer, beneficiary: chunk.beneficiary, slot: chunk.slot,
+            transactions: chunk.transactions,
+            signature: try producer.sign(Fixtures.domain.message(.signatureShare, chunk.unsignedBytes)))
+        #expect(!forged.verifySignature(publicKey: producer.publicKey, domain: Fixtures.domain))
+    }
+
+    @Test func unitsAreEncodedSizeAndDeclaredTransactionUnits() throws {
+        let chunk = Fixtures.chunk(transactions: [[1], [2, 2]])
+        let units = try chunk.units { transaction in
+            Dimensions(bandwidth: 999, compute: UInt64(transaction.count), storageWrite: 7)
+        }
+        #expect(units == Dimensions(bandwidth: UInt64(chunk.encodedSize), compute: 3, storageWrite: 14))
+        #expect(throws: DimensionsError.self) {
+            _ = try chunk.units { _ in Dimensions(compute: .max) }
+        }
+    }
+
+    @Test func referenceAndShareRoundTrip() throws {
+        let chunk = Fixtures.chunk()
+        let reference = Fixtures.reference(chunk)
+        #expect(reference.expiry == Fixtures.rules.expiry(ofSlot: chunk.slot))
+        #expect(reference.encoded().count == 1 + ChunkReference.bodyByteCount)
+        #expect(try ChunkReference(decoding: reference.encoded()) == reference)
+        let signer = Fixtures.signer(3)
+        let share = try SignatureShare.sign(reference, signer: signer, domain: Fixtures.domain)
+        #expect(try SignatureShare(decoding: share.encoded()) == share)
+        #expect(share.verify(publicKey: signer.publicKey, domain: Fixtures.domain))
+        #expect(!share.verify(publicKey: signer.publicKey, domain: Fixtures.otherChain))
+        #expect(!share.verify(publicKey: Fixtures.signer(4).publicKey, domain: Fixtures.domain))
+        var moved = share
+        moved.reference.expiry += 1
+        #expect(!moved.verify(publicKey: signer.publicKey, domain: Fixtures.domain))
+    }
+
+    @Test func anyReferenceRoundTrips() async {
+        let input = zip(Gen.uint64(), Gen.int64(), Gen.uint8().array(of: 32))
+        await propertyCheck(input: input) { value throws in
+            let reference = ChunkReference(
+                chunkID: try ChunkID(bytes: value.2), producer: Fixtures.signer(1).nodeID, slot: value.0,
+                expiry: value.1)
+            #expect(try ChunkReference(decoding: reference.encoded()) == reference)
+        }
+    }
+}

@@ -1,0 +1,22 @@
+// swift-tools-version: 6.1
+// libFuzzer targets for DSMR's decoders. Build and run them with ./run.sh;
+// they need libFuzzer's runtime at link time, so they live outside the main package.
+import PackageDescription
+
+let decoders = [
+    "chunk", "chunk-reference", "signature-share", "chunk-certificate", "block", "dimensions-bytes",
+    "dimensions-json",
+]
+
+let package = Package(
+    name: "dsmr-fuzz",
+    platforms: [.macOS(.v14)],
+    dependencies: [.package(name: "dsmr", path: "../..")],
+    targets: [
+        .target(name: "FuzzSupport", dependencies: [.product(name: "DSMR", package: "dsmr")])
+    ]
+        + decoders.map { name in
+            .executableTarget(name: "fuzz-\(name)", dependencies: [.product(name: "DSMR", package: "dsmr"), "FuzzSupport"], path: "Sources/fuzz-\(name)")
+        },
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Builds every DSMR decoder fuzz target with libFuzzer and AddressSanitizer and
+# runs each for SECONDS seconds. Exits non-zero if any target finds a crash.
+# Usage: Tools/fuzz/run.sh SECONDS [TARGET...]
+set -euo pipefail
+
+seconds=${1:?usage: $0 SECONDS [TARGET...]}
+shift
+cd "$(dirname "$0")"
+
+targets=("$@")
+if [ ${#targets[@]} -eq 0 ]; then
+    targets=(chunk chunk-reference signature-share chunk-certificate block dimensions-bytes dimensions-json)
+fi
+
+swift_bin=$(dirname "$(readlink -f "$(command -v swift)")")
+runtime=$(ls -d "$swift_bin"/../lib/clang/*/lib/linux | head -1)/libclang_rt.fuzzer_no_main-x86_64.a
+if [ ! -f "$runtime" ]; then
+    echo "libFuzzer runtime not found at $runtime" >&2
+    exit 1
+fi
+
+build_args=(
+    -c release --scratch-path .build-fuzz
+    -Xswiftc -sanitize=address
+    -Xswiftc -Xfrontend -Xswiftc -sanitize=fuzzer,address
+    -Xlinker "$runtime" -Xlinker -lstdc++
+)
+for target in "${targets[@]}"; do
+    swift build "${build_args[@]}" --product "fuzz-$target"
+done
+bin=$(swift build "${build_args[@]}" --show-bin-path)
+
+vectors=../../Tests/DSMRTests/Vectors
+
+# Seeds an empty corpus with the golden vector for the target's decoder.
+seed_corpus() {
+    local target=$1 corpus=$2 file key
+    case $target in
+        dimensions-bytes) file=dimensions key=fixedBytes ;;
+        dimensions-json) file=dimensions key=json ;;
+        *) file=$target key=encoded ;;
+    esac
+    local value
+    value=$(sed -n "s/^$key: //p" "$vectors/$file.txt" 2>/dev/null || true)
+    [ -n "$value" ] || return 0
+    if [ "$key" = json ]; then
+        printf '%s' "$value" > "$corpus/golden"
+    elif command -v xxd > /dev/null; then
+        printf '%s' "$value" | xxd -r -p > "$corpus/golden"
+    fi
+}
+
+failed=()
+for target in "${targets[@]}"; do
+    corpus="corpus-$target"
+    mkdir -p "$corpus" "artifacts"
+    [ -n "$(ls -A "$corpus")" ] || seed_corpus "$target" "$corpus"
+    echo "== fuzz-$target for ${seconds}s"
+    if ! "$bin/fuzz-$target" -max_total_time="$seconds" -max_len=65536 -print_final_stats=1 \
+        -artifact_prefix="artifacts/$target-" "$corpus"; then
+        failed+=("$target")
+    fi
+done
+
+if [ ${#failed[@]} -gt 0 ]; then
+    echo "crashes found in: ${failed[*]} (inputs under Tools/fuzz/artifacts/)" >&2
+    exit 1
+fi
+echo "no crashes in ${#targets[@]} targets"
