@@ -88,6 +88,8 @@ public final class ChunkStore: Sendable {
         var configuration = StoreConfiguration(
             path: path, networkID: identity.networkID, chainID: identity.chainID, nodeID: identity.nodeID,
             rules: identity.rules)
+        configuration.acceptedRetention = identity.acceptedRetention
+        configuration.evidenceRetention = identity.evidenceRetention
         configuration.readOnly = readOnly
         configuration.durability = durability
         try self.init(configuration)

@@ -1,8 +1,10 @@
 import DSMR
 import LMDB
 
-/// What a store belongs to: its network, chain and node, and the rules it
-/// was last opened with. Kept in `meta`; a mismatch refuses the open.
+/// What a store belongs to: its network, chain and node, and the rules and
+/// retention it was last opened with. Kept in `meta`; another network, chain
+/// or node refuses the open, while rules and retention follow the latest
+/// writer's configuration (tools adopt them).
 public struct StoreIdentity: Sendable, Hashable {
     /// The network id.
     public var networkID: UInt32
@@ -12,19 +14,30 @@ public struct StoreIdentity: Sendable, Hashable {
     public var nodeID: NodeID
     /// The rules the store was last opened with.
     public var rules: Rules
+    /// How long (ms) accepted chunks are kept after expiry, as last opened.
+    public var acceptedRetention: Int64
+    /// How long (ms) evidence is kept, as last opened.
+    public var evidenceRetention: Int64
 
     init(_ configuration: StoreConfiguration) {
         networkID = configuration.networkID
         chainID = configuration.chainID
         nodeID = configuration.nodeID
         rules = configuration.rules
+        acceptedRetention = configuration.acceptedRetention
+        evidenceRetention = configuration.evidenceRetention
     }
 
-    init(networkID: UInt32, chainID: ChainID, nodeID: NodeID, rules: Rules) {
+    init(
+        networkID: UInt32, chainID: ChainID, nodeID: NodeID, rules: Rules, acceptedRetention: Int64,
+        evidenceRetention: Int64
+    ) {
         self.networkID = networkID
         self.chainID = chainID
         self.nodeID = nodeID
         self.rules = rules
+        self.acceptedRetention = acceptedRetention
+        self.evidenceRetention = evidenceRetention
     }
 
     /// Reads the identity of the existing store at `path` (read-only, the
@@ -62,14 +75,20 @@ public struct StoreIdentity: Sendable, Hashable {
         guard let network = try meta.uint32(MetaKey.network, txn),
             let chain = try txn.get(MetaKey.chain, in: meta.table),
             let node = try txn.get(MetaKey.node, in: meta.table),
-            let rulesBytes = try txn.get(MetaKey.rules, in: meta.table)
+            let rulesBytes = try txn.get(MetaKey.rules, in: meta.table),
+            let retention = try txn.get(MetaKey.retention, in: meta.table)
         else {
-            throw ChunkStoreError(.corruptRecord, "meta lacks the network, chain, node or rules row")
+            throw ChunkStoreError(.corruptRecord, "meta lacks the network, chain, node, rules or retention row")
+        }
+        guard retention.count == 16 else {
+            throw ChunkStoreError(.corruptRecord, "meta retention has \(retention.count) bytes, not 16")
         }
         do {
             return StoreIdentity(
                 networkID: network, chainID: try ChainID(bytes: chain), nodeID: try NodeID(bytes: node),
-                rules: try RulesCodec.decode(rulesBytes))
+                rules: try RulesCodec.decode(rulesBytes),
+                acceptedRetention: Int64(bitPattern: Keys.uint64(retention, at: 0)),
+                evidenceRetention: Int64(bitPattern: Keys.uint64(retention, at: 8)))
         } catch let error as ChunkStoreError {
             throw error
         } catch {
@@ -87,7 +106,7 @@ public struct StoreIdentity: Sendable, Hashable {
     func verifyOrInitialise(_ meta: MetaAccess, _ txn: borrowing WriteTransaction, path: String) throws {
         if let stored = try Self.load(meta, txn) {
             try checkMatches(stored, path: path)
-            if stored.rules == rules { return }
+            if stored == self { return }
         } else {
             try meta.put(Schema.version, MetaKey.version, txn)
             try meta.put(networkID, MetaKey.network, txn)
@@ -96,6 +115,10 @@ public struct StoreIdentity: Sendable, Hashable {
             try meta.setWatermark(0, txn)
         }
         try txn.put(RulesCodec.encode(rules), forKey: MetaKey.rules, in: meta.table)
+        var retention: [UInt8] = []
+        Keys.append(UInt64(bitPattern: acceptedRetention), to: &retention)
+        Keys.append(UInt64(bitPattern: evidenceRetention), to: &retention)
+        try txn.put(retention, forKey: MetaKey.retention, in: meta.table)
     }
 
     private func checkMatches(_ stored: StoreIdentity, path: String) throws {

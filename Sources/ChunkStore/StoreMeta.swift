@@ -4,7 +4,8 @@ import LMDB
 /// The store's `meta` rows: identity, schema version, watermark and tips.
 ///
 /// Values: `version` UInt32; `network` UInt32; `chain` 32 bytes; `node` 20
-/// bytes; `watermark` Int64 ms; `accepted_tip` height (8) + block id (32);
+/// bytes; `rules` see `RulesCodec`; `retention` accepted and evidence
+/// retention, Int64 ms each; `watermark` Int64 ms; `accepted_tip` height (8) + block id (32);
 /// `executed_tip` height (8). Integers are big-endian.
 enum MetaKey {
     static let version: [UInt8] = Array("version".utf8)
@@ -15,8 +16,9 @@ enum MetaKey {
     static let acceptedTip: [UInt8] = Array("accepted_tip".utf8)
     static let executedTip: [UInt8] = Array("executed_tip".utf8)
     static let rules: [UInt8] = Array("rules".utf8)
+    static let retention: [UInt8] = Array("retention".utf8)
 
-    static let all = [version, network, chain, node, rules, watermark, acceptedTip, executedTip]
+    static let all = [version, network, chain, node, rules, retention, watermark, acceptedTip, executedTip]
 }
 
 /// The last accepted block: its height and id.
