@@ -9,6 +9,9 @@ public struct ValidatorSet: Hashable, Sendable {
     public let validators: [Validator]
     /// The sum of all weights.
     public let totalWeight: UInt64
+    /// SHA-256 over the epoch and every validator's id, key and weight: equal
+    /// fingerprints mean equal sets.
+    public let fingerprint: [UInt8]
     private let indexByID: [NodeID: Int]
 
     /// Sorts `validators` by node id.
@@ -41,6 +44,14 @@ public struct ValidatorSet: Hashable, Sendable {
         self.validators = sorted
         self.totalWeight = total
         self.indexByID = indexByID
+        var writer = CanonicalWriter(capacity: 8 + sorted.count * 100)
+        writer.write(epoch)
+        for validator in sorted {
+            writer.write(validator.nodeID)
+            writer.writeLengthPrefixed(validator.publicKey)
+            writer.write(validator.weight)
+        }
+        self.fingerprint = sha256(writer.bytes).withUnsafeBytes { Array($0) }
     }
 
     /// The number of validators.
