@@ -30,6 +30,12 @@ let package = Package(
         ),
         // The durable chunk server store.
         .target(name: "ChunkStore", dependencies: ["LMDB", "DSMR"]),
+        // The process ChunkStoreTests' crash tests run and kill.
+        .executableTarget(
+            name: "chunkstore-crash-child",
+            dependencies: ["ChunkStore", "DSMR"],
+            path: "Tools/chunkstore-crash-child"
+        ),
 
         .testTarget(name: "LMDBTests", dependencies: ["LMDB", "CLMDB"]),
         .testTarget(
