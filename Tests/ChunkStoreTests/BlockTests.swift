@@ -45,6 +45,34 @@ struct BlockTests {
         }
     }
 
+    @Test func chunkSignedAfterItsBlockWasAcceptedIsStoredAsAccepted() async throws {
+        try await withTemporaryDirectory("blocks") { path in
+            let configuration = Fixture.configuration(path)
+            let store = try ChunkStore(configuration)
+            defer { store.close() }
+            let late = Fixture.chunk(Fixture.producers[0], slot: slot)
+            let early = Fixture.chunk(Fixture.producers[1], slot: slot)
+            _ = try await store.persistAndSign(early, validators: Fixture.validators, now: now)
+            let report = try await store.recordAccepted(Fixture.block(height: 1, timestamp: now, certifying: [late]))
+            #expect(report.missingChunks == [Fixture.reference(late)])
+            // The producer's request for a share arrives after the block.
+            _ = try await store.persistAndSign(late, validators: Fixture.validators, now: now)
+            #expect(try store.summary(of: late.id)?.status == .accepted)
+            #expect(try store.summary(of: late.id)?.origin == .signed)
+            // The node's fetch of the missing chunk finds it held.
+            try await store.storeAcceptedChunk(late)
+            // A chunk held as pending and then fetched for a block becomes accepted.
+            try await store.storeAcceptedChunk(early)
+            #expect(try store.summary(of: early.id)?.status == .accepted)
+            #expect(Set(try store.chunks(status: .accepted).map(\.id)) == [late.id, early.id])
+            #expect(try store.chunks(status: .pending).isEmpty)
+            // Both are kept for the accepted retention, not collected at expiry.
+            let expiry = Fixture.rules.expiry(ofSlot: slot)
+            #expect(try await store.collectGarbage(upTo: expiry).chunksRemoved == 0)
+            #expect(try await store.collectGarbage(upTo: expiry + configuration.acceptedRetention).expiredAccepted == 2)
+        }
+    }
+
     @Test func refusesBlocksThatDoNotExtendTheTip() async throws {
         try await withTemporaryDirectory("blocks") { path in
             let store = try ChunkStore(Fixture.configuration(path))

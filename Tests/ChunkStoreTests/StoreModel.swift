@@ -127,7 +127,10 @@ struct StoreModel {
 
     /// Applies `storeAcceptedChunk`.
     mutating func storeAccepted(_ chunk: Chunk) {
-        if chunks[chunk.id] != nil { return }
+        if chunks[chunk.id] != nil {
+            chunks[chunk.id]!.status = .accepted
+            return
+        }
         chunks[chunk.id] = ModelChunk(
             producer: chunk.producer, slot: chunk.slot, expiry: rules.expiry(ofSlot: chunk.slot), status: .accepted,
             origin: .fetched, units: Dimensions(bandwidth: UInt64(chunk.encoded().count)))
