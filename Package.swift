@@ -49,6 +49,12 @@ let package = Package(
             dependencies: ["LMDB"],
             path: "Tools/lmdb-reader-child"
         ),
+        // The process ChunkStoreTests' crash tests run and kill.
+        .executableTarget(
+            name: "chunkstore-crash-child",
+            dependencies: ["ChunkStore", "DSMR"],
+            path: "Tools/chunkstore-crash-child"
+        ),
 
         .testTarget(name: "LMDBTests", dependencies: ["LMDB", "CLMDB"]),
         .testTarget(

@@ -58,7 +58,8 @@ extension ChunkStore {
             chunk: chunk, id: chunk.id, bytes: bytes, expiry: expiry, units: units, origin: .fetched)
         let tables = self.tables
         try await submit { txn in
-            if try txn.contains(Keys.chunk(prepared.id), in: tables.chunks) { return }
+            // Held already (signed before its block was accepted): make sure it is accepted.
+            if try Self.markAccepted(prepared.id, tables, txn) { return }
             try Self.writeChunk(prepared, status: .accepted, tables, txn)
         }
     }
@@ -153,10 +154,25 @@ extension ChunkStore {
             return .rateLimited(window: window, usage: usage, limit: rules.maxUnitsPerWindow)
         }
 
-        try writeChunk(prepared, status: .pending, tables, txn)
+        let status: ChunkStatus = try isKnownAccepted(prepared, tables, txn) ? .accepted : .pending
+        try writeChunk(prepared, status: status, tables, txn)
         try txn.put(try usage.adding(prepared.units).fixedBytes, forKey: ledgerKey, in: tables.ledger)
         try txn.put(SignedRecord(chunkID: prepared.id, imported: false).bytes, forKey: signedKey, in: tables.signed)
         return .stored
+    }
+
+    /// Whether a chunk about to be signed is already known to be accepted:
+    /// held as accepted (fetched after its block), or named by the
+    /// certificate of an accepted block while it was missing. Such a chunk
+    /// stays accepted, so it is kept for the accepted retention.
+    static func isKnownAccepted(
+        _ prepared: PreparedChunk, _ tables: Tables, _ txn: borrowing WriteTransaction
+    ) throws -> Bool {
+        if let held = try summary(prepared.id, tables, txn) { return held.status == .accepted }
+        let certificate = Keys.certificate(prepared.expiry, prepared.id)
+        return try txn.withValue(forKey: certificate, in: tables.certificates) {
+            $0.first == ChunkStatus.accepted.rawValue
+        } ?? false
     }
 
     /// Writes a chunk's record and its index rows.

@@ -4,42 +4,58 @@ import LMDB
 /// The one error type of the chunk store: a code callers can match on and a
 /// message that says what was wrong and with what.
 public struct ChunkStoreError: Error, Sendable, CustomStringConvertible {
-    /// What went wrong.
-    public enum Code: String, Sendable, Hashable {
+    /// What went wrong: a struct wrapping a private enum, so that new codes
+    /// can be added later and `catch ChunkStoreError.Code.expired` is an
+    /// expression pattern (with an enum it would be read as an enum-case
+    /// pattern on `any Error` and not compile).
+    public struct Code: Sendable, Hashable, CustomStringConvertible {
+        private enum Base: String, Sendable, Hashable {
+            case notAValidator, badSignature, tooLarge, expired, tooFarInFuture, conflictingChunk, rateLimited
+            case invalidChunk, blockOutOfOrder, corruptRecord, wrongStore, locked, readOnly, closed
+            case badInterchange, io
+        }
+
+        private let base: Base
+        private init(_ base: Base) { self.base = base }
+
+        /// The code's name, as printed in messages.
+        public var rawValue: String { base.rawValue }
+        public var description: String { base.rawValue }
+
         /// The chunk's producer is not in the validator set.
-        case notAValidator
+        public static let notAValidator = Code(.notAValidator)
         /// The producer's signature over the chunk does not verify.
-        case badSignature
+        public static let badSignature = Code(.badSignature)
         /// The chunk is larger than `Rules.maxChunkBytes`.
-        case tooLarge
+        public static let tooLarge = Code(.tooLarge)
         /// The chunk's expiry is at or below the watermark.
-        case expired
+        public static let expired = Code(.expired)
         /// The chunk's slot is more than `Rules.maxFutureSlots` ahead.
-        case tooFarInFuture
+        public static let tooFarInFuture = Code(.tooFarInFuture)
         /// Another chunk of the same producer and slot was signed already;
         /// both are kept as evidence.
-        case conflictingChunk
+        public static let conflictingChunk = Code(.conflictingChunk)
         /// Signing would take the producer past its per-window limit.
-        case rateLimited
+        public static let rateLimited = Code(.rateLimited)
         /// The chunk's transactions could not be measured.
-        case invalidChunk
+        public static let invalidChunk = Code(.invalidChunk)
         /// A block does not extend the accepted tip.
-        case blockOutOfOrder
+        public static let blockOutOfOrder = Code(.blockOutOfOrder)
         /// A stored value does not decode.
-        case corruptRecord
+        public static let corruptRecord = Code(.corruptRecord)
         /// The store was made for another network, chain or node, or by
         /// another schema version.
-        case wrongStore
+        public static let wrongStore = Code(.wrongStore)
         /// Another process holds the store's writer lock.
-        case locked
+        public static let locked = Code(.locked)
         /// The store is open read-only.
-        case readOnly
+        public static let readOnly = Code(.readOnly)
         /// The store has been closed.
-        case closed
+        public static let closed = Code(.closed)
         /// A signing-history or dump file is malformed or for another chain.
-        case badInterchange
+        public static let badInterchange = Code(.badInterchange)
         /// The store's directory could not be prepared.
-        case io
+        public static let io = Code(.io)
     }
 
     /// What went wrong.

@@ -45,6 +45,9 @@ struct GarbageCollector {
 
     /// The first slot whose chunks expire after `watermark`.
     static func firstLiveSlot(watermark: Int64, rules: Rules) -> UInt64 {
+        // Expiries saturate at Int64.max, so at that watermark no slot is
+        // live; the search below would never end.
+        if watermark == .max { return .max }
         let (start, underflow) = watermark.subtractingReportingOverflow(rules.chunkLifetime)
         if underflow || start < 0 { return rules.expiry(ofSlot: 0) > watermark ? 0 : 1 }
         var slot = rules.slot(at: start)

@@ -1,0 +1,150 @@
+import ChunkStore
+import DSMR
+import Testing
+
+@Suite("Garbage collection")
+struct GarbageCollectionTests {
+    /// Rules that let a test sign far-future slots without hitting the limit.
+    static let roomyRules: Rules = {
+        var rules = Fixture.rules
+        rules.maxFutureSlots = 1_000_000
+        rules.maxUnitsPerWindow.bandwidth = 1 << 40
+        return rules
+    }()
+
+    /// Signs `slots.count` chunks for each producer, in concurrent batches.
+    static func fill(_ store: ChunkStore, slots: Range<UInt64>) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for slot in slots {
+                for (index, producer) in Fixture.producers.enumerated() {
+                    group.addTask {
+                        let chunk = Fixture.chunk(producer, slot: slot, size: 20, tag: slot << 8 | UInt64(index))
+                        _ = try await store.persistAndSign(chunk, validators: Fixture.validators, now: 0)
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+    }
+
+    /// `expiredSlots` slots of every producer expire; `liveSlots` slots do not.
+    func collect(liveSlots: UInt64, expiredSlots: UInt64) async throws -> GarbageReport {
+        try await withTemporaryDirectory("gc") { path in
+            // `.noSync`: thousands of fills would otherwise each wait for the disk.
+            let store = try ChunkStore(Fixture.configuration(path, rules: Self.roomyRules, durability: .noSync))
+            defer { store.close() }
+            try await Self.fill(store, slots: 0..<expiredSlots)
+            try await Self.fill(store, slots: 1_000..<1_000 + liveSlots)
+            let producers = UInt64(Fixture.producers.count)
+            let report = try await store.collectGarbage(upTo: Fixture.rules.expiry(ofSlot: expiredSlots - 1))
+            #expect(report.expiredPending == Int(expiredSlots * producers))
+            #expect(report.signedRows == Int(expiredSlots * producers))
+            #expect(try store.chunks(status: .pending).count == Int(liveSlots * producers))
+            #expect(try store.chunks(producer: Fixture.producers[0].nodeID, slots: 0...999).isEmpty)
+            #expect(try store.signedChunk(producer: Fixture.producers[0].nodeID, slot: 1_000) != nil)
+            return report
+        }
+    }
+
+    @Test func collectionVisitsOnlyExpiredRowsWhateverTheStoreHolds() async throws {
+        let expiredSlots: UInt64 = 8
+        let small = try await collect(liveSlots: 10, expiredSlots: expiredSlots)
+        let large = try await collect(liveSlots: 400, expiredSlots: expiredSlots)
+        // 24 chunks, 24 signed rows, 6 ledger rows (two windows of three
+        // producers) removed, plus one look past the end per producer in
+        // `signed`, `ledger` and `evidence`.
+        let expired = Int(expiredSlots) * Fixture.producers.count
+        #expect(small.rowsVisited == large.rowsVisited, "small store \(small), large store \(large)")
+        #expect(large.ledgerRows == 2 * Fixture.producers.count)
+        #expect(large.rowsVisited <= 2 * expired + large.ledgerRows + 3 * Fixture.producers.count)
+        #expect(large.rowsVisited >= 2 * expired + large.ledgerRows)
+    }
+
+    @Test func acceptedChunksSurviveUntilTheirRetentionPassed() async throws {
+        try await withTemporaryDirectory("gc") { path in
+            let configuration = Fixture.configuration(path)
+            let store = try ChunkStore(configuration)
+            defer { store.close() }
+            let slot: UInt64 = 20
+            let now = Fixture.rules.slotStart(slot)
+            let accepted = Fixture.chunk(Fixture.producers[0], slot: slot)
+            let pending = Fixture.chunk(Fixture.producers[1], slot: slot)
+            for chunk in [accepted, pending] {
+                _ = try await store.persistAndSign(chunk, validators: Fixture.validators, now: now)
+            }
+            try await store.recordAccepted(Fixture.block(height: 1, timestamp: now, certifying: [accepted]))
+            let expiry = Fixture.rules.expiry(ofSlot: slot)
+
+            var report = try await store.collectGarbage(upTo: expiry)
+            #expect(report.expiredPending == 1 && report.expiredAccepted == 0)
+            #expect(try store.chunk(pending.id) == nil)
+            #expect(try store.summary(of: accepted.id)?.status == .accepted)
+
+            report = try await store.collectGarbage(upTo: expiry + configuration.acceptedRetention - 1)
+            #expect(report.chunksRemoved == 0)
+            #expect(try store.chunk(accepted.id)?.chunk == accepted)
+
+            report = try await store.collectGarbage(upTo: expiry + configuration.acceptedRetention)
+            #expect(report.expiredAccepted == 1)
+            #expect(try store.chunk(accepted.id) == nil)
+            #expect(try store.chunks(status: .accepted).isEmpty)
+        }
+    }
+
+    @Test func watermarkNeverMovesBack() async throws {
+        try await withTemporaryDirectory("gc") { path in
+            var store = try ChunkStore(Fixture.configuration(path))
+            #expect(try store.watermark() == 0)
+            #expect(try await store.collectGarbage(upTo: 10_000).watermark == 10_000)
+            let report = try await store.collectGarbage(upTo: 4_000)
+            #expect(report.watermark == 10_000 && report.rowsVisited == 0)
+            #expect(try store.watermark() == 10_000)
+            let accepted = try await store.recordAccepted(Fixture.block(height: 1, timestamp: 2_000))
+            #expect(accepted.garbage.watermark == 10_000)
+            #expect(try store.watermark() == 10_000)
+            store.close()
+            store = try ChunkStore(Fixture.configuration(path))
+            defer { store.close() }
+            #expect(try store.watermark() == 10_000)
+            try await store.recordAccepted(
+                Fixture.block(parent: accepted.tip.id, height: 2, timestamp: 12_000))
+            #expect(try store.watermark() == 12_000)
+        }
+    }
+
+    @Test func collectionPrunesExpiredCertificatesEvidenceAndLedgers() async throws {
+        try await withTemporaryDirectory("gc") { path in
+            let configuration = Fixture.configuration(path)
+            let store = try ChunkStore(configuration)
+            defer { store.close() }
+            let producer = Fixture.producers[0]
+            let slot: UInt64 = 8
+            let now = Fixture.rules.slotStart(slot)
+            let first = Fixture.chunk(producer, slot: slot, tag: 1)
+            _ = try await store.persistAndSign(first, validators: Fixture.validators, now: now)
+            #expect(await errorCode {
+                try await store.persistAndSign(Fixture.chunk(producer, slot: slot, tag: 2), validators: Fixture.validators, now: now)
+            } == .conflictingChunk)
+            #expect(try await store.addCertificate(Fixture.certificate(first)))
+            #expect(try await !store.addCertificate(Fixture.certificate(first)), "a second copy is not added")
+            #expect(try store.certificates(validAt: now).map(\.reference.chunkID) == [first.id])
+
+            let expiry = Fixture.rules.expiry(ofSlot: slot)
+            var report = try await store.collectGarbage(upTo: expiry)
+            #expect(report.expiredPending == 1 && report.certificates == 1 && report.signedRows == 1)
+            #expect(report.ledgerRows == 0, "slot 11 of window 2 is still live")
+            #expect(report.evidenceRows == 0, "evidence is kept for its retention")
+            #expect(try store.certificates(validAt: 0).isEmpty)
+            #expect(try await !store.addCertificate(Fixture.certificate(first)), "an expired certificate is refused")
+            #expect(try store.evidence().count == 1)
+
+            report = try await store.collectGarbage(upTo: Fixture.rules.expiry(ofSlot: 11))
+            #expect(report.ledgerRows == 1)
+            #expect(try store.ledgerUsage(producer: producer.nodeID, window: 2) == .zero)
+
+            report = try await store.collectGarbage(upTo: expiry + configuration.evidenceRetention)
+            #expect(report.evidenceRows == 1)
+            #expect(try store.evidence().isEmpty)
+        }
+    }
+}
