@@ -48,10 +48,16 @@ extension ChunkStore {
     }
 
     /// Stores a chunk fetched after a block referencing it was accepted. No
-    /// signing rules apply (the certificate vouches for it); it is stored as
-    /// accepted and kept for `acceptedRetention` after it expires.
+    /// signing rules apply but the size limit (the certificate vouches for
+    /// it); it is stored as accepted and kept for `acceptedRetention` after it
+    /// expires.
     public func storeAcceptedChunk(_ chunk: Chunk) async throws {
         let bytes = chunk.encoded()
+        guard bytes.count <= configuration.rules.maxChunkBytes else {
+            throw ChunkStoreError(
+                .tooLarge,
+                "chunk \(chunk.id) has \(bytes.count) bytes; the limit is \(configuration.rules.maxChunkBytes), so no honest quorum certified it")
+        }
         let expiry = configuration.rules.expiry(ofSlot: chunk.slot)
         let units = try measure(chunk, size: bytes.count)
         let prepared = PreparedChunk(

@@ -167,6 +167,11 @@ struct CrashCampaign {
             ? 0 : UInt64((watermark - rules.chunkLifetime) / rules.slotDuration) + 1
         let lastSlot = highestSlot + rules.maxFutureSlots + 2
 
+        let report = try store.check()
+        guard report.isClean else {
+            throw failure(run, "check() after the kill: \(report.problems.prefix(5))")
+        }
+
         // Every acknowledged chunk that has not expired is stored and signed.
         for (key, id) in acknowledged where rules.expiry(ofSlot: key.number) > watermark {
             guard let stored = try store.chunk(id) else {

@@ -281,8 +281,9 @@ struct ModelRun {
         let reference = missing.remove(at: Int.random(in: 0..<missing.count, using: &random))
         guard let chunk = pool[reference.chunkID] else { return }
         operation = "storeAcceptedChunk \(chunk.id.hex.prefix(8)) slot \(chunk.slot)"
-        model.storeAccepted(chunk)
-        try await store.storeAcceptedChunk(chunk)
+        let expected = model.storeAccepted(chunk)
+        let code = await errorCode { [store = self.store] in try await store.storeAcceptedChunk(chunk) }
+        try require(code == expected, "storeAcceptedChunk threw \(code.map { "\($0)" } ?? "nothing"), expected \(expected.map { "\($0)" } ?? "nothing")")
     }
 
     mutating func markExecuted() async throws {
@@ -339,6 +340,8 @@ struct ModelRun {
         try require(acceptedTip == model.acceptedTip, "accepted tip \(String(describing: acceptedTip))")
         let executedTip = try store.executedTip()
         try require(executedTip == model.executedTip, "executed tip \(String(describing: executedTip))")
+        let report = try store.check()
+        try require(report.isClean, "check() found \(report.problems.prefix(5))")
 
         for id in poolOrder {
             let summary = try store.summary(of: id)

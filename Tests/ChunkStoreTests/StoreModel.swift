@@ -126,14 +126,17 @@ struct StoreModel {
     }
 
     /// Applies `storeAcceptedChunk`.
-    mutating func storeAccepted(_ chunk: Chunk) {
+    /// Applies `storeAcceptedChunk`; returns the error it must throw.
+    mutating func storeAccepted(_ chunk: Chunk) -> ChunkStoreError.Code? {
+        if chunk.encoded().count > rules.maxChunkBytes { return .tooLarge }
         if chunks[chunk.id] != nil {
             chunks[chunk.id]!.status = .accepted
-            return
+            return nil
         }
         chunks[chunk.id] = ModelChunk(
             producer: chunk.producer, slot: chunk.slot, expiry: rules.expiry(ofSlot: chunk.slot), status: .accepted,
             origin: .fetched, units: Dimensions(bandwidth: UInt64(chunk.encoded().count)))
+        return nil
     }
 
     // MARK: Certificates and blocks
