@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "LMDB", targets: ["LMDB"]),
         .library(name: "DSMR", targets: ["DSMR"]),
         .library(name: "ChunkStore", targets: ["ChunkStore"]),
+        .executable(name: "dsmr-bench", targets: ["dsmr-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
@@ -30,6 +31,16 @@ let package = Package(
         ),
         // The durable chunk server store.
         .target(name: "ChunkStore", dependencies: ["LMDB", "DSMR"]),
+
+        // The benchmark table: the store against raw LMDB in the same run.
+        .executableTarget(
+            name: "dsmr-bench",
+            dependencies: [
+                "ChunkStore", "DSMR", "LMDB", "CLMDB",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Tools/dsmr-bench"
+        ),
 
         .testTarget(name: "LMDBTests", dependencies: ["LMDB", "CLMDB"]),
         .testTarget(
