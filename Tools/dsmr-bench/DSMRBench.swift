@@ -140,7 +140,7 @@ struct Scale {
 
     /// gc-small / gc-large: expired chunks collected, and the large store's size.
     var gcExpired: Int { quick ? 1_000 : 10_000 }
-    var gcLargeStore: Int { quick ? 100_000 : 1_000_000 }
+    var gcLargeStore: Int { quick ? 40_000 : 1_000_000 }
     /// The number of producers (validators) whose chunks fill the stores.
     var gcProducers: Int { 100 }
     /// open-1m: alternating opens of the store and raw LMDB.

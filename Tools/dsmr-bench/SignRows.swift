@@ -23,7 +23,8 @@ enum SignRows {
                 .sign1, unit: "chunks/s", value: result.store, baseline: result.raw,
                 baselineLabel: "raw LMDB: 1 put per synced txn")
             row.goals = [Goal(text: "ratio >= 0.8", met: (row.ratio ?? 0) >= 0.8)]
-            row.notes = ["16 KiB chunks, synced, one caller"]
+            row.notes = ["16 KiB chunks, synced, one caller; \(result.cpuNote)"]
+            row.extra = result.cpuExtra
             signOneRate = result.store
             rows.append(row)
         }
@@ -40,17 +41,34 @@ enum SignRows {
                 row.extra.append(("speedup_over_sign_1", speedup))
             }
             row.notes.append("64 concurrent callers, mean group \(fixed(result.group, decimals: 1)) chunks per commit")
+            row.notes.append(result.cpuNote)
             row.extra.append(("mean_group", result.group))
+            row.extra += result.cpuExtra
             rows.append(row)
         }
         return rows
     }
 
-    /// Store and baseline rates (chunks per second, medians over the rounds)
-    /// and the store's mean group-commit size.
-    static func measure(callers: Int, perRound: Int, _ context: BenchContext) async throws
-        -> (store: Double, raw: Double, group: Double)
-    {
+    struct Result {
+        /// Chunks per second, medians over the rounds.
+        var store: Double
+        var raw: Double
+        /// The store's mean group-commit size.
+        var group: Double
+        /// Process CPU microseconds per chunk (every thread), medians.
+        var storeCPU: Double
+        var rawCPU: Double
+
+        var cpuNote: String {
+            "CPU per chunk: store \(fixed(storeCPU, decimals: 0)) µs, raw \(fixed(rawCPU, decimals: 0)) µs"
+        }
+        var cpuExtra: [(key: String, value: Double)] {
+            [("store_cpu_us_per_chunk", storeCPU), ("raw_cpu_us_per_chunk", rawCPU)]
+        }
+    }
+
+    /// Measures the store and the baseline over alternating rounds.
+    static func measure(callers: Int, perRound: Int, _ context: BenchContext) async throws -> Result {
         let scale = context.scale
         let label = callers == 1 ? "sign-1" : "sign-\(callers)"
         let warmup = callers == 1 ? 4 : callers
@@ -81,23 +99,27 @@ enum SignRows {
 
         var storeRates: [Double] = []
         var rawRates: [Double] = []
+        var storeCPU: [Double] = []
+        var rawCPU: [Double] = []
         var batches = 0
         var requests = 0
         for round in 0..<scale.rounds {
             let range = (warmup + round * perRound)..<(warmup + (round + 1) * perRound)
             func measureRaw() throws {
-                let time = try seconds { try raw.put(records[range], batch: callers) }
-                rawRates.append(Double(range.count) / time)
+                let time = try measured { try raw.put(records[range], batch: callers) }
+                rawRates.append(Double(range.count) / time.wall)
+                rawCPU.append(time.cpu * 1e6 / Double(range.count))
             }
             func measureStore() async throws {
                 let before = store.groupCommitCounts
-                let time = try await seconds {
+                let time = try await measured {
                     try await Fixture.persist(chunks[range], into: store, validators: validators, now: now, callers: callers)
                 }
                 let after = store.groupCommitCounts
                 batches += after.batches - before.batches
                 requests += after.requests - before.requests
-                storeRates.append(Double(range.count) / time)
+                storeRates.append(Double(range.count) / time.wall)
+                storeCPU.append(time.cpu * 1e6 / Double(range.count))
             }
             // Alternate which side goes first, so drift hits both alike.
             if round % 2 == 0 {
@@ -109,6 +131,8 @@ enum SignRows {
             }
             log("  \(label) round \(round + 1): store \(pretty(storeRates.last!)) /s, raw \(pretty(rawRates.last!)) /s")
         }
-        return (median(storeRates), median(rawRates), Double(requests) / Double(max(1, batches)))
+        return Result(
+            store: median(storeRates), raw: median(rawRates), group: Double(requests) / Double(max(1, batches)),
+            storeCPU: median(storeCPU), rawCPU: median(rawCPU))
     }
 }

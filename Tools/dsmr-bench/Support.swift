@@ -31,6 +31,27 @@ func seconds(_ body: () async throws -> Void) async rethrows -> Double {
     return start.duration(to: .now).seconds
 }
 
+/// CPU seconds this process has used so far, on every thread.
+func processCPUSeconds() -> Double {
+    var now = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now)
+    return Double(now.tv_sec) + Double(now.tv_nsec) * 1e-9
+}
+
+/// Wall and process CPU seconds while `body` runs.
+func measured(_ body: () throws -> Void) rethrows -> (wall: Double, cpu: Double) {
+    let cpu = processCPUSeconds()
+    let wall = try seconds(body)
+    return (wall, processCPUSeconds() - cpu)
+}
+
+/// Wall and process CPU seconds while `body` runs.
+func measured(_ body: () async throws -> Void) async rethrows -> (wall: Double, cpu: Double) {
+    let cpu = processCPUSeconds()
+    let wall = try await seconds(body)
+    return (wall, processCPUSeconds() - cpu)
+}
+
 extension Duration {
     var seconds: Double {
         Double(components.seconds) + Double(components.attoseconds) * 1e-18
