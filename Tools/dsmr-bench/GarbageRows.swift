@@ -54,7 +54,7 @@ enum GarbageRows {
             return (path, Double(count) / time)
         }
 
-        /// Opens the store synced, collects one round, closes; milliseconds.
+        /// Collects round `round` (the next `expired` chunks) in one synced transaction; milliseconds.
         func collect(_ store: ChunkStore, round: Int) async throws -> Double {
             var report: GarbageReport?
             let time = try await seconds { report = try await store.collectGarbage(upTo: watermark(afterRounds: round + 1)) }
