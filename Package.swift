@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "LMDB", targets: ["LMDB"]),
         .library(name: "DSMR", targets: ["DSMR"]),
         .library(name: "ChunkStore", targets: ["ChunkStore"]),
+        .executable(name: "dsmr-bench", targets: ["dsmr-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
@@ -54,6 +55,16 @@ let package = Package(
             name: "chunkstore-crash-child",
             dependencies: ["ChunkStore", "DSMR"],
             path: "Tools/chunkstore-crash-child"
+        ),
+
+        // The benchmark table: the store against raw LMDB in the same run.
+        .executableTarget(
+            name: "dsmr-bench",
+            dependencies: [
+                "ChunkStore", "DSMR", "LMDB", "CLMDB",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Tools/dsmr-bench"
         ),
 
         .testTarget(name: "LMDBTests", dependencies: ["LMDB", "CLMDB"]),

@@ -163,7 +163,12 @@ public final class Environment: @unchecked Sendable {
                 endRead(txn)
                 gate.leave()
             }
-            return try body(ReadTransaction(handle: txn, environment: self))
+            // Bound to a local on purpose: passing the initialiser's result
+            // straight to `body` crashes the Swift 6.3.1 optimiser when it
+            // specialises `read` ("Cannot initialize a nonCopyable type with
+            // a guaranteed value", release builds only).
+            let transaction = ReadTransaction(handle: txn, environment: self)
+            return try body(transaction)
         }
     }
 
