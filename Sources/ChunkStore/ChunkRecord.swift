@@ -90,29 +90,40 @@ struct ChunkRecord: Sendable {
 
 /// A row of `signed`: the chunk this node signed for a (producer, slot).
 ///
-/// Layout: version (1) | chunk id (32) | flags (1): bit 0 set when the chunk
+/// Layout: version (1) | chunk id (32) | expiry (8) | flags (1): bit 0 set when the chunk
 /// is not held here: the row was imported from a signing history, or
 /// recovery found the chunk lost. Such a row still refuses every other chunk
 /// for its slot.
 struct SignedRecord: Sendable, Hashable {
     static let version: UInt8 = 1
-    static let size = 34
+    static let size = 42
 
     var chunkID: ChunkID
+    var expiry: Int64
     var imported: Bool
 
-    var bytes: [UInt8] { [Self.version] + chunkID.bytes + [imported ? 1 : 0] }
+    var bytes: [UInt8] {
+        var bytes = [Self.version] + chunkID.bytes
+        Keys.append(UInt64(bitPattern: expiry), to: &bytes)
+        bytes.append(imported ? 1 : 0)
+        return bytes
+    }
 
-    init(chunkID: ChunkID, imported: Bool) {
+    init(chunkID: ChunkID, expiry: Int64, imported: Bool) {
         self.chunkID = chunkID
+        self.expiry = expiry
         self.imported = imported
     }
 
     init(_ value: UnsafeRawBufferPointer) throws {
-        guard value.count == Self.size, value[0] == Self.version, value[33] <= 1 else {
+        guard value.count == Self.size, value[0] == Self.version, value[41] <= 1 else {
             throw ChunkStoreError(.corruptRecord, "signed row of \(value.count) bytes is malformed")
         }
         chunkID = try ChunkID(bytes: value[1..<33])
-        imported = value[33] == 1
+        expiry = Int64(bitPattern: Keys.uint64(value, at: 33))
+        imported = value[41] == 1
     }
+
+    /// The key of the signed chunk's record.
+    var chunkKey: [UInt8] { Keys.chunk(expiry, chunkID) }
 }

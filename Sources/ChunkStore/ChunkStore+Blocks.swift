@@ -38,7 +38,9 @@ extension ChunkStore {
             try txn.put(bytes, forKey: Keys.height(block.height), in: tables.blocks)
             var missing: [ChunkReference] = []
             for (reference, certificateBytes) in certificates {
-                if try !Self.markAccepted(reference.chunkID, tables, txn) { missing.append(reference) }
+                if try !Self.markAccepted(reference.chunkID, expiry: reference.expiry, tables, txn) {
+                    missing.append(reference)
+                }
                 try txn.put(
                     [ChunkStatus.accepted.rawValue] + certificateBytes,
                     forKey: Keys.certificate(reference.expiry, reference.chunkID), in: tables.certificates)
@@ -58,8 +60,10 @@ extension ChunkStore {
     }
 
     /// Marks a held chunk accepted; returns false when it is not held.
-    static func markAccepted(_ id: ChunkID, _ tables: Tables, _ txn: borrowing WriteTransaction) throws -> Bool {
-        let key = Keys.chunk(id)
+    static func markAccepted(
+        _ id: ChunkID, expiry: Int64, _ tables: Tables, _ txn: borrowing WriteTransaction
+    ) throws -> Bool {
+        let key = Keys.chunk(expiry, id)
         guard let value = try txn.get(key, in: tables.chunks) else { return false }
         let record = try value.withUnsafeBytes { try ChunkRecord.parse($0).record }
         if record.status == .accepted { return true }

@@ -15,7 +15,7 @@ extension ChunkStore {
             guard reference.expiry > (try meta.watermark(txn)) else { return false }
             let key = Keys.certificate(reference.expiry, reference.chunkID)
             if try txn.contains(key, in: tables.certificates) { return false }
-            let status = try Self.summary(reference.chunkID, tables, txn)?.status ?? .pending
+            let status = try Self.summary(reference.chunkID, expiry: reference.expiry, tables, txn)?.status ?? .pending
             try txn.put([status.rawValue] + bytes, forKey: key, in: tables.certificates)
             return true
         }

@@ -2,11 +2,13 @@ import DSMR
 import LMDB
 
 extension ChunkStore {
-    /// The chunk with `id`, decoded, or nil when it is not held.
-    public func chunk(_ id: ChunkID) throws -> StoredChunk? {
+    /// The chunk with `id` expiring at `expiry`, decoded, or nil when it is
+    /// not held. Chunks are found by id and expiry together, as every
+    /// reference, certificate and `requestChunk` carries both.
+    public func chunk(_ id: ChunkID, expiry: Int64) throws -> StoredChunk? {
         let limits = DecodingLimits(rules: configuration.rules)
         return try environment.read { txn in
-            try txn.withValue(forKey: Keys.chunk(id), in: tables.chunks) { value -> StoredChunk in
+            try txn.withValue(forKey: Keys.chunk(expiry, id), in: tables.chunks) { value -> StoredChunk in
                 let (record, body) = try ChunkRecord.parse(value)
                 let chunk: Chunk
                 do {
@@ -19,11 +21,16 @@ extension ChunkStore {
         }
     }
 
-    /// The canonical bytes of the chunk with `id`, as served to peers, or nil.
-    /// One copy out of the map, no decoding.
-    public func chunkBytes(_ id: ChunkID) throws -> [UInt8]? {
+    /// The chunk `reference` names, decoded, or nil.
+    public func chunk(_ reference: ChunkReference) throws -> StoredChunk? {
+        try chunk(reference.chunkID, expiry: reference.expiry)
+    }
+
+    /// The canonical bytes of the chunk with `id` expiring at `expiry`, as
+    /// served to peers, or nil. One copy out of the map, no decoding.
+    public func chunkBytes(_ id: ChunkID, expiry: Int64) throws -> [UInt8]? {
         try environment.read { txn in
-            try txn.withValue(forKey: Keys.chunk(id), in: tables.chunks) { value -> [UInt8] in
+            try txn.withValue(forKey: Keys.chunk(expiry, id), in: tables.chunks) { value -> [UInt8] in
                 guard value.count > ChunkRecord.headerSize else {
                     throw ChunkStoreError(.corruptRecord, "chunk record \(id) is shorter than its header")
                 }
@@ -32,15 +39,31 @@ extension ChunkStore {
         }
     }
 
-    /// The summary of the chunk with `id`, or nil.
-    public func summary(of id: ChunkID) throws -> ChunkSummary? {
-        try environment.read { txn in try Self.summary(id, tables, txn) }
+    /// The summary of the chunk with `id` expiring at `expiry`, or nil.
+    public func summary(of id: ChunkID, expiry: Int64) throws -> ChunkSummary? {
+        try environment.read { txn in try Self.summary(id, expiry: expiry, tables, txn) }
     }
 
-    static func summary(_ id: ChunkID, _ tables: Tables, _ txn: borrowing some LMDB.Transaction & ~Copyable) throws
-        -> ChunkSummary?
-    {
-        try txn.withValue(forKey: Keys.chunk(id), in: tables.chunks) { value in
+    /// The expiry of the held chunk with `id`, found without knowing it: a
+    /// scan of the expiry index, so its cost grows with the store. For tools
+    /// and tests; the node always knows a chunk's expiry.
+    public func locate(_ id: ChunkID) throws -> Int64? {
+        let target = id.bytes
+        return try environment.read { txn in
+            var found: Int64?
+            try txn.scan(tables.byExpiry) { entry in
+                guard entry.key.count == 41, entry.key[9..<41].elementsEqual(target) else { return .next }
+                found = Int64(bitPattern: Keys.uint64(entry.key, at: 1))
+                return .stop
+            }
+            return found
+        }
+    }
+
+    static func summary(
+        _ id: ChunkID, expiry: Int64, _ tables: Tables, _ txn: borrowing some LMDB.Transaction & ~Copyable
+    ) throws -> ChunkSummary? {
+        try txn.withValue(forKey: Keys.chunk(expiry, id), in: tables.chunks) { value in
             let (record, body) = try ChunkRecord.parse(value)
             return ChunkSummary(id: id, record: record, size: body.count)
         }
@@ -48,18 +71,19 @@ extension ChunkStore {
 
     /// The chunks of `producer` with slots in `slots`, in slot order.
     public func chunks(producer: NodeID, slots: ClosedRange<UInt64>) throws -> [ChunkSummary] {
-        var upper: [UInt8]? = nil
-        if slots.upperBound < UInt64.max {
-            upper = Keys.producerSlotPrefix(producer, slots.upperBound + 1)
-        } else {
-            upper = KeyRange.prefix(producer.bytes).upper
-        }
+        let upper =
+            slots.upperBound < UInt64.max
+            ? Keys.producerSlotPrefix(producer, slots.upperBound + 1) : KeyRange.prefix(producer.bytes).upper
         let range = KeyRange(lower: Keys.producerSlotPrefix(producer, slots.lowerBound), upper: upper)
         return try environment.read { txn in
             var found: [ChunkSummary] = []
             try txn.scan(tables.byProducerSlot, in: range) { entry in
+                guard entry.value.count == 8 else {
+                    throw ChunkStoreError(.corruptRecord, "by_producer_slot value of \(entry.value.count) bytes")
+                }
                 let id = try ChunkID(bytes: entry.key[28..<60])
-                if let summary = try Self.summary(id, tables, txn) { found.append(summary) }
+                let expiry = Int64(bitPattern: Keys.uint64(entry.value, at: 0))
+                if let summary = try Self.summary(id, expiry: expiry, tables, txn) { found.append(summary) }
                 return .next
             }
             return found
@@ -78,7 +102,8 @@ extension ChunkStore {
             guard limit > 0 else { return found }
             try txn.scan(tables.byExpiry, in: KeyRange(lower: lower, upper: upper)) { entry in
                 let id = try ChunkID(bytes: entry.key[9..<41])
-                if let summary = try Self.summary(id, tables, txn) { found.append(summary) }
+                let expiry = Int64(bitPattern: Keys.uint64(entry.key, at: 1))
+                if let summary = try Self.summary(id, expiry: expiry, tables, txn) { found.append(summary) }
                 return found.count < limit ? .next : .stop
             }
             return found

@@ -65,7 +65,7 @@ extension ChunkStore {
         let tables = self.tables
         try await submit { txn in
             // Held already (signed before its block was accepted): make sure it is accepted.
-            if try Self.markAccepted(prepared.id, tables, txn) { return }
+            if try Self.markAccepted(prepared.id, expiry: prepared.expiry, tables, txn) { return }
             try Self.writeChunk(prepared, status: .accepted, tables, txn)
         }
     }
@@ -148,7 +148,7 @@ extension ChunkStore {
                 if !signed.imported { return .alreadySigned }
             } else {
                 try storeEvidence(
-                    first: signed.chunkID, second: prepared, tables: tables, limits: DecodingLimits(rules: rules), txn)
+                    first: signed, second: prepared, tables: tables, limits: DecodingLimits(rules: rules), txn)
                 return .conflict(signed: signed.chunkID)
             }
         }
@@ -163,7 +163,9 @@ extension ChunkStore {
         let status: ChunkStatus = try isKnownAccepted(prepared, tables, txn) ? .accepted : .pending
         try writeChunk(prepared, status: status, tables, txn)
         try txn.put(try usage.adding(prepared.units).fixedBytes, forKey: ledgerKey, in: tables.ledger)
-        try txn.put(SignedRecord(chunkID: prepared.id, imported: false).bytes, forKey: signedKey, in: tables.signed)
+        try txn.put(
+            SignedRecord(chunkID: prepared.id, expiry: prepared.expiry, imported: false).bytes, forKey: signedKey,
+            in: tables.signed)
         return .stored
     }
 
@@ -174,7 +176,7 @@ extension ChunkStore {
     static func isKnownAccepted(
         _ prepared: PreparedChunk, _ tables: Tables, _ txn: borrowing WriteTransaction
     ) throws -> Bool {
-        if let held = try summary(prepared.id, tables, txn) { return held.status == .accepted }
+        if let held = try summary(prepared.id, expiry: prepared.expiry, tables, txn) { return held.status == .accepted }
         let certificate = Keys.certificate(prepared.expiry, prepared.id)
         return try txn.withValue(forKey: certificate, in: tables.certificates) {
             $0.first == ChunkStatus.accepted.rawValue
@@ -190,14 +192,15 @@ extension ChunkStore {
             status: status, origin: prepared.origin, producer: chunk.producer, slot: chunk.slot,
             expiry: prepared.expiry, units: prepared.units)
         let size = ChunkRecord.headerSize + prepared.bytes.count
-        try txn.put(reserving: size, forKey: Keys.chunk(prepared.id), in: tables.chunks) { buffer in
+        try txn.put(reserving: size, forKey: Keys.chunk(prepared.expiry, prepared.id), in: tables.chunks) { buffer in
             record.writeHeader(into: buffer)
             prepared.bytes.withUnsafeBytes {
                 UnsafeMutableRawBufferPointer(rebasing: buffer[ChunkRecord.headerSize...]).copyMemory(from: $0)
             }
         }
         try txn.put(
-            [UInt8](), forKey: Keys.producerSlot(chunk.producer, chunk.slot, prepared.id), in: tables.byProducerSlot)
+            Keys.expiryValue(prepared.expiry), forKey: Keys.producerSlot(chunk.producer, chunk.slot, prepared.id),
+            in: tables.byProducerSlot)
         try txn.put([UInt8](), forKey: Keys.expiry(status, prepared.expiry, prepared.id), in: tables.byExpiry)
     }
 }

@@ -85,18 +85,18 @@ extension ChunkStore {
     /// Keeps the first proof for a (producer, slot); later conflicts add
     /// nothing a slashing needs.
     static func storeEvidence(
-        first: ChunkID, second: PreparedChunk, tables: Tables, limits: DecodingLimits,
+        first: SignedRecord, second: PreparedChunk, tables: Tables, limits: DecodingLimits,
         _ txn: borrowing WriteTransaction
     ) throws {
         let chunk = second.chunk
         let key = Keys.producerNumber(chunk.producer, chunk.slot)
         if try txn.contains(key, in: tables.evidence) { return }
-        let signedChunk = try txn.withValue(forKey: Keys.chunk(first), in: tables.chunks) { value -> Chunk? in
+        let signedChunk = try txn.withValue(forKey: first.chunkKey, in: tables.chunks) { value -> Chunk? in
             guard let (_, body) = try? ChunkRecord.parse(value) else { return nil }
             return try? Chunk(decoding: Array(body), limits: limits)
         } ?? nil
         let evidence = ConflictEvidence(
-            producer: chunk.producer, slot: chunk.slot, signedChunkID: first, signedChunk: signedChunk,
+            producer: chunk.producer, slot: chunk.slot, signedChunkID: first.chunkID, signedChunk: signedChunk,
             conflictingChunk: chunk)
         try txn.put(evidence.encoded(), forKey: key, in: tables.evidence)
     }

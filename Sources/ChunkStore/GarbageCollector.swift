@@ -64,7 +64,7 @@ struct GarbageCollector {
             lower: Keys.expiryBound(status, 0), upper: Keys.expiryBound(status, limit.addingSaturating(1)))
         let removed = try txn.scan(tables.byExpiry, in: range) { entry in
             let id = try ChunkID(bytes: entry.key[9..<41])
-            let recordKey = Keys.chunk(id)
+            let recordKey = Array(entry.key[1..<41])
             let header = try txn.withValue(forKey: recordKey, in: tables.chunks) { try ChunkRecord.parse($0).record }
             if let header {
                 try txn.delete(Keys.producerSlot(header.producer, header.slot, id), in: tables.byProducerSlot)

@@ -20,8 +20,19 @@ enum Keys {
     /// Expiry times are non-negative milliseconds; negative ones sort as 0.
     static func expiryBits(_ expiry: Int64) -> UInt64 { UInt64(max(expiry, 0)) }
 
-    /// `chunks`: chunk id.
-    static func chunk(_ id: ChunkID) -> [UInt8] { id.bytes }
+    /// `chunks`: expiry, chunk id. Expiry first keeps records that expire
+    /// together on the same pages, so collecting them frees whole pages
+    /// instead of touching one page per record.
+    static func chunk(_ expiry: Int64, _ id: ChunkID) -> [UInt8] {
+        var key: [UInt8] = []
+        key.reserveCapacity(8 + idSize)
+        append(expiryBits(expiry), to: &key)
+        key.append(contentsOf: id.bytes)
+        return key
+    }
+
+    /// The size of a `chunks` key.
+    static let chunkKeySize = 8 + idSize
 
     /// `by_producer_slot`: producer, slot, chunk id.
     static func producerSlot(_ producer: NodeID, _ slot: UInt64, _ id: ChunkID) -> [UInt8] {
@@ -30,6 +41,13 @@ enum Keys {
         append(slot, to: &key)
         key.append(contentsOf: id.bytes)
         return key
+    }
+
+    /// `by_producer_slot` value: the chunk's expiry, which locates its record.
+    static func expiryValue(_ expiry: Int64) -> [UInt8] {
+        var value: [UInt8] = []
+        append(expiryBits(expiry), to: &value)
+        return value
     }
 
     /// `by_producer_slot` prefix for one producer and slot.

@@ -5,11 +5,11 @@ import LMDB
 /// | database | key | value |
 /// |---|---|---|
 /// | `meta` | name (UTF-8) | see `MetaKey` |
-/// | `chunks` | chunk id (32) | `ChunkRecord` |
-/// | `by_producer_slot` | producer (20), slot (8), chunk id (32) | empty |
+/// | `chunks` | expiry (8), chunk id (32) | `ChunkRecord` |
+/// | `by_producer_slot` | producer (20), slot (8), chunk id (32) | expiry (8) |
 /// | `by_expiry` | status (1), expiry (8), chunk id (32) | empty |
 /// | `certificates` | expiry (8), chunk id (32) | status (1), certificate |
-/// | `signed` | producer (20), slot (8) | `SignedRecord` |
+/// | `signed` | producer (20), slot (8) | `SignedRecord` (chunk id, expiry) |
 /// | `ledger` | producer (20), window (8) | `Dimensions` (40) |
 /// | `evidence` | producer (20), slot (8) | `ConflictEvidence` |
 /// | `blocks` | height (8) | block bytes |

@@ -189,7 +189,9 @@ extension ChunkStore {
                     if existing.chunkID == row.chunkID { result.alreadyPresent += 1 } else { result.keptExisting += 1 }
                     continue
                 }
-                try txn.put(SignedRecord(chunkID: row.chunkID, imported: true).bytes, forKey: key, in: tables.signed)
+                try txn.put(
+                    SignedRecord(chunkID: row.chunkID, expiry: rules.expiry(ofSlot: row.slot), imported: true).bytes,
+                    forKey: key, in: tables.signed)
                 result.added += 1
             }
             return result

@@ -85,8 +85,8 @@ struct StoreChecker {
         var implied: ImpliedLedger = [:]
         try txn.scan(tables.chunks) { entry in
             report.count(Schema.chunks)
-            guard entry.key.count == Keys.idSize, let id = try? ChunkID(bytes: entry.key) else {
-                report.add(.malformedKey, Schema.chunks, entry.key, "a chunk key has \(entry.key.count) bytes, not 32")
+            guard entry.key.count == Keys.chunkKeySize, let id = try? ChunkID(bytes: entry.key[8...]) else {
+                report.add(.malformedKey, Schema.chunks, entry.key, "a chunk key has \(entry.key.count) bytes, not 40")
                 return .next
             }
             let parsed: (record: ChunkRecord, body: UnsafeRawBufferPointer)
@@ -103,10 +103,17 @@ struct StoreChecker {
             }
             if let detail = Self.disagreement(record, body: parsed.body, rules: rules, limits: limits) {
                 report.add(.chunkRecordCorrupt, Schema.chunks, entry.key, detail)
+            } else if Keys.uint64(entry.key, at: 0) != Keys.expiryBits(record.expiry) {
+                report.add(.chunkRecordCorrupt, Schema.chunks, entry.key, "the key's expiry is not the record's \(record.expiry)")
             }
             let bySlot = Keys.producerSlot(record.producer, record.slot, id)
-            if try !txn.contains(bySlot, in: tables.byProducerSlot) {
+            let indexedExpiry = try txn.withValue(forKey: bySlot, in: tables.byProducerSlot) { value in
+                value.count == 8 ? Int64(bitPattern: Keys.uint64(value, at: 0)) : nil
+            }
+            if indexedExpiry == nil {
                 report.add(.missingIndexRow, Schema.byProducerSlot, bySlot, "chunk \(id) has no producer/slot row")
+            } else if indexedExpiry! != record.expiry {
+                report.add(.danglingIndexRow, Schema.byProducerSlot, bySlot, "the row's expiry is not chunk \(id)'s")
             }
             let byExpiry = Keys.expiry(record.status, record.expiry, id)
             if try !txn.contains(byExpiry, in: tables.byExpiry) {
@@ -151,7 +158,11 @@ struct StoreChecker {
                 report.add(.malformedKey, Schema.byProducerSlot, entry.key, "key of \(entry.key.count) bytes, not 60")
                 return .next
             }
-            guard let record = try record(id, txn) else {
+            guard entry.value.count == 8 else {
+                report.add(.danglingIndexRow, Schema.byProducerSlot, entry.key, "value of \(entry.value.count) bytes, not 8")
+                return .next
+            }
+            guard let record = try record(id, expiry: Int64(bitPattern: Keys.uint64(entry.value, at: 0)), txn) else {
                 report.add(.danglingIndexRow, Schema.byProducerSlot, entry.key, "chunk \(id) is not held")
                 return .next
             }
@@ -171,7 +182,7 @@ struct StoreChecker {
                 report.add(.malformedKey, Schema.byExpiry, entry.key, "key of \(entry.key.count) bytes or unknown status")
                 return .next
             }
-            guard let record = try record(id, txn) else {
+            guard let record = try record(id, expiry: Int64(bitPattern: Keys.uint64(entry.key, at: 1)), txn) else {
                 report.add(.danglingIndexRow, Schema.byExpiry, entry.key, "chunk \(id) is not held")
                 return .next
             }
@@ -182,8 +193,10 @@ struct StoreChecker {
         }
     }
 
-    private func record(_ id: ChunkID, _ txn: borrowing some LMDB.Transaction & ~Copyable) throws -> ChunkRecord? {
-        try txn.withValue(forKey: Keys.chunk(id), in: tables.chunks) { try? ChunkRecord.parse($0).record } ?? nil
+    private func record(_ id: ChunkID, expiry: Int64, _ txn: borrowing some LMDB.Transaction & ~Copyable) throws
+        -> ChunkRecord?
+    {
+        try txn.withValue(forKey: Keys.chunk(expiry, id), in: tables.chunks) { try? ChunkRecord.parse($0).record } ?? nil
     }
 
     // MARK: ledger and signing history
@@ -262,7 +275,7 @@ struct StoreChecker {
                 return .next
             }
             if signed.imported { return .next }
-            guard let record = try record(signed.chunkID, txn) else {
+            guard let record = try record(signed.chunkID, expiry: signed.expiry, txn) else {
                 report.add(.signedRowMismatch, Schema.signed, entry.key, "signed chunk \(signed.chunkID) is not held")
                 return .next
             }
@@ -292,7 +305,7 @@ struct StoreChecker {
             let reference = certificate.reference
             if reference.chunkID != id || Keys.expiryBits(reference.expiry) != Keys.uint64(entry.key, at: 0) {
                 report.add(.certificateCorrupt, Schema.certificates, entry.key, "the certificate names chunk \(reference.chunkID) expiring \(reference.expiry)")
-            } else if let record = try record(id, txn),
+            } else if let record = try record(id, expiry: reference.expiry, txn),
                 record.producer != reference.producer || record.slot != reference.slot || record.expiry != reference.expiry
             {
                 report.add(.certificateCorrupt, Schema.certificates, entry.key, "the certificate disagrees with the held chunk \(id)")

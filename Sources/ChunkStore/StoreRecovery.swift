@@ -47,15 +47,18 @@ struct StoreRecovery {
 
         var implied: [StoreChecker.LedgerKey: Dimensions] = [:]
         try txn.scan(tables.chunks) { entry in
-            guard entry.key.count == Keys.idSize, let id = try? ChunkID(bytes: entry.key),
+            guard entry.key.count == Keys.chunkKeySize, let id = try? ChunkID(bytes: entry.key[8...]),
                 let parsed = try? ChunkRecord.parse(entry.value), ChunkID(hashing: parsed.body) == id,
+                Keys.uint64(entry.key, at: 0) == Keys.expiryBits(parsed.record.expiry),
                 StoreChecker.disagreement(parsed.record, body: parsed.body, rules: rules, limits: limits) == nil
             else {
                 report.chunksDropped += 1
                 return .delete
             }
             let record = parsed.record
-            try txn.put([UInt8](), forKey: Keys.producerSlot(record.producer, record.slot, id), in: tables.byProducerSlot)
+            try txn.put(
+                Keys.expiryValue(record.expiry), forKey: Keys.producerSlot(record.producer, record.slot, id),
+                in: tables.byProducerSlot)
             try txn.put([UInt8](), forKey: Keys.expiry(record.status, record.expiry, id), in: tables.byExpiry)
             report.indexRowsWritten += 2
             report.chunksKept += 1
@@ -64,7 +67,9 @@ struct StoreRecovery {
                 implied[key] = (try? (implied[key] ?? .zero).adding(record.units)) ?? implied[key]
                 let signedKey = Keys.producerNumber(record.producer, record.slot)
                 if try !txn.contains(signedKey, in: tables.signed) {
-                    try txn.put(SignedRecord(chunkID: id, imported: false).bytes, forKey: signedKey, in: tables.signed)
+                    try txn.put(
+                        SignedRecord(chunkID: id, expiry: record.expiry, imported: false).bytes, forKey: signedKey,
+                        in: tables.signed)
                     report.signedRowsAdded += 1
                 }
             }
@@ -72,9 +77,11 @@ struct StoreRecovery {
         }
         try txn.scan(tables.signed) { entry in
             guard let signed = try? SignedRecord(entry.value), !signed.imported,
-                try !txn.contains(Keys.chunk(signed.chunkID), in: tables.chunks)
+                try !txn.contains(signed.chunkKey, in: tables.chunks)
             else { return .next }
-            try txn.put(SignedRecord(chunkID: signed.chunkID, imported: true).bytes, forKey: Array(entry.key), in: tables.signed)
+            try txn.put(
+                SignedRecord(chunkID: signed.chunkID, expiry: signed.expiry, imported: true).bytes,
+                forKey: Array(entry.key), in: tables.signed)
             report.signedRowsMarkedNotHeld += 1
             return .next
         }

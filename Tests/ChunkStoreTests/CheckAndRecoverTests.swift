@@ -37,9 +37,13 @@ import Testing
                 key += unindexed.id.bytes
                 #expect(try txn.delete(key, in: bySlot))
                 // A flipped byte in a chunk's body.
-                var record = try #require(try txn.get(flipped.id.bytes, in: records))
+                var recordKey: [UInt8] = []
+                let expiry = MaintenanceTestbed.rules.expiry(ofSlot: flipped.slot)
+                withUnsafeBytes(of: UInt64(expiry).bigEndian) { recordKey.append(contentsOf: $0) }
+                recordKey += flipped.id.bytes
+                var record = try #require(try txn.get(recordKey, in: records))
                 record[record.count - 70] ^= 0x01
-                try txn.put(record, forKey: flipped.id.bytes, in: records)
+                try txn.put(record, forKey: recordKey, in: records)
                 // A changed ledger row.
                 var ledgerKey = ledgerProducer.bytes
                 withUnsafeBytes(of: UInt64(1).bigEndian) { ledgerKey.append(contentsOf: $0) }

@@ -65,12 +65,13 @@ enum Fixture {
         return chunk
     }
 
-    /// The raw baseline's record for `chunk`: its id as key, and a value of
-    /// the store record's size (a header's worth of bytes, then the chunk).
+    /// The raw baseline's record for `chunk`: the store's key (expiry, id)
+    /// and a value of the store record's size (a header's worth of bytes,
+    /// then the chunk).
     static func record(_ chunk: Chunk) -> RawRecord {
         var value = [UInt8](repeating: 1, count: recordHeaderSize)
         value.append(contentsOf: chunk.encoded())
-        return RawRecord(key: chunk.id.bytes, value: value)
+        return RawRecord(key: bigEndian(UInt64(rules.expiry(ofSlot: chunk.slot))) + chunk.id.bytes, value: value)
     }
 
     /// Makes `count` chunks, spread over every core. `spec(i)` gives the

@@ -99,8 +99,4 @@ enum GatherRow {
         row.extra = [("certificates_per_second", median(storeRates) * Double(gathered))]
         return row
     }
-
-    static func bigEndian(_ value: UInt64) -> [UInt8] {
-        withUnsafeBytes(of: value.bigEndian) { Array($0) }
-    }
 }

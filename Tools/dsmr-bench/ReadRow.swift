@@ -38,10 +38,11 @@ enum ReadRow {
         try raw.sync()
 
         let ids = chunks.map(\.id)
-        let keys = ids.map(\.bytes)
+        let expiries = chunks.map { Fixture.rules.expiry(ofSlot: $0.slot) }
+        let keys = chunks.map { Fixture.record($0).key }
         let skip = Fixture.recordHeaderSize
         // Both sides must return the chunk's canonical bytes.
-        guard try store.chunkBytes(ids[0]) == chunks[0].encoded(), try raw.get(keys[0], skip: skip) == chunks[0].encoded()
+        guard try store.chunkBytes(ids[0], expiry: expiries[0]) == chunks[0].encoded(), try raw.get(keys[0], skip: skip) == chunks[0].encoded()
         else { throw BenchError("read: the store or the baseline returned other bytes than the chunk's") }
 
         var random = SplitMix64(seed: 42)
@@ -49,7 +50,7 @@ enum ReadRow {
         var checksum = 0
         // Warm both: every chunk read once.
         for index in ids.indices {
-            checksum &+= try store.chunkBytes(ids[index])?.count ?? 0
+            checksum &+= try store.chunkBytes(ids[index], expiry: expiries[index])?.count ?? 0
             checksum &+= try raw.get(keys[index], skip: skip)?.count ?? 0
         }
 
@@ -58,7 +59,7 @@ enum ReadRow {
         for round in 0..<scale.rounds {
             func measureStore() throws {
                 let time = try seconds {
-                    for index in order { checksum &+= try store.chunkBytes(ids[index])?.count ?? 0 }
+                    for index in order { checksum &+= try store.chunkBytes(ids[index], expiry: expiries[index])?.count ?? 0 }
                 }
                 storeRates.append(Double(order.count) / time)
             }

@@ -215,3 +215,8 @@ func directorySize(_ path: String) -> Int {
     }
     return total
 }
+
+/// The eight big-endian bytes of `value`, as the store's keys hold integers.
+func bigEndian(_ value: UInt64) -> [UInt8] {
+    withUnsafeBytes(of: value.bigEndian) { Array($0) }
+}

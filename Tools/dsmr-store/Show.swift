@@ -34,7 +34,9 @@ extension DSMRStore {
             }
             let id: ChunkID
             do { id = try ChunkID(hex: chunk ?? "") } catch { throw ValidationError("chunk id: \(error)") }
-            guard let stored = try store.chunk(id) else { throw ValidationError("chunk \(id) is not held") }
+            guard let expiry = try store.locate(id), let stored = try store.chunk(id, expiry: expiry) else {
+                throw ValidationError("chunk \(id) is not held")
+            }
             let summary = stored.summary
             let reference = ChunkReference(chunkID: id, producer: summary.producer, slot: summary.slot, expiry: summary.expiry)
             let certified = try store.certificate(for: reference) != nil
