@@ -113,7 +113,7 @@ extension ChunkStore {
     /// The chunk this node signed for `producer` at `slot`, if any.
     public func signedChunk(producer: NodeID, slot: UInt64) throws -> ChunkID? {
         try environment.read { txn in
-            try txn.withValue(forKey: Keys.producerNumber(producer, slot), in: tables.signed) {
+            try txn.withValue(forKey: Keys.perProducer(producer, slot), in: tables.signed) {
                 try SignedRecord($0).chunkID
             }
         }
@@ -122,7 +122,7 @@ extension ChunkStore {
     /// The units `producer` used in rate-limit window `window`.
     public func ledgerUsage(producer: NodeID, window: UInt64) throws -> Dimensions {
         try environment.read { txn in
-            try txn.withValue(forKey: Keys.producerNumber(producer, window), in: tables.ledger) {
+            try txn.withValue(forKey: Keys.perProducer(producer, window), in: tables.ledger) {
                 try Dimensions(fixedBytes: $0)
             } ?? .zero
         }

@@ -142,7 +142,7 @@ extension ChunkStore {
         let watermark = try meta.watermark(txn)
         if prepared.expiry <= watermark { return .expired(watermark: watermark) }
 
-        let signedKey = Keys.producerNumber(chunk.producer, chunk.slot)
+        let signedKey = Keys.perProducer(chunk.producer, chunk.slot)
         if let signed = try txn.withValue(forKey: signedKey, in: tables.signed, { try SignedRecord($0) }) {
             if signed.chunkID == prepared.id {
                 if !signed.imported { return .alreadySigned }
@@ -154,7 +154,7 @@ extension ChunkStore {
         }
 
         let window = rules.window(ofSlot: chunk.slot)
-        let ledgerKey = Keys.producerNumber(chunk.producer, window)
+        let ledgerKey = Keys.perProducer(chunk.producer, window)
         let usage = try txn.withValue(forKey: ledgerKey, in: tables.ledger) { try Dimensions(fixedBytes: $0) } ?? .zero
         guard usage.canAdd(prepared.units, limit: rules.maxUnitsPerWindow) else {
             return .rateLimited(window: window, usage: usage, limit: rules.maxUnitsPerWindow)

@@ -89,7 +89,7 @@ extension ChunkStore {
         _ txn: borrowing WriteTransaction
     ) throws {
         let chunk = second.chunk
-        let key = Keys.producerNumber(chunk.producer, chunk.slot)
+        let key = Keys.perProducer(chunk.producer, chunk.slot)
         if try txn.contains(key, in: tables.evidence) { return }
         let signedChunk = try txn.withValue(forKey: first.chunkKey, in: tables.chunks) { value -> Chunk? in
             guard let (_, body) = try? ChunkRecord.parse(value) else { return nil }
@@ -101,20 +101,17 @@ extension ChunkStore {
         try txn.put(evidence.encoded(), forKey: key, in: tables.evidence)
     }
 
-    /// Every piece of conflict evidence held, by producer and slot.
+    /// Every piece of conflict evidence held, by slot and producer.
     public func evidence() throws -> [ConflictEvidence] {
         let limits = DecodingLimits(rules: configuration.rules)
         return try environment.read { txn in
             var found: [ConflictEvidence] = []
             try txn.scan(tables.evidence) { entry in
-                let key = entry.key
-                guard key.count == 28 else {
-                    throw ChunkStoreError(.corruptRecord, "evidence key of \(key.count) bytes")
+                guard let (producer, slot) = Keys.parsePerProducer(entry.key) else {
+                    throw ChunkStoreError(.corruptRecord, "evidence key of \(entry.key.count) bytes")
                 }
-                let producer = try NodeID(bytes: key[0..<20])
                 found.append(
-                    try ConflictEvidence(
-                        producer: producer, slot: Keys.uint64(key, at: 20), decoding: entry.value, limits: limits))
+                    try ConflictEvidence(producer: producer, slot: slot, decoding: entry.value, limits: limits))
                 return .next
             }
             return found

@@ -5,10 +5,11 @@ import LMDB
 ///
 /// `by_expiry` is keyed by status first, so pending chunks are walked up to
 /// the watermark and accepted ones up to the watermark less their retention:
-/// the cost is the rows removed, not the store's size. `signed`, `ledger`
-/// and `evidence` are keyed by producer first; they are pruned producer by
-/// producer with one seek each, so the cost is the rows removed plus the
-/// number of producers.
+/// the cost is the rows removed, not the store's size. Records in `chunks`
+/// are keyed by expiry first, so those that expire together share pages.
+/// `signed`, `ledger` and `evidence` are keyed by slot (or window) first, so
+/// each is pruned as one range from its start. Only `by_producer_slot`, keyed
+/// by producer, is touched in one run per producer.
 struct GarbageCollector {
     let tables: Tables
     let rules: Rules
@@ -76,30 +77,15 @@ struct GarbageCollector {
         if status == .pending { report.expiredPending = removed } else { report.expiredAccepted = removed }
     }
 
-    /// Deletes rows keyed (producer, number) whose number is below `limit`.
+    /// Deletes rows keyed (number, producer) whose number is below `limit`:
+    /// one contiguous range at the start of the table.
     private func prune(_ table: Database, below limit: UInt64, _ txn: borrowing WriteTransaction) throws
         -> (deleted: Int, visited: Int)
     {
-        try txn.withCursor(on: table) { cursor in
-            var deleted = 0
-            var visited = 0
-            var entry = try cursor.first()
-            while let current = entry {
-                visited += 1
-                guard current.key.count == Keys.producerSize + 8 else {
-                    throw ChunkStoreError(.corruptRecord, "\(table.name) key of \(current.key.count) bytes")
-                }
-                if Keys.uint64(current.key, at: Keys.producerSize) < limit {
-                    try cursor.deleteCurrent()
-                    deleted += 1
-                    entry = try cursor.next()
-                } else {
-                    guard let next = KeyRange.prefix(Array(current.key[0..<Keys.producerSize])).upper else { break }
-                    entry = try cursor.seek(atLeast: next)
-                }
-            }
-            return (deleted, visited)
-        }
+        var bound: [UInt8] = []
+        Keys.append(limit, to: &bound)
+        let deleted = try txn.scan(table, in: KeyRange(upper: bound)) { _ in .delete }
+        return (deleted, deleted)
     }
 }
 

@@ -90,11 +90,25 @@ enum Keys {
         return key
     }
 
-    /// `signed` and `evidence`: producer, slot. `ledger`: producer, window.
-    static func producerNumber(_ producer: NodeID, _ number: UInt64) -> [UInt8] {
-        var key = producer.bytes
+    /// `signed` and `evidence`: slot, producer. `ledger`: window, producer.
+    /// The number comes first so that pruning everything below a slot or
+    /// window is one contiguous range, whatever the number of producers.
+    static func perProducer(_ producer: NodeID, _ number: UInt64) -> [UInt8] {
+        var key: [UInt8] = []
+        key.reserveCapacity(8 + producerSize)
         append(number, to: &key)
+        key.append(contentsOf: producer.bytes)
         return key
+    }
+
+    /// The size of a `signed`, `ledger` or `evidence` key.
+    static let perProducerSize = 8 + producerSize
+
+    /// Parses a `signed`, `ledger` or `evidence` key, or nil when it has
+    /// another shape.
+    static func parsePerProducer(_ key: UnsafeRawBufferPointer) -> (producer: NodeID, number: UInt64)? {
+        guard key.count == perProducerSize, let producer = try? NodeID(bytes: key[8...]) else { return nil }
+        return (producer, uint64(key, at: 0))
     }
 
     /// `blocks`: height.

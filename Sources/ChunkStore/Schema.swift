@@ -9,9 +9,9 @@ import LMDB
 /// | `by_producer_slot` | producer (20), slot (8), chunk id (32) | expiry (8) |
 /// | `by_expiry` | status (1), expiry (8), chunk id (32) | empty |
 /// | `certificates` | expiry (8), chunk id (32) | status (1), certificate |
-/// | `signed` | producer (20), slot (8) | `SignedRecord` (chunk id, expiry) |
-/// | `ledger` | producer (20), window (8) | `Dimensions` (40) |
-/// | `evidence` | producer (20), slot (8) | `ConflictEvidence` |
+/// | `signed` | slot (8), producer (20) | `SignedRecord` (chunk id, expiry) |
+/// | `ledger` | window (8), producer (20) | `Dimensions` (40) |
+/// | `evidence` | slot (8), producer (20) | `ConflictEvidence` |
 /// | `blocks` | height (8) | block bytes |
 ///
 /// Integers are big-endian and fixed-width so byte order is numeric order.

@@ -132,19 +132,14 @@ extension ChunkStore {
     /// The node's signing history: every `signed` row and the watermark.
     public func exportSigningHistory() throws -> SigningHistory {
         try environment.read { txn in
-            var byProducer: [(NodeID, [SigningHistory.SignedChunk])] = []
+            var byProducer: [NodeID: [SigningHistory.SignedChunk]] = [:]
             try txn.scan(tables.signed) { entry in
-                guard entry.key.count == 28, let producer = try? NodeID(bytes: entry.key[0..<20]) else {
+                guard let (producer, slot) = Keys.parsePerProducer(entry.key) else {
                     throw ChunkStoreError(.corruptRecord, "signed key of \(entry.key.count) bytes")
                 }
                 let record = try SignedRecord(entry.value)
-                let signed = SigningHistory.SignedChunk(
-                    slot: String(Keys.uint64(entry.key, at: 20)), chunkID: record.chunkID.hex)
-                if byProducer.last?.0 == producer {
-                    byProducer[byProducer.count - 1].1.append(signed)
-                } else {
-                    byProducer.append((producer, [signed]))
-                }
+                byProducer[producer, default: []].append(
+                    SigningHistory.SignedChunk(slot: String(slot), chunkID: record.chunkID.hex))
                 return .next
             }
             let metadata = SigningHistory.Metadata(
@@ -153,7 +148,9 @@ extension ChunkStore {
                 nodeID: configuration.nodeID.hex, lowWatermark: try meta.watermark(txn))
             return SigningHistory(
                 metadata: metadata,
-                data: byProducer.map { SigningHistory.ProducerHistory(producer: $0.0.hex, signedChunks: $0.1) })
+                data: byProducer.sorted { $0.key < $1.key }.map {
+                    SigningHistory.ProducerHistory(producer: $0.key.hex, signedChunks: $0.value)
+                })
         }
     }
 
@@ -184,7 +181,7 @@ extension ChunkStore {
                     result.obsolete += 1
                     continue
                 }
-                let key = Keys.producerNumber(row.producer, row.slot)
+                let key = Keys.perProducer(row.producer, row.slot)
                 if let existing = try txn.withValue(forKey: key, in: tables.signed, { try SignedRecord($0) }) {
                     if existing.chunkID == row.chunkID { result.alreadyPresent += 1 } else { result.keptExisting += 1 }
                     continue

@@ -122,7 +122,7 @@ struct StoreChecker {
             if record.origin.countsTowardsLedger && record.slot >= liveSlot {
                 let key = LedgerKey(producer: record.producer, window: rules.window(ofSlot: record.slot))
                 implied[key] = (try? (implied[key] ?? .zero).adding(record.units)) ?? implied[key]
-                let signed = Keys.producerNumber(record.producer, record.slot)
+                let signed = Keys.perProducer(record.producer, record.slot)
                 if try !txn.contains(signed, in: tables.signed) {
                     report.add(.signedRowMismatch, Schema.signed, signed, "chunk \(id) is held as \(record.origin) but has no signed row")
                 }
@@ -210,11 +210,11 @@ struct StoreChecker {
         var seen = Set<LedgerKey>()
         try txn.scan(tables.ledger) { entry in
             report.count(Schema.ledger)
-            guard entry.key.count == 28, let producer = try? NodeID(bytes: entry.key[0..<20]) else {
+            guard let (producer, window) = Keys.parsePerProducer(entry.key) else {
                 report.add(.malformedKey, Schema.ledger, entry.key, "key of \(entry.key.count) bytes, not 28")
                 return .next
             }
-            let key = LedgerKey(producer: producer, window: Keys.uint64(entry.key, at: 20))
+            let key = LedgerKey(producer: producer, window: window)
             seen.insert(key)
             guard let stored = try? Dimensions(fixedBytes: entry.value) else {
                 report.add(.ledgerMismatch, Schema.ledger, entry.key, "the usage does not decode (\(entry.value.count) bytes)")
@@ -233,7 +233,7 @@ struct StoreChecker {
         }
         for (key, units) in implied where !seen.contains(key) && key.window >= liveWindow {
             report.add(
-                .ledgerMismatch, Schema.ledger, Keys.producerNumber(key.producer, key.window),
+                .ledgerMismatch, Schema.ledger, Keys.perProducer(key.producer, key.window),
                 "producer \(key.producer) window \(key.window) has no ledger row; the stored chunks imply \(units)")
         }
     }
@@ -243,10 +243,10 @@ struct StoreChecker {
     func windowsWithUnheldChunks(_ txn: borrowing some LMDB.Transaction & ~Copyable) throws -> Set<LedgerKey> {
         var windows = Set<LedgerKey>()
         try txn.scan(tables.signed) { entry in
-            if entry.key.count == 28, let signed = try? SignedRecord(entry.value), signed.imported,
-                let producer = try? NodeID(bytes: entry.key[0..<20])
+            if let (producer, slot) = Keys.parsePerProducer(entry.key), let signed = try? SignedRecord(entry.value),
+                signed.imported
             {
-                windows.insert(LedgerKey(producer: producer, window: rules.window(ofSlot: Keys.uint64(entry.key, at: 20))))
+                windows.insert(LedgerKey(producer: producer, window: rules.window(ofSlot: slot)))
             }
             return .next
         }
@@ -263,7 +263,7 @@ struct StoreChecker {
     private func checkSigned(liveSlot: UInt64, _ report: inout CheckReport, _ txn: borrowing some LMDB.Transaction & ~Copyable) throws {
         try txn.scan(tables.signed) { entry in
             report.count(Schema.signed)
-            guard entry.key.count == 28 else {
+            guard let (producer, slot) = Keys.parsePerProducer(entry.key) else {
                 report.add(.malformedKey, Schema.signed, entry.key, "key of \(entry.key.count) bytes, not 28")
                 return .next
             }
@@ -279,7 +279,7 @@ struct StoreChecker {
                 report.add(.signedRowMismatch, Schema.signed, entry.key, "signed chunk \(signed.chunkID) is not held")
                 return .next
             }
-            if Array(entry.key[0..<20]) != record.producer.bytes || Keys.uint64(entry.key, at: 20) != record.slot {
+            if producer != record.producer || slot != record.slot {
                 report.add(.signedRowMismatch, Schema.signed, entry.key, "signed chunk \(signed.chunkID) has another producer or slot")
             }
             return .next
@@ -317,13 +317,12 @@ struct StoreChecker {
     private func checkEvidence(_ report: inout CheckReport, _ txn: borrowing some LMDB.Transaction & ~Copyable) throws {
         try txn.scan(tables.evidence) { entry in
             report.count(Schema.evidence)
-            guard entry.key.count == 28, let producer = try? NodeID(bytes: entry.key[0..<20]) else {
+            guard let (producer, slot) = Keys.parsePerProducer(entry.key) else {
                 report.add(.malformedKey, Schema.evidence, entry.key, "key of \(entry.key.count) bytes, not 28")
                 return .next
             }
             do {
-                _ = try ConflictEvidence(
-                    producer: producer, slot: Keys.uint64(entry.key, at: 20), decoding: entry.value, limits: limits)
+                _ = try ConflictEvidence(producer: producer, slot: slot, decoding: entry.value, limits: limits)
             } catch {
                 report.add(.evidenceCorrupt, Schema.evidence, entry.key, "\(error)")
             }

@@ -65,7 +65,7 @@ struct StoreRecovery {
             if record.origin.countsTowardsLedger && record.slot >= liveSlot {
                 let key = StoreChecker.LedgerKey(producer: record.producer, window: rules.window(ofSlot: record.slot))
                 implied[key] = (try? (implied[key] ?? .zero).adding(record.units)) ?? implied[key]
-                let signedKey = Keys.producerNumber(record.producer, record.slot)
+                let signedKey = Keys.perProducer(record.producer, record.slot)
                 if try !txn.contains(signedKey, in: tables.signed) {
                     try txn.put(
                         SignedRecord(chunkID: id, expiry: record.expiry, imported: false).bytes, forKey: signedKey,
@@ -110,11 +110,11 @@ struct StoreRecovery {
     ) throws {
         var pending = implied
         try txn.scan(tables.ledger) { entry in
-            guard entry.key.count == 28, let producer = try? NodeID(bytes: entry.key[0..<20]) else {
+            guard let (producer, window) = Keys.parsePerProducer(entry.key) else {
                 report.malformedKeysDropped += 1
                 return .delete
             }
-            let key = StoreChecker.LedgerKey(producer: producer, window: Keys.uint64(entry.key, at: 20))
+            let key = StoreChecker.LedgerKey(producer: producer, window: window)
             let expected = pending.removeValue(forKey: key) ?? .zero
             guard let stored = try? Dimensions(fixedBytes: entry.value) else {
                 try txn.put(expected.fixedBytes, forKey: Array(entry.key), in: tables.ledger)
@@ -130,7 +130,7 @@ struct StoreRecovery {
             return .next
         }
         for (key, units) in pending {
-            try txn.put(units.fixedBytes, forKey: Keys.producerNumber(key.producer, key.window), in: tables.ledger)
+            try txn.put(units.fixedBytes, forKey: Keys.perProducer(key.producer, key.window), in: tables.ledger)
             report.ledgerRowsRewritten += 1
         }
     }

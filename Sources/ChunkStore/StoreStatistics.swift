@@ -83,11 +83,11 @@ extension ChunkStore {
                 return .next
             }
             try txn.scan(tables.ledger) { entry in
-                guard entry.key.count == 28, let id = try? NodeID(bytes: entry.key[0..<20]),
+                guard let (id, window) = Keys.parsePerProducer(entry.key),
                     let usage = try? Dimensions(fixedBytes: entry.value)
                 else { return .next }
                 var producer = producers[id] ?? StoreStatistics.Producer(producer: id.hex)
-                producer.latestWindow = Keys.uint64(entry.key, at: 20)
+                producer.latestWindow = window
                 producer.latestUsage = usage
                 producers[id] = producer
                 return .next

@@ -45,8 +45,9 @@ import Testing
                 record[record.count - 70] ^= 0x01
                 try txn.put(record, forKey: recordKey, in: records)
                 // A changed ledger row.
-                var ledgerKey = ledgerProducer.bytes
+                var ledgerKey: [UInt8] = []
                 withUnsafeBytes(of: UInt64(1).bigEndian) { ledgerKey.append(contentsOf: $0) }
+                ledgerKey += ledgerProducer.bytes
                 var usage = try #require(try txn.get(ledgerKey, in: ledger))
                 usage[7] &+= 1
                 try txn.put(usage, forKey: ledgerKey, in: ledger)
