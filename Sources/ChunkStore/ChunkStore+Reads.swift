@@ -70,25 +70,63 @@ extension ChunkStore {
     }
 
     /// The chunks of `producer` with slots in `slots`, in slot order.
+    ///
+    /// The index is keyed by slot, then producer: over a narrow range this is
+    /// one seek per slot that has chunks; over a range wider than
+    /// `slotSeekLimit` it reads every row in the range instead.
     public func chunks(producer: NodeID, slots: ClosedRange<UInt64>) throws -> [ChunkSummary] {
-        let upper =
-            slots.upperBound < UInt64.max
-            ? Keys.producerSlotPrefix(producer, slots.upperBound + 1) : KeyRange.prefix(producer.bytes).upper
-        let range = KeyRange(lower: Keys.producerSlotPrefix(producer, slots.lowerBound), upper: upper)
-        return try environment.read { txn in
+        try environment.read { txn in
             var found: [ChunkSummary] = []
-            try txn.scan(tables.byProducerSlot, in: range) { entry in
-                guard entry.value.count == 8 else {
-                    throw ChunkStoreError(.corruptRecord, "by_producer_slot value of \(entry.value.count) bytes")
+            let bounds = try txn.withCursor(on: tables.bySlotProducer) { cursor -> ClosedRange<UInt64>? in
+                guard let first = try cursor.first(), let last = try cursor.last() else { return nil }
+                let low = max(slots.lowerBound, Keys.uint64(first.key, at: 0))
+                let high = min(slots.upperBound, Keys.uint64(last.key, at: 0))
+                return low <= high ? low...high : nil
+            }
+            guard let bounds else { return found }
+            if bounds.upperBound - bounds.lowerBound < Self.slotSeekLimit {
+                for slot in bounds {
+                    try txn.scan(tables.bySlotProducer, in: .prefix(Keys.slotProducerPrefix(slot, producer))) { entry in
+                        if let summary = try Self.summary(indexedBy: entry, tables, txn) { found.append(summary) }
+                        return .next
+                    }
                 }
-                let id = try ChunkID(bytes: entry.key[28..<60])
-                let expiry = Int64(bitPattern: Keys.uint64(entry.value, at: 0))
-                if let summary = try Self.summary(id, expiry: expiry, tables, txn) { found.append(summary) }
-                return .next
+            } else {
+                var lower: [UInt8] = []
+                Keys.append(bounds.lowerBound, to: &lower)
+                var upper: [UInt8]? = nil
+                if bounds.upperBound < .max {
+                    var bound: [UInt8] = []
+                    Keys.append(bounds.upperBound + 1, to: &bound)
+                    upper = bound
+                }
+                try txn.scan(tables.bySlotProducer, in: KeyRange(lower: lower, upper: upper)) { entry in
+                    guard entry.key.count == Keys.slotProducerSize, entry.key[8..<28].elementsEqual(producer.bytes)
+                    else { return .next }
+                    if let summary = try Self.summary(indexedBy: entry, tables, txn) { found.append(summary) }
+                    return .next
+                }
             }
             return found
         }
     }
+
+    /// The summary of the chunk a `by_slot_producer` row names, or nil when
+    /// it is not held.
+    static func summary(
+        indexedBy entry: Entry, _ tables: Tables, _ txn: borrowing some LMDB.Transaction & ~Copyable
+    ) throws -> ChunkSummary? {
+        guard entry.key.count == Keys.slotProducerSize, entry.value.count == 8 else {
+            throw ChunkStoreError(
+                .corruptRecord, "by_slot_producer row of \(entry.key.count)+\(entry.value.count) bytes")
+        }
+        let id = try ChunkID(bytes: entry.key[28...])
+        return try summary(id, expiry: Int64(bitPattern: Keys.uint64(entry.value, at: 0)), tables, txn)
+    }
+
+    /// Above this many slots, `chunks(producer:slots:)` reads the range
+    /// instead of seeking slot by slot.
+    static let slotSeekLimit: UInt64 = 4_096
 
     /// Chunks of `status` expiring in `expiries`, in expiry order, at most
     /// `limit` of them.

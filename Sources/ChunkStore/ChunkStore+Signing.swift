@@ -199,8 +199,8 @@ extension ChunkStore {
             }
         }
         try txn.put(
-            Keys.expiryValue(prepared.expiry), forKey: Keys.producerSlot(chunk.producer, chunk.slot, prepared.id),
-            in: tables.byProducerSlot)
+            Keys.expiryValue(prepared.expiry), forKey: Keys.slotProducer(chunk.slot, chunk.producer, prepared.id),
+            in: tables.bySlotProducer)
         try txn.put([UInt8](), forKey: Keys.expiry(status, prepared.expiry, prepared.id), in: tables.byExpiry)
     }
 }

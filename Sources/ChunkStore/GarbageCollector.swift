@@ -8,8 +8,8 @@ import LMDB
 /// the cost is the rows removed, not the store's size. Records in `chunks`
 /// are keyed by expiry first, so those that expire together share pages.
 /// `signed`, `ledger` and `evidence` are keyed by slot (or window) first, so
-/// each is pruned as one range from its start. Only `by_producer_slot`, keyed
-/// by producer, is touched in one run per producer.
+/// each is pruned as one range from its start; `by_slot_producer` is keyed
+/// by slot first, so its expired rows are neighbours too.
 struct GarbageCollector {
     let tables: Tables
     let rules: Rules
@@ -68,7 +68,7 @@ struct GarbageCollector {
             let recordKey = Array(entry.key[1..<41])
             let header = try txn.withValue(forKey: recordKey, in: tables.chunks) { try ChunkRecord.parse($0).record }
             if let header {
-                try txn.delete(Keys.producerSlot(header.producer, header.slot, id), in: tables.byProducerSlot)
+                try txn.delete(Keys.slotProducer(header.slot, header.producer, id), in: tables.bySlotProducer)
                 try txn.delete(recordKey, in: tables.chunks)
             }
             return .delete

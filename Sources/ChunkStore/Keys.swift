@@ -34,27 +34,32 @@ enum Keys {
     /// The size of a `chunks` key.
     static let chunkKeySize = 8 + idSize
 
-    /// `by_producer_slot`: producer, slot, chunk id.
-    static func producerSlot(_ producer: NodeID, _ slot: UInt64, _ id: ChunkID) -> [UInt8] {
-        var key = producer.bytes
-        key.reserveCapacity(producerSize + 8 + idSize)
-        append(slot, to: &key)
+    /// `by_slot_producer`: slot, producer, chunk id. Slot first, so the rows
+    /// that expire together are neighbours; a producer's chunks in a slot are
+    /// one seek away.
+    static func slotProducer(_ slot: UInt64, _ producer: NodeID, _ id: ChunkID) -> [UInt8] {
+        var key = slotProducerPrefix(slot, producer)
         key.append(contentsOf: id.bytes)
         return key
     }
 
-    /// `by_producer_slot` value: the chunk's expiry, which locates its record.
+    /// The size of a `by_slot_producer` key.
+    static let slotProducerSize = 8 + producerSize + idSize
+
+    /// `by_slot_producer` prefix for one slot and producer.
+    static func slotProducerPrefix(_ slot: UInt64, _ producer: NodeID) -> [UInt8] {
+        var key: [UInt8] = []
+        key.reserveCapacity(slotProducerSize)
+        append(slot, to: &key)
+        key.append(contentsOf: producer.bytes)
+        return key
+    }
+
+    /// `by_slot_producer` value: the chunk's expiry, which locates its record.
     static func expiryValue(_ expiry: Int64) -> [UInt8] {
         var value: [UInt8] = []
         append(expiryBits(expiry), to: &value)
         return value
-    }
-
-    /// `by_producer_slot` prefix for one producer and slot.
-    static func producerSlotPrefix(_ producer: NodeID, _ slot: UInt64) -> [UInt8] {
-        var key = producer.bytes
-        append(slot, to: &key)
-        return key
     }
 
     /// `by_expiry`: status, expiry, chunk id.

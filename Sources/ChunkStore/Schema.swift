@@ -6,7 +6,7 @@ import LMDB
 /// |---|---|---|
 /// | `meta` | name (UTF-8) | see `MetaKey` |
 /// | `chunks` | expiry (8), chunk id (32) | `ChunkRecord` |
-/// | `by_producer_slot` | producer (20), slot (8), chunk id (32) | expiry (8) |
+/// | `by_slot_producer` | slot (8), producer (20), chunk id (32) | expiry (8) |
 /// | `by_expiry` | status (1), expiry (8), chunk id (32) | empty |
 /// | `certificates` | expiry (8), chunk id (32) | status (1), certificate |
 /// | `signed` | slot (8), producer (20) | `SignedRecord` (chunk id, expiry) |
@@ -21,7 +21,7 @@ enum Schema {
 
     static let meta = "meta"
     static let chunks = "chunks"
-    static let byProducerSlot = "by_producer_slot"
+    static let bySlotProducer = "by_slot_producer"
     static let byExpiry = "by_expiry"
     static let certificates = "certificates"
     static let signed = "signed"
@@ -29,14 +29,14 @@ enum Schema {
     static let evidence = "evidence"
     static let blocks = "blocks"
 
-    static let all = [meta, chunks, byProducerSlot, byExpiry, certificates, signed, ledger, evidence, blocks]
+    static let all = [meta, chunks, bySlotProducer, byExpiry, certificates, signed, ledger, evidence, blocks]
 }
 
 /// The store's database handles, looked up once at open.
 struct Tables: Sendable {
     let meta: Database
     let chunks: Database
-    let byProducerSlot: Database
+    let bySlotProducer: Database
     let byExpiry: Database
     let certificates: Database
     let signed: Database
@@ -47,7 +47,7 @@ struct Tables: Sendable {
     init(_ env: Environment) throws {
         meta = try env.database(Schema.meta)
         chunks = try env.database(Schema.chunks)
-        byProducerSlot = try env.database(Schema.byProducerSlot)
+        bySlotProducer = try env.database(Schema.bySlotProducer)
         byExpiry = try env.database(Schema.byExpiry)
         certificates = try env.database(Schema.certificates)
         signed = try env.database(Schema.signed)
@@ -56,5 +56,5 @@ struct Tables: Sendable {
         blocks = try env.database(Schema.blocks)
     }
 
-    var all: [Database] { [meta, chunks, byProducerSlot, byExpiry, certificates, signed, ledger, evidence, blocks] }
+    var all: [Database] { [meta, chunks, bySlotProducer, byExpiry, certificates, signed, ledger, evidence, blocks] }
 }

@@ -21,7 +21,7 @@ struct StoreChecker {
         let watermark = try checkMeta(&report, txn)
         let liveSlot = GarbageCollector.firstLiveSlot(watermark: watermark, rules: rules)
         let implied = try checkChunks(liveSlot: liveSlot, &report, txn)
-        try checkProducerSlotIndex(&report, txn)
+        try checkSlotProducerIndex(&report, txn)
         try checkExpiryIndex(&report, txn)
         try checkLedger(implied, liveSlot: liveSlot, &report, txn)
         try checkSigned(liveSlot: liveSlot, &report, txn)
@@ -106,14 +106,14 @@ struct StoreChecker {
             } else if Keys.uint64(entry.key, at: 0) != Keys.expiryBits(record.expiry) {
                 report.add(.chunkRecordCorrupt, Schema.chunks, entry.key, "the key's expiry is not the record's \(record.expiry)")
             }
-            let bySlot = Keys.producerSlot(record.producer, record.slot, id)
-            let indexedExpiry = try txn.withValue(forKey: bySlot, in: tables.byProducerSlot) { value in
+            let bySlot = Keys.slotProducer(record.slot, record.producer, id)
+            let indexedExpiry = try txn.withValue(forKey: bySlot, in: tables.bySlotProducer) { value in
                 value.count == 8 ? Int64(bitPattern: Keys.uint64(value, at: 0)) : nil
             }
             if indexedExpiry == nil {
-                report.add(.missingIndexRow, Schema.byProducerSlot, bySlot, "chunk \(id) has no producer/slot row")
+                report.add(.missingIndexRow, Schema.bySlotProducer, bySlot, "chunk \(id) has no producer/slot row")
             } else if indexedExpiry! != record.expiry {
-                report.add(.danglingIndexRow, Schema.byProducerSlot, bySlot, "the row's expiry is not chunk \(id)'s")
+                report.add(.danglingIndexRow, Schema.bySlotProducer, bySlot, "the row's expiry is not chunk \(id)'s")
             }
             let byExpiry = Keys.expiry(record.status, record.expiry, id)
             if try !txn.contains(byExpiry, in: tables.byExpiry) {
@@ -151,23 +151,23 @@ struct StoreChecker {
         return nil
     }
 
-    private func checkProducerSlotIndex(_ report: inout CheckReport, _ txn: borrowing some LMDB.Transaction & ~Copyable) throws {
-        try txn.scan(tables.byProducerSlot) { entry in
-            report.count(Schema.byProducerSlot)
+    private func checkSlotProducerIndex(_ report: inout CheckReport, _ txn: borrowing some LMDB.Transaction & ~Copyable) throws {
+        try txn.scan(tables.bySlotProducer) { entry in
+            report.count(Schema.bySlotProducer)
             guard entry.key.count == 60, let id = try? ChunkID(bytes: entry.key[28..<60]) else {
-                report.add(.malformedKey, Schema.byProducerSlot, entry.key, "key of \(entry.key.count) bytes, not 60")
+                report.add(.malformedKey, Schema.bySlotProducer, entry.key, "key of \(entry.key.count) bytes, not 60")
                 return .next
             }
             guard entry.value.count == 8 else {
-                report.add(.danglingIndexRow, Schema.byProducerSlot, entry.key, "value of \(entry.value.count) bytes, not 8")
+                report.add(.danglingIndexRow, Schema.bySlotProducer, entry.key, "value of \(entry.value.count) bytes, not 8")
                 return .next
             }
             guard let record = try record(id, expiry: Int64(bitPattern: Keys.uint64(entry.value, at: 0)), txn) else {
-                report.add(.danglingIndexRow, Schema.byProducerSlot, entry.key, "chunk \(id) is not held")
+                report.add(.danglingIndexRow, Schema.bySlotProducer, entry.key, "chunk \(id) is not held")
                 return .next
             }
-            if Array(entry.key[0..<20]) != record.producer.bytes || Keys.uint64(entry.key, at: 20) != record.slot {
-                report.add(.danglingIndexRow, Schema.byProducerSlot, entry.key, "the row disagrees with chunk \(id)")
+            if Keys.uint64(entry.key, at: 0) != record.slot || !entry.key[8..<28].elementsEqual(record.producer.bytes) {
+                report.add(.danglingIndexRow, Schema.bySlotProducer, entry.key, "the row disagrees with chunk \(id)")
             }
             return .next
         }

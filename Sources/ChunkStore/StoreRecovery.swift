@@ -9,7 +9,7 @@ public struct RecoveryReport: Sendable, Hashable, Codable {
     /// decode; their `signed` rows stay, so the node still refuses to sign
     /// another chunk for those slots.
     public var chunksDropped = 0
-    /// Index rows written (`by_producer_slot` and `by_expiry`).
+    /// Index rows written (`by_slot_producer` and `by_expiry`).
     public var indexRowsWritten = 0
     /// Ledger rows rewritten.
     public var ledgerRowsRewritten = 0
@@ -42,7 +42,7 @@ struct StoreRecovery {
         var report = RecoveryReport()
         let watermark = try MetaAccess(table: tables.meta).watermark(txn)
         let liveSlot = GarbageCollector.firstLiveSlot(watermark: watermark, rules: rules)
-        try txn.clear(tables.byProducerSlot)
+        try txn.clear(tables.bySlotProducer)
         try txn.clear(tables.byExpiry)
 
         var implied: [StoreChecker.LedgerKey: Dimensions] = [:]
@@ -57,8 +57,8 @@ struct StoreRecovery {
             }
             let record = parsed.record
             try txn.put(
-                Keys.expiryValue(record.expiry), forKey: Keys.producerSlot(record.producer, record.slot, id),
-                in: tables.byProducerSlot)
+                Keys.expiryValue(record.expiry), forKey: Keys.slotProducer(record.slot, record.producer, id),
+                in: tables.bySlotProducer)
             try txn.put([UInt8](), forKey: Keys.expiry(record.status, record.expiry, id), in: tables.byExpiry)
             report.indexRowsWritten += 2
             report.chunksKept += 1

@@ -26,15 +26,15 @@ import Testing
         let flipped = chunks[7]
         let ledgerProducer = chunks[10].producer
         try bed.withRawEnvironment("a") { env in
-            let bySlot = try env.database("by_producer_slot")
+            let bySlot = try env.database("by_slot_producer")
             let records = try env.database("chunks")
             let ledger = try env.database("ledger")
             let certificates = try env.database("certificates")
             try env.write { txn in
                 // A missing index row.
-                var key = unindexed.producer.bytes
+                var key: [UInt8] = []
                 withUnsafeBytes(of: unindexed.slot.bigEndian) { key.append(contentsOf: $0) }
-                key += unindexed.id.bytes
+                key += unindexed.producer.bytes + unindexed.id.bytes
                 #expect(try txn.delete(key, in: bySlot))
                 // A flipped byte in a chunk's body.
                 var recordKey: [UInt8] = []

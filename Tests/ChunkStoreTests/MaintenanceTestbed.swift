@@ -80,7 +80,7 @@ struct MaintenanceTestbed {
     func withRawEnvironment(_ name: String, _ body: (Environment) throws -> Void) throws {
         var options = EnvironmentOptions(path: path(name))
         options.databases = [
-            "meta", "chunks", "by_producer_slot", "by_expiry", "certificates", "signed", "ledger", "evidence", "blocks",
+            "meta", "chunks", "by_slot_producer", "by_expiry", "certificates", "signed", "ledger", "evidence", "blocks",
         ]
         let environment = try Environment(options)
         defer { environment.close() }

@@ -21,7 +21,7 @@ enum GarbageRows {
     /// The same map for every store, large enough that none grows.
     static let mapSize = 4 << 30
     static let databaseNames = [
-        "meta", "chunks", "by_producer_slot", "by_expiry", "certificates", "signed", "ledger", "evidence", "blocks",
+        "meta", "chunks", "by_slot_producer", "by_expiry", "certificates", "signed", "ledger", "evidence", "blocks",
     ]
 
     static func run(_ selected: Set<RowName>, _ context: BenchContext) async throws -> [Row] {
