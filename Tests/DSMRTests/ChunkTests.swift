@@ -50,8 +50,86 @@ import Testing
         let forged = try Chunk(
             producer: chunk.producer, beneficiary: chunk.beneficiary, slot: chunk.slot,
             transactions: chunk.transactions,
-            signature: try producer.sign(Fixtures.domain.message(.signatureShare, chunk.unsignedBytes)))
+            signature: try producer.sign(Fixtures.domain.message(.signatureShare, chunk.signingDigest)))
         #expect(!forged.verifySignature(publicKey: producer.publicKey, domain: Fixtures.domain))
+    }
+
+    @Test func signingDigestIsSHA256OfUnsignedBytes() throws {
+        let producer = Fixtures.signer(1)
+        let chunk = Fixtures.chunk(producer: producer)
+        #expect(chunk.signingDigest.count == 32)
+        #expect(chunk.signingDigest == ChunkID(hashing: chunk.unsignedBytes).bytes)
+        #expect(chunk.id == ChunkID(hashing: chunk.encoded()))
+        #expect(chunk.encoded().starts(with: chunk.unsignedBytes))
+        let message = Fixtures.domain.message(.chunk, chunk.signingDigest)
+        #expect(Ed25519Verifier().isValid(signature: chunk.signature, message: message, publicKey: producer.publicKey))
+        // A signature over the unsigned bytes themselves (not their digest) is not the chunk's.
+        let overBytes = try Chunk(
+            producer: chunk.producer, beneficiary: chunk.beneficiary, slot: chunk.slot,
+            transactions: chunk.transactions,
+            signature: try producer.sign(Fixtures.domain.message(.chunk, chunk.unsignedBytes)))
+        #expect(!overBytes.verifySignature(publicKey: producer.publicKey, domain: Fixtures.domain))
+    }
+
+    @Test func digestAndIdHoldForMixedTransactionSizes() throws {
+        // Short transactions are gathered before hashing and long ones hashed in
+        // place; mix both, across several gathering buffers.
+        let sizes = [0, 1, 255, 256, 257, 4095, 4096, 4097] + Array(repeating: 200, count: 50) + [70_000, 3]
+        let transactions = sizes.enumerated().map { index, size in
+            (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ index) }
+        }
+        let producer = Fixtures.signer(1)
+        let chunk = Fixtures.chunk(producer: producer, transactions: transactions)
+        #expect(chunk.signingDigest == ChunkID(hashing: chunk.unsignedBytes).bytes)
+        #expect(chunk.id == ChunkID(hashing: chunk.encoded()))
+        let decoded = try Chunk(decoding: chunk.encoded())
+        #expect(decoded.signingDigest == chunk.signingDigest)
+        #expect(decoded.id == chunk.id)
+        #expect(decoded.verifySignature(publicKey: producer.publicKey, domain: Fixtures.domain))
+    }
+
+    @Test func anyChunkHasOneDigestAndIdHoweverMade() async {
+        await propertyCheck(input: Self.transactions, Gen.uint64()) { transactions, slot throws in
+            let signed = Fixtures.chunk(slot: slot, transactions: transactions)
+            let rebuilt = try Chunk(
+                producer: signed.producer, beneficiary: signed.beneficiary, slot: slot, transactions: transactions,
+                signature: signed.signature)
+            let decoded = try Chunk(decoding: signed.encoded())
+            for chunk in [signed, rebuilt, decoded] {
+                #expect(chunk.signingDigest == ChunkID(hashing: chunk.unsignedBytes).bytes)
+                #expect(chunk.signingDigest == signed.signingDigest)
+                #expect(chunk.id == ChunkID(hashing: signed.encoded()))
+                #expect(chunk.verifySignature(publicKey: Fixtures.signer(1).publicKey, domain: Fixtures.domain))
+            }
+        }
+    }
+
+    @Test func aFlippedTransactionByteChangesIdAndBreaksTheSignature() throws {
+        let producer = Fixtures.signer(1)
+        // Large enough that the transaction is hashed in place as well as gathered.
+        let transactions = [[UInt8](repeating: 7, count: 20_000), [1, 2, 3], Array("hello".utf8)]
+        let chunk = Fixtures.chunk(producer: producer, transactions: transactions)
+        #expect(chunk.verifySignature(publicKey: producer.publicKey, domain: Fixtures.domain))
+        for (index, offset) in [(0, 0), (0, 12_345), (0, 19_999), (1, 1), (2, 4)] {
+            var flipped = transactions
+            flipped[index][offset] ^= 0x01
+            let tampered = try Chunk(
+                producer: chunk.producer, beneficiary: chunk.beneficiary, slot: chunk.slot, transactions: flipped,
+                signature: chunk.signature)
+            #expect(tampered.id != chunk.id)
+            #expect(tampered.signingDigest != chunk.signingDigest)
+            #expect(!tampered.verifySignature(publicKey: producer.publicKey, domain: Fixtures.domain))
+            // The same holds for the tampered bytes as received off the wire.
+            var bytes = chunk.encoded()
+            let start = Chunk.minimumEncodedBytes - 4 + transactions[..<index].reduce(0) { $0 + 4 + $1.count } + 4
+            bytes[start + offset] ^= 0x01
+            #expect(bytes == tampered.encoded())
+            let decoded = try Chunk(decoding: bytes)
+            #expect(decoded.id == tampered.id)
+            #expect(decoded.id == ChunkID(hashing: bytes))
+            #expect(decoded.signingDigest == tampered.signingDigest)
+            #expect(!decoded.verifySignature(publicKey: producer.publicKey, domain: Fixtures.domain))
+        }
     }
 
     @Test func unitsAreEncodedSizeAndDeclaredTransactionUnits() throws {

@@ -102,7 +102,8 @@ import Testing
             "Chunk by seed 1 for beneficiary seed 2, slot 42, transactions [010203, (empty), \"hello\"].\n" + Self.setting,
             [
                 ("unsignedBytes", Self.hex(chunk.unsignedBytes)),
-                ("signedMessage", Self.hex(Fixtures.domain.message(.chunk, chunk.unsignedBytes))),
+                ("signingDigest", Self.hex(chunk.signingDigest)),
+                ("signedMessage", Self.hex(Fixtures.domain.message(.chunk, chunk.signingDigest))),
                 ("signature", Self.hex(chunk.signature)),
                 ("encoded", Self.hex(chunk.encoded())),
                 ("id", chunk.id.hex),
@@ -111,6 +112,7 @@ import Testing
         #expect(decoded.id.hex == committed["id"].map(String.init))
         #expect(decoded.verifySignature(publicKey: Fixtures.signer(1).publicKey, domain: Fixtures.domain))
         #expect(decoded.unsignedBytes == chunk.unsignedBytes)
+        #expect(Self.hex(decoded.signingDigest) == committed["signingDigest"].map(String.init))
     }
 
     @Test func chunkReferenceAndShare() throws {

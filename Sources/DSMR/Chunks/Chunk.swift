@@ -1,8 +1,13 @@
+import Crypto
+
 /// A batch of opaque transactions a producer proposes for one slot, signed by
 /// the producer.
 ///
-/// Two chunks are equal when their ids are equal; the id is the SHA-256 of the
-/// canonical signed encoding, computed once at initialisation.
+/// The producer signs ``signingDigest``, the SHA-256 of ``unsignedBytes``,
+/// under the ``SigningTag/chunk`` tag, so signing and verifying cost the same
+/// for any chunk size. Two chunks are equal when their ids are equal; the id
+/// is the SHA-256 of the canonical signed encoding. Both hashes are computed
+/// once at initialisation, in one pass over the bytes.
 public struct Chunk: Hashable, Sendable {
     /// The validator that built and signed the chunk.
     public let producer: NodeID
@@ -12,10 +17,13 @@ public struct Chunk: Hashable, Sendable {
     public let slot: UInt64
     /// The transactions, opaque at this layer.
     public let transactions: [[UInt8]]
-    /// The producer's signature over ``unsignedBytes`` under the ``SigningTag/chunk`` tag.
+    /// The producer's signature over ``signingDigest`` under the ``SigningTag/chunk``
+    /// tag: over `domain.message(.chunk, signingDigest)`.
     public let signature: [UInt8]
     /// The SHA-256 of ``encoded()``.
     public private(set) var id: ChunkID
+    /// The SHA-256 of ``unsignedBytes``; see ``signingDigest``.
+    private var digest: Bytes32
 
     /// The smallest possible encoding: no transactions and an empty signature.
     public static let minimumEncodedBytes = 1 + 2 * NodeID.byteCount + 8 + 4 + 4
@@ -28,52 +36,117 @@ public struct Chunk: Hashable, Sendable {
     public init(
         producer: NodeID, beneficiary: NodeID, slot: UInt64, transactions: [[UInt8]], signature: [UInt8]
     ) throws(CodecError) {
-        let limit = Int(UInt32.max)
-        func tooLong(_ field: String, _ count: Int) -> CodecError {
-            CodecError(code: .limitExceeded, field: field, message: "\(count) does not fit a UInt32 length")
-        }
-        if transactions.count > limit { throw tooLong("chunk.transactions", transactions.count) }
-        for (index, transaction) in transactions.enumerated() where transaction.count > limit {
-            throw tooLong("chunk.transactions[\(index)]", transaction.count)
-        }
-        if signature.count > limit { throw tooLong("chunk.signature", signature.count) }
+        try Self.checkLengths(transactions: transactions)
+        try Self.checkLengths(signature: signature)
         self.init(
             unchecked: producer, beneficiary: beneficiary, slot: slot, transactions: transactions,
             signature: signature)
     }
 
+    private static func tooLong(_ field: String, _ count: Int) -> CodecError {
+        CodecError(code: .limitExceeded, field: field, message: "\(count) does not fit a UInt32 length")
+    }
+
+    private static func checkLengths(transactions: [[UInt8]]) throws(CodecError) {
+        let limit = Int(UInt32.max)
+        if transactions.count > limit { throw tooLong("chunk.transactions", transactions.count) }
+        for (index, transaction) in transactions.enumerated() where transaction.count > limit {
+            throw tooLong("chunk.transactions[\(index)]", transaction.count)
+        }
+    }
+
+    private static func checkLengths(signature: [UInt8]) throws(CodecError) {
+        if signature.count > Int(UInt32.max) { throw tooLong("chunk.signature", signature.count) }
+    }
+
     private init(
         unchecked producer: NodeID, beneficiary: NodeID, slot: UInt64, transactions: [[UInt8]], signature: [UInt8]
+    ) {
+        let hasher = Self.hashUnsigned(
+            producer: producer, beneficiary: beneficiary, slot: slot, transactions: transactions)
+        self.init(
+            unchecked: producer, beneficiary: beneficiary, slot: slot, transactions: transactions,
+            signature: signature, unsignedHasher: hasher, digest: Self.digest(of: hasher))
+    }
+
+    /// `unsignedHasher` has been fed exactly the unsigned bytes of these parts,
+    /// and `digest` is its ``digest(of:)``.
+    private init(
+        unchecked producer: NodeID, beneficiary: NodeID, slot: UInt64, transactions: [[UInt8]], signature: [UInt8],
+        unsignedHasher: SHA256, digest: Bytes32
     ) {
         self.producer = producer
         self.beneficiary = beneficiary
         self.slot = slot
         self.transactions = transactions
         self.signature = signature
-        self.id = ChunkID(value: .zero)
-        self.id = ChunkID(hashing: encoded())
+        // One pass: the digest is a snapshot of the hasher after the unsigned
+        // bytes; the id continues from there through the signature.
+        self.digest = digest
+        var hasher = unsignedHasher
+        withUnsafeBytes(of: Self.length(signature.count).bigEndian) { hasher.update(bufferPointer: $0) }
+        signature.withUnsafeBytes { hasher.update(bufferPointer: $0) }
+        self.id = ChunkID(value: hasher.finalize().withUnsafeBytes { Bytes32($0) })
+    }
+
+    /// A hasher fed the unsigned bytes of these parts: the version byte and
+    /// every field but the signature, as ``unsignedBytes`` lays them out.
+    private static func hashUnsigned(
+        producer: NodeID, beneficiary: NodeID, slot: UInt64, transactions: [[UInt8]]
+    ) -> SHA256 {
+        var hasher = GatheringSHA256()
+        withUnsafeBytes(of: formatVersion) { hasher.update($0) }
+        visitUnsigned(producer: producer, beneficiary: beneficiary, slot: slot, transactions: transactions) {
+            hasher.update($0)
+        }
+        return hasher.finish()
+    }
+
+    /// The SHA-256 of what `hasher` has been fed so far; `hasher` itself can go on.
+    private static func digest(of hasher: SHA256) -> Bytes32 {
+        let snapshot = hasher  // a value: finalizing the copy leaves `hasher` open
+        return snapshot.finalize().withUnsafeBytes { Bytes32($0) }
     }
 
     /// Builds and signs a chunk as `signer`, who becomes its producer.
+    ///
+    /// The body is hashed once: the signer signs the resulting ``signingDigest``
+    /// and the id continues from the same hash state through the signature.
     public static func sign(
         producer signer: some Signer, beneficiary: NodeID, slot: UInt64, transactions: [[UInt8]],
         domain: SigningDomain
     ) throws -> Chunk {
-        let unsigned = try Chunk(
-            producer: signer.nodeID, beneficiary: beneficiary, slot: slot, transactions: transactions,
-            signature: [])
-        let signature = try signer.sign(domain.message(.chunk, unsigned.unsignedBytes))
-        return try Chunk(
-            producer: signer.nodeID, beneficiary: beneficiary, slot: slot, transactions: transactions,
-            signature: signature)
+        try checkLengths(transactions: transactions)
+        let producer = signer.nodeID
+        let hasher = hashUnsigned(producer: producer, beneficiary: beneficiary, slot: slot, transactions: transactions)
+        let unsignedDigest = digest(of: hasher)
+        let signature = try unsignedDigest.withUnsafeBytes { (digest) throws -> [UInt8] in
+            try signer.sign(domain.message(.chunk, digest))
+        }
+        try checkLengths(signature: signature)
+        return Chunk(
+            unchecked: producer, beneficiary: beneficiary, slot: slot, transactions: transactions,
+            signature: signature, unsignedHasher: hasher, digest: unsignedDigest)
     }
 
-    /// The bytes the producer signs: the version byte and every field but the signature.
+    /// The bytes the producer's signature commits to: the version byte and every field but the signature.
+    ///
+    /// The producer signs their SHA-256, ``signingDigest``, rather than these bytes.
     public var unsignedBytes: [UInt8] {
-        var writer = CanonicalWriter(capacity: encodedSize)
+        var writer = CanonicalWriter(capacity: encodedSize - 4 - signature.count)
         writer.write(Self.formatVersion)
         encodeUnsigned(to: &writer)
         return writer.bytes
+    }
+
+    /// The 32-byte SHA-256 of ``unsignedBytes``: the producer signs
+    /// `domain.message(.chunk, signingDigest)`.
+    ///
+    /// Computed once at initialisation (construction and decoding), in the same
+    /// pass over the bytes as ``id``, so ``verifySignature(publicKey:domain:verifier:)``
+    /// hashes nothing but the short signed message.
+    public var signingDigest: [UInt8] {
+        digest.withUnsafeBytes { Array($0) }
     }
 
     /// Whether ``signature`` is the producer's over this chunk in `domain`.
@@ -83,8 +156,9 @@ public struct Chunk: Hashable, Sendable {
         publicKey: [UInt8], domain: SigningDomain, verifier: some SignatureVerifier = Ed25519Verifier()
     ) -> Bool {
         guard NodeID(publicKey: publicKey) == producer else { return false }
-        return verifier.isValid(
-            signature: signature, message: domain.message(.chunk, unsignedBytes), publicKey: publicKey)
+        return digest.withUnsafeBytes { digest in
+            verifier.isValid(signature: signature, message: domain.message(.chunk, digest), publicKey: publicKey)
+        }
     }
 
     /// The size of ``encoded()`` in bytes.
@@ -109,11 +183,34 @@ extension Chunk: CanonicalValue {
     }
 
     private func encodeUnsigned(to writer: inout CanonicalWriter) {
-        writer.write(producer)
-        writer.write(beneficiary)
-        writer.write(slot)
-        writer.writeCount(transactions.count)
-        for transaction in transactions { writer.writeLengthPrefixed(transaction) }
+        Self.visitUnsigned(producer: producer, beneficiary: beneficiary, slot: slot, transactions: transactions) {
+            writer.writeRaw($0)
+        }
+    }
+
+    /// Calls `body` with the body's fields but the signature, in encoding
+    /// order, piece by piece; the one definition of the unsigned layout, for
+    /// both writing and hashing.
+    private static func visitUnsigned(
+        producer: NodeID, beneficiary: NodeID, slot: UInt64, transactions: [[UInt8]],
+        _ body: (UnsafeRawBufferPointer) -> Void
+    ) {
+        producer.withUnsafeBytes(body)
+        beneficiary.withUnsafeBytes(body)
+        withUnsafeBytes(of: slot.bigEndian, body)
+        withUnsafeBytes(of: length(transactions.count).bigEndian, body)
+        for transaction in transactions {
+            withUnsafeBytes(of: length(transaction.count).bigEndian, body)
+            transaction.withUnsafeBytes(body)
+        }
+    }
+
+    /// A count or length as a `UInt32`; the initialisers check they fit.
+    private static func length(_ count: Int) -> UInt32 {
+        guard let value = UInt32(exactly: count) else {
+            preconditionFailure("count \(count) does not fit in UInt32")
+        }
+        return value
     }
 
     public init(from reader: inout CanonicalReader) throws(CodecError) {

@@ -32,3 +32,39 @@ extension BlockID {
         self.init(value: sha256(bytes))
     }
 }
+
+/// A SHA-256 hasher for values made of many pieces: short pieces are gathered
+/// into one buffer and hashed together, so a chunk of many small transactions
+/// costs few hasher calls, while long pieces are hashed in place, uncopied.
+struct GatheringSHA256 {
+    /// Pieces this long or longer are hashed in place.
+    private static let directBytes = 256
+    /// Gathered bytes are hashed once there are this many.
+    private static let bufferBytes = 4096
+
+    private var hasher = SHA256()
+    private var pending: [UInt8] = []
+
+    mutating func update(_ bytes: UnsafeRawBufferPointer) {
+        if bytes.count >= Self.directBytes {
+            flush()
+            hasher.update(bufferPointer: bytes)
+            return
+        }
+        if pending.capacity == 0 { pending.reserveCapacity(Self.bufferBytes + Self.directBytes) }
+        pending.append(contentsOf: bytes)
+        if pending.count >= Self.bufferBytes { flush() }
+    }
+
+    /// The hasher with every byte given so far.
+    mutating func finish() -> SHA256 {
+        flush()
+        return hasher
+    }
+
+    private mutating func flush() {
+        guard !pending.isEmpty else { return }
+        pending.withUnsafeBytes { hasher.update(bufferPointer: $0) }
+        pending.removeAll(keepingCapacity: true)
+    }
+}
