@@ -64,15 +64,23 @@ enum GarbageRows {
             return time * 1_000
         }
 
+        /// The same call with nothing left to collect: one small synced
+        /// commit, the floor under every collection on that store.
+        func floor(_ store: ChunkStore, round: Int) async throws -> Double {
+            try await seconds { _ = try await store.collectGarbage(upTo: watermark(afterRounds: round + 1)) } * 1_000
+        }
+
         var rows: [Row] = []
         let wantsLarge = selected.contains(.gcLarge) || selected.contains(.open1m)
         var smallTimes: [Double] = []
+        var smallFloors: [Double] = []
         if selected.contains(.gcSmall) || selected.contains(.gcLarge) {
             for round in 0..<scale.rounds {
                 log("gc-small: filling a store of \(expired) chunks (round \(round + 1))")
                 let (path, _) = try await filledStore(expired, label: "gc-small")
                 let store = try ChunkStore(Fixture.configuration(path: path, durability: .synced, mapSize: mapSize))
                 smallTimes.append(try await collect(store, round: 0))
+                smallFloors.append(try await floor(store, round: 0))
                 store.close()
                 context.workspace.discard(path)
                 log("  gc-small round \(round + 1): \(pretty(smallTimes.last!)) ms")
@@ -145,8 +153,10 @@ enum GarbageRows {
         if selected.contains(.gcLarge) {
             let store = try ChunkStore(Fixture.configuration(path: path, durability: .synced, mapSize: mapSize))
             var largeTimes: [Double] = []
+            var largeFloors: [Double] = []
             for round in 0..<scale.rounds {
                 largeTimes.append(try await collect(store, round: round))
+                largeFloors.append(try await floor(store, round: round))
                 log("  gc-large round \(round + 1): \(pretty(largeTimes.last!)) ms")
             }
             store.close()
@@ -155,8 +165,12 @@ enum GarbageRows {
             row.goals = [Goal(text: "ratio <= 1.5", met: (row.ratio ?? .infinity) <= 1.5)]
             row.notes = [
                 "collectGarbage of \(expired) expired chunks in a store of \(size) (\(bytes >> 20) MiB), one synced txn; "
-                    + "filled through persistAndSign (.noSync, \(callers) callers) at \(fixed(fillRate, decimals: 0)) chunks/s"
+                    + "filled through persistAndSign (.noSync, \(callers) callers) at \(fixed(fillRate, decimals: 0)) chunks/s",
+                "a synced commit with nothing to collect takes \(pretty(median(smallFloors))) ms on the small store and "
+                    + "\(pretty(median(largeFloors))) ms on the large one",
             ]
+            row.extra.append(("commit_floor_small_ms", median(smallFloors)))
+            row.extra.append(("commit_floor_large_ms", median(largeFloors)))
             rows.append(row)
         }
         if let openRow { rows.append(openRow) }

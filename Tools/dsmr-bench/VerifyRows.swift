@@ -75,11 +75,15 @@ enum VerifyRows {
             }
 
             if selected.contains(.certVerifyCached) {
+                // What a node does with a certificate it sees again (gossip,
+                // then a block, then the next blocks' validity window).
+                let cache = CertificateVerificationCache()
                 let repeated = one[0]
+                let repeats = one.count * 100
                 let cachedTime = try seconds {
-                    for _ in 0..<one.count { try repeated.verify(against: validators, domain: domain) }
+                    for _ in 0..<repeats { try cache.verify(repeated, against: validators, domain: domain) }
                 }
-                cachedRates.append(Double(one.count) / cachedTime)
+                cachedRates.append(Double(repeats) / cachedTime)
             }
             log("  cert-verify round \(round + 1): one thread \(pretty(oneRates.last!)) certificates/s")
         }
@@ -110,7 +114,10 @@ enum VerifyRows {
             var row = Row(
                 .certVerifyCached, unit: "certs/s", value: median(cachedRates), baseline: oneRate,
                 baselineLabel: "cert-verify-1")
-            row.notes = ["the same certificate again and again: DSMR keeps no verification cache, so each costs a full verification"]
+            row.notes = [
+                "the same certificate again and again through CertificateVerificationCache: the first verifies, "
+                    + "the rest cost a SHA-256 of the certificate and a set lookup"
+            ]
             rows.append(row)
         }
         return rows
