@@ -61,7 +61,10 @@ public final class ChunkStore: Sendable {
             if configuration.readOnly {
                 try environment.read { txn in try identity.verify(meta, txn, path: path) }
             } else {
-                try environment.write { txn in try identity.verifyOrInitialise(meta, txn, path: path) }
+                try environment.write { txn in
+                    try identity.verifyOrInitialise(
+                        meta, txn, path: path, acceptTimingChange: configuration.acceptTimingChange)
+                }
             }
             self.environment = environment
             self.tables = tables

@@ -28,6 +28,11 @@ public struct StoreConfiguration: Sendable {
     /// The key this node signs shares with; its node id must be `nodeID`.
     /// Without one the store can keep chunks but not sign them.
     public var signer: (any Signer)?
+    /// Accepts rules whose slot duration, chunk lifetime or rate-limit window
+    /// differ from those the store was written with. Off by default: rows
+    /// already stored were keyed by the old values, so change them only
+    /// together with the network.
+    public var acceptTimingChange = false
     /// Opens without taking the writer lock; every mutation is refused.
     public var readOnly = false
     /// How commits reach the disk; synced unless explicitly relaxed.

@@ -3,8 +3,10 @@ import LMDB
 
 /// What a store belongs to: its network, chain and node, and the rules and
 /// retention it was last opened with. Kept in `meta`; another network, chain
-/// or node refuses the open, while rules and retention follow the latest
-/// writer's configuration (tools adopt them).
+/// or node refuses the open, and so does a change of the rules that tie
+/// stored keys to time (slot duration, chunk lifetime, rate-limit window)
+/// unless asked for. Limits, quorum and retention follow the latest writer's
+/// configuration (tools adopt them).
 public struct StoreIdentity: Sendable, Hashable {
     /// The network id.
     public var networkID: UInt32
@@ -103,10 +105,17 @@ public struct StoreIdentity: Sendable, Hashable {
         try checkMatches(stored, path: path)
     }
 
-    func verifyOrInitialise(_ meta: MetaAccess, _ txn: borrowing WriteTransaction, path: String) throws {
+    func verifyOrInitialise(
+        _ meta: MetaAccess, _ txn: borrowing WriteTransaction, path: String, acceptTimingChange: Bool
+    ) throws {
         if let stored = try Self.load(meta, txn) {
             try checkMatches(stored, path: path)
             if stored == self { return }
+            if !acceptTimingChange, let change = timingChange(from: stored.rules) {
+                throw ChunkStoreError(
+                    .wrongStore,
+                    "\(path) was written with \(change); expiries, slots and rate-limit windows already stored follow the old value. Open with acceptTimingChange once the network has moved to the new rules")
+            }
         } else {
             try meta.put(Schema.version, MetaKey.version, txn)
             try meta.put(networkID, MetaKey.network, txn)
@@ -119,6 +128,21 @@ public struct StoreIdentity: Sendable, Hashable {
         Keys.append(UInt64(bitPattern: acceptedRetention), to: &retention)
         Keys.append(UInt64(bitPattern: evidenceRetention), to: &retention)
         try txn.put(retention, forKey: MetaKey.retention, in: meta.table)
+    }
+
+    /// The first rule that fixes how stored keys map to time, if it changed:
+    /// slot duration, chunk lifetime or rate-limit window.
+    private func timingChange(from stored: Rules) -> String? {
+        if stored.slotDuration != rules.slotDuration {
+            return "slotDuration \(stored.slotDuration) (now \(rules.slotDuration))"
+        }
+        if stored.chunkLifetime != rules.chunkLifetime {
+            return "chunkLifetime \(stored.chunkLifetime) (now \(rules.chunkLifetime))"
+        }
+        if stored.rateLimitWindow != rules.rateLimitWindow {
+            return "rateLimitWindow \(stored.rateLimitWindow) (now \(rules.rateLimitWindow))"
+        }
+        return nil
     }
 
     private func checkMatches(_ stored: StoreIdentity, path: String) throws {

@@ -115,3 +115,29 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: bed.path("c/data.mdb")))
     }
 }
+
+@Suite struct RulesChangeTests {
+    @Test func aChangeOfTheRulesThatTieKeysToTimeIsRefusedUnlessAccepted() async throws {
+        let bed = MaintenanceTestbed()
+        defer { bed.removeAll() }
+        let store = try bed.open("a")
+        try await MaintenanceTestbed.fill(store)
+        store.close()
+
+        var wider = bed.configuration("a")
+        wider.rules.rateLimitWindow = 8
+        #expect { _ = try ChunkStore(wider) } throws: { error in
+            ChunkStoreError.Code.wrongStore ~= error && "\(error)".contains("rateLimitWindow 4 (now 8)")
+        }
+
+        // Limits may change freely, and the store adopts them.
+        var looser = bed.configuration("a")
+        looser.rules.maxUnitsPerWindow.bandwidth *= 2
+        try ChunkStore(looser).close()
+        #expect(try StoreIdentity.read(at: bed.path("a")).rules == looser.rules)
+
+        wider.acceptTimingChange = true
+        try ChunkStore(wider).close()
+        #expect(try StoreIdentity.read(at: bed.path("a")).rules.rateLimitWindow == 8)
+    }
+}
