@@ -103,18 +103,18 @@ extension ChunkStore {
 
     /// The last accepted block's height and id, or nil before the first.
     public func acceptedTip() throws -> BlockTip? {
-        try environment.read { txn in try meta.acceptedTip(txn) }
+        try snapshot { txn in try meta.acceptedTip(txn) }
     }
 
     /// The height up to which blocks have been executed, or nil.
     public func executedTip() throws -> UInt64? {
-        try environment.read { txn in try meta.executedTip(txn) }
+        try snapshot { txn in try meta.executedTip(txn) }
     }
 
     /// The accepted block at `height`, or nil.
     public func block(at height: UInt64) throws -> Block? {
         let limits = DecodingLimits(rules: configuration.rules)
-        return try environment.read { txn in
+        return try snapshot { txn in
             try txn.withValue(forKey: Keys.height(height), in: tables.blocks) { value in
                 do {
                     return try Block(decoding: Array(value), limits: limits)

@@ -27,7 +27,7 @@ extension ChunkStore {
     public func certificates(validAt time: Int64, limit: Int = .max) throws -> [ChunkCertificate] {
         let limits = DecodingLimits(rules: configuration.rules)
         let lower = Keys.certificateBound(time == .max ? time : time + 1)
-        return try environment.read { txn in
+        return try snapshot { txn in
             var found: [ChunkCertificate] = []
             guard limit > 0 else { return found }
             try txn.scan(tables.certificates, in: .from(lower)) { entry in
@@ -43,7 +43,7 @@ extension ChunkStore {
     public func certificate(for reference: ChunkReference) throws -> ChunkCertificate? {
         let limits = DecodingLimits(rules: configuration.rules)
         let key = Keys.certificate(reference.expiry, reference.chunkID)
-        return try environment.read { txn in
+        return try snapshot { txn in
             try txn.withValue(forKey: key, in: tables.certificates) { value in
                 try Self.decodeCertificate(value, limits: limits)
             }

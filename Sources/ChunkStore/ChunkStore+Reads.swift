@@ -7,7 +7,7 @@ extension ChunkStore {
     /// reference, certificate and `requestChunk` carries both.
     public func chunk(_ id: ChunkID, expiry: Int64) throws -> StoredChunk? {
         let limits = DecodingLimits(rules: configuration.rules)
-        return try environment.read { txn in
+        return try snapshot { txn in
             try txn.withValue(forKey: Keys.chunk(expiry, id), in: tables.chunks) { value -> StoredChunk in
                 let (record, body) = try ChunkRecord.parse(value)
                 let chunk: Chunk
@@ -29,7 +29,7 @@ extension ChunkStore {
     /// The canonical bytes of the chunk with `id` expiring at `expiry`, as
     /// served to peers, or nil. One copy out of the map, no decoding.
     public func chunkBytes(_ id: ChunkID, expiry: Int64) throws -> [UInt8]? {
-        try environment.read { txn in
+        try snapshot { txn in
             try txn.withValue(forKey: Keys.chunk(expiry, id), in: tables.chunks) { value -> [UInt8] in
                 guard value.count > ChunkRecord.headerSize else {
                     throw ChunkStoreError(.corruptRecord, "chunk record \(id) is shorter than its header")
@@ -41,7 +41,7 @@ extension ChunkStore {
 
     /// The summary of the chunk with `id` expiring at `expiry`, or nil.
     public func summary(of id: ChunkID, expiry: Int64) throws -> ChunkSummary? {
-        try environment.read { txn in try Self.summary(id, expiry: expiry, tables, txn) }
+        try snapshot { txn in try Self.summary(id, expiry: expiry, tables, txn) }
     }
 
     /// The expiry of the held chunk with `id`, found without knowing it: a
@@ -49,7 +49,7 @@ extension ChunkStore {
     /// and tests; the node always knows a chunk's expiry.
     public func locate(_ id: ChunkID) throws -> Int64? {
         let target = id.bytes
-        return try environment.read { txn in
+        return try snapshot { txn in
             var found: Int64?
             try txn.scan(tables.byExpiry) { entry in
                 guard entry.key.count == 41, entry.key[9..<41].elementsEqual(target) else { return .next }
@@ -75,7 +75,7 @@ extension ChunkStore {
     /// one seek per slot that has chunks; over a range wider than
     /// `slotSeekLimit` it reads every row in the range instead.
     public func chunks(producer: NodeID, slots: ClosedRange<UInt64>) throws -> [ChunkSummary] {
-        try environment.read { txn in
+        try snapshot { txn in
             var found: [ChunkSummary] = []
             let bounds = try txn.withCursor(on: tables.bySlotProducer) { cursor -> ClosedRange<UInt64>? in
                 guard let first = try cursor.first(), let last = try cursor.last() else { return nil }
@@ -135,7 +135,7 @@ extension ChunkStore {
     {
         let lower = Keys.expiryBound(status, expiries?.lowerBound ?? 0)
         let upper = expiries.map { Keys.expiryBound(status, $0.upperBound) } ?? [status.rawValue + 1]
-        return try environment.read { txn in
+        return try snapshot { txn in
             var found: [ChunkSummary] = []
             guard limit > 0 else { return found }
             try txn.scan(tables.byExpiry, in: KeyRange(lower: lower, upper: upper)) { entry in
@@ -150,7 +150,7 @@ extension ChunkStore {
 
     /// The chunk this node signed for `producer` at `slot`, if any.
     public func signedChunk(producer: NodeID, slot: UInt64) throws -> ChunkID? {
-        try environment.read { txn in
+        try snapshot { txn in
             try txn.withValue(forKey: Keys.perProducer(producer, slot), in: tables.signed) {
                 try SignedRecord($0).chunkID
             }
@@ -159,7 +159,7 @@ extension ChunkStore {
 
     /// The units `producer` used in rate-limit window `window`.
     public func ledgerUsage(producer: NodeID, window: UInt64) throws -> Dimensions {
-        try environment.read { txn in
+        try snapshot { txn in
             try txn.withValue(forKey: Keys.perProducer(producer, window), in: tables.ledger) {
                 try Dimensions(fixedBytes: $0)
             } ?? .zero
@@ -169,6 +169,6 @@ extension ChunkStore {
     /// The garbage-collection watermark: chain time (ms) at or below which
     /// chunks count as expired. It only moves forward.
     public func watermark() throws -> Int64 {
-        try environment.read { txn in try meta.watermark(txn) }
+        try snapshot { txn in try meta.watermark(txn) }
     }
 }

@@ -121,6 +121,16 @@ public final class ChunkStore: Sendable {
         return try await writer.submit(body)
     }
 
+    /// Runs `body` in a read snapshot; a closed store is reported as
+    /// `ChunkStoreError.Code.closed`.
+    func snapshot<R>(_ body: (borrowing ReadTransaction) throws -> R) throws -> R {
+        do {
+            return try environment.read(body)
+        } catch let error as LMDBError where error.code == .closed {
+            throw ChunkStoreError(.closed, "the store at \(configuration.path) is closed")
+        }
+    }
+
     /// The writer's batches and requests so far: `requests / batches` is the
     /// mean group size.
     public var groupCommitCounts: (batches: Int, requests: Int) { writer?.counts ?? (0, 0) }

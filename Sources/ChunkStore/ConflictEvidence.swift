@@ -104,7 +104,7 @@ extension ChunkStore {
     /// Every piece of conflict evidence held, by slot and producer.
     public func evidence() throws -> [ConflictEvidence] {
         let limits = DecodingLimits(rules: configuration.rules)
-        return try environment.read { txn in
+        return try snapshot { txn in
             var found: [ConflictEvidence] = []
             try txn.scan(tables.evidence) { entry in
                 guard let (producer, slot) = Keys.parsePerProducer(entry.key) else {

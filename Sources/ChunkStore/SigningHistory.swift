@@ -131,7 +131,7 @@ public struct SigningHistoryImport: Sendable, Hashable, Codable {
 extension ChunkStore {
     /// The node's signing history: every `signed` row and the watermark.
     public func exportSigningHistory() throws -> SigningHistory {
-        try environment.read { txn in
+        try snapshot { txn in
             var byProducer: [NodeID: [SigningHistory.SignedChunk]] = [:]
             try txn.scan(tables.signed) { entry in
                 guard let (producer, slot) = Keys.parsePerProducer(entry.key) else {

@@ -361,6 +361,6 @@ extension ChunkStore {
         let checker = StoreChecker(
             tables: tables, rules: configuration.rules, acceptedRetention: configuration.acceptedRetention,
             limits: DecodingLimits(rules: configuration.rules))
-        return try environment.read { txn in try checker.check(txn) }
+        return try snapshot { txn in try checker.check(txn) }
     }
 }

@@ -49,7 +49,7 @@ extension ChunkStore {
             try file.write(bytes)
         }
         try emit(StoreDump.header())
-        try environment.read { txn in
+        try snapshot { txn in
             for (number, table) in tables.all.enumerated() {
                 try txn.scan(table) { entry in
                     var row: [UInt8] = [UInt8(number)]

@@ -57,7 +57,7 @@ extension ChunkStore {
     /// statistics. Reads every chunk header, so it costs a scan of `chunks`.
     public func statistics() throws -> StoreStatistics {
         let info = try environment.info()
-        return try environment.read { txn in
+        return try snapshot { txn in
             var stats = StoreStatistics(
                 networkID: configuration.networkID, chainID: configuration.chainID.hex,
                 nodeID: configuration.nodeID.hex, watermark: try meta.watermark(txn),

@@ -107,11 +107,13 @@ struct OpeningTests {
         }
     }
 
-    @Test func writesAfterCloseFailWithClosed() async throws {
+    @Test func writesAndReadsAfterCloseFailWithClosed() async throws {
         try await withTemporaryDirectory("open") { path in
             let store = try ChunkStore(Fixture.configuration(path))
             store.close()
             #expect(await errorCode { try await store.collectGarbage(upTo: 1) } == .closed)
+            #expect { _ = try store.watermark() } throws: { ChunkStoreError.Code.closed ~= $0 }
+            #expect { _ = try store.check() } throws: { ChunkStoreError.Code.closed ~= $0 }
             // The lock is released: the store opens again.
             let again = try ChunkStore(Fixture.configuration(path))
             again.close()
