@@ -7,6 +7,7 @@ struct StoreChecker {
     let rules: Rules
     let acceptedRetention: Int64
     let limits: DecodingLimits
+    var progress = ProgressCounter(nil)
 
     /// Units implied by stored chunks, per (producer, window).
     typealias ImpliedLedger = [LedgerKey: Dimensions]
@@ -83,8 +84,11 @@ struct StoreChecker {
         liveSlot: UInt64, _ report: inout CheckReport, _ txn: borrowing some LMDB.Transaction & ~Copyable
     ) throws -> ImpliedLedger {
         var implied: ImpliedLedger = [:]
+        try progress.begin("checking " + Schema.chunks, total: txn.count(of: tables.chunks))
+        defer { progress.end() }
         try txn.scan(tables.chunks) { entry in
             report.count(Schema.chunks)
+            progress.tick()
             guard entry.key.count == Keys.chunkKeySize, let id = try? ChunkID(bytes: entry.key[8...]) else {
                 report.add(.malformedKey, Schema.chunks, entry.key, "a chunk key has \(entry.key.count) bytes, not 40")
                 return .next
@@ -152,8 +156,11 @@ struct StoreChecker {
     }
 
     private func checkSlotProducerIndex(_ report: inout CheckReport, _ txn: borrowing some LMDB.Transaction & ~Copyable) throws {
+        try progress.begin("checking " + Schema.bySlotProducer, total: txn.count(of: tables.bySlotProducer))
+        defer { progress.end() }
         try txn.scan(tables.bySlotProducer) { entry in
             report.count(Schema.bySlotProducer)
+            progress.tick()
             guard entry.key.count == 60, let id = try? ChunkID(bytes: entry.key[28..<60]) else {
                 report.add(.malformedKey, Schema.bySlotProducer, entry.key, "key of \(entry.key.count) bytes, not 60")
                 return .next
@@ -174,8 +181,11 @@ struct StoreChecker {
     }
 
     private func checkExpiryIndex(_ report: inout CheckReport, _ txn: borrowing some LMDB.Transaction & ~Copyable) throws {
+        try progress.begin("checking " + Schema.byExpiry, total: txn.count(of: tables.byExpiry))
+        defer { progress.end() }
         try txn.scan(tables.byExpiry) { entry in
             report.count(Schema.byExpiry)
+            progress.tick()
             guard entry.key.count == 41, ChunkStatus(rawValue: entry.key[0]) != nil,
                 let id = try? ChunkID(bytes: entry.key[9..<41])
             else {
@@ -208,8 +218,11 @@ struct StoreChecker {
         let liveWindow = rules.window(ofSlot: liveSlot)
         let unseenUsage = try windowsWithUnheldChunks(txn)
         var seen = Set<LedgerKey>()
+        try progress.begin("checking " + Schema.ledger, total: txn.count(of: tables.ledger))
+        defer { progress.end() }
         try txn.scan(tables.ledger) { entry in
             report.count(Schema.ledger)
+            progress.tick()
             guard let (producer, window) = Keys.parsePerProducer(entry.key) else {
                 report.add(.malformedKey, Schema.ledger, entry.key, "key of \(entry.key.count) bytes, not 28")
                 return .next
@@ -261,8 +274,11 @@ struct StoreChecker {
     }
 
     private func checkSigned(liveSlot: UInt64, _ report: inout CheckReport, _ txn: borrowing some LMDB.Transaction & ~Copyable) throws {
+        try progress.begin("checking " + Schema.signed, total: txn.count(of: tables.signed))
+        defer { progress.end() }
         try txn.scan(tables.signed) { entry in
             report.count(Schema.signed)
+            progress.tick()
             guard let (producer, slot) = Keys.parsePerProducer(entry.key) else {
                 report.add(.malformedKey, Schema.signed, entry.key, "key of \(entry.key.count) bytes, not 28")
                 return .next
@@ -289,8 +305,11 @@ struct StoreChecker {
     // MARK: certificates, evidence, blocks
 
     private func checkCertificates(_ report: inout CheckReport, _ txn: borrowing some LMDB.Transaction & ~Copyable) throws {
+        try progress.begin("checking " + Schema.certificates, total: txn.count(of: tables.certificates))
+        defer { progress.end() }
         try txn.scan(tables.certificates) { entry in
             report.count(Schema.certificates)
+            progress.tick()
             guard entry.key.count == 40, let id = try? ChunkID(bytes: entry.key[8..<40]) else {
                 report.add(.malformedKey, Schema.certificates, entry.key, "key of \(entry.key.count) bytes, not 40")
                 return .next
@@ -315,8 +334,11 @@ struct StoreChecker {
     }
 
     private func checkEvidence(_ report: inout CheckReport, _ txn: borrowing some LMDB.Transaction & ~Copyable) throws {
+        try progress.begin("checking " + Schema.evidence, total: txn.count(of: tables.evidence))
+        defer { progress.end() }
         try txn.scan(tables.evidence) { entry in
             report.count(Schema.evidence)
+            progress.tick()
             guard let (producer, slot) = Keys.parsePerProducer(entry.key) else {
                 report.add(.malformedKey, Schema.evidence, entry.key, "key of \(entry.key.count) bytes, not 28")
                 return .next
@@ -331,8 +353,11 @@ struct StoreChecker {
     }
 
     private func checkBlocks(_ report: inout CheckReport, _ txn: borrowing some LMDB.Transaction & ~Copyable) throws {
+        try progress.begin("checking " + Schema.blocks, total: txn.count(of: tables.blocks))
+        defer { progress.end() }
         try txn.scan(tables.blocks) { entry in
             report.count(Schema.blocks)
+            progress.tick()
             guard entry.key.count == 8 else {
                 report.add(.malformedKey, Schema.blocks, entry.key, "key of \(entry.key.count) bytes, not 8")
                 return .next
@@ -357,10 +382,12 @@ extension ChunkStore {
     /// rows whose chunk is missing, certificates that do not parse or name
     /// another chunk, evidence and blocks that do not decode, and `meta` out
     /// of range. Runs in one snapshot, so it is safe on a live store.
-    public func check() throws -> CheckReport {
-        let checker = StoreChecker(
+    /// `progress`, if given, hears how far each table's check has come.
+    public func check(progress: ProgressHandler? = nil) throws -> CheckReport {
+        var checker = StoreChecker(
             tables: tables, rules: configuration.rules, acceptedRetention: configuration.acceptedRetention,
             limits: DecodingLimits(rules: configuration.rules))
+        checker.progress = ProgressCounter(progress)
         return try snapshot { txn in try checker.check(txn) }
     }
 }

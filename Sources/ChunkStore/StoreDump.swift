@@ -37,9 +37,11 @@ public enum StoreDump {
 }
 
 extension ChunkStore {
-    /// Writes the whole store, as one snapshot, to the file at `path`.
+    /// Writes the whole store, as one snapshot, to the file at `path`;
+    /// `progress`, if given, hears how far each table has come.
     @discardableResult
-    public func dump(to path: String) throws -> StoreDump.Summary {
+    public func dump(to path: String, progress: ProgressHandler? = nil) throws -> StoreDump.Summary {
+        let counter = ProgressCounter(progress)
         let file = try AtomicFileWriter(path: path)
         var hasher = SHA256()
         var summary = StoreDump.Summary()
@@ -51,7 +53,10 @@ extension ChunkStore {
         try emit(StoreDump.header())
         try snapshot { txn in
             for (number, table) in tables.all.enumerated() {
+                counter.begin("dumping " + table.name, total: try txn.count(of: table))
+                defer { counter.end() }
                 try txn.scan(table) { entry in
+                    counter.tick()
                     var row: [UInt8] = [UInt8(number)]
                     row.reserveCapacity(9 + entry.key.count + entry.value.count)
                     row += StoreDump.lengthBytes(entry.key.count)
@@ -76,8 +81,11 @@ extension ChunkStore {
     /// dump at `path`. The whole file is verified (structure and checksum)
     /// before anything is written; while rows are loaded, `meta` carries a
     /// marker that makes opening refuse the half-loaded store.
+    /// `progress`, if given, hears how many bytes of the file are loaded.
     @discardableResult
-    public static func load(dump path: String, into directory: String) throws -> StoreDump.Summary {
+    public static func load(
+        dump path: String, into directory: String, progress: ProgressHandler? = nil
+    ) throws -> StoreDump.Summary {
         try verifyDump(at: path)
         try FileSystem.makeDirectory(directory)
         if FileSystem.exists(directory + "/data.mdb") {
@@ -100,6 +108,7 @@ extension ChunkStore {
         summary.bytes = try reader.size()
         var finished = false
         while !finished {
+            progress?(StoreProgress(stage: "loading", done: reader.offset, total: summary.bytes))
             var batch: [(Database, [UInt8], [UInt8])] = []
             var batchBytes = 0
             while batchBytes < StoreDump.loadBatchBytes {
@@ -122,6 +131,7 @@ extension ChunkStore {
         }
         _ = try environment.write { txn in try txn.delete(StoreDump.loadMarker, in: meta) }
         try environment.sync(force: true)
+        progress?(StoreProgress(stage: "loading", done: summary.bytes, total: summary.bytes))
         return summary
     }
 

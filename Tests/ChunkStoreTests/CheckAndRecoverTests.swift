@@ -15,6 +15,27 @@ import Testing
         store.close()
     }
 
+    @Test func checkAndDumpReportProgressTableByTable() async throws {
+        let bed = MaintenanceTestbed()
+        defer { bed.removeAll() }
+        let store = try bed.open("a")
+        let chunks = try await MaintenanceTestbed.fill(store)
+        var checked: [StoreProgress] = []
+        _ = try store.check { checked.append($0) }
+        let chunkStage = checked.filter { $0.stage == "checking chunks" }
+        #expect(chunkStage.first?.done == 0)
+        #expect(chunkStage.last == StoreProgress(stage: "checking chunks", done: chunks.count, total: chunks.count))
+        #expect(Set(checked.map(\.stage)).count == 8)
+
+        var dumped: [StoreProgress] = []
+        try store.dump(to: bed.path("a.dump")) { dumped.append($0) }
+        #expect(dumped.contains(StoreProgress(stage: "dumping chunks", done: chunks.count, total: chunks.count)))
+        var loaded: [StoreProgress] = []
+        try ChunkStore.load(dump: bed.path("a.dump"), into: bed.path("b")) { loaded.append($0) }
+        #expect(loaded.last.map { $0.done == $0.total && $0.total > 0 } == true)
+        store.close()
+    }
+
     @Test func checkFindsEachKindOfDamageAndRecoverRepairsTheDerivedRows() async throws {
         let bed = MaintenanceTestbed()
         defer { bed.removeAll() }

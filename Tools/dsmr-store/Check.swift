@@ -11,7 +11,9 @@ extension DSMRStore {
         func run() throws {
             let store = try options.open(readOnly: true)
             defer { store.close() }
-            let report = try store.check()
+            let progress = TerminalProgress(json: options.json)
+            let report = try store.check(progress: progress.handler)
+            progress.finish()
             if options.json {
                 try printJSON(report)
             } else {

@@ -54,7 +54,9 @@ extension DSMRStore {
         func run() throws {
             let store = try options.open(readOnly: true)
             defer { store.close() }
-            let summary = try store.dump(to: output)
+            let progress = TerminalProgress(json: options.json)
+            let summary = try store.dump(to: output, progress: progress.handler)
+            progress.finish()
             if options.json { return try printJSON(summary) }
             print("wrote \(summary.rows.values.reduce(0, +)) rows, \(formatBytes(summary.bytes)), to \(output)")
         }
@@ -74,7 +76,9 @@ extension DSMRStore {
         var json = false
 
         func run() throws {
-            let summary = try ChunkStore.load(dump: file, into: store)
+            let progress = TerminalProgress(json: json)
+            let summary = try ChunkStore.load(dump: file, into: store, progress: progress.handler)
+            progress.finish()
             if json { return try printJSON(summary) }
             print("loaded \(summary.rows.values.reduce(0, +)) rows from \(file) into \(store)")
         }
