@@ -1,3 +1,5 @@
+import DSMR
+
 /// One inconsistency `check()` found.
 public struct StoreProblem: Sendable, Hashable, Codable, CustomStringConvertible {
     /// The kind of damage.
@@ -69,19 +71,9 @@ public struct CheckReport: Sendable, Hashable, Codable {
     mutating func add(_ kind: StoreProblem.Kind, _ table: String, _ key: some Sequence<UInt8>, _ detail: String) {
         problemCount += 1
         if problems.count < Self.problemLimit {
-            problems.append(StoreProblem(kind: kind, table: table, key: hex(key), detail: detail))
+            problems.append(StoreProblem(kind: kind, table: table, key: Hex.encode(key), detail: detail))
         }
     }
 
     mutating func count(_ table: String) { rowsChecked[table, default: 0] += 1 }
-}
-
-func hex(_ bytes: some Sequence<UInt8>) -> String {
-    let digits = Array("0123456789abcdef".utf8)
-    var text: [UInt8] = []
-    for byte in bytes {
-        text.append(digits[Int(byte >> 4)])
-        text.append(digits[Int(byte & 0x0F)])
-    }
-    return String(decoding: text, as: UTF8.self)
 }

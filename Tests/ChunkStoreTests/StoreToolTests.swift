@@ -90,6 +90,39 @@ import Testing
         #expect(garbage.chunksRemoved == chunks.count - 1)
     }
 
+    @Test func evidenceListsEachConflictWithBothSignedChunks() async throws {
+        let bed = MaintenanceTestbed()
+        defer { bed.removeAll() }
+        let store = try bed.open("a")
+        let first = MaintenanceTestbed.chunk(producer: 2, slot: 5, payload: 1)
+        let second = MaintenanceTestbed.chunk(producer: 2, slot: 5, payload: 2)
+        _ = try await store.persistAndSign(first, validators: MaintenanceTestbed.validators, now: 5_000)
+        await #expect { _ = try await store.persistAndSign(second, validators: MaintenanceTestbed.validators, now: 5_000) }
+            throws: { ChunkStoreError.Code.conflictingChunk ~= $0 }
+        store.close()
+
+        struct Line: Decodable {
+            let producer: String
+            let slot: UInt64
+            let signedChunk: String?
+            let conflictingChunk: String
+        }
+        let run = try Self.run(["evidence", "-s", bed.path("a"), "--json"])
+        #expect(run.status == 0, "\(run.error)")
+        let lines = try JSONDecoder().decode([Line].self, from: Data(run.output.utf8))
+        try #require(lines.count == 1)
+        #expect(lines[0].producer == first.producer.hex && lines[0].slot == 5)
+        let signedHex = try #require(lines[0].signedChunk)
+        let signedBytes = try #require(Hex.decode(signedHex))
+        let conflictingBytes = try #require(Hex.decode(lines[0].conflictingChunk))
+        let signed = try Chunk(decoding: signedBytes)
+        let conflicting = try Chunk(decoding: conflictingBytes)
+        #expect(signed == first && conflicting == second)
+        let key = MaintenanceTestbed.signers[2].publicKey
+        #expect(signed.verifySignature(publicKey: key, domain: MaintenanceTestbed.domain))
+        #expect(conflicting.verifySignature(publicKey: key, domain: MaintenanceTestbed.domain))
+    }
+
     @Test func usageErrorsExitOneWithAMessage() throws {
         let missing = try Self.run(["stats", "-s", "/nonexistent/store"])
         #expect(missing.status == 1)

@@ -1,8 +1,10 @@
-/// Lowercase hex encoding and strict hex decoding.
-enum Hex {
+/// Lowercase hex encoding and strict hex decoding, as ids and tools print
+/// bytes.
+public enum Hex {
     private static let digits: [UInt8] = Array("0123456789abcdef".utf8)
 
-    static func encode(_ bytes: some Sequence<UInt8>) -> String {
+    /// Two lowercase hex digits per byte.
+    public static func encode(_ bytes: some Sequence<UInt8>) -> String {
         var utf8: [UInt8] = []
         utf8.reserveCapacity(bytes.underestimatedCount * 2)
         for byte in bytes {
@@ -13,7 +15,7 @@ enum Hex {
     }
 
     /// Returns nil unless `text` is an even number of hex digits.
-    static func decode(_ text: some StringProtocol) -> [UInt8]? {
+    public static func decode(_ text: some StringProtocol) -> [UInt8]? {
         let utf8 = Array(text.utf8)
         guard utf8.count % 2 == 0 else { return nil }
         var bytes: [UInt8] = []
