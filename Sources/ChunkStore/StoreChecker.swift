@@ -5,7 +5,6 @@ import LMDB
 struct StoreChecker {
     let tables: Tables
     let rules: Rules
-    let acceptedRetention: Int64
     let limits: DecodingLimits
     var progress = ProgressCounter(nil)
 
@@ -385,8 +384,7 @@ extension ChunkStore {
     /// `progress`, if given, hears how far each table's check has come.
     public func check(progress: ProgressHandler? = nil) throws -> CheckReport {
         var checker = StoreChecker(
-            tables: tables, rules: configuration.rules, acceptedRetention: configuration.acceptedRetention,
-            limits: DecodingLimits(rules: configuration.rules))
+            tables: tables, rules: configuration.rules, limits: DecodingLimits(rules: configuration.rules))
         checker.progress = ProgressCounter(progress)
         return try snapshot { txn in try checker.check(txn) }
     }

@@ -85,7 +85,7 @@ struct StoreRecovery {
             report.signedRowsMarkedNotHeld += 1
             return .next
         }
-        let checker = StoreChecker(tables: tables, rules: rules, acceptedRetention: 0, limits: limits)
+        let checker = StoreChecker(tables: tables, rules: rules, limits: limits)
         let unseen = try checker.windowsWithUnheldChunks(txn)
         try rebuildLedger(implied, liveSlot: liveSlot, unseen: unseen, &report, txn)
         try txn.scan(tables.certificates) { entry in
