@@ -17,10 +17,15 @@ import LMDB
 public struct SigningHistory: Sendable, Hashable, Codable {
     /// The format's name and version and what the history belongs to.
     public struct Metadata: Sendable, Hashable, Codable {
+        /// Always `dsmr.signing-history`.
         public var interchangeFormat: String
+        /// The format's version, `1`.
         public var interchangeFormatVersion: String
+        /// The network the history belongs to.
         public var networkID: UInt32
+        /// The chain, in hex.
         public var chainID: String
+        /// The node whose signatures these are, in hex.
         public var nodeID: String
         /// Chain time (ms): nothing expiring at or before it may be signed.
         public var lowWatermark: Int64
@@ -37,7 +42,9 @@ public struct SigningHistory: Sendable, Hashable, Codable {
 
     /// One signed slot.
     public struct SignedChunk: Sendable, Hashable, Codable {
+        /// The slot, as a decimal string.
         public var slot: String
+        /// The chunk signed for it, in hex.
         public var chunkID: String
 
         enum CodingKeys: String, CodingKey {
@@ -48,7 +55,9 @@ public struct SigningHistory: Sendable, Hashable, Codable {
 
     /// One producer's signed slots.
     public struct ProducerHistory: Sendable, Hashable, Codable {
+        /// The producer, in hex.
         public var producer: String
+        /// Its signed slots.
         public var signedChunks: [SignedChunk]
 
         enum CodingKeys: String, CodingKey {
@@ -60,7 +69,9 @@ public struct SigningHistory: Sendable, Hashable, Codable {
     static let formatName = "dsmr.signing-history"
     static let formatVersion = "1"
 
+    /// What the history is and belongs to.
     public var metadata: Metadata
+    /// The signed slots, per producer.
     public var data: [ProducerHistory]
 
     /// The JSON text, keys sorted.
