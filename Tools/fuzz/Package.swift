@@ -1,11 +1,11 @@
 // swift-tools-version: 6.1
-// libFuzzer targets for DSMR's decoders. Build and run them with ./run.sh;
+// libFuzzer targets for every decoder of outside input. Build and run them with ./run.sh;
 // they need libFuzzer's runtime at link time, so they live outside the main package.
 import PackageDescription
 
 let decoders = [
     "chunk", "chunk-reference", "signature-share", "chunk-certificate", "block", "dimensions-bytes",
-    "dimensions-json",
+    "dimensions-json", "signing-history",
 ]
 
 let package = Package(
@@ -16,7 +16,13 @@ let package = Package(
         .target(name: "FuzzSupport", dependencies: [.product(name: "DSMR", package: "dsmr")])
     ]
         + decoders.map { name in
-            .executableTarget(name: "fuzz-\(name)", dependencies: [.product(name: "DSMR", package: "dsmr"), "FuzzSupport"], path: "Sources/fuzz-\(name)")
+            .executableTarget(
+                name: "fuzz-\(name)",
+                dependencies: [
+                    .product(name: "DSMR", package: "dsmr"), .product(name: "ChunkStore", package: "dsmr"),
+                    "FuzzSupport",
+                ],
+                path: "Sources/fuzz-\(name)")
         },
     swiftLanguageModes: [.v6]
 )

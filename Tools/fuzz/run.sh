@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds every DSMR decoder fuzz target with libFuzzer and AddressSanitizer and
+# Builds every decoder fuzz target with libFuzzer and AddressSanitizer and
 # runs each for SECONDS seconds. Exits non-zero if any target finds a crash.
 # Usage: Tools/fuzz/run.sh SECONDS [TARGET...]
 set -euo pipefail
@@ -10,7 +10,7 @@ cd "$(dirname "$0")"
 
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-    targets=(chunk chunk-reference signature-share chunk-certificate block dimensions-bytes dimensions-json)
+    targets=(chunk chunk-reference signature-share chunk-certificate block dimensions-bytes dimensions-json signing-history)
 fi
 
 swift_bin=$(dirname "$(readlink -f "$(command -v swift)")")
@@ -39,6 +39,9 @@ seed_corpus() {
     case $target in
         dimensions-bytes) file=dimensions key=fixedBytes ;;
         dimensions-json) file=dimensions key=json ;;
+        signing-history)
+            printf '%s' '{"metadata":{"interchange_format":"dsmr.signing-history","interchange_format_version":"1","network_id":1,"chain_id":"00","node_id":"00","low_watermark":0},"data":[{"producer":"0000000000000000000000000000000000000000","signed_chunks":[{"slot":"1","chunk_id":"0000000000000000000000000000000000000000000000000000000000000000"}]}]}' > "$corpus/golden"
+            return 0 ;;
         *) file=$target key=encoded ;;
     esac
     local value
