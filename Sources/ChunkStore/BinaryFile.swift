@@ -60,6 +60,7 @@ final class AtomicFileWriter {
             unlink(partial)
             throw ChunkStoreError(.io, "cannot rename \(partial) to \(path): \(String(cString: strerror(errno)))")
         }
+        try FileSystem.syncDirectory(FileSystem.parent(of: path))
     }
 }
 

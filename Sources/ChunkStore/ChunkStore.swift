@@ -38,9 +38,12 @@ public final class ChunkStore: Sendable {
         try configuration.rules.validate()
         let path = configuration.path
         var lock: WriterLock?
+        var createdDirectory = false
+        var createdFiles = false
         if !configuration.readOnly {
-            try FileSystem.makeDirectory(path)
+            createdDirectory = try FileSystem.makeDirectory(path)
             lock = try WriterLock(directory: path)
+            createdFiles = !FileSystem.exists(path + "/data.mdb")
         }
         do {
             var options = EnvironmentOptions(path: path)
@@ -65,6 +68,10 @@ public final class ChunkStore: Sendable {
                     try identity.verifyOrInitialise(
                         meta, txn, path: path, acceptTimingChange: configuration.acceptTimingChange)
                 }
+                // A new store's files must not vanish in a power loss after
+                // it signed something: make their directory entries durable.
+                if createdFiles { try FileSystem.syncDirectory(path) }
+                if createdDirectory { try FileSystem.syncDirectory(FileSystem.parent(of: path)) }
             }
             self.environment = environment
             self.tables = tables

@@ -6,10 +6,31 @@ import Darwin
 
 /// The few file operations the store needs beyond LMDB.
 enum FileSystem {
-    /// Creates `path` (mode 0700) unless it exists.
-    static func makeDirectory(_ path: String) throws {
-        if mkdir(path, 0o700) == 0 || errno == EEXIST { return }
+    /// Creates `path` (mode 0700) unless it exists; returns whether it did.
+    @discardableResult
+    static func makeDirectory(_ path: String) throws -> Bool {
+        if mkdir(path, 0o700) == 0 { return true }
+        if errno == EEXIST { return false }
         throw ChunkStoreError(.io, "cannot create the directory \(path): \(String(cString: strerror(errno)))")
+    }
+
+    /// Flushes a directory's entries, so files just created or renamed in it
+    /// survive a power loss.
+    static func syncDirectory(_ path: String) throws {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw ChunkStoreError(.io, "cannot open the directory \(path): \(String(cString: strerror(errno)))")
+        }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else {
+            throw ChunkStoreError(.io, "cannot sync the directory \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// The directory holding `path`.
+    static func parent(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
     }
 
     /// Whether a file or directory exists at `path`.

@@ -87,7 +87,7 @@ extension ChunkStore {
         dump path: String, into directory: String, progress: ProgressHandler? = nil
     ) throws -> StoreDump.Summary {
         try verifyDump(at: path)
-        try FileSystem.makeDirectory(directory)
+        let createdDirectory = try FileSystem.makeDirectory(directory)
         if FileSystem.exists(directory + "/data.mdb") {
             throw ChunkStoreError(.io, "\(directory) already holds a store; load into an empty directory")
         }
@@ -131,6 +131,8 @@ extension ChunkStore {
         }
         _ = try environment.write { txn in try txn.delete(StoreDump.loadMarker, in: meta) }
         try environment.sync(force: true)
+        try FileSystem.syncDirectory(directory)
+        if createdDirectory { try FileSystem.syncDirectory(FileSystem.parent(of: directory)) }
         progress?(StoreProgress(stage: "loading", done: summary.bytes, total: summary.bytes))
         return summary
     }
