@@ -14,6 +14,18 @@ enum FileSystem {
         throw ChunkStoreError(.io, "cannot create the directory \(path): \(String(cString: strerror(errno)))")
     }
 
+    /// Flushes a file's data to disk.
+    static func syncFile(_ path: String) throws {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw ChunkStoreError(.io, "cannot open \(path): \(String(cString: strerror(errno)))")
+        }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else {
+            throw ChunkStoreError(.io, "cannot sync \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+
     /// Flushes a directory's entries, so files just created or renamed in it
     /// survive a power loss.
     static func syncDirectory(_ path: String) throws {

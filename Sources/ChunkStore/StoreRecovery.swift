@@ -155,12 +155,16 @@ extension ChunkStore {
     }
 
     /// Copies the store, compacted, into the empty directory `destination`
-    /// (created if missing), leaving this store untouched.
+    /// (created if missing), leaving this store untouched. The copy is
+    /// flushed to disk before this returns (LMDB's copy does not sync).
     ///
     /// The corresponding C call is `mdb_env_copy2` with `MDB_CP_COMPACT`.
     public func compact(to destination: String) throws {
-        try FileSystem.makeDirectory(destination)
+        let createdDirectory = try FileSystem.makeDirectory(destination)
         try environment.copy(to: destination, compact: true)
+        try FileSystem.syncFile(destination + "/data.mdb")
+        try FileSystem.syncDirectory(destination)
+        if createdDirectory { try FileSystem.syncDirectory(FileSystem.parent(of: destination)) }
     }
 
     /// Copies the store, compacted, into `destination`, then rebuilds the
