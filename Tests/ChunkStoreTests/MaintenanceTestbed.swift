@@ -3,20 +3,20 @@ import DSMR
 import Foundation
 import LMDB
 
-/// A validator network of four deterministic keys and helpers to fill a real
-/// store in a fresh temporary directory, for the maintenance tests.
+/// Helpers to fill real stores in one fresh temporary directory and to damage
+/// them, for the maintenance tests. The keys are `Fixture`'s: index 0 is the
+/// node, 1...3 the remote producers; the rules allow larger chunks.
 struct MaintenanceTestbed {
-    static let signers = (1...4).map { try! Ed25519Signer(seed: [UInt8](repeating: UInt8($0), count: 32)) }
-    static let chainID = try! ChainID(bytes: [UInt8](repeating: 7, count: 32))
-    static let networkID: UInt32 = 99
-    static let validators = try! ValidatorSet(
-        epoch: 0, validators: signers.map { Validator(publicKey: $0.publicKey, weight: 10) })
+    static let signers = [Fixture.node] + Fixture.producers
+    static let chainID = Fixture.chainID
+    static let networkID = Fixture.networkID
+    static let validators = Fixture.validators
     static let rules = Rules(
         slotDuration: 1_000, chunkLifetime: 10_000, maxFutureSlots: 5, maxChunkBytes: 64 << 10,
         rateLimitWindow: 4,
         maxUnitsPerWindow: Dimensions(
             bandwidth: 1 << 20, compute: 1 << 20, storageRead: 1 << 20, storageAllocate: 1 << 20, storageWrite: 1 << 20))
-    static var domain: SigningDomain { SigningDomain(networkID: networkID, chainID: chainID) }
+    static var domain: SigningDomain { Fixture.domain }
 
     let directory: String
 
