@@ -31,6 +31,22 @@ struct StoreChecker {
         return report
     }
 
+    /// Reads every row of `table` with `body`, counting rows and reporting
+    /// progress.
+    private func visit(
+        _ table: Database, _ report: inout CheckReport, _ txn: borrowing some LMDB.Transaction & ~Copyable,
+        _ body: (Entry, inout CheckReport) throws -> Void
+    ) throws {
+        progress.begin("checking " + table.name, total: try txn.count(of: table))
+        defer { progress.end() }
+        try txn.scan(table) { entry in
+            report.count(table.name)
+            progress.tick()
+            try body(entry, &report)
+            return .next
+        }
+    }
+
     // MARK: meta
 
     private func checkMeta(_ report: inout CheckReport, _ txn: borrowing some LMDB.Transaction & ~Copyable) throws
@@ -83,26 +99,22 @@ struct StoreChecker {
         liveSlot: UInt64, _ report: inout CheckReport, _ txn: borrowing some LMDB.Transaction & ~Copyable
     ) throws -> ImpliedLedger {
         var implied: ImpliedLedger = [:]
-        try progress.begin("checking " + Schema.chunks, total: txn.count(of: tables.chunks))
-        defer { progress.end() }
-        try txn.scan(tables.chunks) { entry in
-            report.count(Schema.chunks)
-            progress.tick()
+        try visit(tables.chunks, &report, txn) { entry, report in
             guard entry.key.count == Keys.chunkKeySize, let id = try? ChunkID(bytes: entry.key[8...]) else {
                 report.add(.malformedKey, Schema.chunks, entry.key, "a chunk key has \(entry.key.count) bytes, not 40")
-                return .next
+                return
             }
             let parsed: (record: ChunkRecord, body: UnsafeRawBufferPointer)
             do {
                 parsed = try ChunkRecord.parse(entry.value)
             } catch {
                 report.add(.chunkRecordCorrupt, Schema.chunks, entry.key, "\(error)")
-                return .next
+                return
             }
             let record = parsed.record
             if ChunkID(hashing: parsed.body) != id {
                 report.add(.chunkHashMismatch, Schema.chunks, entry.key, "the chunk's bytes hash to another id")
-                return .next
+                return
             }
             if let detail = Self.disagreement(record, body: parsed.body, rules: rules, limits: limits) {
                 report.add(.chunkRecordCorrupt, Schema.chunks, entry.key, detail)
@@ -130,7 +142,7 @@ struct StoreChecker {
                     report.add(.signedRowMismatch, Schema.signed, signed, "chunk \(id) is held as \(record.origin) but has no signed row")
                 }
             }
-            return .next
+            return
         }
         return implied
     }
@@ -155,50 +167,42 @@ struct StoreChecker {
     }
 
     private func checkSlotProducerIndex(_ report: inout CheckReport, _ txn: borrowing some LMDB.Transaction & ~Copyable) throws {
-        try progress.begin("checking " + Schema.bySlotProducer, total: txn.count(of: tables.bySlotProducer))
-        defer { progress.end() }
-        try txn.scan(tables.bySlotProducer) { entry in
-            report.count(Schema.bySlotProducer)
-            progress.tick()
+        try visit(tables.bySlotProducer, &report, txn) { entry, report in
             guard entry.key.count == 60, let id = try? ChunkID(bytes: entry.key[28..<60]) else {
                 report.add(.malformedKey, Schema.bySlotProducer, entry.key, "key of \(entry.key.count) bytes, not 60")
-                return .next
+                return
             }
             guard entry.value.count == 8 else {
                 report.add(.danglingIndexRow, Schema.bySlotProducer, entry.key, "value of \(entry.value.count) bytes, not 8")
-                return .next
+                return
             }
             guard let record = try record(id, expiry: Int64(bitPattern: Keys.uint64(entry.value, at: 0)), txn) else {
                 report.add(.danglingIndexRow, Schema.bySlotProducer, entry.key, "chunk \(id) is not held")
-                return .next
+                return
             }
             if Keys.uint64(entry.key, at: 0) != record.slot || !entry.key[8..<28].elementsEqual(record.producer.bytes) {
                 report.add(.danglingIndexRow, Schema.bySlotProducer, entry.key, "the row disagrees with chunk \(id)")
             }
-            return .next
+            return
         }
     }
 
     private func checkExpiryIndex(_ report: inout CheckReport, _ txn: borrowing some LMDB.Transaction & ~Copyable) throws {
-        try progress.begin("checking " + Schema.byExpiry, total: txn.count(of: tables.byExpiry))
-        defer { progress.end() }
-        try txn.scan(tables.byExpiry) { entry in
-            report.count(Schema.byExpiry)
-            progress.tick()
+        try visit(tables.byExpiry, &report, txn) { entry, report in
             guard entry.key.count == 41, ChunkStatus(rawValue: entry.key[0]) != nil,
                 let id = try? ChunkID(bytes: entry.key[9..<41])
             else {
                 report.add(.malformedKey, Schema.byExpiry, entry.key, "key of \(entry.key.count) bytes or unknown status")
-                return .next
+                return
             }
             guard let record = try record(id, expiry: Int64(bitPattern: Keys.uint64(entry.key, at: 1)), txn) else {
                 report.add(.danglingIndexRow, Schema.byExpiry, entry.key, "chunk \(id) is not held")
-                return .next
+                return
             }
             if entry.key[0] != record.status.rawValue || Keys.uint64(entry.key, at: 1) != Keys.expiryBits(record.expiry) {
                 report.add(.danglingIndexRow, Schema.byExpiry, entry.key, "the row disagrees with chunk \(id)'s status or expiry")
             }
-            return .next
+            return
         }
     }
 
@@ -217,20 +221,16 @@ struct StoreChecker {
         let liveWindow = rules.window(ofSlot: liveSlot)
         let unseenUsage = try windowsWithUnheldChunks(txn)
         var seen = Set<LedgerKey>()
-        try progress.begin("checking " + Schema.ledger, total: txn.count(of: tables.ledger))
-        defer { progress.end() }
-        try txn.scan(tables.ledger) { entry in
-            report.count(Schema.ledger)
-            progress.tick()
+        try visit(tables.ledger, &report, txn) { entry, report in
             guard let (producer, window) = Keys.parsePerProducer(entry.key) else {
                 report.add(.malformedKey, Schema.ledger, entry.key, "key of \(entry.key.count) bytes, not 28")
-                return .next
+                return
             }
             let key = LedgerKey(producer: producer, window: window)
             seen.insert(key)
             guard let stored = try? Dimensions(fixedBytes: entry.value) else {
                 report.add(.ledgerMismatch, Schema.ledger, entry.key, "the usage does not decode (\(entry.value.count) bytes)")
-                return .next
+                return
             }
             let expected = implied[key] ?? .zero
             // Windows whose first slots were collected keep usage their stored
@@ -241,7 +241,7 @@ struct StoreChecker {
                     .ledgerMismatch, Schema.ledger, entry.key,
                     "producer \(producer) window \(key.window) records \(stored); the stored chunks imply \(expected)")
             }
-            return .next
+            return
         }
         for (key, units) in implied where !seen.contains(key) && key.window >= liveWindow {
             report.add(
@@ -273,52 +273,44 @@ struct StoreChecker {
     }
 
     private func checkSigned(liveSlot: UInt64, _ report: inout CheckReport, _ txn: borrowing some LMDB.Transaction & ~Copyable) throws {
-        try progress.begin("checking " + Schema.signed, total: txn.count(of: tables.signed))
-        defer { progress.end() }
-        try txn.scan(tables.signed) { entry in
-            report.count(Schema.signed)
-            progress.tick()
+        try visit(tables.signed, &report, txn) { entry, report in
             guard let (producer, slot) = Keys.parsePerProducer(entry.key) else {
                 report.add(.malformedKey, Schema.signed, entry.key, "key of \(entry.key.count) bytes, not 28")
-                return .next
+                return
             }
             let signed: SignedRecord
             do {
                 signed = try SignedRecord(entry.value)
             } catch {
                 report.add(.signedRowMismatch, Schema.signed, entry.key, "\(error)")
-                return .next
+                return
             }
-            if signed.imported { return .next }
+            if signed.imported { return }
             guard let record = try record(signed.chunkID, expiry: signed.expiry, txn) else {
                 report.add(.signedRowMismatch, Schema.signed, entry.key, "signed chunk \(signed.chunkID) is not held")
-                return .next
+                return
             }
             if producer != record.producer || slot != record.slot {
                 report.add(.signedRowMismatch, Schema.signed, entry.key, "signed chunk \(signed.chunkID) has another producer or slot")
             }
-            return .next
+            return
         }
     }
 
     // MARK: certificates, evidence, blocks
 
     private func checkCertificates(_ report: inout CheckReport, _ txn: borrowing some LMDB.Transaction & ~Copyable) throws {
-        try progress.begin("checking " + Schema.certificates, total: txn.count(of: tables.certificates))
-        defer { progress.end() }
-        try txn.scan(tables.certificates) { entry in
-            report.count(Schema.certificates)
-            progress.tick()
+        try visit(tables.certificates, &report, txn) { entry, report in
             guard entry.key.count == 40, let id = try? ChunkID(bytes: entry.key[8..<40]) else {
                 report.add(.malformedKey, Schema.certificates, entry.key, "key of \(entry.key.count) bytes, not 40")
-                return .next
+                return
             }
             let certificate: ChunkCertificate
             do {
                 certificate = try ChunkStore.decodeCertificate(entry.value, limits: limits)
             } catch {
                 report.add(.certificateCorrupt, Schema.certificates, entry.key, "\(error)")
-                return .next
+                return
             }
             let reference = certificate.reference
             if reference.chunkID != id || Keys.expiryBits(reference.expiry) != Keys.uint64(entry.key, at: 0) {
@@ -328,38 +320,30 @@ struct StoreChecker {
             {
                 report.add(.certificateCorrupt, Schema.certificates, entry.key, "the certificate disagrees with the held chunk \(id)")
             }
-            return .next
+            return
         }
     }
 
     private func checkEvidence(_ report: inout CheckReport, _ txn: borrowing some LMDB.Transaction & ~Copyable) throws {
-        try progress.begin("checking " + Schema.evidence, total: txn.count(of: tables.evidence))
-        defer { progress.end() }
-        try txn.scan(tables.evidence) { entry in
-            report.count(Schema.evidence)
-            progress.tick()
+        try visit(tables.evidence, &report, txn) { entry, report in
             guard let (producer, slot) = Keys.parsePerProducer(entry.key) else {
                 report.add(.malformedKey, Schema.evidence, entry.key, "key of \(entry.key.count) bytes, not 28")
-                return .next
+                return
             }
             do {
                 _ = try ConflictEvidence(producer: producer, slot: slot, decoding: entry.value, limits: limits)
             } catch {
                 report.add(.evidenceCorrupt, Schema.evidence, entry.key, "\(error)")
             }
-            return .next
+            return
         }
     }
 
     private func checkBlocks(_ report: inout CheckReport, _ txn: borrowing some LMDB.Transaction & ~Copyable) throws {
-        try progress.begin("checking " + Schema.blocks, total: txn.count(of: tables.blocks))
-        defer { progress.end() }
-        try txn.scan(tables.blocks) { entry in
-            report.count(Schema.blocks)
-            progress.tick()
+        try visit(tables.blocks, &report, txn) { entry, report in
             guard entry.key.count == 8 else {
                 report.add(.malformedKey, Schema.blocks, entry.key, "key of \(entry.key.count) bytes, not 8")
-                return .next
+                return
             }
             do {
                 let block = try Block(decoding: Array(entry.value), limits: limits)
@@ -369,7 +353,7 @@ struct StoreChecker {
             } catch {
                 report.add(.blockCorrupt, Schema.blocks, entry.key, "\(error)")
             }
-            return .next
+            return
         }
     }
 }
