@@ -29,12 +29,23 @@ extension ChunkStore {
     /// The canonical bytes of the chunk with `id` expiring at `expiry`, as
     /// served to peers, or nil. One copy out of the map, no decoding.
     public func chunkBytes(_ id: ChunkID, expiry: Int64) throws -> [UInt8]? {
+        try withChunkBytes(id, expiry: expiry) { Array($0) }
+    }
+
+    /// Lends the canonical bytes of the chunk with `id` expiring at `expiry`
+    /// to `body` straight from the memory map, without copying, or returns
+    /// nil when the chunk is not held. The buffer is valid only inside
+    /// `body`, which runs in a read snapshot: copy what must outlive it (into
+    /// a network buffer, say) there.
+    public func withChunkBytes<R>(
+        _ id: ChunkID, expiry: Int64, _ body: (UnsafeRawBufferPointer) throws -> R
+    ) throws -> R? {
         try snapshot { txn in
-            try txn.withValue(forKey: Keys.chunk(expiry, id), in: tables.chunks) { value -> [UInt8] in
+            try txn.withValue(forKey: Keys.chunk(expiry, id), in: tables.chunks) { value -> R in
                 guard value.count > ChunkRecord.headerSize else {
                     throw ChunkStoreError(.corruptRecord, "chunk record \(id) is shorter than its header")
                 }
-                return Array(value[ChunkRecord.headerSize...])
+                return try body(UnsafeRawBufferPointer(rebasing: value[ChunkRecord.headerSize...]))
             }
         }
     }

@@ -37,6 +37,17 @@ struct ReadTests {
             #expect(summary.units == Fixture.units(chunks[0]) && summary.size == chunks[0].encoded().count)
             #expect(try store.chunkBytes(chunks[0].id) == chunks[0].encoded())
             #expect(try store.chunk(Fixture.chunk(producer, slot: 99).id) == nil)
+
+            // By id and expiry, as peers ask: lent without a copy, or copied.
+            let lent = try store.withChunkBytes(chunks[1].id, expiry: expiry(11)) { bytes in
+                ChunkID(hashing: bytes) == chunks[1].id && bytes.count == chunks[1].encodedSize
+            }
+            #expect(lent == true)
+            #expect(try store.chunkBytes(chunks[1].id, expiry: expiry(11)) == chunks[1].encoded())
+            #expect(try store.chunk(chunks[1].id, expiry: expiry(11))?.chunk == chunks[1])
+            // The right id with the wrong expiry finds nothing.
+            #expect(try store.chunkBytes(chunks[1].id, expiry: expiry(12)) == nil)
+            #expect(try store.withChunkBytes(chunks[1].id, expiry: expiry(12)) { _ in true } == nil)
         }
     }
 }
