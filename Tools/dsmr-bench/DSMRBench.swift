@@ -82,7 +82,7 @@ struct DSMRBench: AsyncParsableCommand {
             record(try await VerifyRows.run(selected, context))
         }
         if selected.contains(.devnet) {
-            record([DevnetRow.run()])
+            record([try await DevnetRow.run()])
         }
         log("total: \(pretty(started.duration(to: .now).seconds)) s")
 
