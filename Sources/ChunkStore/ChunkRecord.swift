@@ -90,38 +90,56 @@ struct ChunkRecord: Sendable {
 
 /// A row of `signed`: the chunk this node signed for a (producer, slot).
 ///
-/// Layout: version (1) | chunk id (32) | expiry (8) | flags (1): bit 0 set when the chunk
-/// is not held here: the row was imported from a signing history, or
-/// recovery found the chunk lost. Such a row still refuses every other chunk
-/// for its slot.
+/// Layout: version (1) | chunk id (32) | expiry (8) | flags (1). Flag bit 0
+/// is set when the chunk is not held here: the row was imported from a
+/// signing history, or recovery found the chunk lost. Such a row still
+/// refuses every other chunk for its slot. Bit 1 is set when the chunk's
+/// units are in this store's ledger although the chunk is not held (lost in
+/// recovery), so signing it again must not charge them twice.
 struct SignedRecord: Sendable, Hashable {
     static let version: UInt8 = 1
     static let size = 42
 
     var chunkID: ChunkID
     var expiry: Int64
-    var imported: Bool
+    var notHeld: Bool
+    var charged: Bool
 
     var bytes: [UInt8] {
         var bytes = [Self.version] + chunkID.bytes
         Keys.append(UInt64(bitPattern: expiry), to: &bytes)
-        bytes.append(imported ? 1 : 0)
+        bytes.append((notHeld ? 1 : 0) | (charged ? 2 : 0))
         return bytes
     }
 
-    init(chunkID: ChunkID, expiry: Int64, imported: Bool) {
+    /// A row for a chunk signed and stored here.
+    static func held(_ chunkID: ChunkID, expiry: Int64) -> SignedRecord {
+        SignedRecord(chunkID: chunkID, expiry: expiry, notHeld: false, charged: false)
+    }
+
+    /// A row imported from another store's signing history.
+    static func imported(_ chunkID: ChunkID, expiry: Int64) -> SignedRecord {
+        SignedRecord(chunkID: chunkID, expiry: expiry, notHeld: true, charged: false)
+    }
+
+    /// The row of a chunk recovery had to drop; its units stay charged.
+    var lost: SignedRecord { SignedRecord(chunkID: chunkID, expiry: expiry, notHeld: true, charged: true) }
+
+    init(chunkID: ChunkID, expiry: Int64, notHeld: Bool, charged: Bool) {
         self.chunkID = chunkID
         self.expiry = expiry
-        self.imported = imported
+        self.notHeld = notHeld
+        self.charged = charged
     }
 
     init(_ value: UnsafeRawBufferPointer) throws {
-        guard value.count == Self.size, value[0] == Self.version, value[41] <= 1 else {
+        guard value.count == Self.size, value[0] == Self.version, value[41] <= 3 else {
             throw ChunkStoreError(.corruptRecord, "signed row of \(value.count) bytes is malformed")
         }
         chunkID = try ChunkID(bytes: value[1..<33])
         expiry = Int64(bitPattern: Keys.uint64(value, at: 33))
-        imported = value[41] == 1
+        notHeld = value[41] & 1 != 0
+        charged = value[41] & 2 != 0
     }
 
     /// The key of the signed chunk's record.

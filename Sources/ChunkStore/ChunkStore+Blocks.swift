@@ -31,7 +31,7 @@ extension ChunkStore {
             let tip = BlockTip(height: block.height, id: block.id)
             if let current = try meta.acceptedTip(txn) {
                 if current == tip { return AcceptanceReport(tip: tip, missingChunks: [], garbage: GarbageReport()) }
-                guard block.height == current.height &+ 1, block.parent == current.id else {
+                guard current.height < .max, block.height == current.height + 1, block.parent == current.id else {
                     return try Self.outOfOrder(block, current)
                 }
             }

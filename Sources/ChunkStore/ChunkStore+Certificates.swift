@@ -26,10 +26,11 @@ extension ChunkStore {
     /// walks.
     public func certificates(validAt time: Int64, limit: Int = .max) throws -> [ChunkCertificate] {
         let limits = DecodingLimits(rules: configuration.rules)
-        let lower = Keys.certificateBound(time == .max ? time : time + 1)
+        // Nothing expires after the last representable time.
+        guard time < .max, limit > 0 else { return [] }
+        let lower = Keys.certificateBound(time + 1)
         return try snapshot { txn in
             var found: [ChunkCertificate] = []
-            guard limit > 0 else { return found }
             try txn.scan(tables.certificates, in: .from(lower)) { entry in
                 guard entry.value.first == ChunkStatus.pending.rawValue else { return .next }
                 found.append(try Self.decodeCertificate(entry.value, limits: limits))

@@ -143,9 +143,13 @@ extension ChunkStore {
         if prepared.expiry <= watermark { return .expired(watermark: watermark) }
 
         let signedKey = Keys.perProducer(chunk.producer, chunk.slot)
+        var alreadyCharged = false
         if let signed = try txn.withValue(forKey: signedKey, in: tables.signed, { try SignedRecord($0) }) {
             if signed.chunkID == prepared.id {
-                if !signed.imported { return .alreadySigned }
+                if !signed.notHeld { return .alreadySigned }
+                // Signed before but not held: imported (charge it now) or
+                // lost in recovery (its units are still in the ledger).
+                alreadyCharged = signed.charged
             } else {
                 try storeEvidence(
                     first: signed, second: prepared, tables: tables, limits: DecodingLimits(rules: rules), txn)
@@ -153,19 +157,20 @@ extension ChunkStore {
             }
         }
 
-        let window = rules.window(ofSlot: chunk.slot)
-        let ledgerKey = Keys.perProducer(chunk.producer, window)
-        let usage = try txn.withValue(forKey: ledgerKey, in: tables.ledger) { try Dimensions(fixedBytes: $0) } ?? .zero
-        guard usage.canAdd(prepared.units, limit: rules.maxUnitsPerWindow) else {
-            return .rateLimited(window: window, usage: usage, limit: rules.maxUnitsPerWindow)
+        if !alreadyCharged {
+            let window = rules.window(ofSlot: chunk.slot)
+            let ledgerKey = Keys.perProducer(chunk.producer, window)
+            let usage =
+                try txn.withValue(forKey: ledgerKey, in: tables.ledger) { try Dimensions(fixedBytes: $0) } ?? .zero
+            guard usage.canAdd(prepared.units, limit: rules.maxUnitsPerWindow) else {
+                return .rateLimited(window: window, usage: usage, limit: rules.maxUnitsPerWindow)
+            }
+            try txn.put(try usage.adding(prepared.units).fixedBytes, forKey: ledgerKey, in: tables.ledger)
         }
 
         let status: ChunkStatus = try isKnownAccepted(prepared, tables, txn) ? .accepted : .pending
         try writeChunk(prepared, status: status, tables, txn)
-        try txn.put(try usage.adding(prepared.units).fixedBytes, forKey: ledgerKey, in: tables.ledger)
-        try txn.put(
-            SignedRecord(chunkID: prepared.id, expiry: prepared.expiry, imported: false).bytes, forKey: signedKey,
-            in: tables.signed)
+        try txn.put(SignedRecord.held(prepared.id, expiry: prepared.expiry).bytes, forKey: signedKey, in: tables.signed)
         return .stored
     }
 

@@ -5,6 +5,7 @@ import Darwin
 #endif
 import DSMR
 import LMDB
+import Synchronization
 
 /// The durable store behind a validator's chunk server, on LMDB.
 ///
@@ -30,12 +31,13 @@ public final class ChunkStore: Sendable {
     let meta: MetaAccess
     private let writer: GroupCommitWriter?
     private let lock: WriterLock?
+    private let closing = Mutex(false)
 
     /// Opens the store at `configuration.path`, creating it when it does not
     /// exist (unless read-only). A store made for another network, chain or
     /// node, or by another schema version, is refused.
     public init(_ configuration: StoreConfiguration) throws {
-        try configuration.rules.validate()
+        try configuration.validate()
         let path = configuration.path
         var lock: WriterLock?
         var createdDirectory = false
@@ -109,9 +111,14 @@ public final class ChunkStore: Sendable {
     /// environment and releases the writer lock. Later calls fail with
     /// `closed`.
     public func close() {
-        writer?.stop()
-        environment.close()
-        lock?.release()
+        // Once, whoever calls: concurrent callers wait for the first to finish.
+        closing.withLock { closed in
+            guard !closed else { return }
+            closed = true
+            writer?.stop()
+            environment.close()
+            lock?.release()
+        }
     }
 
     deinit { close() }

@@ -12,7 +12,7 @@ public struct ChunkStoreError: Error, Sendable, CustomStringConvertible {
         private enum Base: String, Sendable, Hashable {
             case notAValidator, badSignature, tooLarge, expired, tooFarInFuture, conflictingChunk, rateLimited
             case invalidChunk, blockOutOfOrder, corruptRecord, wrongStore, locked, readOnly, closed
-            case badInterchange, io
+            case badInterchange, io, invalidConfiguration
         }
 
         private let base: Base
@@ -56,6 +56,9 @@ public struct ChunkStoreError: Error, Sendable, CustomStringConvertible {
         public static let badInterchange = Code(.badInterchange)
         /// The store's directory could not be prepared.
         public static let io = Code(.io)
+        /// The configuration contradicts itself (a signer of another node, a
+        /// negative retention).
+        public static let invalidConfiguration = Code(.invalidConfiguration)
     }
 
     /// What went wrong.

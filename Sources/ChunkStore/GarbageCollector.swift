@@ -23,7 +23,10 @@ struct GarbageCollector {
         let (acceptedLimit, underflow) = watermark.subtractingReportingOverflow(acceptedRetention)
         if !underflow { try removeChunks(.accepted, expiringBy: acceptedLimit, &report, txn) }
 
-        let certificateRange = KeyRange(upper: Keys.certificateBound(watermark.addingSaturating(1)))
+        // At the last possible watermark everything has expired: the bounds
+        // are open, since expiries saturate at Int64.max.
+        let certificateRange = KeyRange(
+            upper: watermark == .max ? nil : Keys.certificateBound(watermark + 1))
         report.certificates = try txn.scan(tables.certificates, in: certificateRange) { _ in .delete }
         report.rowsVisited += report.certificates
 
@@ -31,7 +34,7 @@ struct GarbageCollector {
         var (count, visited) = try prune(tables.signed, below: liveSlot, txn)
         report.signedRows = count
         report.rowsVisited += visited
-        (count, visited) = try prune(tables.ledger, below: rules.window(ofSlot: liveSlot), txn)
+        (count, visited) = try prune(tables.ledger, below: liveSlot.map(rules.window(ofSlot:)), txn)
         report.ledgerRows = count
         report.rowsVisited += visited
         let (evidenceLimit, evidenceUnderflow) = watermark.subtractingReportingOverflow(evidenceRetention)
@@ -44,11 +47,14 @@ struct GarbageCollector {
         return report
     }
 
-    /// The first slot whose chunks expire after `watermark`.
-    static func firstLiveSlot(watermark: Int64, rules: Rules) -> UInt64 {
-        // Expiries saturate at Int64.max, so at that watermark no slot is
-        // live; the search below would never end.
-        if watermark == .max { return .max }
+    /// The first slot whose chunks expire after `watermark`, or nil when none
+    /// can (the watermark is Int64.max, where expiries saturate).
+    static func firstLiveSlot(watermark: Int64, rules: Rules) -> UInt64? {
+        watermark == .max ? nil : liveSlot(after: watermark, rules: rules)
+    }
+
+    /// The first slot whose chunks expire after `watermark` (below Int64.max).
+    private static func liveSlot(after watermark: Int64, rules: Rules) -> UInt64 {
         let (start, underflow) = watermark.subtractingReportingOverflow(rules.chunkLifetime)
         if underflow || start < 0 { return rules.expiry(ofSlot: 0) > watermark ? 0 : 1 }
         var slot = rules.slot(at: start)
@@ -62,7 +68,8 @@ struct GarbageCollector {
         _ txn: borrowing WriteTransaction
     ) throws {
         let range = KeyRange(
-            lower: Keys.expiryBound(status, 0), upper: Keys.expiryBound(status, limit.addingSaturating(1)))
+            lower: Keys.expiryBound(status, 0),
+            upper: limit == .max ? [status.rawValue + 1] : Keys.expiryBound(status, limit + 1))
         let removed = try txn.scan(tables.byExpiry, in: range) { entry in
             let id = try ChunkID(bytes: entry.key[9..<41])
             let recordKey = Array(entry.key[1..<41])
@@ -77,13 +84,18 @@ struct GarbageCollector {
         if status == .pending { report.expiredPending = removed } else { report.expiredAccepted = removed }
     }
 
-    /// Deletes rows keyed (number, producer) whose number is below `limit`:
-    /// one contiguous range at the start of the table.
-    private func prune(_ table: Database, below limit: UInt64, _ txn: borrowing WriteTransaction) throws
+    /// Deletes rows keyed (number, producer) whose number is below `limit`,
+    /// or every row when `limit` is nil: one contiguous range at the start of
+    /// the table.
+    private func prune(_ table: Database, below limit: UInt64?, _ txn: borrowing WriteTransaction) throws
         -> (deleted: Int, visited: Int)
     {
-        var bound: [UInt8] = []
-        Keys.append(limit, to: &bound)
+        var bound: [UInt8]?
+        if let limit {
+            var key: [UInt8] = []
+            Keys.append(limit, to: &key)
+            bound = key
+        }
         let deleted = try txn.scan(table, in: KeyRange(upper: bound)) { _ in .delete }
         return (deleted, deleted)
     }

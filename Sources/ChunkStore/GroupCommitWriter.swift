@@ -66,8 +66,9 @@ final class TypedWrite<Value: Sendable>: PendingWrite, @unchecked Sendable {
 /// its neighbours; an LMDB failure fails the whole batch, since nothing of it
 /// was committed.
 final class GroupCommitWriter: @unchecked Sendable {
-    // Sendable: `queue` and `stopping` are guarded by `mutex`; `thread` is
-    // set once in `start` and joined once in `stop`.
+    // Sendable: `queue`, `stopping` and `thread` are guarded by `mutex`
+    // (`thread` is set in `start`, before any other call, and taken once in
+    // `stop`).
     private let environment: Environment
     private let maxBatch: Int
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
@@ -131,16 +132,16 @@ final class GroupCommitWriter: @unchecked Sendable {
         }
     }
 
-    /// Lets queued requests finish, then stops the thread.
+    /// Lets queued requests finish, then stops the thread. Only the first
+    /// caller joins the thread; later ones return at once.
     func stop() {
         pthread_mutex_lock(mutex)
         stopping = true
         pthread_cond_signal(wakeUp)
+        let joining = thread
+        thread = nil
         pthread_mutex_unlock(mutex)
-        if let thread {
-            pthread_join(thread, nil)
-            self.thread = nil
-        }
+        if let joining { pthread_join(joining, nil) }
     }
 
     private func run() {

@@ -198,7 +198,7 @@ extension ChunkStore {
                     continue
                 }
                 try txn.put(
-                    SignedRecord(chunkID: row.chunkID, expiry: rules.expiry(ofSlot: row.slot), imported: true).bytes,
+                    SignedRecord.imported(row.chunkID, expiry: rules.expiry(ofSlot: row.slot)).bytes,
                     forKey: key, in: tables.signed)
                 result.added += 1
             }

@@ -19,7 +19,7 @@ struct StoreChecker {
     func check(_ txn: borrowing some LMDB.Transaction & ~Copyable) throws -> CheckReport {
         var report = CheckReport()
         let watermark = try checkMeta(&report, txn)
-        let liveSlot = GarbageCollector.firstLiveSlot(watermark: watermark, rules: rules)
+        let liveSlot = GarbageCollector.firstLiveSlot(watermark: watermark, rules: rules) ?? .max
         let implied = try checkChunks(liveSlot: liveSlot, &report, txn)
         try checkSlotProducerIndex(&report, txn)
         try checkExpiryIndex(&report, txn)
@@ -116,7 +116,7 @@ struct StoreChecker {
                 report.add(.chunkHashMismatch, Schema.chunks, entry.key, "the chunk's bytes hash to another id")
                 return
             }
-            if let detail = Self.disagreement(record, body: parsed.body, rules: rules, limits: limits) {
+            if let detail = Self.disagreement(record, body: parsed.body, limits: limits) {
                 report.add(.chunkRecordCorrupt, Schema.chunks, entry.key, detail)
             } else if Keys.uint64(entry.key, at: 0) != Keys.expiryBits(record.expiry) {
                 report.add(.chunkRecordCorrupt, Schema.chunks, entry.key, "the key's expiry is not the record's \(record.expiry)")
@@ -137,9 +137,16 @@ struct StoreChecker {
             if record.origin.countsTowardsLedger && record.slot >= liveSlot {
                 let key = LedgerKey(producer: record.producer, window: rules.window(ofSlot: record.slot))
                 implied[key] = (try? (implied[key] ?? .zero).adding(record.units)) ?? implied[key]
-                let signed = Keys.perProducer(record.producer, record.slot)
-                if try !txn.contains(signed, in: tables.signed) {
-                    report.add(.signedRowMismatch, Schema.signed, signed, "chunk \(id) is held as \(record.origin) but has no signed row")
+                let signedKey = Keys.perProducer(record.producer, record.slot)
+                let signed = try txn.withValue(forKey: signedKey, in: tables.signed) { try? SignedRecord($0) }
+                if signed == nil {
+                    report.add(
+                        .signedRowMismatch, Schema.signed, signedKey,
+                        "chunk \(id) is held as \(record.origin) but has no signed row")
+                } else if let row = signed ?? nil, row.chunkID != id {
+                    report.add(
+                        .signedRowMismatch, Schema.signed, signedKey,
+                        "the slot is signed for chunk \(row.chunkID), but chunk \(id) is held as \(record.origin) too")
                 }
             }
             return
@@ -147,9 +154,11 @@ struct StoreChecker {
         return implied
     }
 
-    /// Why a record's header disagrees with its chunk, or nil.
+    /// Why a record's header disagrees with its chunk, or nil. The header's
+    /// expiry is checked against the record's key instead: after a node opts
+    /// into new timing rules, stored expiries keep the old ones.
     static func disagreement(
-        _ record: ChunkRecord, body: UnsafeRawBufferPointer, rules: Rules, limits: DecodingLimits
+        _ record: ChunkRecord, body: UnsafeRawBufferPointer, limits: DecodingLimits
     ) -> String? {
         let chunk: Chunk
         do {
@@ -159,9 +168,6 @@ struct StoreChecker {
         }
         if chunk.producer != record.producer || chunk.slot != record.slot {
             return "the header says producer \(record.producer) slot \(record.slot), the chunk \(chunk.producer) slot \(chunk.slot)"
-        }
-        if rules.expiry(ofSlot: chunk.slot) != record.expiry {
-            return "the header's expiry \(record.expiry) is not the slot's \(rules.expiry(ofSlot: chunk.slot))"
         }
         return nil
     }
@@ -256,7 +262,7 @@ struct StoreChecker {
         var windows = Set<LedgerKey>()
         try txn.scan(tables.signed) { entry in
             if let (producer, slot) = Keys.parsePerProducer(entry.key), let signed = try? SignedRecord(entry.value),
-                signed.imported
+                signed.notHeld
             {
                 windows.insert(LedgerKey(producer: producer, window: rules.window(ofSlot: slot)))
             }
@@ -285,7 +291,7 @@ struct StoreChecker {
                 report.add(.signedRowMismatch, Schema.signed, entry.key, "\(error)")
                 return
             }
-            if signed.imported { return }
+            if signed.notHeld { return }
             guard let record = try record(signed.chunkID, expiry: signed.expiry, txn) else {
                 report.add(.signedRowMismatch, Schema.signed, entry.key, "signed chunk \(signed.chunkID) is not held")
                 return

@@ -55,4 +55,20 @@ public struct StoreConfiguration: Sendable {
 
     /// The signing domain of the store's network and chain.
     public var domain: SigningDomain { SigningDomain(networkID: networkID, chainID: chainID) }
+
+    /// Throws when the configuration contradicts itself: invalid rules, a
+    /// signer whose node id is not `nodeID`, or a negative retention.
+    func validate() throws {
+        try rules.validate()
+        if let signer, signer.nodeID != nodeID {
+            throw ChunkStoreError(
+                .invalidConfiguration,
+                "the signer is node \(signer.nodeID) but the store belongs to node \(nodeID); a store keeps one node's signing history")
+        }
+        guard acceptedRetention >= 0, evidenceRetention >= 0 else {
+            throw ChunkStoreError(
+                .invalidConfiguration,
+                "retention must not be negative (accepted \(acceptedRetention) ms, evidence \(evidenceRetention) ms)")
+        }
+    }
 }

@@ -41,7 +41,7 @@ struct StoreRecovery {
     func recover(_ txn: borrowing WriteTransaction) throws -> RecoveryReport {
         var report = RecoveryReport()
         let watermark = try MetaAccess(table: tables.meta).watermark(txn)
-        let liveSlot = GarbageCollector.firstLiveSlot(watermark: watermark, rules: rules)
+        let liveSlot = GarbageCollector.firstLiveSlot(watermark: watermark, rules: rules) ?? .max
         try txn.clear(tables.bySlotProducer)
         try txn.clear(tables.byExpiry)
 
@@ -50,7 +50,7 @@ struct StoreRecovery {
             guard entry.key.count == Keys.chunkKeySize, let id = try? ChunkID(bytes: entry.key[8...]),
                 let parsed = try? ChunkRecord.parse(entry.value), ChunkID(hashing: parsed.body) == id,
                 Keys.uint64(entry.key, at: 0) == Keys.expiryBits(parsed.record.expiry),
-                StoreChecker.disagreement(parsed.record, body: parsed.body, rules: rules, limits: limits) == nil
+                StoreChecker.disagreement(parsed.record, body: parsed.body, limits: limits) == nil
             else {
                 report.chunksDropped += 1
                 return .delete
@@ -68,7 +68,7 @@ struct StoreRecovery {
                 let signedKey = Keys.perProducer(record.producer, record.slot)
                 if try !txn.contains(signedKey, in: tables.signed) {
                     try txn.put(
-                        SignedRecord(chunkID: id, expiry: record.expiry, imported: false).bytes, forKey: signedKey,
+                        SignedRecord.held(id, expiry: record.expiry).bytes, forKey: signedKey,
                         in: tables.signed)
                     report.signedRowsAdded += 1
                 }
@@ -76,11 +76,11 @@ struct StoreRecovery {
             return .next
         }
         try txn.scan(tables.signed) { entry in
-            guard let signed = try? SignedRecord(entry.value), !signed.imported,
+            guard let signed = try? SignedRecord(entry.value), !signed.notHeld,
                 try !txn.contains(signed.chunkKey, in: tables.chunks)
             else { return .next }
             try txn.put(
-                SignedRecord(chunkID: signed.chunkID, expiry: signed.expiry, imported: true).bytes,
+                signed.lost.bytes,
                 forKey: Array(entry.key), in: tables.signed)
             report.signedRowsMarkedNotHeld += 1
             return .next

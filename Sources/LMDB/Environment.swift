@@ -71,6 +71,7 @@ public final class Environment: @unchecked Sendable {
             throw error
         }
         self.handle = env
+        self.maxKeySize = Int(mdb_env_get_maxkeysize(env))
         self.path = path
         self.options = options
         self.identity = identity
@@ -139,7 +140,7 @@ public final class Environment: @unchecked Sendable {
     public var allDatabases: [Database] { databases.values.sorted { $0.name < $1.name } }
 
     /// The largest key LMDB accepts (511 bytes in default builds).
-    public var maxKeySize: Int { Int(mdb_env_get_maxkeysize(handle)) }
+    public let maxKeySize: Int
 
     // MARK: Read transactions
 

@@ -38,7 +38,7 @@ extension DSMRStore {
     }
 }
 
-func pad(_ value: Int, _ width: Int) -> String {
+func pad(_ value: some BinaryInteger, _ width: Int) -> String {
     let text = String(value)
     return String(repeating: " ", count: max(0, width - text.count)) + text
 }
