@@ -35,7 +35,10 @@ public struct StoreConfiguration: Sendable {
     public var acceptTimingChange = false
     /// Opens without taking the writer lock; every mutation is refused.
     public var readOnly = false
-    /// How commits reach the disk; synced unless explicitly relaxed.
+    /// How commits reach the disk; synced unless explicitly relaxed. Anything
+    /// but `.synced` gives up the promise that a share handed out survives an
+    /// operating-system crash, and with it protection against signing twice:
+    /// relax it only for tests and bulk loads.
     public var durability: Durability = .synced
     /// The initial LMDB map size; it grows on demand.
     public var mapSize = 64 << 20
