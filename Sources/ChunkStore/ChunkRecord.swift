@@ -1,3 +1,4 @@
+import Crypto
 import DSMR
 
 /// Where a chunk stands in its life.
@@ -36,10 +37,14 @@ public enum ChunkOrigin: UInt8, Sendable, Hashable, CaseIterable, CustomStringCo
 /// record checks itself.
 ///
 /// Layout: version (1) | status (1) | origin (1) | producer (20) | slot (8) |
-/// expiry (8) | units (40) | chunk bytes (rest).
+/// expiry (8) | units (40) | checksum (8) | chunk bytes (rest). The checksum
+/// is the first 8 bytes of the SHA-256 of the 79 bytes before it, so damage
+/// to the header is found as surely as damage to the chunk.
 struct ChunkRecord: Sendable {
     static let version: UInt8 = 1
-    static let headerSize = 1 + 1 + 1 + 20 + 8 + 8 + 40
+    /// The header without its checksum.
+    static let checkedSize = 1 + 1 + 1 + 20 + 8 + 8 + 40
+    static let headerSize = checkedSize + 8
 
     var status: ChunkStatus
     var origin: ChunkOrigin
@@ -56,8 +61,21 @@ struct ChunkRecord: Sendable {
         Keys.append(slot, to: &header)
         Keys.append(UInt64(bitPattern: expiry), to: &header)
         header.append(contentsOf: units.fixedBytes)
+        header.withUnsafeBytes { header.append(contentsOf: Self.checksum($0)) }
         precondition(header.count == Self.headerSize)
         header.withUnsafeBytes { buffer.copyMemory(from: $0) }
+    }
+
+    /// The header as stored.
+    var headerBytes: [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: Self.headerSize) { buffer, count in
+            writeHeader(into: UnsafeMutableRawBufferPointer(buffer))
+            count = Self.headerSize
+        }
+    }
+
+    static func checksum(_ checked: UnsafeRawBufferPointer) -> [UInt8] {
+        Array(SHA256.hash(data: UnsafeRawBufferPointer(rebasing: checked[0..<checkedSize])).prefix(8))
     }
 
     /// Parses the header of a stored record; `body` is the chunk's bytes.
@@ -67,6 +85,9 @@ struct ChunkRecord: Sendable {
         }
         guard value[0] == version else {
             throw ChunkStoreError(.corruptRecord, "chunk record version \(value[0]) is not \(version)")
+        }
+        guard checksum(value).elementsEqual(value[checkedSize..<headerSize]) else {
+            throw ChunkStoreError(.corruptRecord, "chunk record header does not match its checksum")
         }
         guard let status = ChunkStatus(rawValue: value[1]) else {
             throw ChunkStoreError(.corruptRecord, "chunk record status \(value[1]) is unknown")

@@ -67,8 +67,10 @@ extension ChunkStore {
         guard let value = try txn.get(key, in: tables.chunks) else { return false }
         let record = try value.withUnsafeBytes { try ChunkRecord.parse($0).record }
         if record.status == .accepted { return true }
+        var accepted = record
+        accepted.status = .accepted
         var updated = value
-        updated[1] = ChunkStatus.accepted.rawValue
+        updated.replaceSubrange(0..<ChunkRecord.headerSize, with: accepted.headerBytes)
         try txn.put(updated, forKey: key, in: tables.chunks)
         try txn.delete(Keys.expiry(.pending, record.expiry, id), in: tables.byExpiry)
         try txn.put([UInt8](), forKey: Keys.expiry(.accepted, record.expiry, id), in: tables.byExpiry)

@@ -160,3 +160,34 @@ import Testing
         }
     }
 }
+
+@Suite struct RecordHeaderTests {
+    @Test func damageToARecordHeaderIsFoundAndTheChunkDroppedWithItsSlotKept() async throws {
+        let bed = MaintenanceTestbed()
+        defer { bed.removeAll() }
+        let store = try bed.open("a")
+        let chunks = try await MaintenanceTestbed.fill(store)
+        store.close()
+        let damaged = chunks[5]
+        try bed.withRawEnvironment("a") { env in
+            let records = try env.database("chunks")
+            try env.write { txn in
+                var key: [UInt8] = []
+                let expiry = MaintenanceTestbed.rules.expiry(ofSlot: damaged.slot)
+                withUnsafeBytes(of: UInt64(expiry).bigEndian) { key.append(contentsOf: $0) }
+                key += damaged.id.bytes
+                var record = try #require(try txn.get(key, in: records))
+                record[50] ^= 0x10  // inside the units: not covered by the chunk id
+                try txn.put(record, forKey: key, in: records)
+            }
+        }
+        let reopened = try bed.open("a")
+        defer { reopened.close() }
+        let report = try reopened.check()
+        #expect(report.problems.contains { $0.kind == .chunkRecordCorrupt && $0.detail.contains("checksum") })
+        let recovery = try await reopened.recover()
+        #expect(recovery.chunksDropped == 1 && recovery.signedRowsMarkedNotHeld == 1)
+        #expect(try reopened.check().isClean)
+        #expect(try reopened.signedChunk(producer: damaged.producer, slot: damaged.slot) == damaged.id)
+    }
+}

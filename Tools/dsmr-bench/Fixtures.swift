@@ -14,7 +14,7 @@ enum Fixture {
     /// The size of the store's record header in front of a chunk's bytes
     /// (`ChunkRecord.headerSize` in ChunkStore): the raw baseline writes
     /// values of the same size, header included.
-    static let recordHeaderSize = 79
+    static let recordHeaderSize = 87
 
     /// The signer whose seed is derived from `n` (validators use 1 and up;
     /// the node under test uses `nodeSeed`).
