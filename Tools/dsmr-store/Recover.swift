@@ -1,0 +1,36 @@
+import ArgumentParser
+import ChunkStore
+
+extension DSMRStore {
+    struct Recover: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Rebuild every derived row from the primary records, in place or into a copy.")
+
+        @OptionGroup var options: StoreOptions
+
+        @Option(name: .shortAndLong, help: "Recover into this new directory and leave the source as it is.")
+        var output: String?
+
+        func run() async throws {
+            let report: RecoveryReport
+            if let output {
+                let store = try options.open(readOnly: true)
+                defer { store.close() }
+                report = try await recoverCopy(store, output)
+            } else {
+                let store = try options.open(readOnly: false)
+                defer { store.close() }
+                report = try await store.recover()
+            }
+            if options.json { return try printJSON(report) }
+            print("kept \(report.chunksKept) chunks, dropped \(report.chunksDropped); wrote \(report.indexRowsWritten) index rows, \(report.ledgerRowsRewritten) ledger rows, \(report.signedRowsAdded) signed rows; dropped \(report.certificatesDropped) certificates")
+        }
+
+        private func recoverCopy(_ store: ChunkStore, _ output: String) async throws -> RecoveryReport {
+            try store.compact(to: output)
+            let copy = try ChunkStore(adopting: output, readOnly: false)
+            defer { copy.close() }
+            return try await copy.recover()
+        }
+    }
+}
