@@ -31,14 +31,16 @@ public struct Ed25519Signer: Signer, @unchecked Sendable {
         guard seed.count == Self.seedByteCount else {
             throw KeyError(code: .invalidKey, message: "an Ed25519 seed has 32 bytes, got \(seed.count)")
         }
+        var raw = Array(seed)
+        defer { wipe(&raw) }
         do {
-            self.init(key: try Curve25519.Signing.PrivateKey(rawRepresentation: Array(seed)))
+            self.init(key: try Curve25519.Signing.PrivateKey(rawRepresentation: raw))
         } catch {
             throw KeyError(code: .invalidKey, message: "invalid Ed25519 seed: \(error)")
         }
     }
 
-    /// The 32-byte seed; keep it secret.
+    /// The 32-byte seed; keep it secret, and overwrite the array when done with it.
     public var seed: [UInt8] {
         Array(key.rawRepresentation)
     }

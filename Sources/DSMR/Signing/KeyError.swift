@@ -2,13 +2,17 @@
 public struct KeyError: Error, Hashable, Sendable, CustomStringConvertible {
     /// What kind of failure this is; compare with the static members.
     public struct Code: Hashable, Sendable {
-        private enum Base: Hashable, Sendable { case invalidKey, malformedFile, insecurePermissions, io, signing }
+        private enum Base: Hashable, Sendable {
+            case invalidKey, malformedFile, notRegularFile, insecurePermissions, io, signing
+        }
         private let base: Base
         /// The key bytes are not a valid key of the scheme.
         public static let invalidKey = Code(base: .invalidKey)
         /// The key file is not in the expected format.
         public static let malformedFile = Code(base: .malformedFile)
-        /// The key file can be read or written by group or others.
+        /// The key file is a symbolic link, FIFO, directory, device or socket.
+        public static let notRegularFile = Code(base: .notRegularFile)
+        /// The key file is owned by another user, or group or others can access it.
         public static let insecurePermissions = Code(base: .insecurePermissions)
         /// The file system reported an error.
         public static let io = Code(base: .io)
