@@ -5,7 +5,7 @@ import Testing
     @Test func defaultsAreValid() throws {
         try Rules.default.validate()
         #expect(Rules.default.maxChunksPerSlot == 1)
-        #expect(Rules.default.quorum == Quorum(numerator: 67, denominator: 100))
+        #expect(Rules.default.quorum == (try Quorum(numerator: 67, denominator: 100)))
     }
 
     @Test func timeHelpers() {
@@ -20,6 +20,10 @@ import Testing
         #expect(rules.expiry(ofSlot: .max) == .max)
         #expect(rules.epoch(at: 59_999) == 0)
         #expect(rules.epoch(at: 60_000) == 1)
+        // A slot's epoch is that of its start: slot 119 starts at 59 500, slot 120 at 60 000.
+        #expect(rules.epoch(ofSlot: 119) == 0)
+        #expect(rules.epoch(ofSlot: 120) == 1)
+        #expect(rules.epoch(ofSlot: .max) == UInt64(Int64.max) / 60_000)
         #expect(rules.window(ofSlot: 7) == 1)
         #expect(rules.window(ofSlot: 8) == 2)
     }
@@ -31,7 +35,6 @@ import Testing
         ("maxChunksPerSlot", Rules(maxChunksPerSlot: 0)),
         ("rateLimitWindow", Rules(rateLimitWindow: 0)),
         ("maxUnitsPerWindow", Rules(maxUnitsPerWindow: Dimensions(bandwidth: 10))),
-        ("quorum", Rules(quorum: Quorum(numerator: 1, denominator: 2))),
         ("epochDuration", Rules(epochDuration: 1)),
         ("maxBlockSkew", Rules(maxBlockSkew: -1)),
         ("validityWindow", Rules(validityWindow: 1_000)),

@@ -47,10 +47,24 @@ import Testing
         let needed: UInt64 = unit * 67
         #expect(!quorum.isMet(signedWeight: needed - 1, totalWeight: total))
         #expect(quorum.isMet(signedWeight: needed, totalWeight: total))
-        #expect(quorum.isValid)
-        #expect(!Quorum(numerator: 2, denominator: 3).isValid)
-        #expect(!Quorum(numerator: 1, denominator: 0).isValid)
-        #expect(!Quorum(numerator: 101, denominator: 100).isValid)
-        #expect(Quorum(numerator: .max, denominator: .max).isValid)
+    }
+
+    /// An invalid quorum cannot be made, so no `verify`, `isMet` or `Rules` can hold one.
+    @Test(arguments: [(0, 5), (0, 0), (1, 0), (2, 3), (1, 2), (101, 100), (.max, .max - 1)] as [(UInt64, UInt64)])
+    func invalidQuorumsCannotBeMade(_ numerator: UInt64, _ denominator: UInt64) {
+        do {
+            _ = try Quorum(numerator: numerator, denominator: denominator)
+            Issue.record("\(numerator)/\(denominator) was accepted")
+        } catch {
+            #expect(error.rule == "quorum")
+            #expect(error.message.contains("more than 2/3"))
+        }
+    }
+
+    @Test(arguments: [(67, 100), (1, 1), (.max, .max), (2_000_001, 3_000_000)] as [(UInt64, UInt64)])
+    func quorumsAboveTwoThirdsCanBeMade(_ numerator: UInt64, _ denominator: UInt64) throws {
+        let quorum = try Quorum(numerator: numerator, denominator: denominator)
+        #expect(quorum.numerator == numerator && quorum.denominator == denominator)
+        #expect(!quorum.isMet(signedWeight: 0, totalWeight: 1))
     }
 }

@@ -189,7 +189,7 @@ enum RulesCodec {
             slotDuration: Int64(bitPattern: field(0)), chunkLifetime: Int64(bitPattern: field(1)),
             maxFutureSlots: field(2), maxChunkBytes: Int(clamping: field(3)),
             maxChunksPerSlot: Int(clamping: field(4)), rateLimitWindow: field(5), maxUnitsPerWindow: units,
-            quorum: Quorum(numerator: Keys.uint64(bytes, at: 97), denominator: Keys.uint64(bytes, at: 105)),
+            quorum: try Quorum(numerator: Keys.uint64(bytes, at: 97), denominator: Keys.uint64(bytes, at: 105)),
             epochDuration: Int64(bitPattern: field(6)),
             maxBlockSkew: Int64(bitPattern: Keys.uint64(bytes, at: 113)),
             validityWindow: Int64(bitPattern: Keys.uint64(bytes, at: 121)))

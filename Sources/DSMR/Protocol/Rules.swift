@@ -18,7 +18,7 @@ public struct Rules: Hashable, Sendable {
     public var rateLimitWindow: UInt64
     /// The most units a producer's chunks may use in one window.
     public var maxUnitsPerWindow: Dimensions
-    /// The stake that makes a certificate.
+    /// The stake that makes a certificate; a ``Quorum`` is valid by construction.
     public var quorum: Quorum
     /// The length of an epoch: `epoch = time / epochDuration`.
     public var epochDuration: Int64
@@ -77,7 +77,6 @@ public struct Rules: Hashable, Sendable {
         try check(
             maxUnitsPerWindow.bandwidth >= UInt64(maxChunkBytes), "maxUnitsPerWindow",
             "bandwidth \(maxUnitsPerWindow.bandwidth) is below maxChunkBytes (\(maxChunkBytes)): no full chunk could be signed")
-        try check(quorum.isValid, "quorum", "must be more than 2/3 and at most 1, is \(quorum)")
         try check(
             epochDuration >= slotDuration, "epochDuration",
             "must be at least slotDuration (\(slotDuration)), is \(epochDuration)")
@@ -107,6 +106,14 @@ public struct Rules: Hashable, Sendable {
     /// The epoch containing `time`; times before 0 are in epoch 0.
     public func epoch(at time: Int64) -> UInt64 {
         time <= 0 ? 0 : UInt64(time) / UInt64(epochDuration)
+    }
+
+    /// The epoch `slot` belongs to: the epoch containing the slot's start.
+    ///
+    /// A certificate's epoch is this epoch of its chunk's slot, and a share
+    /// signs it; see ``ChunkCertificate/verify(against:rules:domain:verifier:)``.
+    public func epoch(ofSlot slot: UInt64) -> UInt64 {
+        epoch(at: slotStart(slot))
     }
 
     /// The rate-limit window containing `slot`.
