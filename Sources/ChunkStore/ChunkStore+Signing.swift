@@ -30,7 +30,8 @@ extension ChunkStore {
             throw ChunkStoreError(.badSignature, "chunk \(prepared.id) is not signed by its producer \(chunk.producer)")
         }
         try await record(prepared)
-        return try SignatureShare.sign(prepared.reference, signer: signer, domain: configuration.domain)
+        return try SignatureShare.sign(
+            prepared.reference, rules: configuration.rules, signer: signer, domain: configuration.domain)
     }
 
     /// Stores this node's own chunk under the same rules as a remote one (one
@@ -44,7 +45,8 @@ extension ChunkStore {
         }
         let prepared = try prepare(chunk, origin: .own, now: now)
         try await record(prepared)
-        return try SignatureShare.sign(prepared.reference, signer: signer, domain: configuration.domain)
+        return try SignatureShare.sign(
+            prepared.reference, rules: configuration.rules, signer: signer, domain: configuration.domain)
     }
 
     /// Stores a chunk fetched after a block referencing it was accepted. No

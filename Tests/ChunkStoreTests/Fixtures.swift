@@ -98,10 +98,10 @@ enum Fixture {
 
     static func certificate(_ reference: ChunkReference) -> ChunkCertificate {
         let shares = validatorSigners.prefix(3).map {
-            try! SignatureShare.sign(reference, signer: $0, domain: domain)
+            try! SignatureShare.sign(reference, rules: rules, signer: $0, domain: domain)
         }
         return try! ChunkCertificate.aggregate(
-            reference: reference, shares: Array(shares), validators: validators, quorum: rules.quorum)
+            reference: reference, shares: Array(shares), validators: validators, rules: rules)
     }
 
     /// A block at `height` after `parent` certifying `chunks`.

@@ -50,8 +50,8 @@ struct MaintenanceTestbed {
 
     static func certificate(for chunk: Chunk) -> ChunkCertificate {
         let reference = ChunkReference(chunk: chunk, rules: rules)
-        let shares = signers.prefix(3).map { try! SignatureShare.sign(reference, signer: $0, domain: domain) }
-        return try! ChunkCertificate.aggregate(reference: reference, shares: shares, validators: validators)
+        let shares = signers.prefix(3).map { try! SignatureShare.sign(reference, rules: rules, signer: $0, domain: domain) }
+        return try! ChunkCertificate.aggregate(reference: reference, shares: shares, validators: validators, rules: rules)
     }
 
     /// Signs `slots` chunks for producers 1...3, certifies every other one and

@@ -204,7 +204,7 @@ struct ModelRun {
             counts.signed += 1
             try require(share.reference == Fixture.reference(chunk), "share names \(share.reference)")
             try require(
-                share.verify(publicKey: Fixture.node.publicKey, domain: Fixture.domain), "share does not verify")
+                share.verify(publicKey: Fixture.node.publicKey, rules: Fixture.rules, domain: Fixture.domain), "share does not verify")
         case (let code?, .failure(let error as ChunkStoreError)) where error.code == code:
             switch code {
             case .rateLimited: counts.rateLimited += 1

@@ -32,7 +32,7 @@ struct SigningTests {
             try #require(winners.count == 1)
             let (winner, share) = winners[0]
             #expect(share.reference == Fixture.reference(winner))
-            #expect(share.verify(publicKey: Fixture.node.publicKey, domain: Fixture.domain))
+            #expect(share.verify(publicKey: Fixture.node.publicKey, rules: Fixture.rules, domain: Fixture.domain))
             let refusals = outcomes.compactMap { _, result -> ChunkStoreError.Code? in
                 if case .failure(let error as ChunkStoreError) = result { return error.code }
                 return nil
@@ -77,7 +77,7 @@ struct SigningTests {
             // The chunk signed before the restart is signed again.
             let again = try await store.persistAndSign(first, validators: Fixture.validators, now: now)
             #expect(again.reference == Fixture.reference(first))
-            #expect(again.verify(publicKey: Fixture.node.publicKey, domain: Fixture.domain))
+            #expect(again.verify(publicKey: Fixture.node.publicKey, rules: Fixture.rules, domain: Fixture.domain))
             #expect(try store.chunk(second.id) == nil)
             #expect(try store.chunk(first.id)?.chunk == first)
             #expect(try store.chunkBytes(first.id) == first.encoded())

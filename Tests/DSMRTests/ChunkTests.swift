@@ -150,14 +150,14 @@ import Testing
         #expect(reference.encoded().count == 1 + ChunkReference.bodyByteCount)
         #expect(try ChunkReference(decoding: reference.encoded()) == reference)
         let signer = Fixtures.signer(3)
-        let share = try SignatureShare.sign(reference, signer: signer, domain: Fixtures.domain)
+        let share = try SignatureShare.sign(reference, rules: Fixtures.rules, signer: signer, domain: Fixtures.domain)
         #expect(try SignatureShare(decoding: share.encoded()) == share)
-        #expect(share.verify(publicKey: signer.publicKey, domain: Fixtures.domain))
-        #expect(!share.verify(publicKey: signer.publicKey, domain: Fixtures.otherChain))
-        #expect(!share.verify(publicKey: Fixtures.signer(4).publicKey, domain: Fixtures.domain))
+        #expect(share.verify(publicKey: signer.publicKey, rules: Fixtures.rules, domain: Fixtures.domain))
+        #expect(!share.verify(publicKey: signer.publicKey, rules: Fixtures.rules, domain: Fixtures.otherChain))
+        #expect(!share.verify(publicKey: Fixtures.signer(4).publicKey, rules: Fixtures.rules, domain: Fixtures.domain))
         var moved = share
         moved.reference.expiry += 1
-        #expect(!moved.verify(publicKey: signer.publicKey, domain: Fixtures.domain))
+        #expect(!moved.verify(publicKey: signer.publicKey, rules: Fixtures.rules, domain: Fixtures.domain))
     }
 
     @Test func anyReferenceRoundTrips() async {

@@ -11,7 +11,8 @@ enum Fixtures {
     static let domain = SigningDomain(networkID: 1337, chainID: chainID)
     static let otherChain = SigningDomain(
         networkID: 1337, chainID: try! ChainID(bytes: (0..<32).map { UInt8(255 - $0) }))
-    static let rules = Rules.default
+    /// The default rules but six-second epochs, so the fixtures' slot 42 is in epoch 7.
+    static let rules = Rules(epochDuration: 6_000)
 
     /// Signers 1...count, each with weight `weight`.
     static func signers(_ count: Int) -> [Ed25519Signer] {
@@ -41,18 +42,18 @@ enum Fixtures {
     static func shares(
         _ signers: [Ed25519Signer], reference: ChunkReference, domain: SigningDomain = domain
     ) -> [SignatureShare] {
-        signers.map { try! SignatureShare.sign(reference, signer: $0, domain: domain) }
+        signers.map { try! SignatureShare.sign(reference, rules: rules, signer: $0, domain: domain) }
     }
 
-    /// A certificate signed by the first `signing` of `all` signers.
+    /// A certificate signed by the first `signing` of `all` signers, for the chunk of `slot`.
     static func certificate(
-        all: [Ed25519Signer], signing: Int, domain: SigningDomain = domain, epoch: UInt64 = 7
+        all: [Ed25519Signer], signing: Int, domain: SigningDomain = domain, slot: UInt64 = 42
     ) throws -> ChunkCertificate {
-        let set = validatorSet(all, epoch: epoch)
-        let reference = reference()
+        let reference = reference(chunk(slot: slot))
+        let set = validatorSet(all, epoch: rules.epoch(ofSlot: slot))
         return try ChunkCertificate.aggregate(
             reference: reference, shares: shares(Array(all.prefix(signing)), reference: reference, domain: domain),
-            validators: set)
+            validators: set, rules: rules)
     }
 
     static func block(certificates: [ChunkCertificate]) -> Block {

@@ -15,7 +15,7 @@ import Testing
         ("chunkReference", Fixtures.reference().encoded(), { _ = try ChunkReference(decoding: $0, limits: $1) }),
         (
             "signatureShare",
-            (try! SignatureShare.sign(Fixtures.reference(), signer: Fixtures.signer(3), domain: Fixtures.domain))
+            (try! SignatureShare.sign(Fixtures.reference(), rules: Fixtures.rules, signer: Fixtures.signer(3), domain: Fixtures.domain))
                 .encoded(),
             { _ = try SignatureShare(decoding: $0, limits: $1) }
         ),
@@ -159,7 +159,7 @@ import Testing
         let beyond = head + [0, 0, 0, 1, bits | 0x80] + signatures + signatures[0..<68]
         let certificate = try ChunkCertificate(decoding: beyond)
         #expect(throws: CertificateError.self) {
-            try certificate.verify(against: Fixtures.validatorSet(Self.all), domain: Fixtures.domain)
+            try certificate.verify(against: Fixtures.validatorSet(Self.all), rules: Fixtures.rules, domain: Fixtures.domain)
         }
     }
 

@@ -65,12 +65,13 @@ import Testing
     static let all = Fixtures.signers(4)
     static let chunk = Fixtures.chunk()
     static let reference = Fixtures.reference(chunk)
-    static let share = try! SignatureShare.sign(reference, signer: Fixtures.signer(3), domain: Fixtures.domain)
+    static let share = try! SignatureShare.sign(
+        reference, rules: Fixtures.rules, signer: Fixtures.signer(3), domain: Fixtures.domain)
     static let certificate = try! Fixtures.certificate(all: all, signing: 3)
     static let block = Fixtures.block(certificates: [certificate])
 
     static let setting = """
-        domain: network 1337, chain 000102...1f; rules: defaults; the signer of seed n has the seed 32 bytes of n
+        domain: network 1337, chain 000102...1f; rules: defaults but 6 s epochs (slot 42 is in epoch 7); the signer of seed n has the seed 32 bytes of n
         """
 
     @Test func keys() throws {
@@ -120,14 +121,18 @@ import Testing
             "chunk-reference", "The reference to the chunk vector, expiry from the default rules.\n" + Self.setting,
             [("encoded", Self.hex(Self.reference.encoded()))], signed: true)
         let committed = try Self.check(
-            "signature-share", "Seed 3's share over the chunk-reference vector.\n" + Self.setting,
+            "signature-share", "Seed 3's share over the chunk-reference vector and its epoch, 7.\n" + Self.setting,
             [
-                ("signedMessage", Self.hex(SignatureShare.message(for: Self.reference, domain: Fixtures.domain))),
+                (
+                    "signedMessage",
+                    Self.hex(SignatureShare.message(for: Self.reference, epoch: 7, domain: Fixtures.domain))
+                ),
                 ("signature", Self.hex(Self.share.signature)),
                 ("encoded", Self.hex(Self.share.encoded())),
             ], signed: true)
         let share = try SignatureShare(decoding: Self.bytes(try #require(committed["encoded"])))
-        #expect(share.verify(publicKey: Fixtures.signer(3).publicKey, domain: Fixtures.domain))
+        #expect(share.epoch == 7)
+        #expect(share.verify(publicKey: Fixtures.signer(3).publicKey, rules: Fixtures.rules, domain: Fixtures.domain))
     }
 
     @Test func certificateAndBlock() throws {
@@ -141,7 +146,7 @@ import Testing
                 ("encoded", Self.hex(Self.certificate.encoded())),
             ], signed: true)
         try ChunkCertificate(decoding: Self.bytes(try #require(certificate["encoded"])))
-            .verify(against: set, domain: Fixtures.domain)
+            .verify(against: set, rules: Fixtures.rules, domain: Fixtures.domain)
         let block = try Self.check(
             "block",
             "Block at height 9, timestamp 1700000000123, parent abab...ab, with the certificate vector.\n"
@@ -149,6 +154,6 @@ import Testing
             [("encoded", Self.hex(Self.block.encoded())), ("id", Self.block.id.hex)], signed: true)
         let decoded = try Block(decoding: Self.bytes(try #require(block["encoded"])))
         #expect(decoded.id.hex == block["id"].map(String.init))
-        try decoded.certificates[0].verify(against: set, domain: Fixtures.domain)
+        try decoded.certificates[0].verify(against: set, rules: Fixtures.rules, domain: Fixtures.domain)
     }
 }

@@ -83,9 +83,9 @@ func chunk(_ producer: Ed25519Signer, slot: UInt64, size: Int, random: inout Gen
 
 func certificate(_ chunk: Chunk) -> ChunkCertificate {
     let reference = ChunkReference(chunk: chunk, rules: CrashFixture.rules)
-    let shares = CrashFixture.producers.map { try! SignatureShare.sign(reference, signer: $0, domain: CrashFixture.domain) }
+    let shares = CrashFixture.producers.map { try! SignatureShare.sign(reference, rules: CrashFixture.rules, signer: $0, domain: CrashFixture.domain) }
     return try! ChunkCertificate.aggregate(
-        reference: reference, shares: shares, validators: CrashFixture.validators, quorum: CrashFixture.rules.quorum)
+        reference: reference, shares: shares, validators: CrashFixture.validators, rules: CrashFixture.rules)
 }
 
 func run(path: String, seed: UInt64, firstSlot: UInt64) async throws {

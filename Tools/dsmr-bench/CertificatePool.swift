@@ -29,7 +29,7 @@ struct CertificatePool: Sendable {
             for try await part in group { for (index, certificate) in part { all[index] = certificate } }
             return all.map { $0! }
         }
-        try made[0].verify(against: validators, domain: Fixture.domain)
+        try made[0].verify(against: validators, rules: Fixture.rules, domain: Fixture.domain)
         return CertificatePool(validators: validators, certificates: made)
     }
 
@@ -41,8 +41,10 @@ struct CertificatePool: Sendable {
             chunkID: ChunkID(hashing: Array("dsmr-bench certificate \(index)".utf8)),
             producer: signers[index % signers.count].nodeID, slot: slot, expiry: Fixture.rules.expiry(ofSlot: slot))
         let shares = try (0..<signatureCount).map { offset in
-            try SignatureShare.sign(reference, signer: signers[(index + offset) % signers.count], domain: Fixture.domain)
+            try SignatureShare.sign(
+                reference, rules: Fixture.rules, signer: signers[(index + offset) % signers.count],
+                domain: Fixture.domain)
         }
-        return try ChunkCertificate.aggregate(reference: reference, shares: shares, validators: validators)
+        return try ChunkCertificate.aggregate(reference: reference, shares: shares, validators: validators, rules: Fixture.rules)
     }
 }

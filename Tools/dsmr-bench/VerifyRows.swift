@@ -10,6 +10,7 @@ enum VerifyRows {
         let pool = try await context.certificates()
         let validators = pool.validators
         let domain = Fixture.domain
+        let rules = Fixture.rules
         let one = Array(pool.certificates.prefix(scale.verifyOne))
         var repeatedPool: [ChunkCertificate] = []
         while repeatedPool.count < scale.verifyAll {
@@ -20,7 +21,8 @@ enum VerifyRows {
         // the signed message and each signer's key and signature.
         let bare = one.map { certificate in
             (
-                message: SignatureShare.message(for: certificate.reference, domain: domain),
+                message: SignatureShare.message(
+                    for: certificate.reference, epoch: certificate.epoch, domain: domain),
                 pairs: zip(certificate.signers.indices, certificate.signatures).map {
                     (key: validators.validators[$0.0].publicKey, signature: $0.1)
                 }
@@ -36,7 +38,7 @@ enum VerifyRows {
         var oneCoresUsed: [Double] = []
         for round in 0..<scale.rounds {
             let oneTime = try measured {
-                for certificate in one { try certificate.verify(against: validators, domain: domain) }
+                for certificate in one { try certificate.verify(against: validators, rules: rules, domain: domain) }
             }
             oneRates.append(Double(one.count) / oneTime.wall)
             oneCoresUsed.append(oneTime.cpu / oneTime.wall)
@@ -63,7 +65,7 @@ enum VerifyRows {
                         for worker in 0..<workers {
                             group.addTask {
                                 for index in stride(from: worker, to: many.count, by: workers) {
-                                    try many[index].verify(against: validators, domain: domain)
+                                    try many[index].verify(against: validators, rules: rules, domain: domain)
                                 }
                             }
                         }
@@ -81,7 +83,7 @@ enum VerifyRows {
                 let repeated = one[0]
                 let repeats = one.count * 100
                 let cachedTime = try seconds {
-                    for _ in 0..<repeats { try cache.verify(repeated, against: validators, domain: domain) }
+                    for _ in 0..<repeats { try cache.verify(repeated, against: validators, rules: rules, domain: domain) }
                 }
                 cachedRates.append(Double(repeats) / cachedTime)
             }

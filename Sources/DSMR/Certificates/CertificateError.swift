@@ -3,7 +3,7 @@ public struct CertificateError: Error, Hashable, Sendable, CustomStringConvertib
     /// What kind of failure this is; compare with the static members.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Base: String, Hashable, Sendable {
-            case insufficientWeight, duplicateSigner, signerOutsideSet, badSignature, wrongDomain, wrongEpoch
+            case insufficientWeight, duplicateSigner, signerOutsideSet, badSignature, wrongEpoch, epochNotOfSlot
             case referenceMismatch, signatureCountMismatch
         }
         private let base: Base
@@ -13,12 +13,15 @@ public struct CertificateError: Error, Hashable, Sendable, CustomStringConvertib
         public static let duplicateSigner = Code(base: .duplicateSigner)
         /// A signer is not in the epoch's validator set.
         public static let signerOutsideSet = Code(base: .signerOutsideSet)
-        /// A signature does not verify under its signer's key; ``CertificateError/signer`` names the signer.
+        /// A signature does not verify under its signer's key; ``CertificateError/signer`` names the
+        /// signer. Verification stops at the first one, so a certificate for another network, chain
+        /// or epoch, or an entirely forged one, fails with this code too.
         public static let badSignature = Code(base: .badSignature)
-        /// No signature verifies: the certificate was most likely made for another network or chain.
-        public static let wrongDomain = Code(base: .wrongDomain)
-        /// The certificate's epoch is not the validator set's.
+        /// The validator set's epoch, or a share's, is not the certificate's.
         public static let wrongEpoch = Code(base: .wrongEpoch)
+        /// The certificate's epoch is not the one the rules give its chunk's slot
+        /// (``Rules/epoch(ofSlot:)``): it was relabelled, or made under other rules.
+        public static let epochNotOfSlot = Code(base: .epochNotOfSlot)
         /// A share signs a different chunk reference.
         public static let referenceMismatch = Code(base: .referenceMismatch)
         /// The number of signatures differs from the number of signers.

@@ -16,50 +16,63 @@ extension ChunkCertificate {
         return signers.indices.reduce(0) { $0 + validators.validators[$1].weight }
     }
 
-    /// Checks the certificate against the epoch's validator set.
+    /// Checks the certificate against its epoch's validator set under `rules`.
     ///
-    /// Checks, in order: the epoch, that every signer bit lies inside the set,
-    /// the quorum, then every signature. When no signature at all verifies, the
-    /// certificate was most likely made for another network or chain and the
-    /// error is ``CertificateError/Code/wrongDomain``; otherwise the first bad
-    /// signature is ``CertificateError/Code/badSignature`` naming its signer.
+    /// Checks, in order: that ``epoch`` is the epoch `rules` give the
+    /// reference's slot (``CertificateError/Code/epochNotOfSlot``), that
+    /// `validators` is that epoch's set (``CertificateError/Code/wrongEpoch``),
+    /// that every signer bit lies inside the set, that the signers reach
+    /// `rules.quorum`, then the signatures, over the reference and the epoch,
+    /// in bit order. The first signature that does not verify stops the check
+    /// and is ``CertificateError/Code/badSignature`` naming its signer, so an
+    /// entirely forged certificate costs one signature check. To make repeats
+    /// cost a hash, verify through a ``CertificateVerificationCache``.
     public func verify(
-        against validators: ValidatorSet, domain: SigningDomain, quorum: Quorum = .default,
+        against validators: ValidatorSet, rules: Rules, domain: SigningDomain,
         verifier: some SignatureVerifier = Ed25519Verifier()
     ) throws(CertificateError) {
+        try checkTerms(against: validators, rules: rules)
+        try checkSignatures(against: validators, domain: domain, verifier: verifier)
+    }
+
+    /// Everything ``verify(against:rules:domain:verifier:)`` checks but the signatures: the epoch,
+    /// the signer bits and the quorum. Costs no signature check.
+    func checkTerms(against validators: ValidatorSet, rules: Rules) throws(CertificateError) {
+        let slotEpoch = rules.epoch(ofSlot: reference.slot)
+        guard epoch == slotEpoch else {
+            throw CertificateError(
+                code: .epochNotOfSlot,
+                message: "certificate says epoch \(epoch) but its chunk \(reference.chunkID) of slot "
+                    + "\(reference.slot) is in epoch \(slotEpoch)")
+        }
         guard epoch == validators.epoch else {
             throw CertificateError(
                 code: .wrongEpoch, message: "certificate of epoch \(epoch) checked against epoch \(validators.epoch)")
         }
         let weight = try signedWeight(in: validators)
-        guard validators.hasQuorum(signedWeight: weight, quorum: quorum) else {
+        guard validators.hasQuorum(signedWeight: weight, quorum: rules.quorum) else {
             throw CertificateError(
                 code: .insufficientWeight,
-                message: "signed weight \(weight) of \(validators.totalWeight) is below quorum \(quorum)")
+                message: "signed weight \(weight) of \(validators.totalWeight) is below quorum \(rules.quorum)")
         }
-        let message = SignatureShare.message(for: reference, domain: domain)
-        var firstBad: Validator?
-        var anyGood = false
+    }
+
+    /// Checks every signature in bit order, stopping at the first that does not verify.
+    ///
+    /// - Precondition: ``checkTerms(against:rules:)`` passed for `validators`.
+    func checkSignatures(
+        against validators: ValidatorSet, domain: SigningDomain, verifier: some SignatureVerifier
+    ) throws(CertificateError) {
+        let message = SignatureShare.message(for: reference, epoch: epoch, domain: domain)
         for (signature, index) in zip(signatures, signers.indices) {
             let validator = validators.validators[index]
-            if verifier.isValid(signature: signature, message: message, publicKey: validator.publicKey) {
-                anyGood = true
-                if firstBad != nil { break }
-            } else if firstBad == nil {
-                firstBad = validator
-                if anyGood { break }
+            guard verifier.isValid(signature: signature, message: message, publicKey: validator.publicKey) else {
+                throw CertificateError(
+                    code: .badSignature, signer: validator.nodeID,
+                    message: "signature of \(validator.nodeID) does not verify for chunk \(reference.chunkID) "
+                        + "of epoch \(epoch) in \(domain): forged, or made for another network or chain")
             }
         }
-        guard let bad = firstBad else { return }
-        if !anyGood && signatures.count > 1 {
-            throw CertificateError(
-                code: .wrongDomain,
-                message: "none of \(signatures.count) signatures verifies in \(domain): "
-                    + "the certificate is for another network or chain, or entirely forged")
-        }
-        throw CertificateError(
-            code: .badSignature, signer: bad.nodeID,
-            message: "signature of \(bad.nodeID) does not verify for chunk \(reference.chunkID) in \(domain)")
     }
 
     private func checkBits(_ validators: ValidatorSet) throws(CertificateError) {

@@ -1,10 +1,15 @@
 /// Proof that a quorum of an epoch's validators stored a chunk: the reference
 /// they signed, the epoch, which validators signed, and their signatures in
 /// signer-index order.
+///
+/// The epoch is bound twice: it must be the epoch the rules give the
+/// reference's slot (``Rules/epoch(ofSlot:)``), and every signature covers it
+/// (``SignatureShare/message(for:epoch:domain:)``). A certificate relabelled
+/// with another epoch fails verification both ways.
 public struct ChunkCertificate: Hashable, Sendable {
     /// The chunk reference every signature covers.
     public let reference: ChunkReference
-    /// The epoch whose validator set the signer bits index.
+    /// The epoch whose validator set the signer bits index: that of the reference's slot.
     public let epoch: UInt64
     /// Which validators of the epoch signed, by index in node-id order.
     public let signers: SignerBitSet
@@ -39,23 +44,39 @@ public struct ChunkCertificate: Hashable, Sendable {
 
     /// Combines shares for `reference` into a certificate over `validators`.
     ///
-    /// Shares' signatures are not checked here (check each on receipt with
-    /// ``SignatureShare/verify(publicKey:domain:verifier:)``, or the result with
-    /// ``verify(against:domain:quorum:verifier:)``).
+    /// The certificate's epoch is the one `rules` give the reference's slot;
+    /// `validators` must be that epoch's set and every share must sign that
+    /// epoch. Shares' signatures are not checked here (check each on receipt
+    /// with ``SignatureShare/verify(publicKey:rules:domain:verifier:)``, or the
+    /// result with ``verify(against:rules:domain:verifier:)``).
     ///
-    /// - Throws: ``CertificateError`` when a share signs another reference,
-    ///   comes from outside the set or from a signer seen before, or when the
-    ///   shares' weight does not reach `quorum`.
+    /// - Throws: ``CertificateError`` when `validators` or a share is of
+    ///   another epoch, when a share signs another reference, comes from
+    ///   outside the set or from a signer seen before, or when the shares'
+    ///   weight does not reach `rules.quorum`.
     public static func aggregate(
-        reference: ChunkReference, shares: [SignatureShare], validators: ValidatorSet, quorum: Quorum = .default
+        reference: ChunkReference, shares: [SignatureShare], validators: ValidatorSet, rules: Rules
     ) throws(CertificateError) -> ChunkCertificate {
+        let epoch = rules.epoch(ofSlot: reference.slot)
+        guard validators.epoch == epoch else {
+            throw CertificateError(
+                code: .wrongEpoch,
+                message: "chunk \(reference.chunkID) of slot \(reference.slot) is in epoch \(epoch), "
+                    + "not the validator set's epoch \(validators.epoch)")
+        }
         var byIndex: [Int: [UInt8]] = [:]
         var weight: UInt64 = 0
         for share in shares {
             guard share.reference == reference else {
                 throw CertificateError(
                     code: .referenceMismatch, signer: share.signer,
-                    message: "share of \(share.signer) signs chunk \(share.reference.chunkID), not \(reference.chunkID)")
+                    message:
+                        "share of \(share.signer) signs chunk \(share.reference.chunkID), not \(reference.chunkID)")
+            }
+            guard share.epoch == epoch else {
+                throw CertificateError(
+                    code: .wrongEpoch, signer: share.signer,
+                    message: "share of \(share.signer) signs epoch \(share.epoch), not \(epoch)")
             }
             guard let index = validators.index(of: share.signer) else {
                 throw CertificateError(
@@ -68,10 +89,10 @@ public struct ChunkCertificate: Hashable, Sendable {
             }
             weight += validators.validators[index].weight
         }
-        guard validators.hasQuorum(signedWeight: weight, quorum: quorum), !byIndex.isEmpty else {
+        guard validators.hasQuorum(signedWeight: weight, quorum: rules.quorum), !byIndex.isEmpty else {
             throw CertificateError(
                 code: .insufficientWeight,
-                message: "signed weight \(weight) of \(validators.totalWeight) is below quorum \(quorum)")
+                message: "signed weight \(weight) of \(validators.totalWeight) is below quorum \(rules.quorum)")
         }
         let order = byIndex.keys.sorted()
         return ChunkCertificate(

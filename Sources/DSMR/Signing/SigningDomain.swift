@@ -12,8 +12,9 @@ public struct SigningTag: Hashable, Sendable, CustomStringConvertible {
 
     /// A producer's signature over a chunk.
     public static let chunk = SigningTag("dsmr/chunk/v1")
-    /// A validator's signature share over a chunk reference.
-    public static let signatureShare = SigningTag("dsmr/chunk-share/v1")
+    /// A validator's signature share over a chunk reference and its epoch.
+    /// (Version 1 signed the reference alone and is never accepted.)
+    public static let signatureShare = SigningTag("dsmr/chunk-share/v2")
 
     public var description: String { String(decoding: bytes, as: UTF8.self) }
 }
