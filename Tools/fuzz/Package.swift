@@ -1,11 +1,11 @@
 // swift-tools-version: 6.1
-// libFuzzer targets for every decoder of outside input. Build and run them with ./run.sh;
+// libFuzzer targets for every decoder of outside input, key files and certificate verification. Build and run them with ./run.sh;
 // they need libFuzzer's runtime at link time, so they live outside the main package.
 import PackageDescription
 
 let decoders = [
     "chunk", "chunk-reference", "signature-share", "chunk-certificate", "block", "dimensions-bytes",
-    "dimensions-json", "signing-history",
+    "dimensions-json", "signing-history", "key-file", "certificate-verify",
 ]
 
 let package = Package(

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds every decoder fuzz target with libFuzzer and AddressSanitizer and
-# runs each for SECONDS seconds. Exits non-zero if any target finds a crash.
+# Builds every fuzz target (decoders, key files, certificate verification) with
+# libFuzzer and AddressSanitizer and runs each for SECONDS seconds. Exits
+# non-zero if any target finds a crash.
 # Usage: Tools/fuzz/run.sh SECONDS [TARGET...]
 set -euo pipefail
 
@@ -10,7 +11,8 @@ cd "$(dirname "$0")"
 
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-    targets=(chunk chunk-reference signature-share chunk-certificate block dimensions-bytes dimensions-json signing-history)
+    targets=(chunk chunk-reference signature-share chunk-certificate block dimensions-bytes dimensions-json signing-history
+        key-file certificate-verify)
 fi
 
 swift_bin=$(dirname "$(readlink -f "$(command -v swift)")")
@@ -42,6 +44,11 @@ seed_corpus() {
         signing-history)
             printf '%s' '{"metadata":{"interchange_format":"dsmr.signing-history","interchange_format_version":"1","network_id":1,"chain_id":"00","node_id":"00","low_watermark":0},"data":[{"producer":"0000000000000000000000000000000000000000","signed_chunks":[{"slot":"1","chunk_id":"0000000000000000000000000000000000000000000000000000000000000000"}]}]}' > "$corpus/golden"
             return 0 ;;
+        key-file)
+            printf 'dsmr-ed25519-private-key-v1\n%s\n' \
+                0505050505050505050505050505050505050505050505050505050505050505 > "$corpus/golden"
+            return 0 ;;
+        certificate-verify) file=chunk-certificate key=encoded ;;
         *) file=$target key=encoded ;;
     esac
     local value
