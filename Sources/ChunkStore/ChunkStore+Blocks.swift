@@ -1,5 +1,4 @@
 import DSMR
-import LMDB
 
 /// What recording an accepted block did.
 public struct AcceptanceReport: Sendable, Hashable {
@@ -22,33 +21,28 @@ extension ChunkStore {
     /// no-op that reports no garbage.
     @discardableResult
     public func recordAccepted(_ block: Block) async throws -> AcceptanceReport {
-        let tables = self.tables
-        let meta = self.meta
         let collector = garbageCollector
         let bytes = block.encoded()
         let certificates = block.certificates.map { ($0.reference, $0.encoded()) }
-        return try await submit { txn in
+        return try await submit { w in
             let tip = BlockTip(height: block.height, id: block.id)
-            if let current = try meta.acceptedTip(txn) {
+            if let current = try w.acceptedTip() {
                 if current == tip { return AcceptanceReport(tip: tip, missingChunks: [], garbage: GarbageReport()) }
                 guard current.height < .max, block.height == current.height + 1, block.parent == current.id else {
                     return try Self.outOfOrder(block, current)
                 }
             }
-            try txn.put(bytes, forKey: Keys.height(block.height), in: tables.blocks)
+            try w.put(w.tables.blocks, HeightKey(block.height), BytesRow(bytes))
             var missing: [ChunkReference] = []
             for (reference, certificateBytes) in certificates {
-                if try !Self.markAccepted(reference.chunkID, expiry: reference.expiry, tables, txn) {
-                    missing.append(reference)
-                }
-                try txn.put(
-                    [ChunkStatus.accepted.rawValue] + certificateBytes,
-                    forKey: Keys.certificate(reference.expiry, reference.chunkID), in: tables.certificates)
+                let key = ChunkKey(expiry: reference.expiry, id: reference.chunkID)
+                if try !w.markAccepted(key) { missing.append(reference) }
+                try w.put(w.tables.certificates, key, CertificateRow(status: .accepted, certificate: certificateBytes))
             }
-            try meta.setAcceptedTip(tip, txn)
-            let watermark = max(try meta.watermark(txn), block.timestamp)
-            try meta.setWatermark(watermark, txn)
-            let garbage = try collector.collect(upTo: watermark, txn)
+            try w.setAcceptedTip(tip)
+            let watermark = max(try w.watermark(), block.timestamp)
+            try w.setWatermark(watermark)
+            let garbage = try collector.collect(upTo: watermark, w)
             return AcceptanceReport(tip: tip, missingChunks: missing, garbage: garbage)
         }
     }
@@ -59,34 +53,15 @@ extension ChunkStore {
             "block \(block.id) at height \(block.height) with parent \(block.parent) does not extend the accepted tip \(tip)")
     }
 
-    /// Marks a held chunk accepted; returns false when it is not held.
-    static func markAccepted(
-        _ id: ChunkID, expiry: Int64, _ tables: Tables, _ txn: borrowing WriteTransaction
-    ) throws -> Bool {
-        let key = Keys.chunk(expiry, id)
-        guard let value = try txn.get(key, in: tables.chunks) else { return false }
-        let record = try value.withUnsafeBytes { try ChunkRecord.parse($0).record }
-        if record.status == .accepted { return true }
-        var accepted = record
-        accepted.status = .accepted
-        var updated = value
-        updated.replaceSubrange(0..<ChunkRecord.headerSize, with: accepted.headerBytes)
-        try txn.put(updated, forKey: key, in: tables.chunks)
-        try txn.delete(Keys.expiry(.pending, record.expiry, id), in: tables.byExpiry)
-        try txn.put([UInt8](), forKey: Keys.expiry(.accepted, record.expiry, id), in: tables.byExpiry)
-        return true
-    }
-
     /// Records that blocks up to `height` have been executed. The executed
     /// tip only moves forward and never past the accepted tip.
     public func markExecuted(height: UInt64) async throws {
-        let meta = self.meta
-        try await submit { txn in
-            guard let accepted = try meta.acceptedTip(txn), height <= accepted.height else {
+        try await submit { w in
+            guard let accepted = try w.acceptedTip(), height <= accepted.height else {
                 throw ChunkStoreError(.blockOutOfOrder, "cannot mark height \(height) executed: it is not accepted")
             }
-            if let executed = try meta.executedTip(txn), executed >= height { return }
-            try meta.put(height, MetaKey.executedTip, txn)
+            if let executed = try w.executedTip(), executed >= height { return }
+            try w.setExecutedTip(height)
         }
     }
 
@@ -94,30 +69,29 @@ extension ChunkStore {
     /// garbage up to it.
     @discardableResult
     public func collectGarbage(upTo watermark: Int64) async throws -> GarbageReport {
-        let meta = self.meta
         let collector = garbageCollector
-        return try await submit { txn in
-            let current = max(try meta.watermark(txn), watermark)
-            try meta.setWatermark(current, txn)
-            return try collector.collect(upTo: current, txn)
+        return try await submit { w in
+            let current = max(try w.watermark(), watermark)
+            try w.setWatermark(current)
+            return try collector.collect(upTo: current, w)
         }
     }
 
     /// The last accepted block's height and id, or nil before the first.
     public func acceptedTip() throws -> BlockTip? {
-        try snapshot { txn in try meta.acceptedTip(txn) }
+        try snapshot { r in try r.acceptedTip() }
     }
 
     /// The height up to which blocks have been executed, or nil.
     public func executedTip() throws -> UInt64? {
-        try snapshot { txn in try meta.executedTip(txn) }
+        try snapshot { r in try r.executedTip() }
     }
 
     /// The accepted block at `height`, or nil.
     public func block(at height: UInt64) throws -> Block? {
         let limits = DecodingLimits(rules: configuration.rules)
-        return try snapshot { txn in
-            try txn.withValue(forKey: Keys.height(height), in: tables.blocks) { value in
+        return try snapshot { r in
+            try r.withRawValue(r.tables.blocks, HeightKey(height)) { value in
                 do {
                     return try Block(decoding: Array(value), limits: limits)
                 } catch {
@@ -129,7 +103,7 @@ extension ChunkStore {
 
     var garbageCollector: GarbageCollector {
         GarbageCollector(
-            tables: tables, rules: configuration.rules, acceptedRetention: configuration.acceptedRetention,
+            rules: configuration.rules, acceptedRetention: configuration.acceptedRetention,
             evidenceRetention: configuration.evidenceRetention)
     }
 }

@@ -7,8 +7,8 @@ extension ChunkStore {
     /// reference, certificate and `requestChunk` carries both.
     public func chunk(_ id: ChunkID, expiry: Int64) throws -> StoredChunk? {
         let limits = DecodingLimits(rules: configuration.rules)
-        return try snapshot { txn in
-            try txn.withValue(forKey: Keys.chunk(expiry, id), in: tables.chunks) { value -> StoredChunk in
+        return try snapshot { r in
+            try r.withRawValue(r.tables.chunks, ChunkKey(expiry: expiry, id: id)) { value -> StoredChunk in
                 let (record, body) = try ChunkRecord.parse(value)
                 let chunk: Chunk
                 do {
@@ -40,43 +40,31 @@ extension ChunkStore {
     public func withChunkBytes<R>(
         _ id: ChunkID, expiry: Int64, _ body: (UnsafeRawBufferPointer) throws -> R
     ) throws -> R? {
-        try snapshot { txn in
-            try txn.withValue(forKey: Keys.chunk(expiry, id), in: tables.chunks) { value -> R in
-                guard value.count > ChunkRecord.headerSize else {
-                    throw ChunkStoreError(.corruptRecord, "chunk record \(id) is shorter than its header")
-                }
-                return try body(UnsafeRawBufferPointer(rebasing: value[ChunkRecord.headerSize...]))
+        try snapshot { r in
+            try r.withRawValue(r.tables.chunks, ChunkKey(expiry: expiry, id: id)) { value -> R in
+                try body(try ChunkRecord.body(of: value))
             }
         }
     }
 
     /// The summary of the chunk with `id` expiring at `expiry`, or nil.
     public func summary(of id: ChunkID, expiry: Int64) throws -> ChunkSummary? {
-        try snapshot { txn in try Self.summary(id, expiry: expiry, tables, txn) }
+        try snapshot { r in try r.summary(ChunkKey(expiry: expiry, id: id)) }
     }
 
     /// The expiry of the held chunk with `id`, found without knowing it: a
     /// scan of the expiry index, so its cost grows with the store. For tools
     /// and tests; the node always knows a chunk's expiry.
     public func locate(_ id: ChunkID) throws -> Int64? {
-        let target = id.bytes
-        return try snapshot { txn in
+        try snapshot { r in
             var found: Int64?
-            try txn.scan(tables.byExpiry) { entry in
-                guard entry.key.count == 41, entry.key[9..<41].elementsEqual(target) else { return .next }
-                found = Int64(bitPattern: Keys.uint64(entry.key, at: 1))
+            try r.scan(r.tables.byExpiry) { entry in
+                let key = try entry.key()
+                guard key.id == id else { return .next }
+                found = key.expiry
                 return .stop
             }
             return found
-        }
-    }
-
-    static func summary(
-        _ id: ChunkID, expiry: Int64, _ tables: Tables, _ txn: borrowing some LMDB.Transaction & ~Copyable
-    ) throws -> ChunkSummary? {
-        try txn.withValue(forKey: Keys.chunk(expiry, id), in: tables.chunks) { value in
-            let (record, body) = try ChunkRecord.parse(value)
-            return ChunkSummary(id: id, record: record, size: body.count)
         }
     }
 
@@ -86,53 +74,32 @@ extension ChunkStore {
     /// one seek per slot that has chunks; over a range wider than
     /// `slotSeekLimit` it reads every row in the range instead.
     public func chunks(producer: NodeID, slots: ClosedRange<UInt64>) throws -> [ChunkSummary] {
-        try snapshot { txn in
+        try snapshot { r in
             var found: [ChunkSummary] = []
-            let bounds = try txn.withCursor(on: tables.bySlotProducer) { cursor -> ClosedRange<UInt64>? in
-                guard let first = try cursor.first(), let last = try cursor.last() else { return nil }
-                let low = max(slots.lowerBound, Keys.uint64(first.key, at: 0))
-                let high = min(slots.upperBound, Keys.uint64(last.key, at: 0))
-                return low <= high ? low...high : nil
+            let index = r.tables.bySlotProducer
+            guard let first = try r.edgeKey(index, last: false), let last = try r.edgeKey(index, last: true) else {
+                return found
             }
-            guard let bounds else { return found }
-            if bounds.upperBound - bounds.lowerBound < Self.slotSeekLimit {
-                for slot in bounds {
-                    try txn.scan(tables.bySlotProducer, in: .prefix(Keys.slotProducerPrefix(slot, producer))) { entry in
-                        if let summary = try Self.summary(indexedBy: entry, tables, txn) { found.append(summary) }
+            let low = max(slots.lowerBound, first.slot)
+            let high = min(slots.upperBound, last.slot)
+            guard low <= high else { return found }
+            if high - low < Self.slotSeekLimit {
+                for slot in low...high {
+                    try r.scan(index, in: .prefix(SlotProducerKey.prefix(slot: slot, producer: producer))) { entry in
+                        if let summary = try r.summary(indexedBy: entry) { found.append(summary) }
                         return .next
                     }
                 }
             } else {
-                var lower: [UInt8] = []
-                Keys.append(bounds.lowerBound, to: &lower)
-                var upper: [UInt8]? = nil
-                if bounds.upperBound < .max {
-                    var bound: [UInt8] = []
-                    Keys.append(bounds.upperBound + 1, to: &bound)
-                    upper = bound
-                }
-                try txn.scan(tables.bySlotProducer, in: KeyRange(lower: lower, upper: upper)) { entry in
-                    guard entry.key.count == Keys.slotProducerSize, entry.key[8..<28].elementsEqual(producer.bytes)
-                    else { return .next }
-                    if let summary = try Self.summary(indexedBy: entry, tables, txn) { found.append(summary) }
+                let upper = high < .max ? SlotProducerKey.bound(slot: high + 1) : nil
+                try r.scan(index, in: KeyRange(lower: SlotProducerKey.bound(slot: low), upper: upper)) { entry in
+                    guard try entry.key().producer == producer else { return .next }
+                    if let summary = try r.summary(indexedBy: entry) { found.append(summary) }
                     return .next
                 }
             }
             return found
         }
-    }
-
-    /// The summary of the chunk a `by_slot_producer` row names, or nil when
-    /// it is not held.
-    static func summary(
-        indexedBy entry: Entry, _ tables: Tables, _ txn: borrowing some LMDB.Transaction & ~Copyable
-    ) throws -> ChunkSummary? {
-        guard entry.key.count == Keys.slotProducerSize, entry.value.count == 8 else {
-            throw ChunkStoreError(
-                .corruptRecord, "by_slot_producer row of \(entry.key.count)+\(entry.value.count) bytes")
-        }
-        let id = try ChunkID(bytes: entry.key[28...])
-        return try summary(id, expiry: Int64(bitPattern: Keys.uint64(entry.value, at: 0)), tables, txn)
     }
 
     /// Above this many slots, `chunks(producer:slots:)` reads the range
@@ -144,15 +111,13 @@ extension ChunkStore {
     public func chunks(status: ChunkStatus, expiring expiries: Range<Int64>? = nil, limit: Int = .max) throws
         -> [ChunkSummary]
     {
-        let lower = Keys.expiryBound(status, expiries?.lowerBound ?? 0)
-        let upper = expiries.map { Keys.expiryBound(status, $0.upperBound) } ?? [status.rawValue + 1]
-        return try snapshot { txn in
+        let lower = ExpiryIndexKey.bound(status, expiry: expiries?.lowerBound ?? 0)
+        let upper = expiries.map { ExpiryIndexKey.bound(status, expiry: $0.upperBound) } ?? ExpiryIndexKey.end(status)
+        return try snapshot { r in
             var found: [ChunkSummary] = []
             guard limit > 0 else { return found }
-            try txn.scan(tables.byExpiry, in: KeyRange(lower: lower, upper: upper)) { entry in
-                let id = try ChunkID(bytes: entry.key[9..<41])
-                let expiry = Int64(bitPattern: Keys.uint64(entry.key, at: 1))
-                if let summary = try Self.summary(id, expiry: expiry, tables, txn) { found.append(summary) }
+            try r.scan(r.tables.byExpiry, in: KeyRange(lower: lower, upper: upper)) { entry in
+                if let summary = try r.summary(try entry.key().chunkKey) { found.append(summary) }
                 return found.count < limit ? .next : .stop
             }
             return found
@@ -161,25 +126,30 @@ extension ChunkStore {
 
     /// The chunk this node signed for `producer` at `slot`, if any.
     public func signedChunk(producer: NodeID, slot: UInt64) throws -> ChunkID? {
-        try snapshot { txn in
-            try txn.withValue(forKey: Keys.perProducer(producer, slot), in: tables.signed) {
-                try SignedRecord($0).chunkID
-            }
-        }
+        try snapshot { r in try r.signedRecord(producer: producer, slot: slot)?.chunkID }
     }
 
     /// The units `producer` used in rate-limit window `window`.
     public func ledgerUsage(producer: NodeID, window: UInt64) throws -> Dimensions {
-        try snapshot { txn in
-            try txn.withValue(forKey: Keys.perProducer(producer, window), in: tables.ledger) {
-                try Dimensions(fixedBytes: $0)
-            } ?? .zero
-        }
+        try snapshot { r in try r.ledgerUsage(producer: producer, window: window) }
     }
 
     /// The garbage-collection watermark: chain time (ms) at or below which
     /// chunks count as expired. It only moves forward.
     public func watermark() throws -> Int64 {
-        try snapshot { txn in try meta.watermark(txn) }
+        try snapshot { r in try r.watermark() }
+    }
+
+    /// Every piece of conflict evidence held, by slot and producer.
+    public func evidence() throws -> [ConflictEvidence] {
+        let limits = DecodingLimits(rules: configuration.rules)
+        return try snapshot { r in
+            var found: [ConflictEvidence] = []
+            try r.scan(r.tables.evidence) { entry in
+                found.append(try ConflictEvidence(key: try entry.key(), row: try entry.value(), limits: limits))
+                return .next
+            }
+            return found
+        }
     }
 }

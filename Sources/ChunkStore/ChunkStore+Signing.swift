@@ -1,5 +1,4 @@
 import DSMR
-import LMDB
 
 extension ChunkStore {
     /// Persists a remote producer's chunk and signs it, the chunk server's
@@ -64,17 +63,18 @@ extension ChunkStore {
         let units = try measure(chunk, size: bytes.count)
         let prepared = PreparedChunk(
             chunk: chunk, id: chunk.id, bytes: bytes, expiry: expiry, units: units, origin: .fetched)
-        let tables = self.tables
-        try await submit { txn in
+        try await submit { w in
             // Held already (signed before its block was accepted): make sure it is accepted.
-            if try Self.markAccepted(prepared.id, expiry: prepared.expiry, tables, txn) { return }
-            try Self.writeChunk(prepared, status: .accepted, tables, txn)
+            if try w.markAccepted(ChunkKey(expiry: prepared.expiry, id: prepared.id)) { return }
+            try w.putChunk(prepared, status: .accepted)
         }
     }
 
     private func requireSigner() throws -> any Signer {
+        try requireWritable()
         guard let signer = configuration.signer else {
-            throw ChunkStoreError(.readOnly, "the store was opened without a signing key")
+            throw ChunkStoreError(
+                .noSigningKey, "the store at \(configuration.path) was opened without a signing key; it cannot sign")
         }
         return signer
     }
@@ -110,12 +110,8 @@ extension ChunkStore {
     /// Runs the signing transaction for `prepared` and turns its decision
     /// into a result.
     private func record(_ prepared: PreparedChunk) async throws {
-        let tables = self.tables
-        let meta = self.meta
         let rules = configuration.rules
-        let decision = try await submit { txn in
-            try Self.decide(prepared, rules: rules, tables: tables, meta: meta, txn)
-        }
+        let decision = try await submit { w in try w.sign(prepared, rules: rules) }
         let chunk = prepared.chunk
         switch decision {
         case .stored, .alreadySigned:
@@ -132,82 +128,5 @@ extension ChunkStore {
             throw ChunkStoreError(
                 .expired, "chunk \(prepared.id) expires at \(prepared.expiry), not after the watermark \(watermark)")
         }
-    }
-
-    /// The signing transaction's body: every check against stored state,
-    /// then, only if all pass, every write. It throws only LMDB failures.
-    static func decide(
-        _ prepared: PreparedChunk, rules: Rules, tables: Tables, meta: MetaAccess,
-        _ txn: borrowing WriteTransaction
-    ) throws -> SigningDecision {
-        let chunk = prepared.chunk
-        let watermark = try meta.watermark(txn)
-        if prepared.expiry <= watermark { return .expired(watermark: watermark) }
-
-        let signedKey = Keys.perProducer(chunk.producer, chunk.slot)
-        var alreadyCharged = false
-        if let signed = try txn.withValue(forKey: signedKey, in: tables.signed, { try SignedRecord($0) }) {
-            if signed.chunkID == prepared.id {
-                if !signed.notHeld { return .alreadySigned }
-                // Signed before but not held: imported (charge it now) or
-                // lost in recovery (its units are still in the ledger).
-                alreadyCharged = signed.charged
-            } else {
-                try storeEvidence(
-                    first: signed, second: prepared, tables: tables, limits: DecodingLimits(rules: rules), txn)
-                return .conflict(signed: signed.chunkID)
-            }
-        }
-
-        if !alreadyCharged {
-            let window = rules.window(ofSlot: chunk.slot)
-            let ledgerKey = Keys.perProducer(chunk.producer, window)
-            let usage =
-                try txn.withValue(forKey: ledgerKey, in: tables.ledger) { try Dimensions(fixedBytes: $0) } ?? .zero
-            guard usage.canAdd(prepared.units, limit: rules.maxUnitsPerWindow) else {
-                return .rateLimited(window: window, usage: usage, limit: rules.maxUnitsPerWindow)
-            }
-            try txn.put(try usage.adding(prepared.units).fixedBytes, forKey: ledgerKey, in: tables.ledger)
-        }
-
-        let status: ChunkStatus = try isKnownAccepted(prepared, tables, txn) ? .accepted : .pending
-        try writeChunk(prepared, status: status, tables, txn)
-        try txn.put(SignedRecord.held(prepared.id, expiry: prepared.expiry).bytes, forKey: signedKey, in: tables.signed)
-        return .stored
-    }
-
-    /// Whether a chunk about to be signed is already known to be accepted:
-    /// held as accepted (fetched after its block), or named by the
-    /// certificate of an accepted block while it was missing. Such a chunk
-    /// stays accepted, so it is kept for the accepted retention.
-    static func isKnownAccepted(
-        _ prepared: PreparedChunk, _ tables: Tables, _ txn: borrowing WriteTransaction
-    ) throws -> Bool {
-        if let held = try summary(prepared.id, expiry: prepared.expiry, tables, txn) { return held.status == .accepted }
-        let certificate = Keys.certificate(prepared.expiry, prepared.id)
-        return try txn.withValue(forKey: certificate, in: tables.certificates) {
-            $0.first == ChunkStatus.accepted.rawValue
-        } ?? false
-    }
-
-    /// Writes a chunk's record and its index rows.
-    static func writeChunk(
-        _ prepared: PreparedChunk, status: ChunkStatus, _ tables: Tables, _ txn: borrowing WriteTransaction
-    ) throws {
-        let chunk = prepared.chunk
-        let record = ChunkRecord(
-            status: status, origin: prepared.origin, producer: chunk.producer, slot: chunk.slot,
-            expiry: prepared.expiry, units: prepared.units)
-        let size = ChunkRecord.headerSize + prepared.bytes.count
-        try txn.put(reserving: size, forKey: Keys.chunk(prepared.expiry, prepared.id), in: tables.chunks) { buffer in
-            record.writeHeader(into: buffer)
-            prepared.bytes.withUnsafeBytes {
-                UnsafeMutableRawBufferPointer(rebasing: buffer[ChunkRecord.headerSize...]).copyMemory(from: $0)
-            }
-        }
-        try txn.put(
-            Keys.expiryValue(prepared.expiry), forKey: Keys.slotProducer(chunk.slot, chunk.producer, prepared.id),
-            in: tables.bySlotProducer)
-        try txn.put([UInt8](), forKey: Keys.expiry(status, prepared.expiry, prepared.id), in: tables.byExpiry)
     }
 }

@@ -25,10 +25,10 @@ public final class ChunkStore: Sendable {
     /// The configuration the store was opened with (identity and rules as
     /// stored when adopted from an existing store).
     public let configuration: StoreConfiguration
-    /// The store's LMDB environment, for maintenance and statistics.
-    public let environment: Environment
+    /// The store's LMDB environment (internal: the store's methods are the
+    /// only way in).
+    let environment: Environment
     let tables: Tables
-    let meta: MetaAccess
     private let writer: GroupCommitWriter?
     private let lock: WriterLock?
     private let closing = Mutex(false)
@@ -48,27 +48,19 @@ public final class ChunkStore: Sendable {
             createdFiles = !FileSystem.exists(path + "/data.mdb")
         }
         do {
-            var options = EnvironmentOptions(path: path)
-            options.databases = Schema.all
-            options.readOnly = configuration.readOnly
-            options.durability = configuration.durability
-            options.mapSize = configuration.mapSize
-            options.maxMapSize = max(configuration.maxMapSize, configuration.mapSize)
-            let environment: Environment
-            do {
-                environment = try Environment(options)
-            } catch let error as LMDBError where error.code == .unknownDatabase {
-                throw ChunkStoreError(.wrongStore, "\(path) is not a chunk store (\(error.message))")
-            }
+            let environment = try StoreEnvironment.open(
+                path, readOnly: configuration.readOnly, durability: configuration.durability,
+                mapSize: configuration.mapSize, maxMapSize: configuration.maxMapSize)
             let tables = try Tables(environment)
-            let meta = MetaAccess(table: tables.meta)
             let identity = StoreIdentity(configuration)
             if configuration.readOnly {
-                try environment.read { txn in try identity.verify(meta, txn, path: path) }
+                try environment.read { txn in try identity.verify(StoreReader(txn, tables: tables), path: path) }
             } else {
                 try environment.write { txn in
-                    try identity.verifyOrInitialise(
-                        meta, txn, path: path, acceptTimingChange: configuration.acceptTimingChange)
+                    try StoreWriter.with(txn, tables: tables) { w in
+                        try identity.verifyOrInitialise(
+                            w, path: path, acceptTimingChange: configuration.acceptTimingChange)
+                    }
                 }
                 // A new store's files must not vanish in a power loss after
                 // it signed something: make their directory entries durable.
@@ -77,7 +69,6 @@ public final class ChunkStore: Sendable {
             }
             self.environment = environment
             self.tables = tables
-            self.meta = meta
         } catch {
             lock?.release()
             throw error
@@ -95,7 +86,7 @@ public final class ChunkStore: Sendable {
 
     /// Opens an existing store, taking its identity and rules from its
     /// `meta` (for tools that inspect or maintain a store).
-    public convenience init(adopting path: String, readOnly: Bool, durability: Durability = .synced) throws {
+    public convenience init(adopting path: String, readOnly: Bool, durability: StoreDurability = .synced) throws {
         let identity = try StoreIdentity.read(at: path)
         var configuration = StoreConfiguration(
             path: path, networkID: identity.networkID, chainID: identity.chainID, nodeID: identity.nodeID,
@@ -129,17 +120,23 @@ public final class ChunkStore: Sendable {
     /// Runs `body` on the writer thread inside the next group-committed
     /// transaction and returns its result once the transaction is durable.
     func submit<Value: Sendable>(
-        _ body: @escaping (borrowing WriteTransaction) throws -> Value
+        _ body: @escaping (borrowing StoreWriter) throws -> Value
     ) async throws -> Value {
-        guard let writer else { throw ChunkStoreError(.readOnly, "the store at \(configuration.path) is open read-only") }
-        return try await writer.submit(body)
+        try requireWritable()
+        let tables = self.tables
+        return try await writer!.submit { txn in try StoreWriter.with(txn, tables: tables, body) }
+    }
+
+    /// Throws `readOnly` when the store was opened read-only.
+    func requireWritable() throws {
+        if writer == nil { throw ChunkStoreError(.readOnly, "the store at \(configuration.path) is open read-only") }
     }
 
     /// Runs `body` in a read snapshot; a closed store is reported as
     /// `ChunkStoreError.Code.closed`.
-    func snapshot<R>(_ body: (borrowing ReadTransaction) throws -> R) throws -> R {
+    func snapshot<R>(_ body: (borrowing StoreReader) throws -> R) throws -> R {
         do {
-            return try environment.read(body)
+            return try environment.read { txn in try body(StoreReader(txn, tables: tables)) }
         } catch let error as LMDBError where error.code == .closed {
             throw ChunkStoreError(.closed, "the store at \(configuration.path) is closed")
         }
@@ -148,4 +145,10 @@ public final class ChunkStore: Sendable {
     /// The writer's batches and requests so far: `requests / batches` is the
     /// mean group size.
     public var groupCommitCounts: (batches: Int, requests: Int) { writer?.counts ?? (0, 0) }
+}
+
+extension ChunkStore {
+    /// The size of the header that precedes a chunk's canonical bytes in its
+    /// `chunks` record (for tools that measure the store against raw LMDB).
+    public static var recordHeaderSize: Int { ChunkRecord.headerSize }
 }

@@ -12,7 +12,7 @@ public struct ChunkStoreError: Error, Sendable, CustomStringConvertible {
         private enum Base: String, Sendable, Hashable {
             case notAValidator, badSignature, tooLarge, expired, tooFarInFuture, conflictingChunk, rateLimited
             case invalidChunk, blockOutOfOrder, corruptRecord, wrongStore, locked, readOnly, closed
-            case badInterchange, io, invalidConfiguration
+            case badInterchange, io, invalidConfiguration, noSigningKey, alreadyExists
         }
 
         private let base: Base
@@ -54,11 +54,18 @@ public struct ChunkStoreError: Error, Sendable, CustomStringConvertible {
         public static let closed = Code(.closed)
         /// A signing-history or dump file is malformed or for another chain.
         public static let badInterchange = Code(.badInterchange)
-        /// The store's directory could not be prepared.
+        /// A file or directory operation failed (the message names the path
+        /// and the system's reason).
         public static let io = Code(.io)
         /// The configuration contradicts itself (a signer of another node, a
         /// negative retention).
         public static let invalidConfiguration = Code(.invalidConfiguration)
+        /// Signing was asked of a store opened without a signing key
+        /// (`StoreConfiguration.signer`).
+        public static let noSigningKey = Code(.noSigningKey)
+        /// The destination already holds a store (load and copies write only
+        /// into an empty directory).
+        public static let alreadyExists = Code(.alreadyExists)
     }
 
     /// What went wrong.

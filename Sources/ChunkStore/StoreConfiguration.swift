@@ -1,5 +1,4 @@
 import DSMR
-import LMDB
 
 /// Everything a chunk store is opened with.
 public struct StoreConfiguration: Sendable {
@@ -39,7 +38,7 @@ public struct StoreConfiguration: Sendable {
     /// but `.synced` gives up the promise that a share handed out survives an
     /// operating-system crash, and with it protection against signing twice:
     /// relax it only for tests and bulk loads.
-    public var durability: Durability = .synced
+    public var durability: StoreDurability = .synced
     /// The initial LMDB map size; it grows on demand.
     public var mapSize = 64 << 20
     /// The ceiling for map growth.

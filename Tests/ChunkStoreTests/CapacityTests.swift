@@ -1,7 +1,6 @@
 import ChunkStore
 import DSMR
 import Foundation
-import LMDB
 import Testing
 
 @Suite("Capacity and limits")

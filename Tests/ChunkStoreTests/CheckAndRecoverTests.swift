@@ -144,10 +144,10 @@ import Testing
         // Chunks of slots 1...35 expire at or before 45 s (slot start + 10 s).
         #expect(garbage.expiredPending == 35)
         try store.compact(to: bed.path("compact"))
-        let before = try store.environment.info().usedBytes
+        let before = try store.storageInfo().usedBytes
         store.close()
         let copy = try ChunkStore(adopting: bed.path("compact"), readOnly: true)
-        #expect(try copy.environment.info().usedBytes < before)
+        #expect(try copy.storageInfo().usedBytes < before)
         let held = try copy.chunks(status: .pending)
         #expect(Set(held.map(\.id)) == Set(chunks.suffix(5).map(\.id)))
         #expect(try copy.check().isClean)

@@ -5,7 +5,6 @@ import Darwin
 #endif
 import ChunkStore
 import DSMR
-import LMDB
 import Foundation
 import Testing
 
@@ -45,7 +44,7 @@ enum Fixture {
 
     /// A synced store configuration for `path`, signing as `node`.
     static func configuration(
-        _ path: String, rules: Rules = rules, durability: Durability = .synced
+        _ path: String, rules: Rules = rules, durability: StoreDurability = .synced
     ) -> StoreConfiguration {
         var configuration = StoreConfiguration(
             path: path, networkID: networkID, chainID: chainID, nodeID: node.nodeID, rules: rules)

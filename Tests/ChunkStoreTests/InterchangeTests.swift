@@ -89,6 +89,18 @@ import Testing
         copy.close()
     }
 
+    @Test func loadIntoADirectoryHoldingAStoreIsRefusedAsAlreadyExists() async throws {
+        let bed = MaintenanceTestbed()
+        defer { bed.removeAll() }
+        let store = try bed.open("a")
+        try await MaintenanceTestbed.fill(store)
+        try store.dump(to: bed.path("store.dump"))
+        store.close()
+        #expect { try ChunkStore.load(dump: bed.path("store.dump"), into: bed.path("a")) } throws: { error in
+            ChunkStoreError.Code.alreadyExists ~= error && "\(error)".contains("already holds a store")
+        }
+    }
+
     @Test func aDamagedOrTruncatedDumpIsRefusedBeforeAnythingIsWritten() async throws {
         let bed = MaintenanceTestbed()
         defer { bed.removeAll() }

@@ -5,7 +5,6 @@ import Darwin
 #endif
 import ChunkStore
 import DSMR
-import LMDB
 import Testing
 
 @Suite("Opening a store")
@@ -104,6 +103,25 @@ struct OpeningTests {
             var configuration = Fixture.configuration(path + "/absent")
             configuration.readOnly = true
             #expect(throws: (any Error).self) { try ChunkStore(configuration) }
+        }
+    }
+
+    @Test func signingWithoutAKeyIsRefusedAsNoSigningKey() async throws {
+        try await withTemporaryDirectory("open") { path in
+            var configuration = Fixture.configuration(path)
+            configuration.signer = nil
+            let store = try ChunkStore(configuration)
+            defer { store.close() }
+            let chunk = Fixture.chunk(Fixture.producers[0], slot: 20)
+            #expect(await errorCode {
+                try await store.persistAndSign(chunk, validators: Fixture.validators, now: 20_000)
+            } == .noSigningKey)
+            #expect(await errorCode {
+                try await store.storeOwnChunk(Fixture.chunk(Fixture.node, slot: 20), now: 20_000)
+            } == .noSigningKey)
+            // Keeping chunks needs no key.
+            try await store.storeAcceptedChunk(chunk)
+            #expect(try store.signedChunk(producer: chunk.producer, slot: 20) == nil)
         }
     }
 

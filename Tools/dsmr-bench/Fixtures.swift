@@ -36,7 +36,7 @@ enum Fixture {
     }
 
     /// A store configuration for the node at `path`.
-    static func configuration(path: String, durability: Durability, mapSize: Int) -> StoreConfiguration {
+    static func configuration(path: String, durability: StoreDurability, mapSize: Int) -> StoreConfiguration {
         var configuration = StoreConfiguration(
             path: path, networkID: networkID, chainID: chainID, nodeID: node.nodeID, rules: rules)
         configuration.signer = node

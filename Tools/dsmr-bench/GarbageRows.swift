@@ -48,7 +48,7 @@ enum GarbageRows {
                 try await Fixture.fill(
                     store, count: count, producers: producers, validators: validators, now: now,
                     encodedSize: chunkSize, transactions: 1, callers: callers, label: label, spec: spec)
-                try store.environment.sync(force: true)
+                try store.sync()
             }
             store.close()
             return (path, Double(count) / time)

@@ -38,7 +38,7 @@ enum GatherRow {
             }
             try await group.waitForAll()
         }
-        try store.environment.sync(force: true)
+        try store.sync()
 
         // The store's row: key expiry (8, big-endian) + chunk id; value a
         // status byte (0: pending) + the certificate's bytes.

@@ -31,7 +31,7 @@ enum ReadRow {
         let store = try ChunkStore(Fixture.configuration(path: storePath, durability: .noSync, mapSize: mapSize))
         defer { store.close() }
         try await Fixture.persist(chunks[...], into: store, validators: validators, now: now, callers: 64)
-        try store.environment.sync(force: true)
+        try store.sync()
         let raw = try RawEnvironment(path: rawPath, mapSize: mapSize, synced: false)
         defer { raw.close() }
         try raw.put(chunks.map(Fixture.record)[...], batch: 64)

@@ -14,11 +14,11 @@ extension DSMRStore {
         func run() throws {
             let store = try options.open(readOnly: true)
             defer { store.close() }
-            let before = try store.environment.info().usedBytes
+            let before = try store.storageInfo().usedBytes
             try store.compact(to: output)
             let copy = try ChunkStore(adopting: output, readOnly: true)
             defer { copy.close() }
-            let after = try copy.environment.info().usedBytes
+            let after = try copy.storageInfo().usedBytes
             if options.json { return try printJSON(["sourceBytes": before, "copyBytes": after]) }
             print("compacted \(formatBytes(before)) into \(formatBytes(after)) at \(output)")
         }

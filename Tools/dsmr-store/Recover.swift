@@ -16,7 +16,7 @@ extension DSMRStore {
             if let output {
                 let store = try options.open(readOnly: true)
                 defer { store.close() }
-                report = try await recoverCopy(store, output)
+                report = try await store.recover(into: output)
             } else {
                 let store = try options.open(readOnly: false)
                 defer { store.close() }
@@ -25,12 +25,6 @@ extension DSMRStore {
             if options.json { return try printJSON(report) }
             print("kept \(report.chunksKept) chunks, dropped \(report.chunksDropped); wrote \(report.indexRowsWritten) index rows, \(report.ledgerRowsRewritten) ledger rows, \(report.signedRowsAdded) signed rows; dropped \(report.certificatesDropped) certificates")
         }
-
-        private func recoverCopy(_ store: ChunkStore, _ output: String) async throws -> RecoveryReport {
-            try store.compact(to: output)
-            let copy = try ChunkStore(adopting: output, readOnly: false)
-            defer { copy.close() }
-            return try await copy.recover()
-        }
     }
 }
+

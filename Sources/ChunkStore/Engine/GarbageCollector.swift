@@ -11,36 +11,34 @@ import LMDB
 /// each is pruned as one range from its start; `by_slot_producer` is keyed
 /// by slot first, so its expired rows are neighbours too.
 struct GarbageCollector {
-    let tables: Tables
     let rules: Rules
     let acceptedRetention: Int64
     let evidenceRetention: Int64
 
-    func collect(upTo watermark: Int64, _ txn: borrowing WriteTransaction) throws -> GarbageReport {
+    func collect(upTo watermark: Int64, _ w: borrowing StoreWriter) throws -> GarbageReport {
         var report = GarbageReport()
         report.watermark = watermark
-        try removeChunks(.pending, expiringBy: watermark, &report, txn)
+        try removeChunks(.pending, expiringBy: watermark, &report, w)
         let (acceptedLimit, underflow) = watermark.subtractingReportingOverflow(acceptedRetention)
-        if !underflow { try removeChunks(.accepted, expiringBy: acceptedLimit, &report, txn) }
+        if !underflow { try removeChunks(.accepted, expiringBy: acceptedLimit, &report, w) }
 
         // At the last possible watermark everything has expired: the bounds
         // are open, since expiries saturate at Int64.max.
-        let certificateRange = KeyRange(
-            upper: watermark == .max ? nil : Keys.certificateBound(watermark + 1))
-        report.certificates = try txn.scan(tables.certificates, in: certificateRange) { _ in .delete }
+        let certificateRange = KeyRange(upper: watermark == .max ? nil : ChunkKey.bound(expiry: watermark + 1))
+        report.certificates = try w.scan(w.tables.certificates, in: certificateRange) { _ in .delete }
         report.rowsVisited += report.certificates
 
         let liveSlot = Self.firstLiveSlot(watermark: watermark, rules: rules)
-        var (count, visited) = try prune(tables.signed, below: liveSlot, txn)
+        var (count, visited) = try prune(w.tables.signed, below: liveSlot, w)
         report.signedRows = count
         report.rowsVisited += visited
-        (count, visited) = try prune(tables.ledger, below: liveSlot.map(rules.window(ofSlot:)), txn)
+        (count, visited) = try prune(w.tables.ledger, below: liveSlot.map(rules.window(ofSlot:)), w)
         report.ledgerRows = count
         report.rowsVisited += visited
         let (evidenceLimit, evidenceUnderflow) = watermark.subtractingReportingOverflow(evidenceRetention)
         if !evidenceUnderflow {
             (count, visited) = try prune(
-                tables.evidence, below: Self.firstLiveSlot(watermark: evidenceLimit, rules: rules), txn)
+                w.tables.evidence, below: Self.firstLiveSlot(watermark: evidenceLimit, rules: rules), w)
             report.evidenceRows = count
             report.rowsVisited += visited
         }
@@ -64,19 +62,17 @@ struct GarbageCollector {
     }
 
     private func removeChunks(
-        _ status: ChunkStatus, expiringBy limit: Int64, _ report: inout GarbageReport,
-        _ txn: borrowing WriteTransaction
+        _ status: ChunkStatus, expiringBy limit: Int64, _ report: inout GarbageReport, _ w: borrowing StoreWriter
     ) throws {
         let range = KeyRange(
-            lower: Keys.expiryBound(status, 0),
-            upper: limit == .max ? [status.rawValue + 1] : Keys.expiryBound(status, limit + 1))
-        let removed = try txn.scan(tables.byExpiry, in: range) { entry in
-            let id = try ChunkID(bytes: entry.key[9..<41])
-            let recordKey = Array(entry.key[1..<41])
-            let header = try txn.withValue(forKey: recordKey, in: tables.chunks) { try ChunkRecord.parse($0).record }
-            if let header {
-                try txn.delete(Keys.slotProducer(header.slot, header.producer, id), in: tables.bySlotProducer)
-                try txn.delete(recordKey, in: tables.chunks)
+            lower: ExpiryIndexKey.bound(status, expiry: 0),
+            upper: limit == .max ? ExpiryIndexKey.end(status) : ExpiryIndexKey.bound(status, expiry: limit + 1))
+        let removed = try w.scan(w.tables.byExpiry, in: range) { entry in
+            let key = try entry.key().chunkKey
+            if let header = try w.chunkRecord(key) {
+                try w.delete(
+                    w.tables.bySlotProducer, SlotProducerKey(slot: header.slot, producer: header.producer, id: key.id))
+                try w.delete(w.tables.chunks, key)
             }
             return .delete
         }
@@ -87,16 +83,10 @@ struct GarbageCollector {
     /// Deletes rows keyed (number, producer) whose number is below `limit`,
     /// or every row when `limit` is nil: one contiguous range at the start of
     /// the table.
-    private func prune(_ table: Database, below limit: UInt64?, _ txn: borrowing WriteTransaction) throws
-        -> (deleted: Int, visited: Int)
-    {
-        var bound: [UInt8]?
-        if let limit {
-            var key: [UInt8] = []
-            Keys.append(limit, to: &key)
-            bound = key
-        }
-        let deleted = try txn.scan(table, in: KeyRange(upper: bound)) { _ in .delete }
+    private func prune<Value>(
+        _ table: Table<ProducerKey, Value>, below limit: UInt64?, _ w: borrowing StoreWriter
+    ) throws -> (deleted: Int, visited: Int) {
+        let deleted = try w.scan(table, in: KeyRange(upper: limit.map(ProducerKey.bound))) { _ in .delete }
         return (deleted, deleted)
     }
 }

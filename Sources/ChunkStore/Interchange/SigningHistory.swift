@@ -1,6 +1,5 @@
 import DSMR
 import Foundation
-import LMDB
 
 /// A node's signing history in a portable JSON form, after Ethereum's
 /// EIP-3076 slashing-protection interchange: per producer, the slots this
@@ -137,72 +136,4 @@ public struct SigningHistoryImport: Sendable, Hashable, Codable {
     public var obsolete = 0
     /// The watermark after the import (the higher of the two).
     public var watermark: Int64 = 0
-}
-
-extension ChunkStore {
-    /// The node's signing history: every `signed` row and the watermark.
-    public func exportSigningHistory() throws -> SigningHistory {
-        try snapshot { txn in
-            var byProducer: [NodeID: [SigningHistory.SignedChunk]] = [:]
-            try txn.scan(tables.signed) { entry in
-                guard let (producer, slot) = Keys.parsePerProducer(entry.key) else {
-                    throw ChunkStoreError(.corruptRecord, "signed key of \(entry.key.count) bytes")
-                }
-                let record = try SignedRecord(entry.value)
-                byProducer[producer, default: []].append(
-                    SigningHistory.SignedChunk(slot: String(slot), chunkID: record.chunkID.hex))
-                return .next
-            }
-            let metadata = SigningHistory.Metadata(
-                interchangeFormat: SigningHistory.formatName, interchangeFormatVersion: SigningHistory.formatVersion,
-                networkID: configuration.networkID, chainID: configuration.chainID.hex,
-                nodeID: configuration.nodeID.hex, lowWatermark: try meta.watermark(txn))
-            return SigningHistory(
-                metadata: metadata,
-                data: byProducer.sorted { $0.key < $1.key }.map {
-                    SigningHistory.ProducerHistory(producer: $0.key.hex, signedChunks: $0.value)
-                })
-        }
-    }
-
-    /// Merges a signing history into this store without ever weakening
-    /// protection: slots not yet recorded are added, recorded ones are kept
-    /// as they are, and the watermark becomes the higher of the two. A
-    /// history of another network, chain or node is refused.
-    public func importSigningHistory(_ history: SigningHistory) async throws -> SigningHistoryImport {
-        let metadata = history.metadata
-        guard metadata.networkID == configuration.networkID, metadata.chainID == configuration.chainID.hex,
-            metadata.nodeID == configuration.nodeID.hex
-        else {
-            throw ChunkStoreError(
-                .badInterchange,
-                "the history belongs to network \(metadata.networkID) chain \(metadata.chainID) node \(metadata.nodeID), not this store's")
-        }
-        let rows = try history.rows()
-        let tables = self.tables
-        let meta = self.meta
-        let rules = configuration.rules
-        return try await submit { txn in
-            var result = SigningHistoryImport()
-            let watermark = max(try meta.watermark(txn), metadata.lowWatermark)
-            try meta.setWatermark(watermark, txn)
-            result.watermark = watermark
-            for row in rows {
-                guard rules.expiry(ofSlot: row.slot) > watermark else {
-                    result.obsolete += 1
-                    continue
-                }
-                let key = Keys.perProducer(row.producer, row.slot)
-                if let existing = try txn.withValue(forKey: key, in: tables.signed, { try SignedRecord($0) }) {
-                    if existing.chunkID == row.chunkID { result.alreadyPresent += 1 } else { result.keptExisting += 1 }
-                    continue
-                }
-                try txn.put(
-                    SignedRecord.imported(row.chunkID, expiry: rules.expiry(ofSlot: row.slot)).bytes,
-                    forKey: key, in: tables.signed)
-                result.added += 1
-            }
-            return result
-        }
-    }
 }

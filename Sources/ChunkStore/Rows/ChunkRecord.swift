@@ -38,13 +38,18 @@ public enum ChunkOrigin: UInt8, Sendable, Hashable, CaseIterable, CustomStringCo
 ///
 /// Layout: version (1) | status (1) | origin (1) | producer (20) | slot (8) |
 /// expiry (8) | units (40) | checksum (8) | chunk bytes (rest). The checksum
-/// is the first 8 bytes of the SHA-256 of the 79 bytes before it, so damage
-/// to the header is found as surely as damage to the chunk.
-struct ChunkRecord: Sendable {
+/// is the first 8 bytes of the SHA-256 of the header bytes before it, so
+/// damage to the header is found as surely as damage to the chunk.
+///
+/// As a `Row` it is the header alone; `parse(_:)` also lends the chunk's bytes.
+struct ChunkRecord: Row, Sendable {
     static let version: UInt8 = 1
     /// The header without its checksum.
-    static let checkedSize = 1 + 1 + 1 + 20 + 8 + 8 + 40
-    static let headerSize = checkedSize + 8
+    static let checkedSize = 1 + 1 + 1 + NodeID.byteCount + 8 + 8 + Dimensions.fixedByteCount
+    static let checksumSize = 8
+    /// The size of the header that precedes the chunk's bytes.
+    static let headerSize = checkedSize + checksumSize
+    static let size: Int? = nil
 
     var status: ChunkStatus
     var origin: ChunkOrigin
@@ -53,29 +58,46 @@ struct ChunkRecord: Sendable {
     var expiry: Int64
     var units: Dimensions
 
-    /// Writes the header into the first `headerSize` bytes of `buffer`.
-    func writeHeader(into buffer: UnsafeMutableRawBufferPointer) {
-        var header: [UInt8] = [Self.version, status.rawValue, origin.rawValue]
-        header.reserveCapacity(Self.headerSize)
-        header.append(contentsOf: producer.bytes)
-        Keys.append(slot, to: &header)
-        Keys.append(UInt64(bitPattern: expiry), to: &header)
-        header.append(contentsOf: units.fixedBytes)
-        header.withUnsafeBytes { header.append(contentsOf: Self.checksum($0)) }
-        precondition(header.count == Self.headerSize)
-        header.withUnsafeBytes { buffer.copyMemory(from: $0) }
+    init(
+        status: ChunkStatus, origin: ChunkOrigin, producer: NodeID, slot: UInt64, expiry: Int64, units: Dimensions
+    ) {
+        self.status = status
+        self.origin = origin
+        self.producer = producer
+        self.slot = slot
+        self.expiry = expiry
+        self.units = units
     }
 
     /// The header as stored.
-    var headerBytes: [UInt8] {
-        [UInt8](unsafeUninitializedCapacity: Self.headerSize) { buffer, count in
-            writeHeader(into: UnsafeMutableRawBufferPointer(buffer))
-            count = Self.headerSize
-        }
+    var encoded: [UInt8] {
+        var writer = RowWriter(capacity: Self.headerSize)
+        writer.uint8(Self.version)
+        writer.uint8(status.rawValue)
+        writer.uint8(origin.rawValue)
+        writer.bytes(producer.bytes)
+        writer.uint64(slot)
+        writer.int64(expiry)
+        writer.bytes(units.fixedBytes)
+        let checksum = writer.bytes.withUnsafeBytes { Self.checksum($0) }
+        writer.bytes(checksum)
+        precondition(writer.bytes.count == Self.headerSize)
+        return writer.bytes
     }
 
-    static func checksum(_ checked: UnsafeRawBufferPointer) -> [UInt8] {
-        Array(SHA256.hash(data: UnsafeRawBufferPointer(rebasing: checked[0..<checkedSize])).prefix(8))
+    /// Writes the header into the first `headerSize` bytes of `buffer`.
+    func writeHeader(into buffer: UnsafeMutableRawBufferPointer) {
+        encoded.withUnsafeBytes { buffer.copyMemory(from: $0) }
+    }
+
+    /// The checksum of a header's first `checkedSize` bytes.
+    static func checksum(_ header: UnsafeRawBufferPointer) -> [UInt8] {
+        Array(SHA256.hash(data: UnsafeRawBufferPointer(rebasing: header.prefix(checkedSize))).prefix(checksumSize))
+    }
+
+    /// Decodes the header of a stored record (which must also hold a chunk).
+    init(decoding value: UnsafeRawBufferPointer) throws {
+        self = try Self.parse(value).record
     }
 
     /// Parses the header of a stored record; `body` is the chunk's bytes.
@@ -83,29 +105,47 @@ struct ChunkRecord: Sendable {
         guard value.count > headerSize else {
             throw ChunkStoreError(.corruptRecord, "chunk record of \(value.count) bytes is shorter than its header")
         }
-        guard value[0] == version else {
-            throw ChunkStoreError(.corruptRecord, "chunk record version \(value[0]) is not \(version)")
+        var reader = RowReader(value, "a chunk record")
+        let version = try reader.uint8()
+        guard version == Self.version else {
+            throw ChunkStoreError(.corruptRecord, "chunk record version \(version) is not \(Self.version)")
         }
-        guard checksum(value).elementsEqual(value[checkedSize..<headerSize]) else {
+        guard checksum(value).elementsEqual(
+            UnsafeRawBufferPointer(rebasing: value[checkedSize..<headerSize]))
+        else {
             throw ChunkStoreError(.corruptRecord, "chunk record header does not match its checksum")
         }
-        guard let status = ChunkStatus(rawValue: value[1]) else {
-            throw ChunkStoreError(.corruptRecord, "chunk record status \(value[1]) is unknown")
+        let rawStatus = try reader.uint8()
+        guard let status = ChunkStatus(rawValue: rawStatus) else {
+            throw ChunkStoreError(.corruptRecord, "chunk record status \(rawStatus) is unknown")
         }
-        guard let origin = ChunkOrigin(rawValue: value[2]) else {
-            throw ChunkStoreError(.corruptRecord, "chunk record origin \(value[2]) is unknown")
+        let rawOrigin = try reader.uint8()
+        guard let origin = ChunkOrigin(rawValue: rawOrigin) else {
+            throw ChunkStoreError(.corruptRecord, "chunk record origin \(rawOrigin) is unknown")
         }
         do {
-            let producer = try NodeID(bytes: value[3..<23])
-            let slot = Keys.uint64(value, at: 23)
-            let expiry = Int64(bitPattern: Keys.uint64(value, at: 31))
-            let units = try Dimensions(fixedBytes: value[39..<79])
+            let producer = try NodeID(bytes: reader.bytes(NodeID.byteCount))
+            let slot = try reader.uint64()
+            let expiry = try reader.int64()
+            let units = try Dimensions(fixedBytes: reader.bytes(Dimensions.fixedByteCount))
+            _ = try reader.bytes(checksumSize)
             let record = ChunkRecord(
                 status: status, origin: origin, producer: producer, slot: slot, expiry: expiry, units: units)
-            return (record, UnsafeRawBufferPointer(rebasing: value[headerSize...]))
+            return (record, reader.rest())
+        } catch let error as ChunkStoreError {
+            throw error
         } catch {
             throw ChunkStoreError(.corruptRecord, "chunk record header: \(error)")
         }
+    }
+
+    /// The chunk's bytes in a stored record, after checking only that the
+    /// record is longer than a header (for serving bytes without decoding).
+    static func body(of value: UnsafeRawBufferPointer) throws -> UnsafeRawBufferPointer {
+        guard value.count > headerSize else {
+            throw ChunkStoreError(.corruptRecord, "chunk record of \(value.count) bytes is shorter than its header")
+        }
+        return UnsafeRawBufferPointer(rebasing: value[headerSize...])
     }
 }
 
@@ -117,20 +157,22 @@ struct ChunkRecord: Sendable {
 /// refuses every other chunk for its slot. Bit 1 is set when the chunk's
 /// units are in this store's ledger although the chunk is not held (lost in
 /// recovery), so signing it again must not charge them twice.
-struct SignedRecord: Sendable, Hashable {
+struct SignedRecord: Row, Sendable, Hashable {
     static let version: UInt8 = 1
-    static let size = 42
+    static let size: Int? = 1 + ChunkID.byteCount + 8 + 1
 
     var chunkID: ChunkID
     var expiry: Int64
     var notHeld: Bool
     var charged: Bool
 
-    var bytes: [UInt8] {
-        var bytes = [Self.version] + chunkID.bytes
-        Keys.append(UInt64(bitPattern: expiry), to: &bytes)
-        bytes.append((notHeld ? 1 : 0) | (charged ? 2 : 0))
-        return bytes
+    var encoded: [UInt8] {
+        var writer = RowWriter(capacity: Self.size!)
+        writer.uint8(Self.version)
+        writer.bytes(chunkID.bytes)
+        writer.int64(expiry)
+        writer.uint8((notHeld ? 1 : 0) | (charged ? 2 : 0))
+        return writer.bytes
     }
 
     /// A row for a chunk signed and stored here.
@@ -153,16 +195,20 @@ struct SignedRecord: Sendable, Hashable {
         self.charged = charged
     }
 
-    init(_ value: UnsafeRawBufferPointer) throws {
-        guard value.count == Self.size, value[0] == Self.version, value[41] <= 3 else {
-            throw ChunkStoreError(.corruptRecord, "signed row of \(value.count) bytes is malformed")
+    init(decoding value: UnsafeRawBufferPointer) throws {
+        try RowReader.expect(value, size: Self.size!, "a signed row")
+        var reader = RowReader(value, "a signed row")
+        let version = try reader.uint8()
+        chunkID = try ChunkID(bytes: reader.bytes(ChunkID.byteCount))
+        expiry = try reader.int64()
+        let flags = try reader.uint8()
+        guard version == Self.version, flags <= 3 else {
+            throw ChunkStoreError(.corruptRecord, "a signed row has version \(version) and flags \(flags)")
         }
-        chunkID = try ChunkID(bytes: value[1..<33])
-        expiry = Int64(bitPattern: Keys.uint64(value, at: 33))
-        notHeld = value[41] & 1 != 0
-        charged = value[41] & 2 != 0
+        notHeld = flags & 1 != 0
+        charged = flags & 2 != 0
     }
 
     /// The key of the signed chunk's record.
-    var chunkKey: [UInt8] { Keys.chunk(expiry, chunkID) }
+    var chunkKey: ChunkKey { ChunkKey(expiry: expiry, id: chunkID) }
 }

@@ -1,3 +1,4 @@
+import DSMR
 import LMDB
 
 /// The store's named databases and its schema version.
@@ -32,29 +33,36 @@ enum Schema {
     static let all = [meta, chunks, bySlotProducer, byExpiry, certificates, signed, ledger, evidence, blocks]
 }
 
-/// The store's database handles, looked up once at open.
+/// The store's tables with their key and value types, looked up once at
+/// open.
 struct Tables: Sendable {
-    let meta: Database
-    let chunks: Database
-    let bySlotProducer: Database
-    let byExpiry: Database
-    let certificates: Database
-    let signed: Database
-    let ledger: Database
-    let evidence: Database
-    let blocks: Database
+    let meta: Table<MetaName, BytesRow>
+    let chunks: Table<ChunkKey, ChunkRecord>
+    let bySlotProducer: Table<SlotProducerKey, IndexedExpiry>
+    let byExpiry: Table<ExpiryIndexKey, EmptyRow>
+    let certificates: Table<ChunkKey, CertificateRow>
+    let signed: Table<ProducerKey, SignedRecord>
+    let ledger: Table<ProducerKey, Dimensions>
+    let evidence: Table<ProducerKey, EvidenceRow>
+    let blocks: Table<HeightKey, BytesRow>
 
     init(_ env: Environment) throws {
-        meta = try env.database(Schema.meta)
-        chunks = try env.database(Schema.chunks)
-        bySlotProducer = try env.database(Schema.bySlotProducer)
-        byExpiry = try env.database(Schema.byExpiry)
-        certificates = try env.database(Schema.certificates)
-        signed = try env.database(Schema.signed)
-        ledger = try env.database(Schema.ledger)
-        evidence = try env.database(Schema.evidence)
-        blocks = try env.database(Schema.blocks)
+        meta = Table(database: try env.database(Schema.meta))
+        chunks = Table(database: try env.database(Schema.chunks))
+        bySlotProducer = Table(database: try env.database(Schema.bySlotProducer))
+        byExpiry = Table(database: try env.database(Schema.byExpiry))
+        certificates = Table(database: try env.database(Schema.certificates))
+        signed = Table(database: try env.database(Schema.signed))
+        ledger = Table(database: try env.database(Schema.ledger))
+        evidence = Table(database: try env.database(Schema.evidence))
+        blocks = Table(database: try env.database(Schema.blocks))
     }
 
-    var all: [Database] { [meta, chunks, bySlotProducer, byExpiry, certificates, signed, ledger, evidence, blocks] }
+    /// Every database, in `Schema.all` order (dumps number tables by it).
+    var all: [Database] {
+        [
+            meta.database, chunks.database, bySlotProducer.database, byExpiry.database, certificates.database,
+            signed.database, ledger.database, evidence.database, blocks.database,
+        ]
+    }
 }

@@ -45,70 +45,53 @@ public struct StoreIdentity: Sendable, Hashable {
     /// Reads the identity of the existing store at `path` (read-only, the
     /// environment closed again before returning).
     public static func read(at path: String) throws -> StoreIdentity {
-        var options = EnvironmentOptions(path: path)
-        options.databases = [Schema.meta]
-        options.readOnly = true
-        let environment: Environment
-        do {
-            environment = try Environment(options)
-        } catch let error as LMDBError where error.code == .unknownDatabase || error.code == .noSuchFile {
-            throw ChunkStoreError(.wrongStore, "\(path) is not a chunk store (\(error.message))")
-        }
+        let environment = try StoreEnvironment.open(path, readOnly: true)
         defer { environment.close() }
-        let meta = MetaAccess(table: try environment.database(Schema.meta))
+        let tables = try Tables(environment)
         return try environment.read { txn in
-            guard let stored = try load(meta, txn) else {
+            guard let stored = try load(StoreReader(txn, tables: tables)) else {
                 throw ChunkStoreError(.wrongStore, "\(path) has no store identity in meta")
             }
             return stored
         }
     }
 
-    static func load(_ meta: MetaAccess, _ txn: borrowing some LMDB.Transaction & ~Copyable) throws -> StoreIdentity? {
-        if try txn.contains(StoreDump.loadMarker, in: meta.table) {
+    static func load(_ r: borrowing some StoreTransaction & ~Copyable) throws -> StoreIdentity? {
+        if try r.meta(MetaKey.loadIncomplete) != nil {
             throw ChunkStoreError(
                 .wrongStore, "the store was being loaded from a dump and the load did not finish; remove it and load again")
         }
-        guard let version = try meta.uint32(MetaKey.version, txn) else { return nil }
+        guard let version = try r.meta(MetaKey.version)?.value else { return nil }
         guard version == Schema.version else {
             throw ChunkStoreError(
                 .wrongStore, "the store has schema version \(version); this build reads version \(Schema.version)")
         }
-        guard let network = try meta.uint32(MetaKey.network, txn),
-            let chain = try txn.get(MetaKey.chain, in: meta.table),
-            let node = try txn.get(MetaKey.node, in: meta.table),
-            let rulesBytes = try txn.get(MetaKey.rules, in: meta.table),
-            let retention = try txn.get(MetaKey.retention, in: meta.table)
+        guard let network = try r.meta(MetaKey.network)?.value,
+            let chain = try r.meta(MetaKey.chain),
+            let node = try r.meta(MetaKey.node),
+            let rules = try r.meta(MetaKey.rules),
+            let retention = try r.meta(MetaKey.retention)
         else {
             throw ChunkStoreError(.corruptRecord, "meta lacks the network, chain, node, rules or retention row")
         }
-        guard retention.count == 16 else {
-            throw ChunkStoreError(.corruptRecord, "meta retention has \(retention.count) bytes, not 16")
-        }
         do {
             return StoreIdentity(
-                networkID: network, chainID: try ChainID(bytes: chain), nodeID: try NodeID(bytes: node),
-                rules: try RulesCodec.decode(rulesBytes),
-                acceptedRetention: Int64(bitPattern: Keys.uint64(retention, at: 0)),
-                evidenceRetention: Int64(bitPattern: Keys.uint64(retention, at: 8)))
-        } catch let error as ChunkStoreError {
-            throw error
+                networkID: network, chainID: try ChainID(bytes: chain.bytes), nodeID: try NodeID(bytes: node.bytes),
+                rules: rules.rules, acceptedRetention: retention.accepted, evidenceRetention: retention.evidence)
         } catch {
             throw ChunkStoreError(.corruptRecord, "meta identity: \(error)")
         }
     }
 
-    func verify(_ meta: MetaAccess, _ txn: borrowing some LMDB.Transaction & ~Copyable, path: String) throws {
-        guard let stored = try Self.load(meta, txn) else {
+    func verify(_ r: borrowing some StoreTransaction & ~Copyable, path: String) throws {
+        guard let stored = try Self.load(r) else {
             throw ChunkStoreError(.wrongStore, "\(path) has no store identity in meta")
         }
         try checkMatches(stored, path: path)
     }
 
-    func verifyOrInitialise(
-        _ meta: MetaAccess, _ txn: borrowing WriteTransaction, path: String, acceptTimingChange: Bool
-    ) throws {
-        if let stored = try Self.load(meta, txn) {
+    func verifyOrInitialise(_ w: borrowing StoreWriter, path: String, acceptTimingChange: Bool) throws {
+        if let stored = try Self.load(w) {
             try checkMatches(stored, path: path)
             if stored == self { return }
             if !acceptTimingChange, let change = timingChange(from: stored.rules) {
@@ -117,17 +100,14 @@ public struct StoreIdentity: Sendable, Hashable {
                     "\(path) was written with \(change); expiries, slots and rate-limit windows already stored follow the old value. Open with acceptTimingChange once the network has moved to the new rules")
             }
         } else {
-            try meta.put(Schema.version, MetaKey.version, txn)
-            try meta.put(networkID, MetaKey.network, txn)
-            try txn.put(chainID.bytes, forKey: MetaKey.chain, in: meta.table)
-            try txn.put(nodeID.bytes, forKey: MetaKey.node, in: meta.table)
-            try meta.setWatermark(0, txn)
+            try w.setMeta(MetaKey.version, UInt32Row(Schema.version))
+            try w.setMeta(MetaKey.network, UInt32Row(networkID))
+            try w.setMeta(MetaKey.chain, BytesRow(chainID.bytes))
+            try w.setMeta(MetaKey.node, BytesRow(nodeID.bytes))
+            try w.setWatermark(0)
         }
-        try txn.put(RulesCodec.encode(rules), forKey: MetaKey.rules, in: meta.table)
-        var retention: [UInt8] = []
-        Keys.append(UInt64(bitPattern: acceptedRetention), to: &retention)
-        Keys.append(UInt64(bitPattern: evidenceRetention), to: &retention)
-        try txn.put(retention, forKey: MetaKey.retention, in: meta.table)
+        try w.setMeta(MetaKey.rules, RulesRow(rules))
+        try w.setMeta(MetaKey.retention, RetentionRow(accepted: acceptedRetention, evidence: evidenceRetention))
     }
 
     /// The first rule that fixes how stored keys map to time, if it changed:
@@ -158,42 +138,66 @@ public struct StoreIdentity: Sendable, Hashable {
     }
 }
 
-/// The fixed binary form of `Rules` kept in `meta`.
-enum RulesCodec {
+/// The fixed binary form of `Rules` kept in `meta`: version (1), seven
+/// 8-byte fields, units (40), quorum (16), skew (8), validity window (8).
+struct RulesRow: Row {
     static let version: UInt8 = 1
-    /// version, seven 8-byte fields, units (40), quorum (16), skew (8), validity window (8).
-    static let size = 1 + 8 * 7 + 40 + 16 + 8 + 8
+    static let size: Int? = 1 + 8 * 7 + Dimensions.fixedByteCount + 16 + 8 + 8
+    var rules: Rules
 
-    static func encode(_ rules: Rules) -> [UInt8] {
-        var bytes: [UInt8] = [version]
-        for value in [
-            UInt64(bitPattern: rules.slotDuration), UInt64(bitPattern: rules.chunkLifetime), rules.maxFutureSlots,
-            UInt64(rules.maxChunkBytes), UInt64(rules.maxChunksPerSlot), rules.rateLimitWindow,
-            UInt64(bitPattern: rules.epochDuration),
-        ] { Keys.append(value, to: &bytes) }
-        bytes.append(contentsOf: rules.maxUnitsPerWindow.fixedBytes)
-        Keys.append(rules.quorum.numerator, to: &bytes)
-        Keys.append(rules.quorum.denominator, to: &bytes)
-        Keys.append(UInt64(bitPattern: rules.maxBlockSkew), to: &bytes)
-        Keys.append(UInt64(bitPattern: rules.validityWindow), to: &bytes)
-        return bytes
+    init(_ rules: Rules) { self.rules = rules }
+
+    var encoded: [UInt8] {
+        var writer = RowWriter(capacity: Self.size!)
+        writer.uint8(Self.version)
+        writer.int64(rules.slotDuration)
+        writer.int64(rules.chunkLifetime)
+        writer.uint64(rules.maxFutureSlots)
+        writer.uint64(UInt64(rules.maxChunkBytes))
+        writer.uint64(UInt64(rules.maxChunksPerSlot))
+        writer.uint64(rules.rateLimitWindow)
+        writer.int64(rules.epochDuration)
+        writer.bytes(rules.maxUnitsPerWindow.fixedBytes)
+        writer.uint64(rules.quorum.numerator)
+        writer.uint64(rules.quorum.denominator)
+        writer.int64(rules.maxBlockSkew)
+        writer.int64(rules.validityWindow)
+        return writer.bytes
     }
 
-    static func decode(_ bytes: [UInt8]) throws -> Rules {
-        guard bytes.count == size, bytes[0] == version else {
-            throw ChunkStoreError(.corruptRecord, "meta rules: \(bytes.count) bytes, version \(bytes.first ?? 0)")
+    init(decoding bytes: UnsafeRawBufferPointer) throws {
+        var reader = RowReader(bytes, "meta rules")
+        let version = bytes.isEmpty ? 0 : try reader.uint8()
+        guard bytes.count == Self.size!, version == Self.version else {
+            throw ChunkStoreError(.corruptRecord, "meta rules: \(bytes.count) bytes, version \(version)")
         }
-        func field(_ index: Int) -> UInt64 { Keys.uint64(bytes, at: 1 + 8 * index) }
-        let units = try Dimensions(fixedBytes: bytes[57..<97])
-        let rules = Rules(
-            slotDuration: Int64(bitPattern: field(0)), chunkLifetime: Int64(bitPattern: field(1)),
-            maxFutureSlots: field(2), maxChunkBytes: Int(clamping: field(3)),
-            maxChunksPerSlot: Int(clamping: field(4)), rateLimitWindow: field(5), maxUnitsPerWindow: units,
-            quorum: try Quorum(numerator: Keys.uint64(bytes, at: 97), denominator: Keys.uint64(bytes, at: 105)),
-            epochDuration: Int64(bitPattern: field(6)),
-            maxBlockSkew: Int64(bitPattern: Keys.uint64(bytes, at: 113)),
-            validityWindow: Int64(bitPattern: Keys.uint64(bytes, at: 121)))
-        try rules.validate()
-        return rules
+        let slotDuration = try reader.int64()
+        let chunkLifetime = try reader.int64()
+        let maxFutureSlots = try reader.uint64()
+        let maxChunkBytes = Int(clamping: try reader.uint64())
+        let maxChunksPerSlot = Int(clamping: try reader.uint64())
+        let rateLimitWindow = try reader.uint64()
+        let epochDuration = try reader.int64()
+        let units = try Dimensions(fixedBytes: reader.bytes(Dimensions.fixedByteCount))
+        let numerator = try reader.uint64()
+        let denominator = try reader.uint64()
+        let quorum: Quorum
+        do {
+            quorum = try Quorum(numerator: numerator, denominator: denominator)
+        } catch {
+            throw ChunkStoreError(.corruptRecord, "meta rules: \(error)")
+        }
+        let maxBlockSkew = try reader.int64()
+        let validityWindow = try reader.int64()
+        rules = Rules(
+            slotDuration: slotDuration, chunkLifetime: chunkLifetime, maxFutureSlots: maxFutureSlots,
+            maxChunkBytes: maxChunkBytes, maxChunksPerSlot: maxChunksPerSlot, rateLimitWindow: rateLimitWindow,
+            maxUnitsPerWindow: units, quorum: quorum, epochDuration: epochDuration, maxBlockSkew: maxBlockSkew,
+            validityWindow: validityWindow)
+        do {
+            try rules.validate()
+        } catch {
+            throw ChunkStoreError(.corruptRecord, "meta rules: \(error)")
+        }
     }
 }

@@ -1,24 +1,111 @@
 import DSMR
 import LMDB
 
-/// The store's `meta` rows: identity, schema version, watermark and tips.
-///
-/// Values: `version` UInt32; `network` UInt32; `chain` 32 bytes; `node` 20
-/// bytes; `rules` see `RulesCodec`; `retention` accepted and evidence
-/// retention, Int64 ms each; `watermark` Int64 ms; `accepted_tip` height (8) + block id (32);
-/// `executed_tip` height (8). Integers are big-endian.
-enum MetaKey {
-    static let version: [UInt8] = Array("version".utf8)
-    static let network: [UInt8] = Array("network".utf8)
-    static let chain: [UInt8] = Array("chain".utf8)
-    static let node: [UInt8] = Array("node".utf8)
-    static let watermark: [UInt8] = Array("watermark".utf8)
-    static let acceptedTip: [UInt8] = Array("accepted_tip".utf8)
-    static let executedTip: [UInt8] = Array("executed_tip".utf8)
-    static let rules: [UInt8] = Array("rules".utf8)
-    static let retention: [UInt8] = Array("retention".utf8)
+/// A `meta` key: the row's name in UTF-8.
+struct MetaName: Row, Hashable {
+    static let size: Int? = nil
+    let bytes: [UInt8]
+    init(_ name: String) { bytes = Array(name.utf8) }
+    var encoded: [UInt8] { bytes }
+    init(decoding bytes: UnsafeRawBufferPointer) throws { self.bytes = Array(bytes) }
+    var name: String { String(decoding: bytes, as: UTF8.self) }
+}
 
-    static let all = [version, network, chain, node, rules, retention, watermark, acceptedTip, executedTip]
+/// One `meta` row: its name and the type of its value.
+struct MetaField<Value: Row>: Sendable {
+    let key: MetaName
+    init(_ name: String) { key = MetaName(name) }
+}
+
+/// The store's `meta` rows: identity, schema version, watermark and tips.
+/// Integers are big-endian.
+enum MetaKey {
+    static let version = MetaField<UInt32Row>("version")
+    static let network = MetaField<UInt32Row>("network")
+    static let chain = MetaField<BytesRow>("chain")
+    static let node = MetaField<BytesRow>("node")
+    static let rules = MetaField<RulesRow>("rules")
+    static let retention = MetaField<RetentionRow>("retention")
+    /// Chain time (ms), as an Int64.
+    static let watermark = MetaField<Int64Row>("watermark")
+    static let acceptedTip = MetaField<BlockTip>("accepted_tip")
+    static let executedTip = MetaField<UInt64Row>("executed_tip")
+    /// Present only while a dump is being loaded.
+    static let loadIncomplete = MetaField<BytesRow>("load_incomplete")
+
+    /// Every row a store may hold, by name.
+    static let all = [
+        version.key, network.key, chain.key, node.key, rules.key, retention.key, watermark.key, acceptedTip.key,
+        executedTip.key,
+    ]
+}
+
+/// A 4-byte big-endian `meta` value.
+struct UInt32Row: Row {
+    static let size: Int? = 4
+    var value: UInt32
+    init(_ value: UInt32) { self.value = value }
+    var encoded: [UInt8] {
+        var writer = RowWriter(capacity: 4)
+        writer.uint32(value)
+        return writer.bytes
+    }
+    init(decoding bytes: UnsafeRawBufferPointer) throws {
+        try RowReader.expect(bytes, size: 4, "a 4-byte meta value")
+        var reader = RowReader(bytes, "a 4-byte meta value")
+        value = try reader.uint32()
+    }
+}
+
+/// An 8-byte big-endian unsigned `meta` value.
+struct UInt64Row: Row {
+    static let size: Int? = 8
+    var value: UInt64
+    init(_ value: UInt64) { self.value = value }
+    var encoded: [UInt8] {
+        var writer = RowWriter(capacity: 8)
+        writer.uint64(value)
+        return writer.bytes
+    }
+    init(decoding bytes: UnsafeRawBufferPointer) throws {
+        try RowReader.expect(bytes, size: 8, "an 8-byte meta value")
+        var reader = RowReader(bytes, "an 8-byte meta value")
+        value = try reader.uint64()
+    }
+}
+
+/// An 8-byte big-endian signed `meta` value (chain time in ms).
+struct Int64Row: Row {
+    static let size: Int? = 8
+    var value: Int64
+    init(_ value: Int64) { self.value = value }
+    var encoded: [UInt8] { UInt64Row(UInt64(bitPattern: value)).encoded }
+    init(decoding bytes: UnsafeRawBufferPointer) throws {
+        value = Int64(bitPattern: try UInt64Row(decoding: bytes).value)
+    }
+}
+
+/// `meta` retention: accepted and evidence retention, Int64 ms each.
+struct RetentionRow: Row {
+    static let size: Int? = 16
+    var accepted: Int64
+    var evidence: Int64
+    init(accepted: Int64, evidence: Int64) {
+        self.accepted = accepted
+        self.evidence = evidence
+    }
+    var encoded: [UInt8] {
+        var writer = RowWriter(capacity: 16)
+        writer.int64(accepted)
+        writer.int64(evidence)
+        return writer.bytes
+    }
+    init(decoding bytes: UnsafeRawBufferPointer) throws {
+        try RowReader.expect(bytes, size: 16, "meta retention")
+        var reader = RowReader(bytes, "meta retention")
+        accepted = try reader.int64()
+        evidence = try reader.int64()
+    }
 }
 
 /// The last accepted block: its height and id.
@@ -37,63 +124,60 @@ public struct BlockTip: Sendable, Hashable, CustomStringConvertible {
     public var description: String { "\(height) (\(id))" }
 }
 
-/// Reads and writes `meta` inside a transaction.
-struct MetaAccess {
-    let table: Database
+/// `meta` accepted_tip: height (8), block id (32).
+extension BlockTip: Row {
+    static var size: Int? { 8 + BlockID.byteCount }
 
-    func uint32(_ key: [UInt8], _ txn: borrowing some LMDB.Transaction & ~Copyable) throws -> UInt32? {
-        try txn.withValue(forKey: key, in: table) { value -> UInt32 in
-            guard value.count == 4 else {
-                throw ChunkStoreError(.corruptRecord, "meta \(String(decoding: key, as: UTF8.self)) has \(value.count) bytes, not 4")
+    var encoded: [UInt8] {
+        var writer = RowWriter(capacity: 40)
+        writer.uint64(height)
+        writer.bytes(id.bytes)
+        return writer.bytes
+    }
+
+    init(decoding bytes: UnsafeRawBufferPointer) throws {
+        try RowReader.expect(bytes, size: 8 + BlockID.byteCount, "meta accepted_tip")
+        var reader = RowReader(bytes, "meta accepted_tip")
+        let height = try reader.uint64()
+        self.init(height: height, id: try BlockID(bytes: reader.rest()))
+    }
+}
+
+/// Typed `meta` reads, in any store transaction.
+extension StoreTransaction where Self: ~Copyable {
+    /// The value of a `meta` row, or nil; a malformed one throws
+    /// `corruptRecord` naming the row.
+    func meta<Value>(_ field: MetaField<Value>) throws -> Value? {
+        try withValue(forKey: field.key.encoded, in: tables.meta.database) { bytes in
+            do {
+                return try Value(decoding: bytes)
+            } catch let error as ChunkStoreError {
+                throw ChunkStoreError(error.code, "meta \(field.key.name): \(error.message)")
+            } catch {
+                throw ChunkStoreError(.corruptRecord, "meta \(field.key.name): \(error)")
             }
-            return UInt32(bigEndian: value.loadUnaligned(as: UInt32.self))
         }
     }
 
-    func uint64(_ key: [UInt8], _ txn: borrowing some LMDB.Transaction & ~Copyable) throws -> UInt64? {
-        try txn.withValue(forKey: key, in: table) { value -> UInt64 in
-            guard value.count == 8 else {
-                throw ChunkStoreError(.corruptRecord, "meta \(String(decoding: key, as: UTF8.self)) has \(value.count) bytes, not 8")
-            }
-            return Keys.uint64(value, at: 0)
-        }
+    /// The garbage-collection watermark (ms); 0 before the first.
+    func watermark() throws -> Int64 { try meta(MetaKey.watermark)?.value ?? 0 }
+
+    /// The last accepted block, or nil before the first.
+    func acceptedTip() throws -> BlockTip? { try meta(MetaKey.acceptedTip) }
+
+    /// The executed height, or nil.
+    func executedTip() throws -> UInt64? { try meta(MetaKey.executedTip)?.value }
+}
+
+/// Typed `meta` writes.
+extension StoreWriter {
+    func setMeta<Value>(_ field: MetaField<Value>, _ value: Value) throws {
+        try put(tables.meta, field.key, BytesRow(value.encoded))
     }
 
-    func watermark(_ txn: borrowing some LMDB.Transaction & ~Copyable) throws -> Int64 {
-        Int64(bitPattern: try uint64(MetaKey.watermark, txn) ?? 0)
-    }
+    func setWatermark(_ watermark: Int64) throws { try setMeta(MetaKey.watermark, Int64Row(watermark)) }
 
-    func acceptedTip(_ txn: borrowing some LMDB.Transaction & ~Copyable) throws -> BlockTip? {
-        try txn.withValue(forKey: MetaKey.acceptedTip, in: table) { value -> BlockTip in
-            guard value.count == 40 else {
-                throw ChunkStoreError(.corruptRecord, "meta accepted_tip has \(value.count) bytes, not 40")
-            }
-            return BlockTip(height: Keys.uint64(value, at: 0), id: try BlockID(bytes: value[8..<40]))
-        }
-    }
+    func setAcceptedTip(_ tip: BlockTip) throws { try setMeta(MetaKey.acceptedTip, tip) }
 
-    func executedTip(_ txn: borrowing some LMDB.Transaction & ~Copyable) throws -> UInt64? {
-        try uint64(MetaKey.executedTip, txn)
-    }
-
-    func put(_ value: UInt32, _ key: [UInt8], _ txn: borrowing WriteTransaction) throws {
-        try txn.put(withUnsafeBytes(of: value.bigEndian) { Array($0) }, forKey: key, in: table)
-    }
-
-    func put(_ value: UInt64, _ key: [UInt8], _ txn: borrowing WriteTransaction) throws {
-        var bytes: [UInt8] = []
-        Keys.append(value, to: &bytes)
-        try txn.put(bytes, forKey: key, in: table)
-    }
-
-    func setWatermark(_ watermark: Int64, _ txn: borrowing WriteTransaction) throws {
-        try put(UInt64(bitPattern: watermark), MetaKey.watermark, txn)
-    }
-
-    func setAcceptedTip(_ tip: BlockTip, _ txn: borrowing WriteTransaction) throws {
-        var bytes: [UInt8] = []
-        Keys.append(tip.height, to: &bytes)
-        bytes.append(contentsOf: tip.id.bytes)
-        try txn.put(bytes, forKey: MetaKey.acceptedTip, in: table)
-    }
+    func setExecutedTip(_ height: UInt64) throws { try setMeta(MetaKey.executedTip, UInt64Row(height)) }
 }

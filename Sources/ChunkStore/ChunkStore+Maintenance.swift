@@ -1,0 +1,114 @@
+import DSMR
+
+extension ChunkStore {
+    /// Reads every row and reports every inconsistency: chunks that do not
+    /// hash to their id, index rows without records and records without index
+    /// rows, ledgers that differ from what the stored chunks imply, `signed`
+    /// rows whose chunk is missing, certificates that do not parse or name
+    /// another chunk, evidence and blocks that do not decode, keys of the
+    /// wrong shape, and `meta` out of range. Runs in one snapshot, so it is
+    /// safe on a live store. `progress`, if given, hears how far each table's
+    /// check has come.
+    public func check(progress: ProgressHandler? = nil) throws -> CheckReport {
+        var checker = StoreChecker(rules: configuration.rules, limits: DecodingLimits(rules: configuration.rules))
+        checker.progress = ProgressCounter(progress)
+        return try snapshot { r in try checker.check(r) }
+    }
+
+    /// Rebuilds every derived row (chunk indexes, ledgers, missing `signed`
+    /// rows) from the primary records, in place and in one transaction, and
+    /// drops what cannot be trusted (chunk records that do not hash to their
+    /// id, certificates that do not decode). Run `check()` afterwards.
+    public func recover() async throws -> RecoveryReport {
+        let recovery = StoreRecovery(rules: configuration.rules, limits: DecodingLimits(rules: configuration.rules))
+        return try await submit { w in try recovery.recover(w) }
+    }
+
+    /// Copies the store, compacted, into the empty directory `destination`
+    /// (created if missing), leaving this store untouched. The copy is
+    /// flushed to disk before this returns (LMDB's copy does not sync).
+    ///
+    /// The corresponding C call is `mdb_env_copy2` with `MDB_CP_COMPACT`.
+    public func compact(to destination: String) throws {
+        let createdDirectory = try FileSystem.makeDirectory(destination)
+        if FileSystem.exists(destination + "/data.mdb") {
+            throw ChunkStoreError(.alreadyExists, "\(destination) already holds a store; copy into an empty directory")
+        }
+        try environment.copy(to: destination, compact: true)
+        try FileSystem.syncFile(destination + "/data.mdb")
+        try FileSystem.syncDirectory(destination)
+        if createdDirectory { try FileSystem.syncDirectory(FileSystem.parent(of: destination)) }
+    }
+
+    /// Copies the store, compacted, into `destination`, then rebuilds the
+    /// copy's derived rows there: recovery that leaves the original as it
+    /// was. Works on a store opened read-only.
+    public func recover(into destination: String) async throws -> RecoveryReport {
+        try compact(to: destination)
+        var copy = configuration
+        copy.path = destination
+        copy.readOnly = false
+        let store = try ChunkStore(copy)
+        defer { store.close() }
+        return try await store.recover()
+    }
+
+    /// Counts and sizes per status and per producer, ledger usage and page
+    /// statistics. Reads every chunk header, so it costs a scan of `chunks`;
+    /// records that do not parse are left out (`check()` reports them).
+    public func statistics() throws -> StoreStatistics {
+        let info = try storageInfo()
+        return try snapshot { r in
+            var stats = StoreStatistics(
+                networkID: configuration.networkID, chainID: configuration.chainID.hex,
+                nodeID: configuration.nodeID.hex, watermark: try r.watermark(),
+                acceptedHeight: try r.acceptedTip()?.height, executedHeight: try r.executedTip(),
+                limitPerWindow: configuration.rules.maxUnitsPerWindow, environment: info)
+            var producers: [NodeID: StoreStatistics.Producer] = [:]
+            try r.scan(r.tables.chunks) { entry in
+                guard let (record, body) = try? ChunkRecord.parse(entry.raw.value) else { return .next }
+                var producer = producers[record.producer] ?? StoreStatistics.Producer(producer: record.producer.hex)
+                switch record.status {
+                case .pending:
+                    stats.pending.chunks += 1
+                    stats.pending.bytes += body.count
+                    producer.pending.chunks += 1
+                    producer.pending.bytes += body.count
+                case .accepted:
+                    stats.accepted.chunks += 1
+                    stats.accepted.bytes += body.count
+                    producer.accepted.chunks += 1
+                    producer.accepted.bytes += body.count
+                }
+                producers[record.producer] = producer
+                return .next
+            }
+            try r.scan(r.tables.ledger) { entry in
+                guard let key = try? entry.key(), let usage = try? entry.value() else { return .next }
+                var producer = producers[key.producer] ?? StoreStatistics.Producer(producer: key.producer.hex)
+                producer.latestWindow = key.number
+                producer.latestUsage = usage
+                producers[key.producer] = producer
+                return .next
+            }
+            stats.producers = producers.sorted { $0.key < $1.key }.map(\.value)
+            for table in r.tables.all { stats.tables[table.name] = TableStatistics(try r.statistics(of: table)) }
+            return stats
+        }
+    }
+
+    /// The store's file and map: map size, pages used, readers.
+    ///
+    /// The corresponding C functions are `mdb_env_info` and `mdb_env_stat`.
+    public func storageInfo() throws -> StorageInfo {
+        try StorageInfo(environment.info())
+    }
+
+    /// Flushes every commit to disk: for stores opened with a relaxed
+    /// `StoreDurability`, before relying on what they wrote.
+    ///
+    /// The corresponding C function is `mdb_env_sync` (forced).
+    public func sync() throws {
+        try environment.sync(force: true)
+    }
+}

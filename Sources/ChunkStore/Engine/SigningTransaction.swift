@@ -1,0 +1,66 @@
+import DSMR
+
+extension StoreWriter {
+    /// The signing transaction's body: every check against stored state,
+    /// then, only if all pass, every write. It throws only storage failures.
+    func sign(_ prepared: PreparedChunk, rules: Rules) throws -> SigningDecision {
+        let chunk = prepared.chunk
+        let watermark = try watermark()
+        if prepared.expiry <= watermark { return .expired(watermark: watermark) }
+
+        var alreadyCharged = false
+        if let signed = try signedRecord(producer: chunk.producer, slot: chunk.slot) {
+            if signed.chunkID == prepared.id {
+                if !signed.notHeld { return .alreadySigned }
+                // Signed before but not held: imported (charge it now) or
+                // lost in recovery (its units are still in the ledger).
+                alreadyCharged = signed.charged
+            } else {
+                try storeEvidence(first: signed, second: prepared, limits: DecodingLimits(rules: rules))
+                return .conflict(signed: signed.chunkID)
+            }
+        }
+
+        if !alreadyCharged {
+            let window = rules.window(ofSlot: chunk.slot)
+            let usage = try ledgerUsage(producer: chunk.producer, window: window)
+            guard usage.canAdd(prepared.units, limit: rules.maxUnitsPerWindow) else {
+                return .rateLimited(window: window, usage: usage, limit: rules.maxUnitsPerWindow)
+            }
+            try put(tables.ledger, ProducerKey(chunk.producer, window), try usage.adding(prepared.units))
+        }
+
+        let status: ChunkStatus = try isKnownAccepted(prepared) ? .accepted : .pending
+        try putChunk(prepared, status: status)
+        try put(
+            tables.signed, ProducerKey(chunk.producer, chunk.slot), SignedRecord.held(prepared.id, expiry: prepared.expiry))
+        return .stored
+    }
+
+    /// Whether a chunk about to be signed is already known to be accepted:
+    /// held as accepted (fetched after its block), or named by the
+    /// certificate of an accepted block while it was missing. Such a chunk
+    /// stays accepted, so it is kept for the accepted retention.
+    func isKnownAccepted(_ prepared: PreparedChunk) throws -> Bool {
+        let key = ChunkKey(expiry: prepared.expiry, id: prepared.id)
+        if let held = try summary(key) { return held.status == .accepted }
+        // A certificate row that does not decode proves nothing: not accepted.
+        return (try? get(tables.certificates, key))??.status == .accepted
+    }
+
+    /// Keeps the first proof for a (producer, slot); later conflicts add
+    /// nothing a slashing needs.
+    func storeEvidence(first: SignedRecord, second: PreparedChunk, limits: DecodingLimits) throws {
+        let chunk = second.chunk
+        let key = ProducerKey(chunk.producer, chunk.slot)
+        if try contains(tables.evidence, key) { return }
+        let signedChunk = try withRawValue(tables.chunks, first.chunkKey) { value -> Chunk? in
+            guard let (_, body) = try? ChunkRecord.parse(value) else { return nil }
+            return try? Chunk(decoding: Array(body), limits: limits)
+        } ?? nil
+        let evidence = ConflictEvidence(
+            producer: chunk.producer, slot: chunk.slot, signedChunkID: first.chunkID, signedChunk: signedChunk,
+            conflictingChunk: chunk)
+        try put(tables.evidence, key, evidence.row)
+    }
+}
