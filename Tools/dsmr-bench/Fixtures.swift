@@ -12,16 +12,14 @@ enum Fixture {
     /// windows, 2 MiB chunks, 67/100 quorum.
     static let rules = Rules.default
     /// The size of the store's record header in front of a chunk's bytes
-    /// (`ChunkRecord.headerSize` in ChunkStore): the raw baseline writes
+    /// (`ChunkStore.recordHeaderSize`): the raw baseline writes
     /// values of the same size, header included.
-    static let recordHeaderSize = 87
+    static let recordHeaderSize = ChunkStore.recordHeaderSize
 
     /// The signer whose seed is derived from `n` (validators use 1 and up;
     /// the node under test uses `nodeSeed`).
     static func signer(_ n: Int) -> Ed25519Signer {
-        var seed = [UInt8](repeating: 0x5A, count: 32)
-        withUnsafeBytes(of: UInt64(n).bigEndian) { seed.replaceSubrange(24..<32, with: $0) }
-        return try! Ed25519Signer(seed: seed)
+        try! Ed25519Signer(seed: [UInt8](repeating: 0x5A, count: 24) + bigEndian(UInt64(n)))
     }
 
     static let nodeSeed = 1_000_000

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import DSMR
 
 /// Progress and notes go to standard error, so `--json` output stays clean.
 func log(_ message: String) {
@@ -125,6 +126,7 @@ func releaseFreeHeap() {
 @_silgen_name("malloc_trim")
 private func glibcMallocTrim(_ pad: Int) -> Int32
 #endif
+import DSMR
 
 /// The whole content of a small text file, or nil.
 func readTextFile(_ path: String) -> String? {
@@ -216,7 +218,10 @@ func directorySize(_ path: String) -> Int {
     return total
 }
 
-/// The eight big-endian bytes of `value`, as the store's keys hold integers.
+/// The eight big-endian bytes of `value`, as the store's keys hold integers,
+/// written by the DSMR codec's writer.
 func bigEndian(_ value: UInt64) -> [UInt8] {
-    withUnsafeBytes(of: value.bigEndian) { Array($0) }
+    var writer = CanonicalWriter(capacity: 8)
+    writer.write(value)
+    return writer.bytes
 }
