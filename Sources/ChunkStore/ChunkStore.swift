@@ -21,6 +21,27 @@ import Synchronization
 ///
 /// One process writes a store at a time: it holds `writer.lock`. Read-only
 /// opens work beside a writer.
+///
+/// ## Topics
+///
+/// - Opening and closing (this file): `init(_:)`, `init(adopting:readOnly:durability:)`,
+///   `close()`, `isReadOnly`.
+/// - Signing (`ChunkStore+Signing`): `persistAndSign(_:validators:now:)`,
+///   `storeOwnChunk(_:now:)`, `storeAcceptedChunk(_:)`.
+/// - Reads (`ChunkStore+Reads`): `chunk(_:expiry:)`, `chunkBytes(_:expiry:)`,
+///   `withChunkBytes(_:expiry:_:)`, `summary(of:expiry:)`, `chunks(producer:slots:)`,
+///   `chunks(status:expiring:limit:)`, `signedChunk(producer:slot:)`,
+///   `ledgerUsage(producer:window:)`, `watermark()`, `evidence()`, `locate(_:)`.
+/// - Certificates (`ChunkStore+Certificates`): `addCertificate(_:)`,
+///   `certificates(validAt:limit:)`, `certificate(for:)`.
+/// - Blocks and garbage (`ChunkStore+Blocks`): `recordAccepted(_:)`,
+///   `markExecuted(height:)`, `collectGarbage(upTo:)`, `acceptedTip()`,
+///   `executedTip()`, `block(at:)`.
+/// - Maintenance (`ChunkStore+Maintenance`): `check(progress:)`, `recover()`,
+///   `recover(into:)`, `compact(to:)`, `statistics()`, `storageInfo()`, `sync()`.
+/// - Interchange (`ChunkStore+Interchange`): `dump(to:progress:)`,
+///   `load(dump:into:progress:)`, `exportSigningHistory()`,
+///   `importSigningHistory(_:)`.
 public final class ChunkStore: Sendable {
     /// The configuration the store was opened with (identity and rules as
     /// stored when adopted from an existing store).

@@ -126,12 +126,18 @@ struct SeededGenerator: RandomNumberGenerator {
     }
 }
 
-/// Calls `body` with a fresh directory made by `mkdtemp`, removed afterwards.
-func withTemporaryDirectory<T>(_ label: String = "chunkstore", _ body: (String) async throws -> T) async rethrows -> T {
+/// A fresh directory made by `mkdtemp` under the system's temporary
+/// directory; the caller removes it.
+func makeTemporaryDirectory(_ label: String) -> String {
     var template = Array("\(NSTemporaryDirectory())/\(label)-XXXXXX".utf8CString)
     let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
     precondition(made != nil, "mkdtemp failed: \(String(cString: strerror(errno)))")
-    let path = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+    return template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+}
+
+/// Calls `body` with a fresh directory made by `mkdtemp`, removed afterwards.
+func withTemporaryDirectory<T>(_ label: String = "chunkstore", _ body: (String) async throws -> T) async rethrows -> T {
+    let path = makeTemporaryDirectory(label)
     defer { try? FileManager.default.removeItem(atPath: path) }
     return try await body(path)
 }

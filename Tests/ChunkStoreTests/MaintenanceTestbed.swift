@@ -21,8 +21,7 @@ struct MaintenanceTestbed {
     let directory: String
 
     init() {
-        var template = Array((NSTemporaryDirectory() + "dsmr-maintenance-XXXXXX").utf8CString)
-        directory = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
+        directory = makeTemporaryDirectory("dsmr-maintenance")
     }
 
     func path(_ name: String) -> String { directory + "/" + name }
