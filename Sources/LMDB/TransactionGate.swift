@@ -13,26 +13,12 @@ import Darwin
 /// open ones to finish. A thread that itself holds a transaction cannot wait
 /// for growth (it would wait for itself), which the per-thread count detects.
 final class TransactionGate: @unchecked Sendable {
-    // Safe to share: every field is guarded by `mutex`, and the pthread
-    // objects live at stable heap addresses owned by this instance.
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    // Safe to share: every field is guarded by `lock`.
+    private let lock = ConditionLock()
     private var active = 0
     private var exclusivePending = false
     private var isClosed = false
     private var generation = 0
-
-    init() {
-        pthread_mutex_init(mutex, nil)
-        pthread_cond_init(condition, nil)
-    }
-
-    deinit {
-        pthread_cond_destroy(condition)
-        pthread_mutex_destroy(mutex)
-        mutex.deallocate()
-        condition.deallocate()
-    }
 
     /// Enters shared; waits while an exclusive section is pending, unless
     /// the calling thread already holds a transaction: the pending section
@@ -42,15 +28,15 @@ final class TransactionGate: @unchecked Sendable {
     /// environment is closed.
     func enter() -> Int? {
         let nested = callerHoldsTransaction
-        pthread_mutex_lock(mutex)
-        while exclusivePending && !nested { pthread_cond_wait(condition, mutex) }
+        lock.lock()
+        while exclusivePending && !nested { lock.wait() }
         guard !isClosed else {
-            pthread_mutex_unlock(mutex)
+            lock.unlock()
             return nil
         }
         active += 1
         let seen = generation
-        pthread_mutex_unlock(mutex)
+        lock.unlock()
         ThreadTransactionCount.add(1)
         return seen
     }
@@ -58,10 +44,10 @@ final class TransactionGate: @unchecked Sendable {
     /// Leaves shared.
     func leave() {
         ThreadTransactionCount.add(-1)
-        pthread_mutex_lock(mutex)
-        active -= 1
-        if active == 0 && exclusivePending { pthread_cond_broadcast(condition) }
-        pthread_mutex_unlock(mutex)
+        lock.withLock {
+            active -= 1
+            if active == 0 && exclusivePending { lock.broadcast() }
+        }
     }
 
     /// Whether the calling thread holds a transaction of any environment.
@@ -81,14 +67,14 @@ final class TransactionGate: @unchecked Sendable {
     func exclusive(
         onlyIfGeneration: Int? = nil, closing: Bool = false, _ body: () throws -> Void
     ) rethrows -> ExclusiveOutcome {
-        pthread_mutex_lock(mutex)
-        while exclusivePending { pthread_cond_wait(condition, mutex) }
+        lock.lock()
+        while exclusivePending { lock.wait() }
         exclusivePending = true
-        while active > 0 { pthread_cond_wait(condition, mutex) }
+        while active > 0 { lock.wait() }
         defer {
             exclusivePending = false
-            pthread_cond_broadcast(condition)
-            pthread_mutex_unlock(mutex)
+            lock.broadcast()
+            lock.unlock()
         }
         if isClosed { return .closed }
         if let onlyIfGeneration, onlyIfGeneration != generation { return .skippedAsStale }

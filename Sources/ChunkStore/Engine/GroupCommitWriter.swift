@@ -66,13 +66,12 @@ final class TypedWrite<Value: Sendable>: PendingWrite, @unchecked Sendable {
 /// its neighbours; an LMDB failure fails the whole batch, since nothing of it
 /// was committed.
 final class GroupCommitWriter: @unchecked Sendable {
-    // Sendable: `queue`, `stopping` and `thread` are guarded by `mutex`
-    // (`thread` is set in `start`, before any other call, and taken once in
-    // `stop`).
+    // Sendable: `queue`, `stopping`, `thread` and the counts are guarded by
+    // `lock` (`thread` is set in `start`, before any other call, and taken
+    // once in `stop`); the condition wakes the writer.
     private let environment: Environment
     private let maxBatch: Int
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private let wakeUp = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private let lock = ConditionLock()
     private var queue: [PendingWrite] = []
     private var stopping = false
     private var thread: pthread_t?
@@ -83,22 +82,11 @@ final class GroupCommitWriter: @unchecked Sendable {
     init(environment: Environment, maxBatch: Int) {
         self.environment = environment
         self.maxBatch = max(1, maxBatch)
-        pthread_mutex_init(mutex, nil)
-        pthread_cond_init(wakeUp, nil)
-    }
-
-    deinit {
-        pthread_cond_destroy(wakeUp)
-        pthread_mutex_destroy(mutex)
-        mutex.deallocate()
-        wakeUp.deallocate()
     }
 
     /// How many batches the writer has taken and how many requests they held.
     var counts: (batches: Int, requests: Int) {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        return (batchesTaken, requestsTaken)
+        lock.withLock { (batchesTaken, requestsTaken) }
     }
 
     /// Starts the writer thread.
@@ -120,28 +108,29 @@ final class GroupCommitWriter: @unchecked Sendable {
     ) async throws -> Value {
         try await withCheckedThrowingContinuation { continuation in
             let write = TypedWrite(body, continuation: continuation)
-            pthread_mutex_lock(mutex)
-            if stopping {
-                pthread_mutex_unlock(mutex)
-                write.complete(failure: ChunkStoreError(.closed, "the store is closed"))
-                return
+            let accepted = lock.withLock {
+                if stopping { return false }
+                queue.append(write)
+                lock.signal()
+                return true
             }
-            queue.append(write)
-            pthread_cond_signal(wakeUp)
-            pthread_mutex_unlock(mutex)
+            if !accepted { write.complete(failure: ChunkStoreError(.closed, "the store is closed")) }
         }
     }
 
     /// Lets queued requests finish, then stops the thread. Only the first
     /// caller joins the thread; later ones return at once.
     func stop() {
-        pthread_mutex_lock(mutex)
-        stopping = true
-        pthread_cond_signal(wakeUp)
-        let joining = thread
-        thread = nil
-        pthread_mutex_unlock(mutex)
-        if let joining { pthread_join(joining, nil) }
+        let joining: pthread_t? = lock.withLock {
+            stopping = true
+            lock.signal()
+            defer { thread = nil }
+            return thread
+        }
+        if let joining {
+            let rc = pthread_join(joining, nil)
+            precondition(rc == 0, "pthread_join failed: \(rc)")
+        }
     }
 
     private func run() {
@@ -158,9 +147,9 @@ final class GroupCommitWriter: @unchecked Sendable {
     }
 
     private func nextBatch() -> [PendingWrite]? {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        while queue.isEmpty && !stopping { pthread_cond_wait(wakeUp, mutex) }
+        lock.lock()
+        defer { lock.unlock() }
+        while queue.isEmpty && !stopping { lock.wait() }
         if queue.isEmpty { return nil }
         let count = min(queue.count, maxBatch)
         let batch = Array(queue.prefix(count))
