@@ -104,7 +104,9 @@ import Testing
         }
         let store = try ChunkStore(adopting: bed.path("a"), readOnly: true)
         defer { store.close() }
-        #expect { _ = try store.signedChunk(producer: producer, slot: 1) } throws: { Self.isCorrupt($0, naming: "signed") }
+        #expect { _ = try store.signedChunk(producer: producer, slot: 1) } throws: {
+            Self.isCorrupt($0, naming: "signed")
+        }
         #expect { _ = try store.ledgerUsage(producer: producer, window: 0) } throws: {
             Self.isCorrupt($0, naming: "ledger")
         }

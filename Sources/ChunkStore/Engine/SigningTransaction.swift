@@ -33,7 +33,8 @@ extension StoreWriter {
         let status: ChunkStatus = try isKnownAccepted(prepared) ? .accepted : .pending
         try putChunk(prepared, status: status)
         try put(
-            tables.signed, ProducerKey(chunk.producer, chunk.slot), SignedRecord.held(prepared.id, expiry: prepared.expiry))
+            tables.signed, ProducerKey(chunk.producer, chunk.slot),
+            SignedRecord.held(prepared.id, expiry: prepared.expiry))
         return .stored
     }
 
@@ -54,10 +55,11 @@ extension StoreWriter {
         let chunk = second.chunk
         let key = ProducerKey(chunk.producer, chunk.slot)
         if try contains(tables.evidence, key) { return }
-        let signedChunk = try withRawValue(tables.chunks, first.chunkKey) { value -> Chunk? in
-            guard let (_, body) = try? ChunkRecord.parse(value) else { return nil }
-            return try? Chunk(decoding: Array(body), limits: limits)
-        } ?? nil
+        let signedChunk =
+            try withRawValue(tables.chunks, first.chunkKey) { value -> Chunk? in
+                guard let (_, body) = try? ChunkRecord.parse(value) else { return nil }
+                return try? Chunk(decoding: Array(body), limits: limits)
+            } ?? nil
         let evidence = ConflictEvidence(
             producer: chunk.producer, slot: chunk.slot, signedChunkID: first.chunkID, signedChunk: signedChunk,
             conflictingChunk: chunk)
