@@ -17,7 +17,7 @@ extension ChunkStore {
     /// that would take its producer past `maxUnitsPerWindow` in its window is
     /// refused with `rateLimited`, naming the usage and the limit.
     public func persistAndSign(
-        _ chunk: Chunk, validators: ValidatorSet, now: Int64
+        _ chunk: Chunk, validators: ValidatorSet, now: ChainTime
     ) async throws -> SignatureShare {
         guard let validator = validators.validator(chunk.producer) else {
             throw ChunkStoreError(
@@ -36,7 +36,7 @@ extension ChunkStore {
     /// Stores this node's own chunk under the same rules as a remote one (one
     /// chunk per slot, even across restarts; the rate limit) and returns this
     /// node's share for it.
-    public func storeOwnChunk(_ chunk: Chunk, now: Int64) async throws -> SignatureShare {
+    public func storeOwnChunk(_ chunk: Chunk, now: ChainTime) async throws -> SignatureShare {
         let signer = try requireSigner()
         guard chunk.producer == configuration.nodeID else {
             throw ChunkStoreError(
@@ -88,14 +88,14 @@ extension ChunkStore {
     }
 
     /// The checks that need no storage, done on the caller's thread.
-    private func prepare(_ chunk: Chunk, origin: ChunkOrigin, now: Int64) throws -> PreparedChunk {
+    private func prepare(_ chunk: Chunk, origin: ChunkOrigin, now: ChainTime) throws -> PreparedChunk {
         let rules = configuration.rules
         let bytes = chunk.encoded()
         guard bytes.count <= rules.maxChunkBytes else {
             throw ChunkStoreError(
                 .tooLarge, "chunk \(chunk.id) has \(bytes.count) bytes; the limit is \(rules.maxChunkBytes)")
         }
-        let current = rules.slot(at: now)
+        let current = rules.slot(at: now.milliseconds)
         let (latest, overflow) = current.addingReportingOverflow(rules.maxFutureSlots)
         guard overflow || chunk.slot <= latest else {
             throw ChunkStoreError(

@@ -15,7 +15,7 @@ struct BlockTests {
             let absent = Fixture.chunk(Fixture.producers[1], slot: slot)
             let waiting = Fixture.chunk(Fixture.producers[2], slot: slot)
             for chunk in [held, waiting] {
-                _ = try await store.persistAndSign(chunk, validators: Fixture.validators, now: now)
+                _ = try await store.persistAndSign(chunk, validators: Fixture.validators, now: .milliseconds(now))
             }
             #expect(try await store.addCertificate(Fixture.certificate(held)))
             #expect(try await store.addCertificate(Fixture.certificate(waiting)))
@@ -52,11 +52,11 @@ struct BlockTests {
             defer { store.close() }
             let late = Fixture.chunk(Fixture.producers[0], slot: slot)
             let early = Fixture.chunk(Fixture.producers[1], slot: slot)
-            _ = try await store.persistAndSign(early, validators: Fixture.validators, now: now)
+            _ = try await store.persistAndSign(early, validators: Fixture.validators, now: .milliseconds(now))
             let report = try await store.recordAccepted(Fixture.block(height: 1, timestamp: now, certifying: [late]))
             #expect(report.missingChunks == [Fixture.reference(late)])
             // The producer's request for a share arrives after the block.
-            _ = try await store.persistAndSign(late, validators: Fixture.validators, now: now)
+            _ = try await store.persistAndSign(late, validators: Fixture.validators, now: .milliseconds(now))
             #expect(try store.summary(of: late.id)?.status == .accepted)
             #expect(try store.summary(of: late.id)?.origin == .signed)
             // The node's fetch of the missing chunk finds it held.

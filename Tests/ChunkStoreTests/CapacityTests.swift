@@ -19,7 +19,7 @@ struct CapacityTests {
                     for producer in Fixture.producers {
                         group.addTask {
                             let chunk = Fixture.chunk(producer, slot: slot, size: 400, tag: slot)
-                            _ = try await store.persistAndSign(chunk, validators: Fixture.validators, now: 0)
+                            _ = try await store.persistAndSign(chunk, validators: Fixture.validators, now: .milliseconds(0))
                         }
                     }
                 }
@@ -38,13 +38,13 @@ struct CapacityTests {
             let store = try ChunkStore(Fixture.configuration(path))
             defer { store.close() }
             _ = try await store.persistAndSign(
-                Fixture.chunk(Fixture.producers[0], slot: 20), validators: Fixture.validators, now: 20_000)
+                Fixture.chunk(Fixture.producers[0], slot: 20), validators: Fixture.validators, now: .milliseconds(20_000))
             let report = try await store.collectGarbage(upTo: .max)
             #expect(report.expiredPending == 1 && report.signedRows == 1 && report.ledgerRows == 1)
             #expect(try store.watermark() == .max)
             #expect(await errorCode {
                 try await store.persistAndSign(
-                    Fixture.chunk(Fixture.producers[1], slot: 21), validators: Fixture.validators, now: 20_000)
+                    Fixture.chunk(Fixture.producers[1], slot: 21), validators: Fixture.validators, now: .milliseconds(20_000))
             } == .expired)
         }
     }

@@ -45,7 +45,7 @@ import Testing
         // The producer asks again for the same chunk: the node already signed
         // it, so the answer must be the same share, and the window's usage
         // must still count the chunk once.
-        _ = try await damaged.persistAndSign(lost, validators: MaintenanceTestbed.validators, now: 3_000)
+        _ = try await damaged.persistAndSign(lost, validators: MaintenanceTestbed.validators, now: .milliseconds(3_000))
         let after = try damaged.ledgerUsage(producer: producer, window: 0)
         #expect(after == before, "usage went from \(before) to \(after): the chunk is charged twice")
         let report = try damaged.check()
@@ -72,7 +72,7 @@ import Testing
             let slot = Fixture.rules.slot(at: now)
             #expect(Fixture.rules.expiry(ofSlot: slot) == .max)
             let chunk = Fixture.chunk(Fixture.producers[0], slot: slot)
-            _ = try await store.persistAndSign(chunk, validators: Fixture.validators, now: now)
+            _ = try await store.persistAndSign(chunk, validators: Fixture.validators, now: .milliseconds(now))
             let report = try await store.collectGarbage(upTo: .max)
             #expect(report.signedRows == 1)
             #expect(report.expiredPending == 1, "the expired chunk was kept")

@@ -19,7 +19,7 @@ struct GarbageCollectionTests {
                 for (index, producer) in Fixture.producers.enumerated() {
                     group.addTask {
                         let chunk = Fixture.chunk(producer, slot: slot, size: 20, tag: slot << 8 | UInt64(index))
-                        _ = try await store.persistAndSign(chunk, validators: Fixture.validators, now: 0)
+                        _ = try await store.persistAndSign(chunk, validators: Fixture.validators, now: .milliseconds(0))
                     }
                 }
             }
@@ -70,7 +70,7 @@ struct GarbageCollectionTests {
             let accepted = Fixture.chunk(Fixture.producers[0], slot: slot)
             let pending = Fixture.chunk(Fixture.producers[1], slot: slot)
             for chunk in [accepted, pending] {
-                _ = try await store.persistAndSign(chunk, validators: Fixture.validators, now: now)
+                _ = try await store.persistAndSign(chunk, validators: Fixture.validators, now: .milliseconds(now))
             }
             try await store.recordAccepted(Fixture.block(height: 1, timestamp: now, certifying: [accepted]))
             let expiry = Fixture.rules.expiry(ofSlot: slot)
@@ -121,9 +121,9 @@ struct GarbageCollectionTests {
             let slot: UInt64 = 8
             let now = Fixture.rules.slotStart(slot)
             let first = Fixture.chunk(producer, slot: slot, tag: 1)
-            _ = try await store.persistAndSign(first, validators: Fixture.validators, now: now)
+            _ = try await store.persistAndSign(first, validators: Fixture.validators, now: .milliseconds(now))
             #expect(await errorCode {
-                try await store.persistAndSign(Fixture.chunk(producer, slot: slot, tag: 2), validators: Fixture.validators, now: now)
+                try await store.persistAndSign(Fixture.chunk(producer, slot: slot, tag: 2), validators: Fixture.validators, now: .milliseconds(now))
             } == .conflictingChunk)
             #expect(try await store.addCertificate(Fixture.certificate(first)))
             #expect(try await !store.addCertificate(Fixture.certificate(first)), "a second copy is not added")

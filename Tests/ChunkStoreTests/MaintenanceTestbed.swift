@@ -61,7 +61,7 @@ struct MaintenanceTestbed {
         for slot in slots {
             for producer in 1...3 {
                 let chunk = chunk(producer: producer, slot: slot, payload: UInt8(slot))
-                _ = try await store.persistAndSign(chunk, validators: validators, now: Int64(slot) * 1_000)
+                _ = try await store.persistAndSign(chunk, validators: validators, now: .milliseconds(Int64(slot) * 1_000))
                 chunks.append(chunk)
             }
         }

@@ -192,9 +192,9 @@ struct ModelRun {
         let result: Result<SignatureShare, any Error>
         do {
             if own {
-                result = .success(try await store.storeOwnChunk(chunk, now: now))
+                result = .success(try await store.storeOwnChunk(chunk, now: .milliseconds(now)))
             } else {
-                result = .success(try await store.persistAndSign(chunk, validators: Fixture.validators, now: now))
+                result = .success(try await store.persistAndSign(chunk, validators: Fixture.validators, now: .milliseconds(now)))
             }
         } catch {
             result = .failure(error)

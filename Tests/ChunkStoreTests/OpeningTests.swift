@@ -27,7 +27,7 @@ struct OpeningTests {
         let store = try ChunkStore(Fixture.configuration(path))
         defer { store.close() }
         _ = try await store.persistAndSign(
-            Fixture.chunk(Fixture.producers[0], slot: 20), validators: Fixture.validators, now: 20_000)
+            Fixture.chunk(Fixture.producers[0], slot: 20), validators: Fixture.validators, now: .milliseconds(20_000))
     }
 
     @Test func refusesAStoreOfAnotherChainNetworkOrNode() async throws {
@@ -70,7 +70,7 @@ struct OpeningTests {
             #expect(second.message.contains(path), "\(second)")
             // The first store still works.
             _ = try await store.persistAndSign(
-                Fixture.chunk(Fixture.producers[0], slot: 20), validators: Fixture.validators, now: 20_000)
+                Fixture.chunk(Fixture.producers[0], slot: 20), validators: Fixture.validators, now: .milliseconds(20_000))
         }
     }
 
@@ -92,7 +92,7 @@ struct OpeningTests {
             #expect(await errorCode { try await store.storeAcceptedChunk(chunk) } == .readOnly)
             #expect(await errorCode {
                 try await store.persistAndSign(
-                    Fixture.chunk(Fixture.producers[1], slot: 20), validators: Fixture.validators, now: 20_000)
+                    Fixture.chunk(Fixture.producers[1], slot: 20), validators: Fixture.validators, now: .milliseconds(20_000))
             } == .readOnly)
         }
     }
@@ -114,10 +114,10 @@ struct OpeningTests {
             defer { store.close() }
             let chunk = Fixture.chunk(Fixture.producers[0], slot: 20)
             #expect(await errorCode {
-                try await store.persistAndSign(chunk, validators: Fixture.validators, now: 20_000)
+                try await store.persistAndSign(chunk, validators: Fixture.validators, now: .milliseconds(20_000))
             } == .noSigningKey)
             #expect(await errorCode {
-                try await store.storeOwnChunk(Fixture.chunk(Fixture.node, slot: 20), now: 20_000)
+                try await store.storeOwnChunk(Fixture.chunk(Fixture.node, slot: 20), now: .milliseconds(20_000))
             } == .noSigningKey)
             // Keeping chunks needs no key.
             try await store.storeAcceptedChunk(chunk)

@@ -12,11 +12,11 @@ struct ReadTests {
             var chunks: [Chunk] = []
             for slot in UInt64(10)..<16 {
                 let chunk = Fixture.chunk(producer, slot: slot, tag: slot)
-                _ = try await store.persistAndSign(chunk, validators: Fixture.validators, now: 10_000)
+                _ = try await store.persistAndSign(chunk, validators: Fixture.validators, now: .milliseconds(10_000))
                 chunks.append(chunk)
             }
             let other = Fixture.chunk(Fixture.producers[1], slot: 12)
-            _ = try await store.persistAndSign(other, validators: Fixture.validators, now: 10_000)
+            _ = try await store.persistAndSign(other, validators: Fixture.validators, now: .milliseconds(10_000))
 
             #expect(try store.chunks(producer: producer.nodeID, slots: 12...13).map(\.id) == [chunks[2].id, chunks[3].id])
             #expect(try store.chunks(producer: producer.nodeID, slots: 0...UInt64.max).map(\.id) == chunks.map(\.id))

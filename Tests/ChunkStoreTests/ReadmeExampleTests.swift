@@ -36,7 +36,7 @@ func runTheStore(directory: String) async throws {
     // Sign: the chunk is durable before the share exists.
     let chunk = try Chunk.sign(
         producer: peer, beneficiary: peer.nodeID, slot: 20, transactions: [[1, 2, 3]], domain: domain)
-    let myShare = try await store.persistAndSign(chunk, validators: validators, now: 20_000)
+    let myShare = try await store.persistAndSign(chunk, validators: validators, now: .milliseconds(20_000))
 
     // Read back, by id and expiry, as every reference carries both.
     let reference = ChunkReference(chunk: chunk, rules: configuration.rules)

@@ -17,7 +17,7 @@ struct SigningTests {
                 for chunk in chunks {
                     group.addTask { [now] in
                         do {
-                            return (chunk, .success(try await store.persistAndSign(chunk, validators: Fixture.validators, now: now)))
+                            return (chunk, .success(try await store.persistAndSign(chunk, validators: Fixture.validators, now: .milliseconds(now))))
                         } catch {
                             return (chunk, .failure(error))
                         }
@@ -62,20 +62,20 @@ struct SigningTests {
             do {
                 let store = try ChunkStore(Fixture.configuration(path))
                 defer { store.close() }
-                _ = try await store.persistAndSign(first, validators: Fixture.validators, now: now)
-                _ = try await store.storeOwnChunk(own, now: now)
+                _ = try await store.persistAndSign(first, validators: Fixture.validators, now: .milliseconds(now))
+                _ = try await store.storeOwnChunk(own, now: .milliseconds(now))
             }
             let store = try ChunkStore(Fixture.configuration(path))
             defer { store.close() }
             #expect(try store.signedChunk(producer: producer.nodeID, slot: slot) == first.id)
             #expect(await errorCode {
-                try await store.persistAndSign(second, validators: Fixture.validators, now: now)
+                try await store.persistAndSign(second, validators: Fixture.validators, now: .milliseconds(now))
             } == .conflictingChunk)
             #expect(await errorCode {
-                try await store.storeOwnChunk(ownSecond, now: now)
+                try await store.storeOwnChunk(ownSecond, now: .milliseconds(now))
             } == .conflictingChunk)
             // The chunk signed before the restart is signed again.
-            let again = try await store.persistAndSign(first, validators: Fixture.validators, now: now)
+            let again = try await store.persistAndSign(first, validators: Fixture.validators, now: .milliseconds(now))
             #expect(again.reference == Fixture.reference(first))
             #expect(again.verify(publicKey: Fixture.node.publicKey, rules: Fixture.rules, domain: Fixture.domain))
             #expect(try store.chunk(second.id) == nil)
@@ -97,7 +97,7 @@ struct SigningTests {
                 let store = try ChunkStore(Fixture.configuration(path))
                 defer { store.close() }
                 for chunk in chunks.prefix(2) {
-                    _ = try await store.persistAndSign(chunk, validators: Fixture.validators, now: now)
+                    _ = try await store.persistAndSign(chunk, validators: Fixture.validators, now: .milliseconds(now))
                     usage = try usage.adding(Fixture.units(chunk))
                 }
                 #expect(try store.ledgerUsage(producer: producer.nodeID, window: window) == usage)
@@ -106,7 +106,7 @@ struct SigningTests {
             defer { store.close() }
             #expect(try store.ledgerUsage(producer: producer.nodeID, window: window) == usage)
             do {
-                _ = try await store.persistAndSign(chunks[2], validators: Fixture.validators, now: now)
+                _ = try await store.persistAndSign(chunks[2], validators: Fixture.validators, now: .milliseconds(now))
                 Issue.record("a third chunk was signed past the limit")
             } catch let error as ChunkStoreError {
                 #expect(error.code == .rateLimited)
@@ -117,11 +117,11 @@ struct SigningTests {
             #expect(try store.signedChunk(producer: producer.nodeID, slot: chunks[2].slot) == nil)
             // Another producer, and the same producer in the next window, are not limited.
             _ = try await store.persistAndSign(
-                Fixture.chunk(Fixture.producers[1], slot: chunks[2].slot, size: 330), validators: Fixture.validators, now: now)
+                Fixture.chunk(Fixture.producers[1], slot: chunks[2].slot, size: 330), validators: Fixture.validators, now: .milliseconds(now))
             let nextWindow = windowStart + Fixture.rules.rateLimitWindow
             _ = try await store.persistAndSign(
                 Fixture.chunk(producer, slot: nextWindow, size: 330), validators: Fixture.validators,
-                now: Fixture.rules.slotStart(nextWindow))
+                now: .milliseconds(Fixture.rules.slotStart(nextWindow)))
             #expect(try store.ledgerUsage(producer: producer.nodeID, window: window) == usage)
         }
     }
@@ -138,7 +138,7 @@ struct SigningTests {
                 (.tooLarge, Fixture.chunk(producer, slot: slot, size: Fixture.rules.maxChunkBytes)),
             ]
             for (code, chunk) in cases {
-                #expect(await errorCode { try await store.persistAndSign(chunk, validators: validators, now: now) } == code)
+                #expect(await errorCode { try await store.persistAndSign(chunk, validators: validators, now: .milliseconds(now)) } == code)
                 #expect(try store.chunk(chunk.id) == nil)
             }
             // A chunk signed for another chain does not verify here.
@@ -146,17 +146,17 @@ struct SigningTests {
                 producer: producer, beneficiary: producer.nodeID, slot: slot, transactions: [[9]],
                 domain: SigningDomain(networkID: Fixture.networkID, chainID: Fixture.otherChainID))
             #expect(await errorCode {
-                try await store.persistAndSign(foreign, validators: validators, now: now)
+                try await store.persistAndSign(foreign, validators: validators, now: .milliseconds(now))
             } == .badSignature)
             // Expired: at or below the watermark.
             try await store.collectGarbage(upTo: Fixture.rules.expiry(ofSlot: slot - 1))
             #expect(await errorCode {
-                try await store.persistAndSign(Fixture.chunk(producer, slot: slot - 1), validators: validators, now: now)
+                try await store.persistAndSign(Fixture.chunk(producer, slot: slot - 1), validators: validators, now: .milliseconds(now))
             } == .expired)
-            _ = try await store.persistAndSign(Fixture.chunk(producer, slot: slot), validators: validators, now: now)
+            _ = try await store.persistAndSign(Fixture.chunk(producer, slot: slot), validators: validators, now: .milliseconds(now))
             // Own chunks must be this node's.
             #expect(await errorCode {
-                try await store.storeOwnChunk(Fixture.chunk(producer, slot: slot + 1), now: now)
+                try await store.storeOwnChunk(Fixture.chunk(producer, slot: slot + 1), now: .milliseconds(now))
             } == .invalidChunk)
             #expect(try store.chunks(status: .pending).count == 1)
             #expect(try store.signedChunk(producer: producer.nodeID, slot: slot - 1) == nil)

@@ -96,8 +96,8 @@ import Testing
         let store = try bed.open("a")
         let first = MaintenanceTestbed.chunk(producer: 2, slot: 5, payload: 1)
         let second = MaintenanceTestbed.chunk(producer: 2, slot: 5, payload: 2)
-        _ = try await store.persistAndSign(first, validators: MaintenanceTestbed.validators, now: 5_000)
-        await #expect { _ = try await store.persistAndSign(second, validators: MaintenanceTestbed.validators, now: 5_000) }
+        _ = try await store.persistAndSign(first, validators: MaintenanceTestbed.validators, now: .milliseconds(5_000))
+        await #expect { _ = try await store.persistAndSign(second, validators: MaintenanceTestbed.validators, now: .milliseconds(5_000)) }
             throws: { ChunkStoreError.Code.conflictingChunk ~= $0 }
         store.close()
 

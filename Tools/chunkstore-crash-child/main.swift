@@ -108,7 +108,7 @@ func run(path: String, seed: UInt64, firstSlot: UInt64) async throws {
             for request in requests {
                 group.addTask {
                     do {
-                        _ = try await store.persistAndSign(request, validators: CrashFixture.validators, now: now)
+                        _ = try await store.persistAndSign(request, validators: CrashFixture.validators, now: .milliseconds(now))
                         emit("ack \(request.id.hex) \(request.producer.hex) \(request.slot)")
                         return request
                     } catch ChunkStoreError.Code.conflictingChunk {

@@ -108,7 +108,7 @@ enum Fixture {
             for caller in 0..<min(callers, count) {
                 group.addTask {
                     for index in stride(from: caller, to: count, by: callers) {
-                        _ = try await store.persistAndSign(all[index], validators: validators, now: now)
+                        _ = try await store.persistAndSign(all[index], validators: validators, now: .milliseconds(now))
                     }
                 }
             }
@@ -133,7 +133,7 @@ enum Fixture {
                         let chunk = try chunk(
                             producer: producers[producer], slot: slot, encodedSize: encodedSize,
                             transactions: transactions)
-                        _ = try await store.persistAndSign(chunk, validators: validators, now: now)
+                        _ = try await store.persistAndSign(chunk, validators: validators, now: .milliseconds(now))
                         if caller == 0 && index / callers % max(1, step / callers) == 0 && index > 0 {
                             log("  \(label): \(index * 100 / count)%")
                         }
