@@ -65,13 +65,13 @@ extension ChunkStore {
         }
     }
 
-    /// Moves the watermark forward to `watermark` (never back) and collects
+    /// Moves the watermark forward to `time` (never back) and collects
     /// garbage up to it.
     @discardableResult
-    public func collectGarbage(upTo watermark: Int64) async throws -> GarbageReport {
+    public func collectGarbage(upTo time: ChainTime) async throws -> GarbageReport {
         let collector = garbageCollector
         return try await submit { w in
-            let current = max(try w.watermark(), watermark)
+            let current = max(try w.watermark(), time.milliseconds)
             try w.setWatermark(current)
             return try collector.collect(upTo: current, w)
         }

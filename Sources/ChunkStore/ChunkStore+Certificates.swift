@@ -21,11 +21,11 @@ extension ChunkStore {
     /// Certificates of chunks still valid at `time` (expiry after it) and not
     /// yet accepted, in expiry order, at most `limit`: what a block builder
     /// walks.
-    public func certificates(validAt time: Int64, limit: Int = .max) throws -> [ChunkCertificate] {
+    public func certificates(validAt time: ChainTime, limit: Int = .max) throws -> [ChunkCertificate] {
         let limits = DecodingLimits(rules: configuration.rules)
         // Nothing expires after the last representable time.
-        guard time < .max, limit > 0 else { return [] }
-        let lower = ChunkKey.bound(expiry: time + 1)
+        guard time.milliseconds < .max, limit > 0 else { return [] }
+        let lower = ChunkKey.bound(expiry: time.milliseconds + 1)
         return try snapshot { r in
             var found: [ChunkCertificate] = []
             try r.scan(r.tables.certificates, in: .from(lower)) { entry in

@@ -19,7 +19,7 @@ struct BlockTests {
             }
             #expect(try await store.addCertificate(Fixture.certificate(held)))
             #expect(try await store.addCertificate(Fixture.certificate(waiting)))
-            #expect(Set(try store.certificates(validAt: now).map(\.reference.chunkID)) == [held.id, waiting.id])
+            #expect(Set(try store.certificates(validAt: .milliseconds(now)).map(\.reference.chunkID)) == [held.id, waiting.id])
 
             let block = Fixture.block(height: 5, timestamp: now - 1_000, certifying: [held, absent])
             let report = try await store.recordAccepted(block)
@@ -31,7 +31,7 @@ struct BlockTests {
             #expect(try store.certificate(for: Fixture.reference(absent)) == Fixture.certificate(absent))
             #expect(try store.certificate(for: Fixture.reference(held)) != nil)
             // Accepted chunks' certificates are no longer offered to block builders.
-            #expect(try store.certificates(validAt: now).map(\.reference.chunkID) == [waiting.id])
+            #expect(try store.certificates(validAt: .milliseconds(now)).map(\.reference.chunkID) == [waiting.id])
             #expect(try store.watermark() == now - 1_000)
             #expect(try store.block(at: 5) == block)
             #expect(try store.acceptedTip() == report.tip)
@@ -68,8 +68,8 @@ struct BlockTests {
             #expect(try store.chunks(status: .pending).isEmpty)
             // Both are kept for the accepted retention, not collected at expiry.
             let expiry = Fixture.rules.expiry(ofSlot: slot)
-            #expect(try await store.collectGarbage(upTo: expiry).chunksRemoved == 0)
-            #expect(try await store.collectGarbage(upTo: expiry + configuration.acceptedRetention).expiredAccepted == 2)
+            #expect(try await store.collectGarbage(upTo: .milliseconds(expiry)).chunksRemoved == 0)
+            #expect(try await store.collectGarbage(upTo: .milliseconds(expiry + configuration.acceptedRetention)).expiredAccepted == 2)
         }
     }
 

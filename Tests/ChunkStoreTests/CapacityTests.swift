@@ -39,7 +39,7 @@ struct CapacityTests {
             defer { store.close() }
             _ = try await store.persistAndSign(
                 Fixture.chunk(Fixture.producers[0], slot: 20), validators: Fixture.validators, now: .milliseconds(20_000))
-            let report = try await store.collectGarbage(upTo: .max)
+            let report = try await store.collectGarbage(upTo: .milliseconds(.max))
             #expect(report.expiredPending == 1 && report.signedRows == 1 && report.ledgerRows == 1)
             #expect(try store.watermark() == .max)
             #expect(await errorCode {

@@ -140,7 +140,7 @@ import Testing
             _ = try await store.persistAndSign(chunk, validators: MaintenanceTestbed.validators, now: .milliseconds(Int64(slot) * 1_000))
             chunks.append(chunk)
         }
-        let garbage = try await store.collectGarbage(upTo: 45_000)
+        let garbage = try await store.collectGarbage(upTo: .milliseconds(45_000))
         // Chunks of slots 1...35 expire at or before 45 s (slot start + 10 s).
         #expect(garbage.expiredPending == 35)
         try store.compact(to: bed.path("compact"))

@@ -40,7 +40,7 @@ import Testing
         let store = try bed.open("a")
         try await MaintenanceTestbed.fill(store)
         var older = try store.exportSigningHistory()
-        try await store.collectGarbage(upTo: 9_000)
+        try await store.collectGarbage(upTo: .milliseconds(9_000))
         older.metadata.lowWatermark = 100
         let result = try await store.importSigningHistory(older)
         #expect(result.watermark == 9_000)

@@ -83,7 +83,7 @@ import Testing
         defer { bed.removeAll() }
         let store = try bed.open("a")
         defer { store.close() }
-        await #expect { _ = try await store.collectGarbage(upTo: 1_000_000) } throws: {
+        await #expect { _ = try await store.collectGarbage(upTo: .milliseconds(1_000_000)) } throws: {
             Self.isCorrupt($0, naming: "by_expiry")
         }
     }

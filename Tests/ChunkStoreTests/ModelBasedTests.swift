@@ -298,7 +298,7 @@ struct ModelRun {
         let upTo = now - Int64.random(in: 0...9_000, using: &random)
         operation = "collectGarbage upTo \(upTo)"
         let expected = model.collect(upTo: upTo)
-        let report = try await store.collectGarbage(upTo: upTo)
+        let report = try await store.collectGarbage(upTo: .milliseconds(upTo))
         try checkGarbage(report, expected)
     }
 
@@ -394,11 +394,11 @@ struct ModelRun {
             try require(proof.proves(publicKey: publicKey, domain: Fixture.domain), "evidence \(key) does not prove the fault")
         }
 
-        let certificates = try store.certificates(validAt: model.watermark).map(\.reference.chunkID)
+        let certificates = try store.certificates(validAt: .milliseconds(model.watermark)).map(\.reference.chunkID)
         try require(
             certificates == model.pendingCertificates(validAt: model.watermark),
             "certificates valid at the watermark: \(certificates.count), model \(model.pendingCertificates(validAt: model.watermark).count)")
-        let later = try store.certificates(validAt: now - 2_000, limit: 2).map(\.reference.chunkID)
+        let later = try store.certificates(validAt: .milliseconds(now - 2_000), limit: 2).map(\.reference.chunkID)
         try require(
             later == Array(model.pendingCertificates(validAt: now - 2_000).prefix(2)), "certificates valid at now - 2 s differ")
     }

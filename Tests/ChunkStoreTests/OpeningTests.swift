@@ -86,7 +86,7 @@ struct OpeningTests {
             #expect(try store.chunk(chunk.id)?.chunk == chunk)
             #expect(try store.signedChunk(producer: chunk.producer, slot: 20) == chunk.id)
             #expect(try store.watermark() == 0)
-            #expect(await errorCode { try await store.collectGarbage(upTo: 1) } == .readOnly)
+            #expect(await errorCode { try await store.collectGarbage(upTo: .milliseconds(1)) } == .readOnly)
             #expect(await errorCode { try await store.recordAccepted(Fixture.block(height: 1, timestamp: 1)) } == .readOnly)
             #expect(await errorCode { try await store.addCertificate(Fixture.certificate(chunk)) } == .readOnly)
             #expect(await errorCode { try await store.storeAcceptedChunk(chunk) } == .readOnly)
@@ -129,7 +129,7 @@ struct OpeningTests {
         try await withTemporaryDirectory("open") { path in
             let store = try ChunkStore(Fixture.configuration(path))
             store.close()
-            #expect(await errorCode { try await store.collectGarbage(upTo: 1) } == .closed)
+            #expect(await errorCode { try await store.collectGarbage(upTo: .milliseconds(1)) } == .closed)
             #expect { _ = try store.watermark() } throws: { ChunkStoreError.Code.closed ~= $0 }
             #expect { _ = try store.check() } throws: { ChunkStoreError.Code.closed ~= $0 }
             // The lock is released: the store opens again.

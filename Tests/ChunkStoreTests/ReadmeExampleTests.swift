@@ -36,7 +36,8 @@ func runTheStore(directory: String) async throws {
     // Sign: the chunk is durable before the share exists.
     let chunk = try Chunk.sign(
         producer: peer, beneficiary: peer.nodeID, slot: 20, transactions: [[1, 2, 3]], domain: domain)
-    let myShare = try await store.persistAndSign(chunk, validators: validators, now: .milliseconds(20_000))
+    let myShare = try await store.persistAndSign(
+        chunk, validators: validators, now: .milliseconds(20_000))
 
     // Read back, by id and expiry, as every reference carries both.
     let reference = ChunkReference(chunk: chunk, rules: configuration.rules)
@@ -54,7 +55,7 @@ func runTheStore(directory: String) async throws {
     precondition(accepted.missingChunks.isEmpty)
 
     // Collect: everything that expired at or below a later chain time goes.
-    let garbage = try await store.collectGarbage(upTo: reference.expiry + 60_000 + 1)
+    let garbage = try await store.collectGarbage(upTo: .milliseconds(reference.expiry + 60_000 + 1))
     precondition(garbage.expiredAccepted == 1)
 
     // Check: every row, in one snapshot; safe beside the writer.

@@ -149,7 +149,7 @@ struct SigningTests {
                 try await store.persistAndSign(foreign, validators: validators, now: .milliseconds(now))
             } == .badSignature)
             // Expired: at or below the watermark.
-            try await store.collectGarbage(upTo: Fixture.rules.expiry(ofSlot: slot - 1))
+            try await store.collectGarbage(upTo: .milliseconds(Fixture.rules.expiry(ofSlot: slot - 1)))
             #expect(await errorCode {
                 try await store.persistAndSign(Fixture.chunk(producer, slot: slot - 1), validators: validators, now: .milliseconds(now))
             } == .expired)

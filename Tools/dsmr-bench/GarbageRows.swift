@@ -57,7 +57,7 @@ enum GarbageRows {
         /// Collects round `round` (the next `expired` chunks) in one synced transaction; milliseconds.
         func collect(_ store: ChunkStore, round: Int) async throws -> Double {
             var report: GarbageReport?
-            let time = try await seconds { report = try await store.collectGarbage(upTo: watermark(afterRounds: round + 1)) }
+            let time = try await seconds { report = try await store.collectGarbage(upTo: .milliseconds(watermark(afterRounds: round + 1))) }
             guard report?.expiredPending == expired else {
                 throw BenchError("gc: collected \(report?.expiredPending ?? 0) chunks, not \(expired)")
             }
@@ -67,7 +67,7 @@ enum GarbageRows {
         /// The same call with nothing left to collect: one small synced
         /// commit, the floor under every collection on that store.
         func floor(_ store: ChunkStore, round: Int) async throws -> Double {
-            try await seconds { _ = try await store.collectGarbage(upTo: watermark(afterRounds: round + 1)) } * 1_000
+            try await seconds { _ = try await store.collectGarbage(upTo: .milliseconds(watermark(afterRounds: round + 1))) } * 1_000
         }
 
         var rows: [Row] = []

@@ -55,7 +55,7 @@ enum GatherRow {
         // Valid at `time`: expiry after it. The first `expired` are not.
         let time = certificates[expired - 1].reference.expiry
         let lower = bigEndian(UInt64(time + 1))
-        let first = try store.certificates(validAt: time, limit: gathered)
+        let first = try store.certificates(validAt: .milliseconds(time), limit: gathered)
         let firstRaw = try raw.scan(from: lower, limit: gathered, status: 0)
         guard first.count == gathered, first.first == certificates[expired], first.last == certificates.last,
             firstRaw.count == gathered, firstRaw.first == records[expired].value
@@ -67,7 +67,7 @@ enum GatherRow {
         for round in 0..<scale.rounds {
             func measureStore() throws {
                 let elapsed = try seconds {
-                    for _ in 0..<scale.gathers { count &+= try store.certificates(validAt: time, limit: gathered).count }
+                    for _ in 0..<scale.gathers { count &+= try store.certificates(validAt: .milliseconds(time), limit: gathered).count }
                 }
                 storeRates.append(Double(scale.gathers) / elapsed)
             }

@@ -14,7 +14,7 @@ extension DSMRStore {
         func run() async throws {
             let store = try options.open(readOnly: false)
             defer { store.close() }
-            let report = try await store.collectGarbage(upTo: watermark ?? store.watermark())
+            let report = try await store.collectGarbage(upTo: .milliseconds(watermark ?? store.watermark()))
             if options.json { return try printJSON(report) }
             print("watermark \(report.watermark): removed \(report.expiredPending) pending and \(report.expiredAccepted) accepted chunks, \(report.certificates) certificates, \(report.signedRows) signed, \(report.ledgerRows) ledger and \(report.evidenceRows) evidence rows (\(report.rowsVisited) rows visited)")
         }
