@@ -1,10 +1,6 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import ChunkStore
 import DSMR
+import Foundation
 import Testing
 
 @Suite("Opening a store")

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import Foundation
 
 /// A buffered, append-only file written to `<path>.partial` and renamed into
 /// place only after an `fsync`, so a reader never sees half a file.
@@ -18,7 +14,7 @@ final class AtomicFileWriter {
         self.partial = path + ".partial"
         descriptor = open(partial, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else {
-            throw ChunkStoreError(.io, "cannot create \(partial): \(String(cString: strerror(errno)))")
+            throw ChunkStoreError(.io, "cannot create \(partial): \(Platform.lastError)")
         }
         buffer.reserveCapacity(1 << 20)
     }
@@ -38,10 +34,10 @@ final class AtomicFileWriter {
     private func flush() throws {
         var offset = 0
         while offset < buffer.count {
-            let written = buffer.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress! + offset, $0.count - offset) }
+            let written = buffer.withUnsafeBytes { Platform.write(descriptor, $0.baseAddress! + offset, $0.count - offset) }
             if written < 0 {
                 if errno == EINTR { continue }
-                throw ChunkStoreError(.io, "cannot write \(partial): \(String(cString: strerror(errno)))")
+                throw ChunkStoreError(.io, "cannot write \(partial): \(Platform.lastError)")
             }
             offset += written
         }
@@ -52,13 +48,13 @@ final class AtomicFileWriter {
     func finish() throws {
         try flush()
         guard fsync(descriptor) == 0 else {
-            throw ChunkStoreError(.io, "cannot sync \(partial): \(String(cString: strerror(errno)))")
+            throw ChunkStoreError(.io, "cannot sync \(partial): \(Platform.lastError)")
         }
         close(descriptor)
         finished = true
         guard rename(partial, path) == 0 else {
             unlink(partial)
-            throw ChunkStoreError(.io, "cannot rename \(partial) to \(path): \(String(cString: strerror(errno)))")
+            throw ChunkStoreError(.io, "cannot rename \(partial) to \(path): \(Platform.lastError)")
         }
         try FileSystem.syncDirectory(FileSystem.parent(of: path))
     }
@@ -78,7 +74,7 @@ final class BinaryFileReader {
         self.path = path
         descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else {
-            throw ChunkStoreError(.io, "cannot open \(path): \(String(cString: strerror(errno)))")
+            throw ChunkStoreError(.io, "cannot open \(path): \(Platform.lastError)")
         }
     }
 
@@ -88,7 +84,7 @@ final class BinaryFileReader {
     func size() throws -> Int {
         var info = stat()
         guard fstat(descriptor, &info) == 0 else {
-            throw ChunkStoreError(.io, "cannot stat \(path): \(String(cString: strerror(errno)))")
+            throw ChunkStoreError(.io, "cannot stat \(path): \(Platform.lastError)")
         }
         return Int(info.st_size)
     }
@@ -121,10 +117,10 @@ final class BinaryFileReader {
         buffer = [UInt8](repeating: 0, count: 1 << 20)
         position = 0
         while true {
-            let count = buffer.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress!, $0.count) }
+            let count = buffer.withUnsafeMutableBytes { Platform.read(descriptor, $0.baseAddress!, $0.count) }
             if count < 0 {
                 if errno == EINTR { continue }
-                throw ChunkStoreError(.io, "cannot read \(path): \(String(cString: strerror(errno)))")
+                throw ChunkStoreError(.io, "cannot read \(path): \(Platform.lastError)")
             }
             buffer.removeSubrange(count...)
             return

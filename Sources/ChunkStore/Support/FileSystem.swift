@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import Foundation
 
 /// The few file operations the store needs beyond LMDB.
 enum FileSystem {
@@ -11,18 +7,18 @@ enum FileSystem {
     static func makeDirectory(_ path: String) throws -> Bool {
         if mkdir(path, 0o700) == 0 { return true }
         if errno == EEXIST { return false }
-        throw ChunkStoreError(.io, "cannot create the directory \(path): \(String(cString: strerror(errno)))")
+        throw ChunkStoreError(.io, "cannot create the directory \(path): \(Platform.lastError)")
     }
 
     /// Flushes a file's data to disk.
     static func syncFile(_ path: String) throws {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
-            throw ChunkStoreError(.io, "cannot open \(path): \(String(cString: strerror(errno)))")
+            throw ChunkStoreError(.io, "cannot open \(path): \(Platform.lastError)")
         }
         defer { close(fd) }
         guard fsync(fd) == 0 else {
-            throw ChunkStoreError(.io, "cannot sync \(path): \(String(cString: strerror(errno)))")
+            throw ChunkStoreError(.io, "cannot sync \(path): \(Platform.lastError)")
         }
     }
 
@@ -31,11 +27,11 @@ enum FileSystem {
     static func syncDirectory(_ path: String) throws {
         let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else {
-            throw ChunkStoreError(.io, "cannot open the directory \(path): \(String(cString: strerror(errno)))")
+            throw ChunkStoreError(.io, "cannot open the directory \(path): \(Platform.lastError)")
         }
         defer { close(fd) }
         guard fsync(fd) == 0 else {
-            throw ChunkStoreError(.io, "cannot sync the directory \(path): \(String(cString: strerror(errno)))")
+            throw ChunkStoreError(.io, "cannot sync the directory \(path): \(Platform.lastError)")
         }
     }
 

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import Foundation
 
 /// The exclusive lock a writing process holds on `<store>/writer.lock`.
 ///
@@ -20,7 +16,7 @@ final class WriterLock: @unchecked Sendable {
         let path = Self.path(in: directory)
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
-            throw ChunkStoreError(.io, "cannot open \(path): \(String(cString: strerror(errno)))")
+            throw ChunkStoreError(.io, "cannot open \(path): \(Platform.lastError)")
         }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             let holder = Self.readHolder(fd)
