@@ -1,5 +1,4 @@
 import DSMR
-import LMDB
 
 /// The one error type of the chunk store: a code callers can match on and a
 /// message that says what was wrong and with what.

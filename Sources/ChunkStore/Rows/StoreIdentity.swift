@@ -1,5 +1,4 @@
 import DSMR
-import LMDB
 
 /// What a store belongs to: its network, chain and node, and the rules and
 /// retention it was last opened with. Kept in `meta`; another network, chain

@@ -1,5 +1,4 @@
 import DSMR
-import LMDB
 
 /// A `meta` key: the row's name in UTF-8.
 struct MetaName: Row, Hashable {
