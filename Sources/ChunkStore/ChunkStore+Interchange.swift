@@ -1,46 +1,11 @@
-import Crypto
 import DSMR
-import LMDB
 
 extension ChunkStore {
     /// Writes the whole store, as one snapshot, to the file at `path`;
     /// `progress`, if given, hears how far each table has come.
     @discardableResult
     public func dump(to path: String, progress: ProgressHandler? = nil) throws -> StoreDump.Summary {
-        let counter = ProgressCounter(progress)
-        let file = try AtomicFileWriter(path: path)
-        var hasher = SHA256()
-        var summary = StoreDump.Summary()
-        func emit(_ bytes: [UInt8]) throws {
-            hasher.update(data: bytes)
-            summary.bytes += bytes.count
-            try file.write(bytes)
-        }
-        try emit(StoreDump.header())
-        try snapshot { r in
-            for (number, table) in r.tables.all.enumerated() {
-                counter.begin("dumping " + table.name, total: try r.count(of: table))
-                defer { counter.end() }
-                try r.scan(table) { entry in
-                    counter.tick()
-                    var row: [UInt8] = [UInt8(number)]
-                    row.reserveCapacity(9 + entry.key.count + entry.value.count)
-                    row += StoreDump.lengthBytes(entry.key.count)
-                    row += entry.key
-                    row += StoreDump.lengthBytes(entry.value.count)
-                    row += entry.value
-                    try emit(row)
-                    summary.rows[table.name, default: 0] += 1
-                    return .next
-                }
-            }
-        }
-        try emit([StoreDump.endMarker])
-        let digest = Array(hasher.finalize())
-        try file.write(digest)
-        summary.bytes += digest.count
-        try file.finish()
-        return summary
+        try snapshot { r in try StoreDump.write(r, to: path, progress: progress) }
     }
 
     /// Makes a new store in `directory` (which must not hold one) from the
@@ -52,56 +17,7 @@ extension ChunkStore {
     public static func load(
         dump path: String, into directory: String, progress: ProgressHandler? = nil
     ) throws -> StoreDump.Summary {
-        try StoreDump.verify(at: path)
-        let createdDirectory = try FileSystem.makeDirectory(directory)
-        if FileSystem.exists(directory + "/data.mdb") {
-            throw ChunkStoreError(.alreadyExists, "\(directory) already holds a store; load into an empty directory")
-        }
-        let lock = try WriterLock(directory: directory)
-        defer { lock.release() }
-        let environment = try StoreEnvironment.open(directory, readOnly: false, durability: .noSync)
-        defer { environment.close() }
-        let tables = try Tables(environment)
-        let marker = MetaKey.loadIncomplete
-        try environment.write { txn in
-            try StoreWriter.with(txn, tables: tables) { w in try w.setMeta(marker, BytesRow([1])) }
-        }
-
-        let reader = try BinaryFileReader(path: path)
-        _ = try reader.read(StoreDump.header().count, "the header")
-        var summary = StoreDump.Summary()
-        summary.bytes = try reader.size()
-        var finished = false
-        while !finished {
-            progress?(StoreProgress(stage: "loading", done: reader.offset, total: summary.bytes))
-            var batch: [(Database, [UInt8], [UInt8])] = []
-            var batchBytes = 0
-            while batchBytes < StoreDump.loadBatchBytes {
-                let number = try reader.read(1, "a row's table")[0]
-                if number == StoreDump.endMarker {
-                    finished = true
-                    break
-                }
-                let key = try reader.read(Int(try reader.readUInt32("a key length")), "a key")
-                let value = try reader.read(Int(try reader.readUInt32("a value length")), "a value")
-                let table = tables.all[Int(number)]
-                if table == tables.meta.database && key == marker.key.bytes { continue }
-                batch.append((table, key, value))
-                batchBytes += key.count + value.count
-                summary.rows[table.name, default: 0] += 1
-            }
-            try environment.write { txn in
-                for (table, key, value) in batch { try txn.put(value, forKey: key, in: table) }
-            }
-        }
-        _ = try environment.write { txn in
-            try StoreWriter.with(txn, tables: tables) { w in try w.delete(tables.meta, marker.key) }
-        }
-        try environment.sync(force: true)
-        try FileSystem.syncDirectory(directory)
-        if createdDirectory { try FileSystem.syncDirectory(FileSystem.parent(of: directory)) }
-        progress?(StoreProgress(stage: "loading", done: summary.bytes, total: summary.bytes))
-        return summary
+        try StoreDump.load(path, into: directory, progress: progress)
     }
 
     /// The node's signing history: every `signed` row and the watermark.
