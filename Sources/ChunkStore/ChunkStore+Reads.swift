@@ -73,15 +73,15 @@ extension ChunkStore {
     /// The index is keyed by slot, then producer: over a narrow range this is
     /// one seek per slot that has chunks; over a range wider than
     /// `slotSeekLimit` it reads every row in the range instead.
-    public func chunks(producer: NodeID, slots: ClosedRange<UInt64>) throws -> [ChunkSummary] {
+    public func chunks(producer: NodeID, slots: ClosedRange<Slot>) throws -> [ChunkSummary] {
         try snapshot { r in
             var found: [ChunkSummary] = []
             let index = r.tables.bySlotProducer
             guard let first = try r.edgeKey(index, last: false), let last = try r.edgeKey(index, last: true) else {
                 return found
             }
-            let low = max(slots.lowerBound, first.slot)
-            let high = min(slots.upperBound, last.slot)
+            let low = max(slots.lowerBound.number, first.slot)
+            let high = min(slots.upperBound.number, last.slot)
             guard low <= high else { return found }
             if high - low < Self.slotSeekLimit {
                 for slot in low...high {
@@ -125,8 +125,8 @@ extension ChunkStore {
     }
 
     /// The chunk this node signed for `producer` at `slot`, if any.
-    public func signedChunk(producer: NodeID, slot: UInt64) throws -> ChunkID? {
-        try snapshot { r in try r.signedRecord(producer: producer, slot: slot)?.chunkID }
+    public func signedChunk(producer: NodeID, slot: Slot) throws -> ChunkID? {
+        try snapshot { r in try r.signedRecord(producer: producer, slot: slot.number)?.chunkID }
     }
 
     /// The units `producer` used in rate-limit window `window`.

@@ -175,26 +175,26 @@ struct CrashCampaign {
             guard stored.chunk.id == id, stored.chunk.producer == key.producer, stored.chunk.slot == key.number else {
                 throw failure(run, "chunk \(id) reads back as another chunk")
             }
-            guard try store.signedChunk(producer: key.producer, slot: key.number) == id else {
+            guard try store.signedChunk(producer: key.producer, slot: Slot(key.number)) == id else {
                 throw failure(run, "the signed row of \(key) does not name acknowledged chunk \(id)")
             }
         }
 
         for producer in CrashFixture.producers.map(\.nodeID) {
-            let stored = try store.chunks(producer: producer, slots: liveSlot...UInt64.max)
+            let stored = try store.chunks(producer: producer, slots: Slot(liveSlot)...Slot.max)
             let bySlot = Dictionary(grouping: stored, by: \.slot)
             // At most one chunk per slot, and it is the signed one.
             for (slot, chunks) in bySlot {
                 guard chunks.count == 1 else {
                     throw failure(run, "\(chunks.count) chunks stored for \(producer) slot \(slot)")
                 }
-                guard try store.signedChunk(producer: producer, slot: slot) == chunks[0].id else {
+                guard try store.signedChunk(producer: producer, slot: Slot(slot)) == chunks[0].id else {
                     throw failure(run, "stored chunk \(chunks[0].id) of slot \(slot) is not the signed one")
                 }
             }
             // Every signed row points at a stored chunk.
             for slot in liveSlot...lastSlot {
-                if let signed = try store.signedChunk(producer: producer, slot: slot), bySlot[slot] == nil {
+                if let signed = try store.signedChunk(producer: producer, slot: Slot(slot)), bySlot[slot] == nil {
                     throw failure(run, "\(producer) slot \(slot) is signed for \(signed), which is not stored")
                 }
             }

@@ -188,6 +188,6 @@ import Testing
         let recovery = try await reopened.recover()
         #expect(recovery.chunksDropped == 1 && recovery.signedRowsMarkedNotHeld == 1)
         #expect(try reopened.check().isClean)
-        #expect(try reopened.signedChunk(producer: damaged.producer, slot: damaged.slot) == damaged.id)
+        #expect(try reopened.signedChunk(producer: damaged.producer, slot: Slot(damaged.slot)) == damaged.id)
     }
 }

@@ -47,7 +47,7 @@ import Testing
         #expect { _ = try store.chunks(producer: producer, slots: 0...10) } throws: {
             Self.isCorrupt($0, naming: "by_slot_producer")
         }
-        #expect { _ = try store.chunks(producer: producer, slots: 0...UInt64.max) } throws: {
+        #expect { _ = try store.chunks(producer: producer, slots: 0...Slot.max) } throws: {
             Self.isCorrupt($0, naming: "by_slot_producer")
         }
         #expect(try store.check().problems.contains { $0.kind == .malformedKey && $0.table == "by_slot_producer" })

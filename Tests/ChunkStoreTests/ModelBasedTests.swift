@@ -362,11 +362,11 @@ struct ModelRun {
             slots = min(low, high)...high
         }
         for producer in Fixture.validatorSigners + [Fixture.outsider] {
-            let ids = try store.chunks(producer: producer.nodeID, slots: 0...UInt64.max).map(\.id)
+            let ids = try store.chunks(producer: producer.nodeID, slots: 0...Slot.max).map(\.id)
             try require(ids == model.ids(producer: producer.nodeID), "chunks of \(producer.nodeID.hex.prefix(8)) differ")
             for slot in slots {
                 let key = ProducerNumber(producer: producer.nodeID, number: slot)
-                let signed = try store.signedChunk(producer: producer.nodeID, slot: slot)
+                let signed = try store.signedChunk(producer: producer.nodeID, slot: Slot(slot))
                 try require(signed == model.signed[key], "signed \(key): \(String(describing: signed)), model \(String(describing: model.signed[key]))")
             }
             for window in model.rules.window(ofSlot: slots.lowerBound)...model.rules.window(ofSlot: slots.upperBound) {

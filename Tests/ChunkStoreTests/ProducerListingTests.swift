@@ -20,7 +20,7 @@ import Testing
         }
         for producer in 1...2 {
             let id = MaintenanceTestbed.signers[producer].nodeID
-            let wide = try store.chunks(producer: id, slots: 0...UInt64.max)
+            let wide = try store.chunks(producer: id, slots: 0...Slot.max)
             #expect(wide.map(\.id) == expected[producer]!)
             #expect(wide.map(\.slot) == [1, 2, 3, 6000, 6001, 6002])
             let narrow = try store.chunks(producer: id, slots: 2...6000)
@@ -29,7 +29,7 @@ import Testing
             let seeking = try store.chunks(producer: id, slots: 0...3) + store.chunks(producer: id, slots: 6001...6100)
             #expect(seeking.map(\.id) == Array(expected[producer]![0...2] + expected[producer]![4...5]))
         }
-        #expect(try store.chunks(producer: MaintenanceTestbed.signers[3].nodeID, slots: 0...UInt64.max).isEmpty)
+        #expect(try store.chunks(producer: MaintenanceTestbed.signers[3].nodeID, slots: 0...Slot.max).isEmpty)
         store.close()
     }
 }

@@ -19,9 +19,9 @@ struct ReadTests {
             _ = try await store.persistAndSign(other, validators: Fixture.validators, now: .milliseconds(10_000))
 
             #expect(try store.chunks(producer: producer.nodeID, slots: 12...13).map(\.id) == [chunks[2].id, chunks[3].id])
-            #expect(try store.chunks(producer: producer.nodeID, slots: 0...UInt64.max).map(\.id) == chunks.map(\.id))
-            #expect(try store.chunks(producer: producer.nodeID, slots: 16...UInt64.max).isEmpty)
-            #expect(try store.chunks(producer: Fixture.outsider.nodeID, slots: 0...UInt64.max).isEmpty)
+            #expect(try store.chunks(producer: producer.nodeID, slots: 0...Slot.max).map(\.id) == chunks.map(\.id))
+            #expect(try store.chunks(producer: producer.nodeID, slots: 16...Slot.max).isEmpty)
+            #expect(try store.chunks(producer: Fixture.outsider.nodeID, slots: 0...Slot.max).isEmpty)
 
             let expiry = { (slot: UInt64) in Fixture.rules.expiry(ofSlot: slot) }
             let middle = try store.chunks(status: .pending, expiring: expiry(12)..<expiry(14))

@@ -39,8 +39,8 @@ struct SigningTests {
             }
             #expect(refusals == Array(repeating: .conflictingChunk, count: 15))
 
-            #expect(try store.signedChunk(producer: producer.nodeID, slot: slot) == winner.id)
-            #expect(try store.chunks(producer: producer.nodeID, slots: slot...slot).map(\.id) == [winner.id])
+            #expect(try store.signedChunk(producer: producer.nodeID, slot: Slot(slot)) == winner.id)
+            #expect(try store.chunks(producer: producer.nodeID, slots: Slot(slot)...Slot(slot)).map(\.id) == [winner.id])
             #expect(try store.ledgerUsage(producer: producer.nodeID, window: Fixture.rules.window(ofSlot: slot)) == Fixture.units(winner))
             let evidence = try store.evidence()
             try #require(evidence.count == 1)
@@ -67,7 +67,7 @@ struct SigningTests {
             }
             let store = try ChunkStore(Fixture.configuration(path))
             defer { store.close() }
-            #expect(try store.signedChunk(producer: producer.nodeID, slot: slot) == first.id)
+            #expect(try store.signedChunk(producer: producer.nodeID, slot: Slot(slot)) == first.id)
             #expect(await errorCode {
                 try await store.persistAndSign(second, validators: Fixture.validators, now: .milliseconds(now))
             } == .conflictingChunk)
@@ -114,7 +114,7 @@ struct SigningTests {
                 #expect(error.message.contains("\(Fixture.rules.maxUnitsPerWindow)"), "the message names the limit: \(error.message)")
             }
             #expect(try store.chunk(chunks[2].id) == nil)
-            #expect(try store.signedChunk(producer: producer.nodeID, slot: chunks[2].slot) == nil)
+            #expect(try store.signedChunk(producer: producer.nodeID, slot: Slot(chunks[2].slot)) == nil)
             // Another producer, and the same producer in the next window, are not limited.
             _ = try await store.persistAndSign(
                 Fixture.chunk(Fixture.producers[1], slot: chunks[2].slot, size: 330), validators: Fixture.validators, now: .milliseconds(now))
@@ -159,7 +159,7 @@ struct SigningTests {
                 try await store.storeOwnChunk(Fixture.chunk(producer, slot: slot + 1), now: .milliseconds(now))
             } == .invalidChunk)
             #expect(try store.chunks(status: .pending).count == 1)
-            #expect(try store.signedChunk(producer: producer.nodeID, slot: slot - 1) == nil)
+            #expect(try store.signedChunk(producer: producer.nodeID, slot: Slot(slot - 1)) == nil)
         }
     }
 }

@@ -32,7 +32,7 @@ extension DSMRStore {
             if let producer {
                 let id: NodeID
                 do { id = try NodeID(hex: producer) } catch { throw ValidationError("--producer: \(error)") }
-                chunks = Array(try store.chunks(producer: id, slots: 0...UInt64.max).prefix(limit))
+                chunks = Array(try store.chunks(producer: id, slots: 0...Slot.max).prefix(limit))
             } else {
                 chunks = try store.chunks(status: status == "pending" ? .pending : .accepted, limit: limit)
             }
