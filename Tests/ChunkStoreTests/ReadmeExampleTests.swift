@@ -46,9 +46,10 @@ func runTheStore(directory: String) async throws {
 
     // Accept: a block carrying the chunk's certificate marks it accepted and
     // moves the watermark to the block's timestamp.
-    let peerShare = try SignatureShare.sign(reference, signer: peer, domain: domain)
+    let rules = configuration.rules
+    let peerShare = try SignatureShare.sign(reference, rules: rules, signer: peer, domain: domain)
     let certificate = try ChunkCertificate.aggregate(
-        reference: reference, shares: [myShare, peerShare], validators: validators)
+        reference: reference, shares: [myShare, peerShare], validators: validators, rules: rules)
     let genesis = try BlockID(bytes: [UInt8](repeating: 0, count: 32))
     let block = Block(parent: genesis, height: 1, timestamp: 21_000, certificates: [certificate])
     let accepted = try await store.recordAccepted(block)
