@@ -37,6 +37,14 @@ extension ChunkStore {
     /// nil when the chunk is not held. The buffer is valid only inside
     /// `body`, which runs in a read snapshot: copy what must outlive it (into
     /// a network buffer, say) there.
+    ///
+    /// `body` must be quick and must not block: no waiting for a socket, a
+    /// lock, a semaphore or another task, and no call that writes to this
+    /// store. While it runs, the snapshot keeps the map from growing; if
+    /// signing needs the map grown and `body` is still running after
+    /// `StoreConfiguration.maxGrowthWait`, the waiting signing requests fail
+    /// with `LMDBError.Code.growthTimedOut` (nothing of them is stored or
+    /// signed) and other reads, held back meanwhile, go on.
     public func withChunkBytes<R>(
         _ id: ChunkID, expiry: Int64, _ body: (UnsafeRawBufferPointer) throws -> R
     ) throws -> R? {

@@ -12,7 +12,8 @@ import Synchronization
 /// Writes go through one writer thread that folds concurrent requests into a
 /// single durable transaction (group commit); each caller gets its own
 /// result. Reads run on the caller's thread in snapshots and never wait for
-/// the writer. Opening reads `meta` only, whatever the store holds.
+/// the writer; they wait only while the map grows, at most
+/// `StoreConfiguration.maxGrowthWait`. Opening reads `meta` only, whatever the store holds.
 ///
 /// One process writes a store at a time: it holds `writer.lock`. Read-only
 /// opens work beside a writer.
@@ -66,7 +67,8 @@ public final class ChunkStore: Sendable {
         do {
             let environment = try StoreEnvironment.open(
                 path, readOnly: configuration.readOnly, durability: configuration.durability,
-                mapSize: configuration.mapSize, maxMapSize: configuration.maxMapSize)
+                mapSize: configuration.mapSize, maxMapSize: configuration.maxMapSize,
+                maxGrowthWait: configuration.maxGrowthWait)
             let tables = try Tables(environment)
             let identity = StoreIdentity(configuration)
             if configuration.readOnly {
@@ -161,6 +163,10 @@ public final class ChunkStore: Sendable {
     /// The writer's batches and requests so far: `requests / batches` is the
     /// mean group size.
     public var groupCommitCounts: (batches: Int, requests: Int) { writer?.counts ?? (0, 0) }
+
+    /// Requests queued for the writer and not yet taken into a batch (for
+    /// tests that need several requests in one group commit).
+    var queuedWriteCount: Int { writer?.queuedCount ?? 0 }
 }
 
 extension ChunkStore {

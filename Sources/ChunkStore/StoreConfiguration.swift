@@ -43,6 +43,11 @@ public struct StoreConfiguration: Sendable {
     public var mapSize = 64 << 20
     /// The ceiling for map growth.
     public var maxMapSize = 1 << 40
+    /// How long a write that needs the map grown waits for this process's
+    /// open reads (`withChunkBytes` bodies, snapshots) to end; after that the
+    /// waiting requests fail with `LMDBError.Code.growthTimedOut` and reads
+    /// go on. Also the longest any read waits for growth.
+    public var maxGrowthWait: Duration = .seconds(1)
     /// The most write requests folded into one transaction.
     public var maxBatch = 256
 

@@ -46,6 +46,27 @@ package final class ConditionLock: @unchecked Sendable {
     /// again. Call with the mutex held, in a loop that re-tests the state.
     package func wait() { Self.check(pthread_cond_wait(condition, mutex), "pthread_cond_wait") }
 
+    /// Like `wait()`, but gives up at `deadline` (on the realtime clock, see
+    /// `deadline(after:)`); returns false when it gave up.
+    package func wait(until deadline: timespec) -> Bool {
+        var deadline = deadline
+        let result = pthread_cond_timedwait(condition, mutex, &deadline)
+        if result == ETIMEDOUT { return false }
+        Self.check(result, "pthread_cond_timedwait")
+        return true
+    }
+
+    /// The realtime clock `duration` from now: what `wait(until:)` measures
+    /// against.
+    package static func deadline(after duration: Duration) -> timespec {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        let (seconds, attoseconds) = duration.components
+        let nanoseconds = Int(now.tv_nsec) + Int(attoseconds / 1_000_000_000)
+        let wholeSeconds = Int(now.tv_sec) + Int(seconds) + nanoseconds / 1_000_000_000
+        return timespec(tv_sec: wholeSeconds, tv_nsec: nanoseconds % 1_000_000_000)
+    }
+
     /// Wakes one waiter.
     package func signal() { Self.check(pthread_cond_signal(condition), "pthread_cond_signal") }
 

@@ -23,11 +23,14 @@ public struct Cursor: ~Copyable {
     /// The database the cursor walks.
     public let database: Database
     let path: String
+    /// Moves made, added to the environment's count when the cursor closes.
+    private let steps: UnsafeMutablePointer<Int>
 
-    init(handle: OpaquePointer, database: Database, path: String) {
+    init(handle: OpaquePointer, database: Database, path: String, steps: UnsafeMutablePointer<Int>) {
         self.handle = handle
         self.database = database
         self.path = path
+        self.steps = steps
     }
 
     deinit { mdb_cursor_close(handle) }
@@ -35,6 +38,7 @@ public struct Cursor: ~Copyable {
     private func move(_ op: MDB_cursor_op, key: UnsafeRawBufferPointer? = nil) throws -> Entry? {
         var keyValue = MDBValue(mv_size: key?.count ?? 0, mv_data: UnsafeMutableRawPointer(mutating: key?.baseAddress))
         var dataValue = MDBValue()
+        steps.pointee += 1
         let rc = mdb_cursor_get(handle, &keyValue, &dataValue, op)
         if rc == MDB_NOTFOUND { return nil }
         try check(rc, "mdb_cursor_get", database: database.name, path: path)

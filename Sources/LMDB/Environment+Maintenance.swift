@@ -54,12 +54,13 @@ extension Environment {
         try withOpenHandle("mdb_reader_check") { env in
             var dead: Int32 = 0
             try check(mdb_reader_check(env, &dead), "mdb_reader_check", path: path)
+            staleReadersClearedLater.add(Int(dead), ordering: .relaxed)
             return Int(dead)
         }
     }
 
     /// Runs `body` with the handle while the environment is guaranteed open.
-    private func withOpenHandle<R>(_ operation: String, _ body: (OpaquePointer) throws -> R) throws -> R {
+    func withOpenHandle<R>(_ operation: String, _ body: (OpaquePointer) throws -> R) throws -> R {
         guard gate.enter() != nil else { throw closedError(operation) }
         defer { gate.leave() }
         return try body(handle)

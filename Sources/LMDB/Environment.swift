@@ -29,6 +29,16 @@ public final class Environment: @unchecked Sendable {
     private let databases: [String: Database]
     private let readerPool = Mutex<[PooledReader]>([])
     private static let readerPoolLimit = 32
+    /// The failure that made the writer fail closed, if one did.
+    let writerFailure = Mutex<LMDBError?>(nil)
+    /// When (monotonic nanoseconds) a writer last cleared stale readers.
+    let lastStaleReaderCheck = Atomic<UInt64>(0)
+    /// Stale reader slots cleared since open (at open not included).
+    let staleReadersClearedLater = Atomic<Int>(0)
+    /// Cursor moves made by every transaction since open.
+    let cursorStepCount = Atomic<Int>(0)
+    /// Faults a test may inject; off by default.
+    let faults = FaultSwitch()
 
     /// Opens (creating if needed and not read-only) the environment described
     /// by `options`, clears stale reader slots and opens the declared named
@@ -146,6 +156,20 @@ public final class Environment: @unchecked Sendable {
 
     /// Runs `body` in a read-only snapshot. The transaction ends when `body`
     /// returns; values it lends are valid only inside `body`.
+    ///
+    /// A read does not wait for writers. It waits only while the map is
+    /// being grown, at most `maxGrowthWait`: growth ahead of need happens
+    /// only when no transaction is open, and growth a full map forces holds
+    /// new transactions back for at most that long, then gives up.
+    ///
+    /// While `body` runs, its snapshot pins every page it can see (the file
+    /// grows instead of reusing them) and it keeps the map from growing. So
+    /// `body` must not block: no waiting for the network, a lock, a
+    /// semaphore or another thread's work; no `write` (on this thread it
+    /// would fail with `mapFull` rather than wait when the map is full). A
+    /// body that runs longer than `maxGrowthWait` while the map is full makes
+    /// the pending write fail with `growthTimedOut`. Copy what must outlive
+    /// the snapshot and do slow work after `read` returns.
     public func read<R>(_ body: (borrowing ReadTransaction) throws -> R) throws -> R {
         while true {
             guard gate.enter() != nil else { throw closedError("mdb_txn_begin") }
@@ -206,7 +230,16 @@ public final class Environment: @unchecked Sendable {
     /// may therefore run more than once and must not have effects outside the
     /// transaction that it cannot repeat. Callers see `mapFull` only when the
     /// map reached `maxMapSize` or the calling thread holds another
-    /// transaction (so growth could not wait for it).
+    /// transaction (so growth could not wait for it), and `growthTimedOut`
+    /// when read transactions of this process stayed open longer than
+    /// `maxGrowthWait`. After a commit the map is grown ahead of need (when
+    /// more than three quarters are used and nothing is open at that moment)
+    /// and, every `staleReaderCheckInterval`, stale reader slots are cleared.
+    ///
+    /// A failed commit, a failed sync or an I/O error in a write leaves
+    /// LMDB's state unknown: the environment then fails closed, and this and
+    /// every later write throw `writerFailed` (naming the first failure)
+    /// until it is reopened. Reads go on.
     ///
     /// Write transactions are serialised across threads and processes by
     /// LMDB's writer lock; a thread must not start a write inside another.
@@ -215,6 +248,7 @@ public final class Environment: @unchecked Sendable {
             throw LMDBError(.readOnly, operation: "mdb_txn_begin", path: path)
         }
         while true {
+            try refuseIfFailed()
             guard let generation = gate.enter() else { throw closedError("mdb_txn_begin") }
             var raw: OpaquePointer?
             let rc = mdb_txn_begin(handle, nil, 0, &raw)
@@ -225,33 +259,41 @@ public final class Environment: @unchecked Sendable {
             }
             guard rc == MDB_SUCCESS, let raw else {
                 gate.leave()
-                try check(rc, "mdb_txn_begin", path: path)
-                preconditionFailure("mdb_txn_begin returned no handle")
+                let error = LMDBError(LMDBError.Code(rawValue: rc), operation: "mdb_txn_begin", path: path)
+                if error.code == .panic { failClosed(error) }
+                throw error
             }
             let state = WriteState()
             let outcome: Result<R, any Error>
             do {
                 let value = try body(WriteTransaction(handle: raw, environment: self, state: state))
-                if state.sawMapFull {
+                if let failure = state.failure {
+                    mdb_txn_abort(raw)
+                    outcome = .failure(failure)
+                } else if state.sawMapFull {
                     mdb_txn_abort(raw)
                     outcome = .failure(LMDBError(.mapFull, operation: "mdb_put", path: path))
+                } else if let failure = commit(raw) {
+                    // Only MAP_FULL at commit is clean (nothing was written).
+                    if failure.code != .mapFull { state.failure = failure }
+                    outcome = .failure(failure)
                 } else {
-                    let commit = mdb_txn_commit(raw)
-                    outcome =
-                        commit == MDB_SUCCESS
-                        ? .success(value)
-                        : .failure(LMDBError(
-                            LMDBError.Code(rawValue: commit), operation: "mdb_txn_commit", path: path))
+                    outcome = .success(value)
                 }
             } catch {
                 mdb_txn_abort(raw)
-                outcome = .failure(error)
+                outcome = .failure(state.failure ?? error)
             }
             gate.leave()
             switch outcome {
             case .success(let value):
+                afterCommit()
                 return value
             case .failure(let error):
+                if let failure = state.failure {
+                    failClosed(failure)
+                    throw failure
+                }
                 if state.sawMapFull || LMDBError.Code.mapFull ~= error {
                     try grow(seenGeneration: generation)
                     continue
@@ -261,10 +303,29 @@ public final class Environment: @unchecked Sendable {
         }
     }
 
+    /// Commits `txn`, or returns why it failed. An injected `commit` fault
+    /// aborts instead; an injected `sync` fault reports a failure after the
+    /// commit was made.
+    private func commit(_ txn: OpaquePointer) -> LMDBError? {
+        if faults.isArmed, let code = faults.fire(.commit) {
+            mdb_txn_abort(txn)
+            return LMDBError(code, operation: "mdb_txn_commit", path: path, message: "injected commit fault: \(code)")
+        }
+        let rc = mdb_txn_commit(txn)
+        if rc != MDB_SUCCESS {
+            return LMDBError(LMDBError.Code(rawValue: rc), operation: "mdb_txn_commit", path: path)
+        }
+        if faults.isArmed, let code = faults.fire(.sync) {
+            return LMDBError(code, operation: "mdb_env_sync", path: path, message: "injected sync fault: \(code)")
+        }
+        return nil
+    }
+
     // MARK: Map growth
 
     /// Grows the map after a write hit `MDB_MAP_FULL`: doubles it up to 1 GiB,
-    /// then adds 1 GiB at a time, never beyond `maxMapSize`.
+    /// then adds 1 GiB at a time, never beyond `maxMapSize`. Waits at most
+    /// `maxGrowthWait` for open transactions of this process.
     private func grow(seenGeneration: Int) throws {
         if gate.callerHoldsTransaction {
             throw LMDBError(
@@ -272,7 +333,7 @@ public final class Environment: @unchecked Sendable {
                 message: "the map is full and cannot grow while this thread holds another transaction")
         }
         var failure: LMDBError?
-        let outcome = gate.exclusive(onlyIfGeneration: seenGeneration) {
+        let outcome = gate.exclusive(onlyIfGeneration: seenGeneration, waitingAtMost: options.maxGrowthWait) {
             let current = currentMapSize()
             guard current < options.maxMapSize else {
                 failure = LMDBError(
@@ -280,16 +341,29 @@ public final class Environment: @unchecked Sendable {
                     message: "the map reached its ceiling of \(options.maxMapSize) bytes (maxMapSize)")
                 return
             }
-            let step = min(current, 1 << 30)
-            let next = min(options.maxMapSize, current + step)
-            let rc = mdb_env_set_mapsize(handle, next)
-            if rc != MDB_SUCCESS {
-                failure = LMDBError(
-                    LMDBError.Code(rawValue: rc), operation: "mdb_env_set_mapsize", path: path)
-            }
+            failure = setMapSize(nextMapSize(after: current))
         }
         if let failure { throw failure }
-        if outcome == .closed { throw closedError("grow map") }
+        switch outcome {
+        case .closed: throw closedError("grow map")
+        case .timedOut:
+            throw LMDBError(
+                .growthTimedOut, operation: "grow map", path: path,
+                message: "the map is full and a read transaction of this process stayed open longer than maxGrowthWait (\(options.maxGrowthWait)) while the map waited to grow; the write was not applied")
+        case .ran, .skippedAsStale, .busy: return
+        }
+    }
+
+    /// The map size growth moves to from `current`.
+    func nextMapSize(after current: Int) -> Int {
+        min(options.maxMapSize, current + min(current, 1 << 30))
+    }
+
+    /// Sets the map size; nil on success. Only inside an exclusive section.
+    func setMapSize(_ size: Int) -> LMDBError? {
+        let rc = mdb_env_set_mapsize(handle, size)
+        return rc == MDB_SUCCESS
+            ? nil : LMDBError(LMDBError.Code(rawValue: rc), operation: "mdb_env_set_mapsize", path: path)
     }
 
     /// Adopts a map size that another process set (`MDB_MAP_RESIZED`).
@@ -301,15 +375,16 @@ public final class Environment: @unchecked Sendable {
                 message: "another process grew the map; it cannot be adopted while this thread holds another transaction")
         }
         var failure: LMDBError?
-        let outcome = gate.exclusive {
-            let rc = mdb_env_set_mapsize(handle, 0)
-            if rc != MDB_SUCCESS {
-                failure = LMDBError(
-                    LMDBError.Code(rawValue: rc), operation: "mdb_env_set_mapsize", path: path)
-            }
-        }
+        let outcome = gate.exclusive(waitingAtMost: options.maxGrowthWait) { failure = setMapSize(0) }
         if let failure { throw failure }
-        if outcome == .closed { throw closedError("mdb_env_set_mapsize") }
+        switch outcome {
+        case .closed: throw closedError("mdb_env_set_mapsize")
+        case .timedOut:
+            throw LMDBError(
+                .mapResized, operation: "mdb_env_set_mapsize", path: path,
+                message: "another process grew the map and a read transaction of this process stayed open longer than maxGrowthWait (\(options.maxGrowthWait)); retry once it ends")
+        case .ran, .skippedAsStale, .busy: return
+        }
     }
 
     func currentMapSize() -> Int {
@@ -333,4 +408,7 @@ struct PooledReader: @unchecked Sendable {
 /// Mutable facts about a write transaction that outlive its closure.
 final class WriteState {
     var sawMapFull = false
+    /// The first failure that leaves the transaction's outcome unknown (an
+    /// I/O error, a full disk, a panic), kept even if the caller swallows it.
+    var failure: LMDBError?
 }

@@ -45,6 +45,16 @@ public struct EnvironmentOptions: Sendable {
     public var noReadAhead: Bool = false
     /// The file mode for newly created `data.mdb` and `lock.mdb`.
     public var fileMode: UInt32 = 0o600
+    /// How long a write that filled the map waits for this process's open
+    /// read transactions to end so the map can grow (new transactions wait
+    /// meanwhile). When they have not ended by then, the write fails with
+    /// `LMDBError.Code.growthTimedOut` and the waiting transactions go on.
+    /// This is also the longest a new transaction ever waits for growth.
+    public var maxGrowthWait: Duration = .seconds(1)
+    /// How often, at most, a committing writer clears reader slots left by
+    /// dead processes (`mdb_reader_check`), so a killed reader does not pin
+    /// pages until the next open. Nil clears them only at open.
+    public var staleReaderCheckInterval: Duration? = .seconds(1)
 
     /// Options for the environment in directory `path`, with defaults.
     public init(path: String) { self.path = path }
@@ -72,6 +82,10 @@ public struct EnvironmentOptions: Sendable {
         if maxReaders == 0 { throw fail("maxReaders must be at least 1") }
         if databases.count > Int(maxDatabases) {
             throw fail("\(databases.count) databases declared but maxDatabases is \(maxDatabases)")
+        }
+        if maxGrowthWait < .zero { throw fail("maxGrowthWait must not be negative, got \(maxGrowthWait)") }
+        if let interval = staleReaderCheckInterval, interval < .zero {
+            throw fail("staleReaderCheckInterval must not be negative, got \(interval)")
         }
         if Set(databases).count != databases.count { throw fail("a database is declared twice") }
         if databases.contains(where: \.isEmpty) { throw fail("a database name is empty") }

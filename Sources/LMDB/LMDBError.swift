@@ -54,6 +54,8 @@ public struct LMDBError: Error, Sendable, CustomStringConvertible {
         public static let noSuchFile = Code(rawValue: 2)
         /// `EACCES`: permission denied.
         public static let permissionDenied = Code(rawValue: 13)
+        /// `EIO`: an I/O error.
+        public static let ioError = Code(rawValue: 5)
         /// `ENOSPC`: the disk is full.
         public static let noSpace = Code(rawValue: 28)
         /// `ENOTDIR`: the environment path is not a directory.
@@ -71,6 +73,14 @@ public struct LMDBError: Error, Sendable, CustomStringConvertible {
         public static let readOnly = Code(rawValue: -40_004)
         /// An option is out of range.
         public static let invalidOption = Code(rawValue: -40_005)
+        /// The map was full and could not grow because a read transaction of
+        /// this process stayed open longer than `maxGrowthWait`; the write
+        /// was not applied and may be retried once the read ends.
+        public static let growthTimedOut = Code(rawValue: -40_006)
+        /// An earlier write, commit or sync failed in a way that leaves the
+        /// environment's state unknown (an I/O error, a full disk, a panic);
+        /// writes are refused until the environment is closed and reopened.
+        public static let writerFailed = Code(rawValue: -40_007)
 
         public var description: String {
             switch self {
@@ -79,7 +89,19 @@ public struct LMDBError: Error, Sendable, CustomStringConvertible {
             case .unknownDatabase: return "unknown database"
             case .readOnly: return "environment is read-only"
             case .invalidOption: return "invalid option"
+            case .growthTimedOut: return "map growth waited too long for open read transactions"
+            case .writerFailed: return "writes refused after an earlier write failure"
             default: return String(cString: mdb_strerror(rawValue))
+            }
+        }
+
+        /// Whether a write that failed with this code leaves LMDB's state
+        /// unknown, so the writer must fail closed: an I/O error, a full
+        /// disk, a panic, a damaged or missing page.
+        var leavesStateUnknown: Bool {
+            switch self {
+            case .ioError, .noSpace, .panic, .corrupted, .pageNotFound: return true
+            default: return false
             }
         }
 

@@ -53,8 +53,12 @@ extension Transaction where Self: ~Copyable {
             mdb_cursor_open(unsafeHandle, database.handle, &raw), "mdb_cursor_open",
             database: database.name, path: environment.path)
         guard let raw else { preconditionFailure("mdb_cursor_open returned no cursor") }
-        let cursor = Cursor(handle: raw, database: database, path: environment.path)
-        return try body(cursor)
+        var steps = 0
+        defer { environment.cursorStepCount.add(steps, ordering: .relaxed) }
+        return try withUnsafeMutablePointer(to: &steps) { counter in
+            let cursor = Cursor(handle: raw, database: database, path: environment.path, steps: counter)
+            return try body(cursor)
+        }
     }
 
     /// Visits the entries of `database` whose keys lie in `range`, in key

@@ -41,8 +41,25 @@ public struct WriteTransaction: Transaction, ~Copyable {
 
     /// Checks a write's result, remembering `MDB_MAP_FULL` so the environment
     /// grows the map and retries even if the caller swallows the error.
+    ///
+    /// A failure that leaves LMDB's state unknown (an I/O error, a full disk,
+    /// a panic, a damaged page) is remembered too: the transaction is then
+    /// aborted and the environment fails closed however the caller handles
+    /// the error.
     func checkWrite(_ rc: Int32, _ operation: String, _ database: Database?) throws(LMDBError) {
+        if rc == MDB_SUCCESS { return }
         if rc == MDB_MAP_FULL { state.sawMapFull = true }
-        try check(rc, operation, database: database?.name, path: environment.path)
+        let error = LMDBError(
+            LMDBError.Code(rawValue: rc), operation: operation, database: database?.name, path: environment.path)
+        if error.code.leavesStateUnknown && state.failure == nil { state.failure = error }
+        throw error
+    }
+
+    /// Counts one put or delete against an armed fault; throws the injected
+    /// failure when it fires. One relaxed atomic load when no fault is armed.
+    @inline(__always)
+    func injectFault(_ operation: String, _ database: Database) throws(LMDBError) {
+        guard environment.faults.isArmed, let code = environment.faults.fire(.put) else { return }
+        try checkWrite(code.rawValue, operation, database)
     }
 }

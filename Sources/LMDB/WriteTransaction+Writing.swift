@@ -10,6 +10,7 @@ extension WriteTransaction {
         _ value: some RawBytes, forKey key: some RawBytes, in database: Database,
         flags: PutFlags = []
     ) throws {
+        try injectFault("mdb_put", database)
         let rc = key.withValue { keyValue in
             value.withValue { dataValue in
                 mdb_put(unsafeHandle, database.handle, &keyValue, &dataValue, flags.rawValue)
@@ -25,6 +26,7 @@ extension WriteTransaction {
         reserving count: Int, forKey key: some RawBytes, in database: Database,
         flags: PutFlags = [], fill: (UnsafeMutableRawBufferPointer) throws -> Void
     ) throws {
+        try injectFault("mdb_put", database)
         var data = MDBValue(mv_size: count, mv_data: nil)
         let rc = key.withValue { keyValue in
             mdb_put(unsafeHandle, database.handle, &keyValue, &data, flags.rawValue | UInt32(MDB_RESERVE))
@@ -38,6 +40,7 @@ extension WriteTransaction {
     /// The corresponding C function is `mdb_del`.
     @discardableResult
     public func delete(_ key: some RawBytes, in database: Database) throws -> Bool {
+        try injectFault("mdb_del", database)
         let rc = key.withValue { keyValue in mdb_del(unsafeHandle, database.handle, &keyValue, nil) }
         if rc == MDB_NOTFOUND { return false }
         try checkWrite(rc, "mdb_del", database)

@@ -1,7 +1,7 @@
 import CLMDB
 import Dispatch
 import Foundation
-import LMDB
+@testable import LMDB
 import Synchronization
 import Testing
 
@@ -200,8 +200,14 @@ struct GrowthTests {
                 repeat {
                     do {
                         try env.read { txn in
+                            // Hold the snapshot until the writer committed
+                            // again or waits to grow the map.
+                            let lastCommit = try env.info().lastTransactionID
                             try txn.withValue(forKey: bytes("pinned"), in: db) { value in
-                                usleep(2_000)
+                                try waitUntil(seconds: 5) {
+                                    try env.info().lastTransactionID > lastCommit || env.gate.isExclusivePending
+                                        || writerDone.load(ordering: .acquiring)
+                                }
                                 if value.count != 8 << 10 || value.contains(where: { $0 != 0x5A }) {
                                     errors.record("reader \(thread): pinned value changed under it")
                                 }
@@ -239,6 +245,7 @@ struct GrowthTests {
         options.databases = ["main"]
         options.mapSize = 64 << 10
         options.durability = .noSync
+        options.maxGrowthWait = .seconds(20)
         let env = try Environment(options)
         let db = try env.database("main")
         try env.write { txn in try txn.put(bytes("v"), forKey: bytes("k"), in: db) }
@@ -250,8 +257,10 @@ struct GrowthTests {
                 do {
                     try env.read { txn in
                         readerInside.signal()
-                        // Give the writer time to hit MAP_FULL and wait to grow.
-                        usleep(300_000)
+                        // The writer hits MAP_FULL and waits to grow.
+                        if !waitUntil(seconds: 10, { env.gate.isExclusivePending }) {
+                            errors.record("the writer never waited to grow the map")
+                        }
                         let nested = try env.read { try $0.get(bytes("k"), in: db) }
                         if nested != bytes("v") { errors.record("nested read saw \(String(describing: nested))") }
                         _ = try env.info()

@@ -32,7 +32,7 @@ private func sendSIGKILL(to pid: pid_t) {
 
 /// A running `lmdb-reader-child` that holds a read transaction on an
 /// environment.
-private struct ReaderChild {
+struct ReaderChild {
     let process: Process
 
     /// Starts the child on `path` and waits until it says "ready".
@@ -103,6 +103,38 @@ struct StaleReaderTests {
             #expect(try env.clearStaleReaders() == 1)
             #expect(try env.clearStaleReaders() == 0)
             try env.write { try $0.put(bytes("w"), forKey: bytes("k"), in: env.database("main")) }
+        }
+    }
+}
+
+@Suite("Stale readers cleared by the writer")
+struct PeriodicStaleReaderTests {
+    /// A child holding a read is killed while this process keeps writing:
+    /// a later commit clears its slot, without reopening.
+    @Test func writerClearsAKilledReadersSlotWithoutReopening() throws {
+        try withTemporaryDirectory { directory in
+            var options = EnvironmentOptions(path: directory.path)
+            options.databases = ["main"]
+            options.durability = .noSync
+            options.staleReaderCheckInterval = .milliseconds(50)
+            let env = try Environment(options)
+            defer { env.close() }
+            let db = try env.database("main")
+            try env.write { try $0.put(bytes("v"), forKey: bytes("k"), in: db) }
+
+            let child = try ReaderChild(environment: directory.path)
+            let pid = child.process.processIdentifier
+            #expect(try env.readers().contains { $0.processID == pid && $0.transactionID != nil })
+            child.kill()
+            var written: UInt64 = 0
+            let cleared = try waitUntil(seconds: 10) {
+                try env.write { try $0.put(bigEndianKey(written), forKey: bigEndianKey(written), in: db) }
+                written += 1
+                return try !env.readers().contains { $0.processID == pid }
+            }
+            #expect(cleared, "the killed reader's slot is still in the table after \(written) commits")
+            #expect(env.staleReadersCleared == 0)
+            #expect(env.staleReadersClearedSinceOpen == 1)
         }
     }
 }

@@ -159,3 +159,15 @@ func expectError(
     let error = #expect(throws: LMDBError.self, comment, sourceLocation: sourceLocation) { try body() }
     #expect(error?.code == code, comment, sourceLocation: sourceLocation)
 }
+
+/// Polls `condition` until it holds or `seconds` pass; returns whether it
+/// held. For waiting on a state another thread or process reaches.
+@discardableResult
+func waitUntil(seconds: Double, _ condition: () throws -> Bool) rethrows -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while true {
+        if try condition() { return true }
+        if Date() >= deadline { return false }
+        usleep(200)
+    }
+}

@@ -147,7 +147,11 @@ struct TransactionTests {
                             if first.count != Int(accounts) || first.reduce(0, +) != total {
                                 errors.record("reader \(thread): \(first.count) accounts summing to \(first.reduce(0, +))")
                             }
-                            usleep(200)
+                            // Hold the snapshot until the writer committed again.
+                            let seen = try env.info().lastTransactionID
+                            try waitUntil(seconds: 5) {
+                                try env.info().lastTransactionID > seen || writerDone.load(ordering: .acquiring)
+                            }
                             var second: [UInt64] = []
                             try txn.scan(db) { entry in
                                 second.append(bigEndianValue(entry.value))

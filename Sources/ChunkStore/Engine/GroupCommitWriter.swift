@@ -85,6 +85,13 @@ final class GroupCommitWriter: @unchecked Sendable {
         lock.withLock { (batchesTaken, requestsTaken) }
     }
 
+    /// Requests waiting to be taken into a batch.
+    var queuedCount: Int {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return queue.count
+    }
+
     /// Starts the writer thread.
     func start() {
         let context = Unmanaged.passRetained(self).toOpaque()

@@ -8,7 +8,7 @@ enum StoreEnvironment {
     /// by default). A directory without them is refused as `wrongStore`.
     static func open(
         _ path: String, readOnly: Bool, durability: StoreDurability = .synced, mapSize: Int? = nil,
-        maxMapSize: Int? = nil, databases: [String] = Schema.all
+        maxMapSize: Int? = nil, maxGrowthWait: Duration? = nil, databases: [String] = Schema.all
     ) throws -> Environment {
         var options = EnvironmentOptions(path: path)
         options.databases = databases
@@ -16,6 +16,7 @@ enum StoreEnvironment {
         options.durability = durability.lmdb
         if let mapSize { options.mapSize = mapSize }
         if let maxMapSize { options.maxMapSize = max(maxMapSize, options.mapSize) }
+        if let maxGrowthWait { options.maxGrowthWait = maxGrowthWait }
         do {
             return try Environment(options)
         } catch let error as LMDBError where error.code == .unknownDatabase || (readOnly && error.code == .noSuchFile) {
