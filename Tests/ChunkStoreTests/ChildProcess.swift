@@ -4,6 +4,11 @@ import Foundation
 /// `DSMR_CRASH_CHILD` overrides where it is looked for.
 func crashChildPath() throws -> String {
     if let path = ProcessInfo.processInfo.environment["DSMR_CRASH_CHILD"] { return path }
+    return try siblingExecutable("chunkstore-crash-child")
+}
+
+/// The package's executable `name`, built next to the test bundle.
+func siblingExecutable(_ name: String) throws -> String {
     var candidates: [String] = []
     if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
         candidates.append((exe as NSString).deletingLastPathComponent)
@@ -15,11 +20,11 @@ func crashChildPath() throws -> String {
         bundle = (bundle as NSString).deletingLastPathComponent
     }
     for directory in candidates {
-        let path = directory + "/chunkstore-crash-child"
+        let path = directory + "/" + name
         if FileManager.default.isExecutableFile(atPath: path) { return path }
     }
     throw ChildProcessError(
-        "chunkstore-crash-child not found next to the test bundle (looked in \(candidates)); run `swift build --build-tests` or set DSMR_CRASH_CHILD")
+        "\(name) not found next to the test bundle (looked in \(candidates)); run `swift build --build-tests`")
 }
 
 struct ChildProcessError: Error, CustomStringConvertible {

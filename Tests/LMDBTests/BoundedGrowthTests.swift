@@ -30,7 +30,8 @@ struct BoundedGrowthTests {
                 case 0:
                     do {
                         try env.read { _ in
-                            readerInside.signal()
+                            readerInside.signal()  // Once for the writer,
+                            readerInside.signal()  // once for the other reader.
                             // Slow: until the test lets go, at most 10 s (the
                             // old gate let the writer wait all that time).
                             _ = release.wait(timeout: .now() + 10)
