@@ -1,5 +1,6 @@
 import ChunkStore
 import DSMR
+@testable import LMDB
 import Testing
 
 @Suite("Garbage collection")
@@ -58,6 +59,37 @@ struct GarbageCollectionTests {
         #expect(large.ledgerRows == 2 * Fixture.producers.count)
         #expect(large.rowsVisited <= 2 * expired + large.ledgerRows + 3 * Fixture.producers.count)
         #expect(large.rowsVisited >= 2 * expired + large.ledgerRows)
+    }
+
+    /// Cursor moves (seeks and steps, counted by the LMDB layer) that one
+    /// collection of `expiredSlots` expired slots makes in a store that also
+    /// holds `liveSlots` live ones.
+    func cursorSteps(liveSlots: UInt64, expiredSlots: UInt64) async throws -> (steps: Int, report: GarbageReport) {
+        try await withTemporaryDirectory("gc-steps") { path in
+            let store = try ChunkStore(Fixture.configuration(path, rules: Self.roomyRules, durability: .noSync))
+            defer { store.close() }
+            try await Self.fill(store, slots: 0..<expiredSlots)
+            try await Self.fill(store, slots: 1_000..<1_000 + liveSlots)
+            let before = store.environment.cursorSteps
+            let report = try await store.collectGarbage(upTo: Fixture.rules.expiry(ofSlot: expiredSlots - 1))
+            return (store.environment.cursorSteps - before, report)
+        }
+    }
+
+    /// What GC walks, counted where it happens (every `mdb_cursor_get`), is
+    /// the same in a store 40 times larger and stays within one step per row
+    /// it removes plus one seek per range: a collection that walked a whole
+    /// table would fail both.
+    @Test func collectionCursorStepsDoNotGrowWithTheStore() async throws {
+        let small = try await cursorSteps(liveSlots: 10, expiredSlots: 8)
+        let large = try await cursorSteps(liveSlots: 400, expiredSlots: 8)
+        #expect(small.steps == large.steps, "small store: \(small.steps) steps, large store: \(large.steps)")
+        let removed = large.report.chunksRemoved + large.report.certificates + large.report.signedRows
+            + large.report.ledgerRows + large.report.evidenceRows
+        // Six ranges (pending and accepted chunks, certificates, signed,
+        // ledger, evidence): a seek each and one step past each range's end.
+        #expect(large.steps <= removed + 2 * 6, "\(large.steps) cursor steps to remove \(removed) rows")
+        #expect(large.steps >= removed)
     }
 
     @Test func acceptedChunksSurviveUntilTheirRetentionPassed() async throws {
