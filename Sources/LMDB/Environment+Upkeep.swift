@@ -65,8 +65,7 @@ extension Environment {
 
     private func clearStaleReadersIfDue() {
         guard let interval = options.staleReaderCheckInterval else { return }
-        let (seconds, attoseconds) = interval.components
-        let intervalNanoseconds = UInt64(seconds) * 1_000_000_000 + UInt64(attoseconds / 1_000_000_000)
+        let intervalNanoseconds = Self.nanoseconds(interval)
         let now = Self.monotonicNanoseconds()
         let last = lastStaleReaderCheck.load(ordering: .relaxed)
         guard now &- last >= intervalNanoseconds else { return }
@@ -93,7 +92,12 @@ extension Environment {
         }
     }
 
-    private static func monotonicNanoseconds() -> UInt64 {
+    static func nanoseconds(_ duration: Duration) -> UInt64 {
+        let (seconds, attoseconds) = duration.components
+        return UInt64(max(0, seconds)) * 1_000_000_000 + UInt64(max(0, attoseconds) / 1_000_000_000)
+    }
+
+    static func monotonicNanoseconds() -> UInt64 {
         var now = timespec()
         clock_gettime(CLOCK_MONOTONIC, &now)
         return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)

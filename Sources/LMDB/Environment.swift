@@ -29,6 +29,8 @@ public final class Environment: @unchecked Sendable {
     private let databases: [String: Database]
     private let readerPool = Mutex<[PooledReader]>([])
     private static let readerPoolLimit = 32
+    /// When (monotonic nanoseconds) growth last waited in vain for reads.
+    let lastGrowthTimeout = Atomic<UInt64>(0)
     /// The failure that made the writer fail closed, if one did.
     let writerFailure = Mutex<LMDBError?>(nil)
     /// When (monotonic nanoseconds) a writer last cleared stale readers.
@@ -325,7 +327,11 @@ public final class Environment: @unchecked Sendable {
 
     /// Grows the map after a write hit `MDB_MAP_FULL`: doubles it up to 1 GiB,
     /// then adds 1 GiB at a time, never beyond `maxMapSize`. Waits at most
-    /// `maxGrowthWait` for open transactions of this process.
+    /// `maxGrowthWait` for open transactions of this process. Within
+    /// `maxGrowthWait` after such a wait timed out, it does not hold reads
+    /// back again: it grows only if nothing is open at that moment and fails
+    /// at once otherwise, so a read that never ends cannot keep every other
+    /// read waiting while writes keep coming.
     private func grow(seenGeneration: Int) throws {
         if gate.callerHoldsTransaction {
             throw LMDBError(
@@ -333,7 +339,7 @@ public final class Environment: @unchecked Sendable {
                 message: "the map is full and cannot grow while this thread holds another transaction")
         }
         var failure: LMDBError?
-        let outcome = gate.exclusive(onlyIfGeneration: seenGeneration, waitingAtMost: options.maxGrowthWait) {
+        func body() {
             let current = currentMapSize()
             guard current < options.maxMapSize else {
                 failure = LMDBError(
@@ -343,14 +349,25 @@ public final class Environment: @unchecked Sendable {
             }
             failure = setMapSize(nextMapSize(after: current))
         }
+        let now = Self.monotonicNanoseconds()
+        let coolingDown = now &- lastGrowthTimeout.load(ordering: .relaxed) < Self.nanoseconds(options.maxGrowthWait)
+        let outcome =
+            coolingDown
+            ? gate.tryExclusive(onlyIfGeneration: seenGeneration, body)
+            : gate.exclusive(onlyIfGeneration: seenGeneration, waitingAtMost: options.maxGrowthWait, body)
         if let failure { throw failure }
         switch outcome {
         case .closed: throw closedError("grow map")
         case .timedOut:
+            lastGrowthTimeout.store(Self.monotonicNanoseconds(), ordering: .relaxed)
             throw LMDBError(
                 .growthTimedOut, operation: "grow map", path: path,
                 message: "the map is full and a read transaction of this process stayed open longer than maxGrowthWait (\(options.maxGrowthWait)) while the map waited to grow; the write was not applied")
-        case .ran, .skippedAsStale, .busy: return
+        case .busy:
+            throw LMDBError(
+                .growthTimedOut, operation: "grow map", path: path,
+                message: "the map is full, a read transaction of this process is open and growth waited in vain less than maxGrowthWait (\(options.maxGrowthWait)) ago; the write was not applied")
+        case .ran, .skippedAsStale: return
         }
     }
 

@@ -8,19 +8,21 @@ import Testing
 struct BoundedGrowthTests {
     /// One thread holds a read open (a slow reader) while a write needs the
     /// map grown. The write fails with `growthTimedOut` after about
-    /// `maxGrowthWait`, reads started meanwhile finish within that wait, and
-    /// once the slow read ends the same write succeeds.
+    /// `maxGrowthWait`, reads started meanwhile finish within that wait; a
+    /// second write right after fails at once, without holding reads back
+    /// again; once the slow read ends the same write succeeds.
     @Test func slowReaderMakesAGrowingWriteFailWithinTheWaitAndOtherReadsGoOn() throws {
         try withEnvironment(configure: {
             $0.mapSize = 64 << 10
             $0.durability = .noSync
-            $0.maxGrowthWait = .milliseconds(300)
+            $0.maxGrowthWait = .seconds(1)
         }) { env, db, _ in
             try env.write { txn in try txn.put(bytes("v"), forKey: bytes("k"), in: db) }
             let release = DispatchSemaphore(value: 0)
             let readerInside = DispatchSemaphore(value: 0)
             let writeOutcome = Mutex<String>("not run")
             let writeSeconds = Mutex<Double>(0)
+            let secondWrite = Mutex<(outcome: String, seconds: Double)>(("not run", 0))
             let slowestOtherRead = Mutex<Double>(0)
             let otherReads = Atomic<Int>(0)
             let writerDone = Atomic<Bool>(false)
@@ -51,6 +53,16 @@ struct BoundedGrowthTests {
                         writeOutcome.withLock { $0 = "\((error as? LMDBError)?.code.rawValue ?? 0)" }
                     }
                     writeSeconds.withLock { $0 = Date().timeIntervalSince(start) }
+                    let again = Date()
+                    do {
+                        try env.write { txn in
+                            try txn.put([UInt8](repeating: 1, count: 1 << 20), forKey: bytes("big"), in: db)
+                        }
+                        secondWrite.withLock { $0.outcome = "committed" }
+                    } catch {
+                        secondWrite.withLock { $0.outcome = "\((error as? LMDBError)?.code.rawValue ?? 0)" }
+                    }
+                    secondWrite.withLock { $0.seconds = Date().timeIntervalSince(again) }
                     writerDone.store(true, ordering: .releasing)
                     release.signal()
                 default:
@@ -73,7 +85,10 @@ struct BoundedGrowthTests {
             #expect(
                 writeOutcome.withLock { $0 } == "\(LMDBError.Code.growthTimedOut.rawValue)",
                 "the write waited for the slow reader instead of failing after maxGrowthWait")
-            #expect(writeSeconds.withLock { $0 } >= 0.3)
+            #expect(writeSeconds.withLock { $0 } >= 1)
+            let second = secondWrite.withLock { $0 }
+            #expect(second.outcome == "\(LMDBError.Code.growthTimedOut.rawValue)")
+            #expect(second.seconds < 0.5, "the second write held reads back again for \(second.seconds) s")
             #expect(writeSeconds.withLock { $0 } < 5, "the write took \(writeSeconds.withLock { $0 }) s")
             #expect(otherReads.load(ordering: .relaxed) > 0)
             #expect(slowestOtherRead.withLock { $0 } < 5, "a read waited \(slowestOtherRead.withLock { $0 }) s")
