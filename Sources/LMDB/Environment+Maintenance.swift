@@ -37,12 +37,17 @@ extension Environment {
     }
 
     /// Flushes the data to disk; `force` flushes even when the environment
-    /// was opened with relaxed durability.
+    /// was opened with relaxed durability. A sync that fails with an I/O
+    /// error or a full disk makes writes fail closed, as a failed commit
+    /// does.
     ///
     /// The corresponding C function is `mdb_env_sync`.
     public func sync(force: Bool = true) throws {
         try withOpenHandle("mdb_env_sync") { env in
-            try check(mdb_env_sync(env, force ? 1 : 0), "mdb_env_sync", path: path)
+            let rc = mdb_env_sync(env, force ? 1 : 0)
+            let error = LMDBError(LMDBError.Code(rawValue: rc), operation: "mdb_env_sync", path: path)
+            if rc != MDB_SUCCESS && error.code.leavesStateUnknown { failClosed(error) }
+            try check(rc, "mdb_env_sync", path: path)
         }
     }
 

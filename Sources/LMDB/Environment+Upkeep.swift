@@ -74,24 +74,6 @@ extension Environment {
         _ = try? clearStaleReaders()
     }
 
-    /// Grows the map when more than three quarters of it are used, but only
-    /// at a moment when no transaction of this process is open: it never
-    /// holds a read back. Growth under pressure (the map full) is `write`'s.
-    private func growAheadIfNeeded() {
-        guard let (used, mapSize) = try? withOpenHandle("mdb_env_info", { env -> (Int, Int) in
-            var info = MDB_envinfo()
-            var stat = MDB_stat()
-            mdb_env_info(env, &info)
-            mdb_env_stat(env, &stat)
-            return ((info.me_last_pgno + 1) * Int(stat.ms_psize), info.me_mapsize)
-        }) else { return }
-        guard used > mapSize / 4 * 3, mapSize < options.maxMapSize else { return }
-        gate.tryExclusive {
-            // Unchanged since measured: nothing else grew it meanwhile.
-            if currentMapSize() == mapSize { _ = setMapSize(nextMapSize(after: mapSize)) }
-        }
-    }
-
     static func nanoseconds(_ duration: Duration) -> UInt64 {
         let (seconds, attoseconds) = duration.components
         return UInt64(max(0, seconds)) * 1_000_000_000 + UInt64(max(0, attoseconds) / 1_000_000_000)

@@ -234,14 +234,15 @@ public final class Environment: @unchecked Sendable {
     /// map reached `maxMapSize` or the calling thread holds another
     /// transaction (so growth could not wait for it), and `growthTimedOut`
     /// when read transactions of this process stayed open longer than
-    /// `maxGrowthWait`. After a commit the map is grown ahead of need (when
+    /// `maxGrowthWait` (or, within `maxGrowthWait` after that happened, when
+    /// any is open). After a commit the map is grown ahead of need (when
     /// more than three quarters are used and nothing is open at that moment)
     /// and, every `staleReaderCheckInterval`, stale reader slots are cleared.
     ///
     /// A failed commit, a failed sync or an I/O error in a write leaves
-    /// LMDB's state unknown: the environment then fails closed, and this and
-    /// every later write throw `writerFailed` (naming the first failure)
-    /// until it is reopened. Reads go on.
+    /// LMDB's state unknown: the write throws that failure and the
+    /// environment fails closed: every later write throws `writerFailed`
+    /// (naming the first failure) until it is reopened. Reads go on.
     ///
     /// Write transactions are serialised across threads and processes by
     /// LMDB's writer lock; a thread must not start a write inside another.
@@ -321,93 +322,6 @@ public final class Environment: @unchecked Sendable {
             return LMDBError(code, operation: "mdb_env_sync", path: path, message: "injected sync fault: \(code)")
         }
         return nil
-    }
-
-    // MARK: Map growth
-
-    /// Grows the map after a write hit `MDB_MAP_FULL`: doubles it up to 1 GiB,
-    /// then adds 1 GiB at a time, never beyond `maxMapSize`. Waits at most
-    /// `maxGrowthWait` for open transactions of this process. Within
-    /// `maxGrowthWait` after such a wait timed out, it does not hold reads
-    /// back again: it grows only if nothing is open at that moment and fails
-    /// at once otherwise, so a read that never ends cannot keep every other
-    /// read waiting while writes keep coming.
-    private func grow(seenGeneration: Int) throws {
-        if gate.callerHoldsTransaction {
-            throw LMDBError(
-                .mapFull, operation: "grow map", path: path,
-                message: "the map is full and cannot grow while this thread holds another transaction")
-        }
-        var failure: LMDBError?
-        func body() {
-            let current = currentMapSize()
-            guard current < options.maxMapSize else {
-                failure = LMDBError(
-                    .mapFull, operation: "grow map", path: path,
-                    message: "the map reached its ceiling of \(options.maxMapSize) bytes (maxMapSize)")
-                return
-            }
-            failure = setMapSize(nextMapSize(after: current))
-        }
-        let now = Self.monotonicNanoseconds()
-        let coolingDown = now &- lastGrowthTimeout.load(ordering: .relaxed) < Self.nanoseconds(options.maxGrowthWait)
-        let outcome =
-            coolingDown
-            ? gate.tryExclusive(onlyIfGeneration: seenGeneration, body)
-            : gate.exclusive(onlyIfGeneration: seenGeneration, waitingAtMost: options.maxGrowthWait, body)
-        if let failure { throw failure }
-        switch outcome {
-        case .closed: throw closedError("grow map")
-        case .timedOut:
-            lastGrowthTimeout.store(Self.monotonicNanoseconds(), ordering: .relaxed)
-            throw LMDBError(
-                .growthTimedOut, operation: "grow map", path: path,
-                message: "the map is full and a read transaction of this process stayed open longer than maxGrowthWait (\(options.maxGrowthWait)) while the map waited to grow; the write was not applied")
-        case .busy:
-            throw LMDBError(
-                .growthTimedOut, operation: "grow map", path: path,
-                message: "the map is full, a read transaction of this process is open and growth waited in vain less than maxGrowthWait (\(options.maxGrowthWait)) ago; the write was not applied")
-        case .ran, .skippedAsStale: return
-        }
-    }
-
-    /// The map size growth moves to from `current`.
-    func nextMapSize(after current: Int) -> Int {
-        min(options.maxMapSize, current + min(current, 1 << 30))
-    }
-
-    /// Sets the map size; nil on success. Only inside an exclusive section.
-    func setMapSize(_ size: Int) -> LMDBError? {
-        let rc = mdb_env_set_mapsize(handle, size)
-        return rc == MDB_SUCCESS
-            ? nil : LMDBError(LMDBError.Code(rawValue: rc), operation: "mdb_env_set_mapsize", path: path)
-    }
-
-    /// Adopts a map size that another process set (`MDB_MAP_RESIZED`).
-    private func adoptGrownMap() throws {
-        if gate.callerHoldsTransaction {
-            // Remapping waits for every transaction, this thread's included.
-            throw LMDBError(
-                .mapResized, operation: "mdb_env_set_mapsize", path: path,
-                message: "another process grew the map; it cannot be adopted while this thread holds another transaction")
-        }
-        var failure: LMDBError?
-        let outcome = gate.exclusive(waitingAtMost: options.maxGrowthWait) { failure = setMapSize(0) }
-        if let failure { throw failure }
-        switch outcome {
-        case .closed: throw closedError("mdb_env_set_mapsize")
-        case .timedOut:
-            throw LMDBError(
-                .mapResized, operation: "mdb_env_set_mapsize", path: path,
-                message: "another process grew the map and a read transaction of this process stayed open longer than maxGrowthWait (\(options.maxGrowthWait)); retry once it ends")
-        case .ran, .skippedAsStale, .busy: return
-        }
-    }
-
-    func currentMapSize() -> Int {
-        var info = MDB_envinfo()
-        mdb_env_info(handle, &info)
-        return info.me_mapsize
     }
 
     func closedError(_ operation: String) -> LMDBError {

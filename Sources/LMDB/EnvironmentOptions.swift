@@ -49,7 +49,9 @@ public struct EnvironmentOptions: Sendable {
     /// read transactions to end so the map can grow (new transactions wait
     /// meanwhile). When they have not ended by then, the write fails with
     /// `LMDBError.Code.growthTimedOut` and the waiting transactions go on.
-    /// This is also the longest a new transaction ever waits for growth.
+    /// This is also the longest a new transaction waits for one growth. For
+    /// the same time after such a wait in vain, growth holds nothing back:
+    /// writes that need it fail at once while a read is open.
     public var maxGrowthWait: Duration = .seconds(1)
     /// How often, at most, a committing writer clears reader slots left by
     /// dead processes (`mdb_reader_check`), so a killed reader does not pin
