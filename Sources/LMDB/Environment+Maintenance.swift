@@ -45,9 +45,11 @@ extension Environment {
     public func sync(force: Bool = true) throws {
         try withOpenHandle("mdb_env_sync") { env in
             let rc = mdb_env_sync(env, force ? 1 : 0)
-            let error = LMDBError(LMDBError.Code(rawValue: rc), operation: "mdb_env_sync", path: path)
-            if rc != MDB_SUCCESS && error.code.leavesStateUnknown { failClosed(error) }
-            try check(rc, "mdb_env_sync", path: path)
+            guard rc == MDB_SUCCESS else {
+                let error = LMDBError(LMDBError.Code(rawValue: rc), operation: "mdb_env_sync", path: path)
+                if error.code.leavesStateUnknown { failClosed(error) }
+                throw error
+            }
         }
     }
 
