@@ -41,7 +41,7 @@ struct DurabilityTraceTests {
         _ = process.wait()
         #expect(seen == acks, "the traced child acknowledged only \(seen) shares")
         if let keep = ProcessInfo.processInfo.environment["DSMR_KEEP_TRACE"] { try? FileManager.default.copyItem(atPath: tracePath, toPath: keep) }
-        return SyncTrace(text: try String(contentsOfFile: tracePath, encoding: .utf8))
+        return SyncTrace(text: try String(contentsOfFile: tracePath, encoding: .utf8), pageSize: Int(sysconf(Int32(_SC_PAGESIZE))))
     }
 
     static func findStrace() throws -> String {

@@ -83,6 +83,7 @@ struct GarbageCollectionTests {
     @Test func collectionCursorStepsDoNotGrowWithTheStore() async throws {
         let small = try await cursorSteps(liveSlots: 10, expiredSlots: 8)
         let large = try await cursorSteps(liveSlots: 400, expiredSlots: 8)
+        print("gc cursor steps: small store \(small.steps), large store \(large.steps), \(large.report)")
         #expect(small.steps == large.steps, "small store: \(small.steps) steps, large store: \(large.steps)")
         let removed = large.report.chunksRemoved + large.report.certificates + large.report.signedRows
             + large.report.ledgerRows + large.report.evidenceRows
