@@ -1,9 +1,10 @@
 // The child process of ChunkStoreTests' crash tests.
 //
-//   chunkstore-crash-child run <store> <run-seed> <first-slot> [no-sync]
-//       Opens (creating if needed) a synced store (with `no-sync`, one whose
-//       commits are not flushed: only for tests that must catch exactly
-//       that) and signs chunks of four
+//   chunkstore-crash-child run <store> <run-seed> <first-slot> [no-sync | no-meta-sync]
+//       Opens (creating if needed) a synced store (with `no-sync` or
+//       `no-meta-sync`, one whose commits are not flushed, or whose meta
+//       page is not: only for tests that must catch exactly that) and
+//       signs chunks of four
 //       producers slot after slot, with conflicting, repeated and over-limit
 //       chunks among them and an accepted block every few slots, until it is
 //       killed. After each acknowledged share it writes one line
@@ -66,12 +67,16 @@ func emit(_ text: String) {
     }
 }
 
-func configuration(_ path: String, flushed: Bool = true) -> StoreConfiguration {
+func configuration(_ path: String, flushing: String = "synced") -> StoreConfiguration {
     var configuration = StoreConfiguration(
         path: path, networkID: CrashFixture.networkID, chainID: CrashFixture.chainID,
         nodeID: CrashFixture.node.nodeID, rules: CrashFixture.rules)
     configuration.signer = CrashFixture.node
-    configuration.durability = flushed ? .synced : .noSync
+    switch flushing {
+    case "no-sync": configuration.durability = .noSync
+    case "no-meta-sync": configuration.durability = .noMetaSync
+    default: configuration.durability = .synced
+    }
     configuration.mapSize = 4 << 20
     return configuration
 }
@@ -90,8 +95,8 @@ func certificate(_ chunk: Chunk) -> ChunkCertificate {
         reference: reference, shares: shares, validators: CrashFixture.validators, rules: CrashFixture.rules)
 }
 
-func run(path: String, seed: UInt64, firstSlot: UInt64, flushed: Bool) async throws {
-    let store = try ChunkStore(configuration(path, flushed: flushed))
+func run(path: String, seed: UInt64, firstSlot: UInt64, flushing: String) async throws {
+    let store = try ChunkStore(configuration(path, flushing: flushing))
     emit("open")
     var random = Generator(state: seed)
     var tip = try store.acceptedTip()
@@ -152,10 +157,11 @@ func probe(path: String, readOnly: Bool) -> Int32 {
 
 let arguments = CommandLine.arguments
 switch arguments.count > 1 ? arguments[1] : "" {
-case "run" where arguments.count == 5 || (arguments.count == 6 && arguments[5] == "no-sync"):
+case "run" where arguments.count == 5 || (arguments.count == 6 && ["no-sync", "no-meta-sync"].contains(arguments[5])):
     guard let seed = UInt64(arguments[3]), let firstSlot = UInt64(arguments[4]) else { exit(1) }
     do {
-        try await run(path: arguments[2], seed: seed, firstSlot: firstSlot, flushed: arguments.count == 5)
+        let flushing = arguments.count == 6 ? arguments[5] : "synced"
+        try await run(path: arguments[2], seed: seed, firstSlot: firstSlot, flushing: flushing)
     } catch {
         emit("error \(error)")
         exit(3)
@@ -165,6 +171,6 @@ case "probe" where arguments.count == 3:
 case "probe-read" where arguments.count == 3:
     exit(probe(path: arguments[2], readOnly: true))
 default:
-    emit("usage: chunkstore-crash-child run <store> <seed> <first-slot> [no-sync] | probe <store> | probe-read <store>")
+    emit("usage: chunkstore-crash-child run <store> <seed> <first-slot> [no-sync | no-meta-sync] | probe <store> | probe-read <store>")
     exit(1)
 }
