@@ -76,7 +76,7 @@ struct StoreFaultTests {
             for (index, chunk) in chunks.enumerated() {
                 group.addTask {
                     do {
-                        return (index, .success(try await store.persistAndSign(chunk, validators: Fixture.validators, now: 0)))
+                        return (index, .success(try await store.persistAndSign(chunk, validators: Fixture.validators, now: .milliseconds(0))))
                     } catch {
                         return (index, .failure(error))
                     }
@@ -117,14 +117,14 @@ struct StoreFaultTests {
             guard case .success = outcomes[index]! else { continue }
             // A share was given: the chunk is stored and its slot signed for it.
             #expect(try reopened.chunk(chunk.id)?.chunk == chunk, "\(fault) N=\(nth): signed but not stored")
-            #expect(try reopened.signedChunk(producer: chunk.producer, slot: chunk.slot) == chunk.id)
+            #expect(try reopened.signedChunk(producer: chunk.producer, slot: Slot(chunk.slot)) == chunk.id)
         }
         if fault.operation != .sync {
             // Nothing of a failed group reached the file.
             for chunk in refused { #expect(try reopened.chunk(chunk.id) == nil, "\(fault) N=\(nth): refused but stored") }
         }
         for chunk in refused {
-            _ = try await reopened.persistAndSign(chunk, validators: Fixture.validators, now: 0)
+            _ = try await reopened.persistAndSign(chunk, validators: Fixture.validators, now: .milliseconds(0))
         }
         return fired
     }

@@ -1,4 +1,4 @@
-import ChunkStore
+@testable import ChunkStore
 import DSMR
 @testable import LMDB
 import Testing
@@ -71,7 +71,7 @@ struct GarbageCollectionTests {
             try await Self.fill(store, slots: 0..<expiredSlots)
             try await Self.fill(store, slots: 1_000..<1_000 + liveSlots)
             let before = store.environment.cursorSteps
-            let report = try await store.collectGarbage(upTo: Fixture.rules.expiry(ofSlot: expiredSlots - 1))
+            let report = try await store.collectGarbage(upTo: .milliseconds(Fixture.rules.expiry(ofSlot: expiredSlots - 1)))
             return (store.environment.cursorSteps - before, report)
         }
     }

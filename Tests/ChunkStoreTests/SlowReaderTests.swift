@@ -1,4 +1,4 @@
-import ChunkStore
+@testable import ChunkStore
 import DSMR
 import Dispatch
 import Foundation
@@ -22,7 +22,7 @@ struct SlowReaderTests {
             let store = try ChunkStore(configuration)
             defer { store.close() }
             let first = Fixture.chunk(Fixture.producers[0], slot: 1, size: 100)
-            _ = try await store.persistAndSign(first, validators: Fixture.validators, now: 0)
+            _ = try await store.persistAndSign(first, validators: Fixture.validators, now: .milliseconds(0))
             let expiry = rules.expiry(ofSlot: 1)
 
             let release = DispatchSemaphore(value: 0)
@@ -61,7 +61,7 @@ struct SlowReaderTests {
                 let chunk = Fixture.chunk(Fixture.producers[Int(slot) % 3], slot: slot, size: 32 << 10, tag: slot)
                 let start = Date()
                 do {
-                    let share = try await store.persistAndSign(chunk, validators: Fixture.validators, now: 0)
+                    let share = try await store.persistAndSign(chunk, validators: Fixture.validators, now: .milliseconds(0))
                     #expect(share.reference.chunkID == chunk.id)
                     signed.append(chunk)
                 } catch LMDBError.Code.growthTimedOut {
@@ -80,11 +80,11 @@ struct SlowReaderTests {
             #expect(other.slowest < 5, "a read waited \(other.slowest) s")
             for chunk in refused {
                 #expect(try store.chunk(chunk.id) == nil, "a refused chunk was stored")
-                #expect(try store.signedChunk(producer: chunk.producer, slot: chunk.slot) == nil)
+                #expect(try store.signedChunk(producer: chunk.producer, slot: Slot(chunk.slot)) == nil)
             }
             // The slow read is over: the map grows and the refused chunks are signed.
             for chunk in refused {
-                _ = try await store.persistAndSign(chunk, validators: Fixture.validators, now: 0)
+                _ = try await store.persistAndSign(chunk, validators: Fixture.validators, now: .milliseconds(0))
             }
             for chunk in signed + refused { #expect(try store.chunk(chunk.id)?.chunk == chunk) }
             #expect(try store.check().isClean)

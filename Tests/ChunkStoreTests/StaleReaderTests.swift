@@ -3,7 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import ChunkStore
+@testable import ChunkStore
 import DSMR
 import Foundation
 import LMDB
@@ -21,7 +21,7 @@ struct StoreStaleReaderTests {
             let store = try ChunkStore(Fixture.configuration(path, rules: rules, durability: .noSync))
             defer { store.close() }
             _ = try await store.persistAndSign(
-                Fixture.chunk(Fixture.producers[0], slot: 1), validators: Fixture.validators, now: 0)
+                Fixture.chunk(Fixture.producers[0], slot: 1), validators: Fixture.validators, now: .milliseconds(0))
             let child = try ChildProcess(childPath, [path])
             #expect(try child.readLine(timeout: 20) == "ready")
             let pid = child.pid
@@ -33,7 +33,7 @@ struct StoreStaleReaderTests {
             let deadline = Date().addingTimeInterval(10)
             while try store.environment.readers().contains(where: { $0.processID == pid }), Date() < deadline {
                 let chunk = Fixture.chunk(Fixture.producers[Int(slot) % 3], slot: slot)
-                _ = try await store.persistAndSign(chunk, validators: Fixture.validators, now: 0)
+                _ = try await store.persistAndSign(chunk, validators: Fixture.validators, now: .milliseconds(0))
                 slot += 1
             }
             #expect(

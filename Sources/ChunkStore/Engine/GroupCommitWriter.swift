@@ -86,11 +86,7 @@ final class GroupCommitWriter: @unchecked Sendable {
     }
 
     /// Requests waiting to be taken into a batch.
-    var queuedCount: Int {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        return queue.count
-    }
+    var queuedCount: Int { lock.withLock { queue.count } }
 
     /// Starts the writer thread.
     func start() {
