@@ -172,6 +172,9 @@ struct GrowthTests {
         try withEnvironment(configure: {
             $0.mapSize = 64 << 10
             $0.durability = .noSync
+            // Readers let go within milliseconds; a loaded machine must not
+            // turn a descheduled reader into a growth timeout.
+            $0.maxGrowthWait = .seconds(30)
         }) { env, db, _ in
             try env.write { txn in
                 try txn.put([UInt8](repeating: 0x5A, count: 8 << 10), forKey: bytes("pinned"), in: db)
