@@ -46,6 +46,14 @@ public final class Environment: @unchecked Sendable {
     /// by `options`, clears stale reader slots and opens the declared named
     /// databases in one transaction.
     ///
+    /// An existing `data.mdb` is checked before it is mapped
+    /// (`DataFileCheck`): an empty file, one that is not LMDB, a damaged meta
+    /// page or a file shorter than its meta page says fail with
+    /// `LMDBError.Code.invalid` or `.corrupted` instead of faulting later.
+    /// A `lock.mdb` that is not a lock file is rebuilt by LMDB when no other
+    /// process has the environment open, and refused with `invalid` or
+    /// `versionMismatch` when one has.
+    ///
     /// The corresponding C functions are `mdb_env_create`, `mdb_env_open`,
     /// `mdb_reader_check` and `mdb_dbi_open`.
     public init(_ options: EnvironmentOptions) throws {
@@ -56,6 +64,8 @@ public final class Environment: @unchecked Sendable {
 
         var env: OpaquePointer?
         do {
+            // Before mapping: LMDB trusts the meta pages and the file's size.
+            try DataFileCheck.validate(directory: path)
             try check(mdb_env_create(&env), "mdb_env_create", path: path)
         } catch {
             OpenPathRegistry.release(identity)
@@ -70,7 +80,7 @@ public final class Environment: @unchecked Sendable {
             if rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH {
                 throw LMDBError(
                     LMDBError.Code(rawValue: rc), operation: "mdb_env_open", path: path,
-                    message: "data.mdb is not an LMDB environment of a compatible version")
+                    message: "data.mdb or lock.mdb is not an LMDB file of a compatible version")
             }
             try check(rc, "mdb_env_open", path: path)
             var dead: Int32 = 0
