@@ -52,7 +52,11 @@ public final class ChunkStore: Sendable {
 
     /// Opens the store at `configuration.path`, creating it when it does not
     /// exist (unless read-only). A store made for another network, chain or
-    /// node, or by another schema version, is refused.
+    /// node, or by another schema version, is refused. A store whose files
+    /// are damaged (an empty or cut-short `data.mdb`, a damaged meta page, a
+    /// damaged page of `meta`) is refused with `damaged`, naming
+    /// `dsmr-store check`; damage deeper in the other tables is found only when
+    /// they are read.
     public init(_ configuration: StoreConfiguration) throws {
         try configuration.validate()
         let path = configuration.path
@@ -89,7 +93,7 @@ public final class ChunkStore: Sendable {
             self.tables = tables
         } catch {
             lock?.release()
-            throw error
+            throw ChunkStoreError.opening(path, error)
         }
         self.configuration = configuration
         self.lock = lock
@@ -105,7 +109,12 @@ public final class ChunkStore: Sendable {
     /// Opens an existing store, taking its identity and rules from its
     /// `meta` (for tools that inspect or maintain a store).
     public convenience init(adopting path: String, readOnly: Bool, durability: StoreDurability = .synced) throws {
-        let identity = try StoreIdentity.read(at: path)
+        let identity: StoreIdentity
+        do {
+            identity = try StoreIdentity.read(at: path)
+        } catch {
+            throw ChunkStoreError.opening(path, error)
+        }
         var configuration = StoreConfiguration(
             path: path, networkID: identity.networkID, chainID: identity.chainID, nodeID: identity.nodeID,
             rules: identity.rules)

@@ -11,7 +11,7 @@ public struct ChunkStoreError: Error, Sendable, CustomStringConvertible {
         private enum Base: String, Sendable, Hashable {
             case notAValidator, badSignature, tooLarge, expired, tooFarInFuture, conflictingChunk, rateLimited
             case invalidChunk, blockOutOfOrder, corruptRecord, wrongStore, locked, readOnly, closed
-            case badInterchange, io, invalidConfiguration, noSigningKey, alreadyExists
+            case badInterchange, io, invalidConfiguration, noSigningKey, alreadyExists, damaged
         }
 
         private let base: Base
@@ -42,6 +42,10 @@ public struct ChunkStoreError: Error, Sendable, CustomStringConvertible {
         public static let blockOutOfOrder = Code(.blockOutOfOrder)
         /// A stored value does not decode.
         public static let corruptRecord = Code(.corruptRecord)
+        /// The store's files are damaged below the level of records (an
+        /// empty or cut-short data file, a damaged meta page or tree page):
+        /// LMDB cannot open or read them.
+        public static let damaged = Code(.damaged)
         /// The store was made for another network, chain or node, or by
         /// another schema version.
         public static let wrongStore = Code(.wrongStore)

@@ -42,6 +42,7 @@ public struct Cursor: ~Copyable {
         let rc = mdb_cursor_get(handle, &keyValue, &dataValue, op)
         if rc == MDB_NOTFOUND { return nil }
         try check(rc, "mdb_cursor_get", database: database.name, path: path)
+        ReadTrace.record(database, key: UnsafeRawBufferPointer(start: keyValue.mv_data, count: keyValue.mv_size))
         return Entry(
             key: UnsafeRawBufferPointer(start: keyValue.mv_data, count: keyValue.mv_size),
             value: UnsafeRawBufferPointer(start: dataValue.mv_data, count: dataValue.mv_size))

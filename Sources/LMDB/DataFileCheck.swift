@@ -27,13 +27,21 @@ public enum DataFileCheck {
     @discardableResult
     public static func validate(directory: String) throws(LMDBError) -> MetaPage? {
         let path = directory + "/data.mdb"
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // Non-blocking, so that a FIFO in its place cannot stall the open.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         if fd < 0 {
             let code = errno
             if code == ENOENT { return nil }
             throw ioError(code, path, "open")
         }
         defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw ioError(errno, path, "fstat") }
+        guard info.st_mode & S_IFMT == S_IFREG else {
+            throw LMDBError(
+                .invalid, operation: "check data.mdb", path: path,
+                message: "\(path) is not an LMDB environment: it is not a regular file")
+        }
         // The meta pages first, the size after: a live writer grows the file
         // before a meta page can name the new pages, so this order never sees
         // a meta page ahead of the size.
@@ -60,7 +68,6 @@ public enum DataFileCheck {
                 .corrupted, operation: "check data.mdb", path: path,
                 message: "\(path) is damaged: its meta pages disagree on the page size (\(metas[0].pageSize) and \(metas[1].pageSize))")
         }
-        var info = stat()
         guard fstat(fd, &info) == 0 else { throw ioError(errno, path, "fstat") }
         let needed = (newest.lastPage + 1) * UInt64(newest.pageSize)
         if UInt64(info.st_size) < needed {

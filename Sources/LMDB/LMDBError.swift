@@ -25,6 +25,9 @@ public struct LMDBError: Error, Sendable, CustomStringConvertible {
         public static let pageNotFound = Code(rawValue: MDB_PAGE_NOTFOUND)
         /// `MDB_CORRUPTED`: a page has the wrong type; the file is damaged.
         public static let corrupted = Code(rawValue: MDB_CORRUPTED)
+        /// `MDB_CURSOR_FULL`: a cursor went deeper than LMDB's stack allows;
+        /// in a read, a damaged tree.
+        public static let cursorFull = Code(rawValue: MDB_CURSOR_FULL)
         /// `MDB_PANIC`: a fatal error; the environment must be closed.
         public static let panic = Code(rawValue: MDB_PANIC)
         /// `MDB_VERSION_MISMATCH`: the file was written by another LMDB version.

@@ -11,7 +11,10 @@ extension Transaction where Self: ~Copyable {
         _ body: (UnsafeRawBufferPointer) throws -> R
     ) throws -> R? {
         var data = MDBValue()
-        let rc = key.withValue { keyValue in mdb_get(unsafeHandle, database.handle, &keyValue, &data) }
+        let rc = key.withValue { keyValue in
+            ReadTrace.record(database, key: UnsafeRawBufferPointer(start: keyValue.mv_data, count: keyValue.mv_size), lookingUp: true)
+            return mdb_get(unsafeHandle, database.handle, &keyValue, &data)
+        }
         if rc == MDB_NOTFOUND { return nil }
         try check(rc, "mdb_get", database: database.name, path: environment.path)
         return try body(UnsafeRawBufferPointer(start: data.mv_data, count: data.mv_size))
@@ -53,6 +56,7 @@ extension Transaction where Self: ~Copyable {
             mdb_cursor_open(unsafeHandle, database.handle, &raw), "mdb_cursor_open",
             database: database.name, path: environment.path)
         guard let raw else { preconditionFailure("mdb_cursor_open returned no cursor") }
+        ReadTrace.record(database, key: UnsafeRawBufferPointer(start: nil, count: 0))
         var steps = 0
         defer { environment.cursorStepCount.add(steps, ordering: .relaxed) }
         return try withUnsafeMutablePointer(to: &steps) { counter in

@@ -36,6 +36,12 @@ enum StoreDamage: CustomStringConvertible {
         }
     }
 
+    /// Whether nothing is left to read (exit 1, unreadable, is then right).
+    var removesTheStore: Bool {
+        if case .missingDirectory = self { return true }
+        return false
+    }
+
     /// Applies the damage to the store in `directory` whose page size is
     /// `pageSize`.
     func apply(to directory: String, pageSize: Int) throws {

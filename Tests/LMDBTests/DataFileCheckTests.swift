@@ -119,6 +119,15 @@ struct DataFileCheckTests {
         }
     }
 
+    @Test func aDataFileThatIsAFIFOIsRefusedWithoutBlocking() throws {
+        try withTemporaryDirectory { directory in
+            #expect(mkfifo(directory.appending("data.mdb"), 0o600) == 0)
+            let error = #expect(throws: LMDBError.self) { try open(directory.path).close() }
+            #expect(error?.code == .invalid)
+            #expect(error?.message.contains("not a regular file") == true)
+        }
+    }
+
     @Test func healthyFilesOpenIncludingExtendedCompactedAndNew() throws {
         try withTemporaryDirectory { directory in
             let source = try directory.makeDirectory("source")

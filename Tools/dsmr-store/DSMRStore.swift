@@ -25,6 +25,7 @@ struct DSMRStore: AsyncParsableCommand {
     /// Runs the command, mapping every failure onto the tool's exit codes:
     /// 0 ok (and help), 1 usage or I/O error, 2 damage found.
     static func main() async {
+        if let status = IsolatedRun.superviseIfNeeded() { Foundation.exit(status) }
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? any AsyncParsableCommand {
@@ -39,6 +40,10 @@ struct DSMRStore: AsyncParsableCommand {
                 Foundation.exit(0)
             }
             if code.rawValue == 2 { Foundation.exit(2) }
+            if let damage = ToolFailure.damage(error) {
+                damage.print(json: ToolFailure.jsonRequested)
+                Foundation.exit(damage.status)
+            }
             let message = fullMessage(for: error)
             if !message.isEmpty { printError(message) }
             Foundation.exit(1)
