@@ -49,7 +49,8 @@ public enum DataFileCheck {
         if head.isEmpty {
             throw LMDBError(
                 .corrupted, operation: "check data.mdb", path: path,
-                message: "\(path) is empty: it holds no LMDB environment (a new one is made only where data.mdb does not exist)")
+                message: "\(path) is empty: it holds no LMDB environment "
+                    + "(a new one is made only where data.mdb does not exist)")
         }
         let (metas, problems) = readMetas(head)
         if metas.isEmpty && problems.allSatisfy({ !$0.hasMagic }) {
@@ -66,14 +67,17 @@ public enum DataFileCheck {
         if metas[0].pageSize != metas[1].pageSize {
             throw LMDBError(
                 .corrupted, operation: "check data.mdb", path: path,
-                message: "\(path) is damaged: its meta pages disagree on the page size (\(metas[0].pageSize) and \(metas[1].pageSize))")
+                message: "\(path) is damaged: its meta pages disagree on the page size "
+                    + "(\(metas[0].pageSize) and \(metas[1].pageSize))")
         }
         guard fstat(fd, &info) == 0 else { throw ioError(errno, path, "fstat") }
         let needed = (newest.lastPage + 1) * UInt64(newest.pageSize)
         if UInt64(info.st_size) < needed {
             throw LMDBError(
                 .corrupted, operation: "check data.mdb", path: path,
-                message: "\(path) is damaged: it has \(info.st_size) bytes but its newest meta page (transaction \(newest.transactionID), page \(newest.index)) uses \(newest.lastPage + 1) pages of \(newest.pageSize) bytes (\(needed) bytes); the file was cut short")
+                message: "\(path) is damaged: it has \(info.st_size) bytes but its newest meta page "
+                    + "(page \(newest.index), transaction \(newest.transactionID)) uses \(newest.lastPage + 1) pages "
+                    + "of \(newest.pageSize) bytes (\(needed) bytes); the file was cut short")
         }
         return newest
     }

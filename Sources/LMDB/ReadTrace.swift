@@ -74,7 +74,9 @@ public enum ReadTrace {
         write(base, database.name, key, lookingUp)
     }
 
-    private static func write(_ base: UnsafeMutableRawPointer, _ name: String, _ key: UnsafeRawBufferPointer, _ lookingUp: Bool) {
+    private static func write(
+        _ base: UnsafeMutableRawPointer, _ name: String, _ key: UnsafeRawBufferPointer, _ lookingUp: Bool
+    ) {
         let nameBytes = Array(name.utf8.prefix(nameLimit))
         let keyCount = min(key.count, keyLimit)
         base.storeBytes(of: UInt8(nameBytes.count), toByteOffset: 8, as: UInt8.self)

@@ -46,7 +46,8 @@ import Testing
                 let run = try ToolRun.dsmrStore(
                     arguments, environment: ["DSMR_STORE_WATCHDOG_SECONDS": Self.watchdogSeconds],
                     deadline: Self.deadline)
-                tally.record(run, command: arguments, damage: damage, unchanged: unchanged, changedTables: changedTables)
+                tally.record(
+                    run, command: arguments, damage: damage, unchanged: unchanged, changedTables: changedTables)
             }
             try? FileManager.default.removeItem(atPath: copy)
         }
@@ -101,7 +102,8 @@ import Testing
         for slot in UInt64(1)...12 {
             for producer in 1...3 {
                 let size = slot % 5 == 0 && producer == 2 ? 9_000 : 150 + (Int(slot) * 97 + producer * 31) % 1_400
-                let chunk = Bed.chunk(producer: producer, slot: slot, payload: UInt8(slot * 3) &+ UInt8(producer), size: size)
+                let payload = UInt8(slot * 3) &+ UInt8(producer)
+                let chunk = Bed.chunk(producer: producer, slot: slot, payload: payload, size: size)
                 _ = try await store.persistAndSign(chunk, validators: Bed.validators, now: Int64(slot) * 1_000)
                 chunks.append(chunk)
             }
@@ -184,9 +186,11 @@ struct ToolRun {
     var error = ""
 
     /// Runs the `dsmr-store` built next to the test bundle.
-    static func dsmrStore(_ arguments: [String], environment: [String: String] = [:], deadline: Double) throws -> ToolRun {
-        let directory = URL(fileURLWithPath: try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
-            .deletingLastPathComponent()
+    static func dsmrStore(
+        _ arguments: [String], environment: [String: String] = [:], deadline: Double
+    ) throws -> ToolRun {
+        let executable = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+        let directory = URL(fileURLWithPath: executable).deletingLastPathComponent()
         return try run(directory.appendingPathComponent("dsmr-store").path, arguments, environment, deadline: deadline)
     }
 
@@ -200,7 +204,9 @@ struct ToolRun {
 
     /// Runs `executable`, its output collected in files so that nothing
     /// blocks on a full pipe, and kills it once `deadline` seconds pass.
-    static func run(_ executable: String, _ arguments: [String], _ environment: [String: String], deadline: Double) throws -> ToolRun {
+    static func run(
+        _ executable: String, _ arguments: [String], _ environment: [String: String], deadline: Double
+    ) throws -> ToolRun {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("dsmr-run-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: scratch) }

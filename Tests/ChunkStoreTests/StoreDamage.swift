@@ -59,7 +59,9 @@ enum StoreDamage: CustomStringConvertible {
                 bytes.replaceSubrange(page * pageSize..<(page + 1) * pageSize, with: generator.bytes(pageSize))
             }
         case .truncate(let length):
-            guard Foundation.truncate(data, off_t(length)) == 0 else { throw DamageError("truncate \(data): errno \(errno)") }
+            guard Foundation.truncate(data, off_t(length)) == 0 else {
+                throw DamageError("truncate \(data): errno \(errno)")
+            }
         case .extend(let length, let seed):
             var generator = SplitMix64(seed: seed)
             let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: data))

@@ -24,7 +24,8 @@ struct DataFileCheckTests {
         let main = try env.database("main")
         try env.write { txn in
             for index in 0..<count {
-                try txn.put([UInt8](repeating: UInt8(index % 251), count: 300), forKey: bigEndianKey(UInt64(index)), in: main)
+                let value = [UInt8](repeating: UInt8(index % 251), count: 300)
+                try txn.put(value, forKey: bigEndianKey(UInt64(index)), in: main)
             }
         }
         try env.write { txn in try txn.put(bytes("last"), forKey: bytes("z"), in: main) }
@@ -57,8 +58,9 @@ struct DataFileCheckTests {
             let error = #expect(throws: LMDBError.self, sourceLocation: sourceLocation) {
                 try open(directory, readOnly: readOnly).close()
             }
-            #expect(error?.code == code, "\(String(describing: error))", sourceLocation: sourceLocation)
-            #expect(error?.message.contains(words) == true, "\(String(describing: error))", sourceLocation: sourceLocation)
+            let text = String(describing: error)
+            #expect(error?.code == code, "\(text)", sourceLocation: sourceLocation)
+            #expect(error?.message.contains(words) == true, "\(text)", sourceLocation: sourceLocation)
             #expect(error?.message.contains("data.mdb") == true, sourceLocation: sourceLocation)
         }
         #expect(try data(directory) == before, "a refused open changed data.mdb", sourceLocation: sourceLocation)
@@ -95,7 +97,8 @@ struct DataFileCheckTests {
             }
             // Zeroed meta page 0, then meta page 1.
             for page in 0...1 {
-                try damaged { $0.replaceSubrange(page * pageSize..<(page + 1) * pageSize, with: repeatElement(0, count: pageSize)) }
+                let range = page * pageSize..<(page + 1) * pageSize
+                try damaged { $0.replaceSubrange(range, with: repeatElement(0, count: pageSize)) }
                 try expectRefused(directory.path, .corrupted, "meta page \(page) is invalid")
             }
             // A transaction id of the wrong parity (LMDB would trust it as the newest).

@@ -16,6 +16,8 @@ extension ChunkStoreError {
         guard let error = error as? LMDBError, error.meansDamage else { return error }
         return ChunkStoreError(
             .damaged,
-            "the store at \(path) is damaged and was not opened (\(error.message)); nothing was changed. Run `dsmr-store check -s \(path)` to see what is damaged, and restore the store from a backup before the node signs again")
+            "the store at \(path) is damaged and was not opened (\(error.message)); nothing was changed. "
+                + "Run `dsmr-store check -s \(path)` to see what is damaged, and restore the store from a backup "
+                + "before the node signs again")
     }
 }

@@ -94,9 +94,14 @@ private struct Supervisor {
             if json { writeOut(outcome.output) }
             return status
         case .signalled(let signal):
-            return report(damage: "`\(command)` was killed by signal \(signal) (\(String(cString: strsignal(signal))))", signal: signal, hung: false, trace: trace)
+            let name = String(cString: strsignal(signal))
+            return report(
+                damage: "`\(command)` was killed by signal \(signal) (\(name))", signal: signal, hung: false,
+                trace: trace)
         case .hung:
-            return report(damage: "`\(command)` made no progress for \(watchdog) s and was stopped", signal: nil, hung: true, trace: trace)
+            return report(
+                damage: "`\(command)` made no progress for \(watchdog) s and was stopped", signal: nil, hung: true,
+                trace: trace)
         }
     }
 
