@@ -24,8 +24,23 @@ public enum DataFileCheck {
     ///
     /// Throws `LMDBError` with code `invalid` (not an LMDB data file),
     /// `corrupted` (damaged), or an `errno` code when the file cannot be read.
+    ///
+    /// A writer beside the reader may be rewriting a meta page while it is
+    /// read; a torn read looks like damage, so a file found damaged is read
+    /// again (three times in all) before it is refused.
     @discardableResult
     public static func validate(directory: String) throws(LMDBError) -> MetaPage? {
+        var attempt = 1
+        while true {
+            do {
+                return try validateOnce(directory: directory)
+            } catch where error.code == .corrupted && attempt < 3 {
+                attempt += 1
+            }
+        }
+    }
+
+    private static func validateOnce(directory: String) throws(LMDBError) -> MetaPage? {
         let path = directory + "/data.mdb"
         // Non-blocking, so that a FIFO in its place cannot stall the open.
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)

@@ -110,13 +110,15 @@ public final class Environment: @unchecked Sendable {
         do {
             for name in options.databases {
                 var dbi = MDB_dbi()
-                let flags = options.readOnly ? 0 : UInt32(MDB_CREATE)
+                let flags = options.readOnly || !options.createDatabases ? 0 : UInt32(MDB_CREATE)
                 let rc = mdb_dbi_open(txn, name, flags, &dbi)
                 if rc == MDB_NOTFOUND {
                     throw LMDBError(
                         .unknownDatabase, operation: "mdb_dbi_open", database: name,
                         path: options.path,
-                        message: "the database does not exist in this read-only environment")
+                        message: options.readOnly
+                            ? "the database does not exist in this read-only environment"
+                            : "the database does not exist and was not to be created")
                 }
                 try check(rc, "mdb_dbi_open", database: name, path: options.path)
                 result[name] = Database(name: name, handle: dbi)

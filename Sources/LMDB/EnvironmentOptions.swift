@@ -38,6 +38,10 @@ public struct EnvironmentOptions: Sendable {
     public var databases: [String] = []
     /// Opens the environment read-only (`MDB_RDONLY`).
     public var readOnly: Bool = false
+    /// Whether a writable open creates declared databases that do not exist
+    /// (`MDB_CREATE`). When false, a missing one fails the open with
+    /// `LMDBError.Code.unknownDatabase`, as in a read-only open.
+    public var createDatabases: Bool = true
     /// How commits reach the disk. Synced unless explicitly relaxed.
     public var durability: Durability = .synced
     /// Turns off the kernel's read-ahead (`MDB_NORDAHEAD`), useful when the

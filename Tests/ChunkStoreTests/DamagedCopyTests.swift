@@ -104,14 +104,16 @@ import Testing
                 let size = slot % 5 == 0 && producer == 2 ? 9_000 : 150 + (Int(slot) * 97 + producer * 31) % 1_400
                 let payload = UInt8(slot * 3) &+ UInt8(producer)
                 let chunk = Bed.chunk(producer: producer, slot: slot, payload: payload, size: size)
-                _ = try await store.persistAndSign(chunk, validators: Bed.validators, now: Int64(slot) * 1_000)
+                let now = ChainTime.milliseconds(Int64(slot) * 1_000)
+                _ = try await store.persistAndSign(chunk, validators: Bed.validators, now: now)
                 chunks.append(chunk)
             }
         }
         for (producer, slot) in [(2, UInt64(3)), (3, UInt64(7)), (1, UInt64(11))] {
             let conflicting = Bed.chunk(producer: producer, slot: slot, payload: 0xEE)
             await #expect(throws: (any Error).self) {
-                _ = try await store.persistAndSign(conflicting, validators: Bed.validators, now: Int64(slot) * 1_000)
+                let now = ChainTime.milliseconds(Int64(slot) * 1_000)
+                _ = try await store.persistAndSign(conflicting, validators: Bed.validators, now: now)
             }
         }
         for chunk in chunks.enumerated().filter({ $0.offset % 2 == 0 }).map(\.element) {

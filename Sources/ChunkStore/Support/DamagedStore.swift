@@ -2,7 +2,9 @@ import LMDB
 
 extension LMDBError {
     /// Whether the error says the environment's files are damaged, as
-    /// opposed to missing, locked, full or misused.
+    /// opposed to missing, locked, full or misused: a page of the wrong type
+    /// or not found, a failed environment, a tree deeper than a cursor can
+    /// walk, a database record of the wrong size, a file that is not LMDB.
     var meansDamage: Bool {
         [Code.corrupted, .invalid, .pageNotFound, .panic, .cursorFull, .incompatible].contains(code)
     }
@@ -19,5 +21,24 @@ extension ChunkStoreError {
             "the store at \(path) is damaged and was not opened (\(error.message)); nothing was changed. "
                 + "Run `dsmr-store check -s \(path)` to see what is damaged, and restore the store from a backup "
                 + "before the node signs again")
+    }
+
+    /// The damage `error` reports, as a `ChunkStoreError`, or nil when it
+    /// reports something else (a missing store, a lock, a full disk, misuse).
+    ///
+    /// Damage is: `damaged` and `corruptRecord` errors, and LMDB's codes for
+    /// damaged files escaping a read (a page of the wrong type or not found,
+    /// a tree too deep, a transaction that one of these already failed).
+    /// Meant for a read-only reader: a write can fail a transaction for
+    /// other reasons.
+    public static func damage(in error: any Error) -> ChunkStoreError? {
+        switch error {
+        case let error as ChunkStoreError where error.code == .damaged || error.code == .corruptRecord:
+            return error
+        case let error as LMDBError where error.meansDamage || error.code == .badTransaction:
+            return ChunkStoreError(.damaged, "\(error)")
+        default:
+            return nil
+        }
     }
 }

@@ -1,5 +1,5 @@
+import ChunkStore
 import Foundation
-import LMDB
 
 #if canImport(Glibc)
 import Glibc
@@ -12,7 +12,7 @@ import Darwin
 /// in the map) takes down the child and not the tool.
 ///
 /// The tool re-executes itself with the same arguments and a marker in the
-/// environment naming a shared trace file (`ReadTrace`), where the child
+/// environment naming a shared trace file (`StoreReadTrace`), where the child
 /// records every table and key it reads. The parent relays the child's
 /// output (with `--json`, only once the child has finished) and its exit
 /// status. A child that dies by a signal is reported as damage (exit 2) with
@@ -40,7 +40,7 @@ enum IsolatedRun {
         if let descriptor = environment[marker].flatMap(Int32.init) {
             // Without a trace the child still runs; its parent then reports
             // a death without a position.
-            try? ReadTrace.install(fileDescriptor: descriptor)
+            try? StoreReadTrace.install(fileDescriptor: descriptor)
             return nil
         }
         let arguments = Array(CommandLine.arguments.dropFirst())
@@ -106,23 +106,23 @@ private struct Supervisor {
     }
 
     private func report(damage: String, signal: Int32?, hung: Bool, trace: Int32) -> Int32 {
-        let position = ReadTrace.read(fileDescriptor: trace)
+        let position = StoreReadTrace.read(fileDescriptor: trace)
         let key = position.map { $0.key.map { String(format: "%02x", $0) }.joined() }
         var place = " before it read any table"
         if let position, let key {
-            let table = "table '\(position.database)'"
+            let table = "table '\(position.table)'"
             let spot =
                 key.isEmpty
                 ? "at the start of \(table)"
                 : position.lookingUp ? "looking up key \(key) in \(table)" : "in \(table) after key \(key)"
-            place = " while reading \(spot) (after \(position.steps) reads)"
+            place = " while reading \(spot) (after \(position.reads) reads)"
         }
         let failure = ToolFailure(
             outcome: "damaged",
             message: "the store is damaged: \(damage)\(place). LMDB faults or asserts on some damaged pages; "
                 + "an unfinished write of this command was not committed.",
-            signal: signal, table: position?.database, key: key, lookingUp: position?.lookingUp,
-            reads: position?.steps, hung: hung)
+            signal: signal, table: position?.table, key: key, lookingUp: position?.lookingUp,
+            reads: position?.reads, hung: hung)
         failure.print(json: json)
         return failure.status
     }
@@ -169,7 +169,7 @@ private struct Supervisor {
                 if signal == 0 { return (.exited((status >> 8) & 0xff), buffered) }
                 return (.signalled(signal), buffered)
             }
-            let steps = ReadTrace.read(fileDescriptor: trace)?.steps ?? 0
+            let steps = StoreReadTrace.read(fileDescriptor: trace)?.reads ?? 0
             let written = Self.bytesWritten(pid)
             if steps != lastSteps || written != lastWritten {
                 lastSteps = steps
@@ -222,14 +222,14 @@ private struct Supervisor {
         return pid
     }
 
-    /// An unlinked temporary file of `ReadTrace.recordSize` zero bytes, open
+    /// An unlinked temporary file of `StoreReadTrace.fileSize` zero bytes, open
     /// for the child to inherit.
     private static func traceFile() throws -> Int32 {
         var template = Array((NSTemporaryDirectory() + "/dsmr-store-trace-XXXXXX").utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard fd >= 0 else { throw SupervisorError("cannot make a trace file: \(String(cString: strerror(errno)))") }
         template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
-        guard ftruncate(fd, off_t(ReadTrace.recordSize)) == 0 else {
+        guard ftruncate(fd, off_t(StoreReadTrace.fileSize)) == 0 else {
             close(fd)
             throw SupervisorError("cannot size the trace file: \(String(cString: strerror(errno)))")
         }

@@ -1,6 +1,5 @@
 import ChunkStore
 import Foundation
-import LMDB
 
 /// A failure of a command, as the tool reports it: the exit status, a message
 /// on standard error and, with `--json`, one JSON object on standard output.
@@ -28,26 +27,12 @@ struct ToolFailure: Encodable {
 
     var status: Int32 { outcome == "damaged" ? 2 : 1 }
 
-    /// LMDB's codes for damaged files: a page of the wrong type or not
-    /// found, a failed environment, a tree deeper than a cursor can walk, a
-    /// database record of the wrong size, a file that is not LMDB, and a
-    /// transaction that one of these already failed (`MDB_BAD_TXN`).
-    static let damageCodes: Set<LMDBError.Code> = [
-        .corrupted, .invalid, .pageNotFound, .panic, .cursorFull, .incompatible, .badTransaction,
-    ]
-
     /// The damage an error reports, or nil when it is not damage.
     static func damage(_ error: any Error) -> ToolFailure? {
-        switch error {
-        case let error as ChunkStoreError where error.code == .damaged:
-            return ToolFailure(outcome: "damaged", message: error.message)
-        case let error as ChunkStoreError where error.code == .corruptRecord:
-            return ToolFailure(outcome: "damaged", message: "the store is damaged: \(error)")
-        case let error as LMDBError where damageCodes.contains(error.code):
-            return ToolFailure(outcome: "damaged", message: "the store is damaged: \(error)")
-        default:
-            return nil
-        }
+        guard let damage = ChunkStoreError.damage(in: error) else { return nil }
+        let text = damage.code == .damaged ? damage.message : "\(damage)"
+        return ToolFailure(
+            outcome: "damaged", message: text.hasPrefix("the store") ? text : "the store is damaged: \(text)")
     }
 
     /// Prints the failure: the message on standard error, and the JSON object
