@@ -110,6 +110,22 @@ struct OpenErrorTests {
         }
     }
 
+    @Test func aWritableOpenWithoutCreatingDatabasesRefusesAMissingOne() throws {
+        try withTemporaryDirectory { directory in
+            try Environment(options(directory.path, databases: ["a"])).close()
+            var withoutCreating = options(directory.path, databases: ["a", "b"])
+            withoutCreating.createDatabases = false
+            let error = openError(withoutCreating)
+            #expect(error?.code == .unknownDatabase)
+            #expect(error?.database == "b")
+            #expect(error?.message.contains("was not to be created") == true)
+            // Nothing was created: "b" is still missing for a read-only open.
+            var readOnly = options(directory.path, databases: ["b"])
+            readOnly.readOnly = true
+            #expect(openError(readOnly)?.code == .unknownDatabase)
+        }
+    }
+
     @Test func fileThatIsNotAnLMDBEnvironmentGetsInvalid() throws {
         try withTemporaryDirectory { directory in
             var generator = SystemRandomNumberGenerator()
