@@ -19,7 +19,7 @@ extension ChunkStoreError {
         return ChunkStoreError(
             .damaged,
             "the store at \(path) is damaged and was not opened (\(error.message)); nothing was changed. "
-                + "Run `dsmr-store check -s \(path)` to see what is damaged, and restore the store from a backup "
+                + "`dsmr-store check -s \(path)` shows what is damaged; restore the store from a backup "
                 + "before the node signs again")
     }
 

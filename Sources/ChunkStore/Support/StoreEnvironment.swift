@@ -5,9 +5,9 @@ import LMDB
 /// loading a dump and reading an identity.
 enum StoreEnvironment {
     /// Opens the environment at `path` with `databases` (all of the store's
-    /// by default). A directory without any of them is refused as
-    /// `wrongStore` when read-only and given all of them otherwise (a new
-    /// store). A store that holds some of them but not all is damaged (its
+    /// by default). A directory without any of them is given all of them
+    /// when writable (a new store); read-only, it is refused as `wrongStore`,
+    /// or as `damaged` when a node's `writer.lock` shows it was a store. A store that holds some of them but not all is damaged (its
     /// list of tables lost entries): it is refused as `damaged` and no table
     /// is created over the loss.
     static func open(
@@ -34,7 +34,15 @@ enum StoreEnvironment {
                     .damaged,
                     "the store at \(path) is damaged: it holds the tables \(present) but not \(missing), "
                         + "so its list of tables lost entries; nothing was created or changed. "
-                        + "Run `dsmr-store check -s \(path)` and restore the store from a backup")
+                        + "`dsmr-store check -s \(path)` shows what else is damaged; restore the store from a backup")
+            }
+            if readOnly && FileSystem.exists(WriterLock.path(in: path)) {
+                // A node wrote here (it left its lock file), yet LMDB finds
+                // none of the tables: the list of tables is unreadable.
+                throw ChunkStoreError(
+                    .damaged,
+                    "the store at \(path) is damaged: a node wrote it (writer.lock is there) but none of its "
+                        + "tables can be found; nothing was changed")
             }
             if readOnly { throw ChunkStoreError(.wrongStore, "\(path) is not a chunk store (\(error.message))") }
             options.createDatabases = true
