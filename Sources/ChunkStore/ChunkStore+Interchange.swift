@@ -1,11 +1,25 @@
 import DSMR
 
 extension ChunkStore {
-    /// Writes the whole store, as one snapshot, to the file at `path`;
+    /// Writes the whole store, as one snapshot, to a new file at `path`;
     /// `progress`, if given, hears how far each table has come.
+    ///
+    /// The file holds the signing ledger, so it gets mode 0600. It is
+    /// written to a new temporary file beside `path` (`O_EXCL|O_NOFOLLOW`,
+    /// so no symbolic link or stale file is ever opened), synced, and only
+    /// then put at `path`; an existing `path` is replaced only when
+    /// `replacing` is true (a symbolic link there is replaced itself, its
+    /// target never written). `path` must lie outside every store's
+    /// directory, by its real path.
+    ///
+    /// - Throws: ``ChunkStoreError/Code/alreadyExists``,
+    ///   ``ChunkStoreError/Code/outputInsideStore`` or
+    ///   ``ChunkStoreError/Code/io``.
     @discardableResult
-    public func dump(to path: String, progress: ProgressHandler? = nil) throws -> StoreDump.Summary {
-        try snapshot { r in try StoreDump.write(r, to: path, progress: progress) }
+    public func dump(
+        to path: String, replacing: Bool = false, progress: ProgressHandler? = nil
+    ) throws -> StoreDump.Summary {
+        try snapshot { r in try StoreDump.write(r, to: path, replacing: replacing, progress: progress) }
     }
 
     /// Makes a new store in `directory` (which must not hold one) from the
@@ -41,6 +55,20 @@ extension ChunkStore {
                     SigningHistory.ProducerHistory(producer: $0.key.hex, signedChunks: $0.value)
                 })
         }
+    }
+
+    /// Writes the signing history to a new file at `path`, mode 0600, as
+    /// ``dump(to:replacing:progress:)`` writes a dump: never inside a store's
+    /// directory, never through a symbolic link, and over an existing file
+    /// only when `replacing` is true.
+    ///
+    /// - Throws: ``ChunkStoreError/Code/alreadyExists``,
+    ///   ``ChunkStoreError/Code/outputInsideStore`` or
+    ///   ``ChunkStoreError/Code/io``.
+    public func exportSigningHistory(to path: String, replacing: Bool = false) throws {
+        let file = try OutputFile(path: path, replacing: replacing)
+        try file.write(try exportSigningHistory().json())
+        try file.finish()
     }
 
     /// Merges a signing history into this store without ever weakening

@@ -24,20 +24,22 @@ extension ChunkStore {
         return try await submit { w in try recovery.recover(w) }
     }
 
-    /// Copies the store, compacted, into the empty directory `destination`
-    /// (created if missing), leaving this store untouched. The copy is
-    /// flushed to disk before this returns (LMDB's copy does not sync).
+    /// Copies the store, compacted, into `destination`, leaving this store
+    /// untouched. `destination` must lie outside every store's directory
+    /// and hold no store; it is created (mode 0700) when missing, and a
+    /// symbolic link there is not followed. The copy's `data.mdb` is written
+    /// to a new temporary file (`O_EXCL|O_NOFOLLOW`, mode 0600), synced, then
+    /// linked into place and the directory synced.
     ///
-    /// The corresponding C call is `mdb_env_copy2` with `MDB_CP_COMPACT`.
+    /// The corresponding C call is `mdb_env_copyfd2` with `MDB_CP_COMPACT`.
+    ///
+    /// - Throws: ``ChunkStoreError/Code/outputInsideStore`` or
+    ///   ``ChunkStoreError/Code/alreadyExists`` for a refused destination.
     public func compact(to destination: String) throws {
-        let createdDirectory = try FileSystem.makeDirectory(destination)
-        if FileSystem.exists(destination + "/data.mdb") {
-            throw ChunkStoreError(.alreadyExists, "\(destination) already holds a store; copy into an empty directory")
-        }
-        try environment.copy(to: destination, compact: true)
-        try FileSystem.syncFile(destination + "/data.mdb")
-        try FileSystem.syncDirectory(destination)
-        if createdDirectory { try FileSystem.syncDirectory(FileSystem.parent(of: destination)) }
+        let directory = try OutputPlacement.newStoreDirectory(destination)
+        let file = try OutputFile("data.mdb", in: directory, replacing: false)
+        try file.withDescriptor { try environment.copy(toDescriptor: $0, compact: true) }
+        try file.finish()
     }
 
     /// Copies the store, compacted, into `destination`, then rebuilds the

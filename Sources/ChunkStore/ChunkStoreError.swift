@@ -11,7 +11,7 @@ public struct ChunkStoreError: Error, Sendable, CustomStringConvertible {
         private enum Base: String, Sendable, Hashable {
             case notAValidator, badSignature, tooLarge, expired, tooFarInFuture, conflictingChunk, rateLimited
             case invalidChunk, blockOutOfOrder, corruptRecord, wrongStore, locked, readOnly, closed
-            case badInterchange, io, invalidConfiguration, noSigningKey, alreadyExists, damaged
+            case badInterchange, io, invalidConfiguration, noSigningKey, alreadyExists, damaged, outputInsideStore
         }
 
         private let base: Base
@@ -66,9 +66,13 @@ public struct ChunkStoreError: Error, Sendable, CustomStringConvertible {
         /// Signing was asked of a store opened without a signing key
         /// (`StoreConfiguration.signer`).
         public static let noSigningKey = Code(.noSigningKey)
-        /// The destination already holds a store (load and copies write only
-        /// into an empty directory).
+        /// The destination exists already: a store's directory holds one
+        /// (load and copies write only into a new or empty directory), or an
+        /// output file is there (replaced only when asked to, `--force`).
         public static let alreadyExists = Code(.alreadyExists)
+        /// An output would land inside a store's directory (its own
+        /// `data.mdb`, its lock file, or anything beside them).
+        public static let outputInsideStore = Code(.outputInsideStore)
     }
 
     /// What went wrong.

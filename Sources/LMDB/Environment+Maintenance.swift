@@ -36,6 +36,19 @@ extension Environment {
         }
     }
 
+    /// Copies the environment, optionally compacted, into the open file
+    /// `descriptor`, which becomes a `data.mdb`. The caller creates the file
+    /// (its mode, `O_EXCL`, where), syncs it and gives it its name. Runs in a
+    /// read snapshot, so writers go on.
+    ///
+    /// The corresponding C function is `mdb_env_copyfd2`.
+    public func copy(toDescriptor descriptor: Int32, compact: Bool = true) throws {
+        try withOpenHandle("mdb_env_copyfd2") { env in
+            let flags = compact ? UInt32(MDB_CP_COMPACT) : 0
+            try check(mdb_env_copyfd2(env, descriptor, flags), "mdb_env_copyfd2", path: path)
+        }
+    }
+
     /// Flushes the data to disk; `force` flushes even when the environment
     /// was opened with relaxed durability. A sync that fails with an I/O
     /// error or a full disk makes writes fail closed, as a failed commit

@@ -15,6 +15,10 @@ struct DSMRStore: AsyncParsableCommand {
             refuse to run while a node holds it and say which process does; compact and load write \
             to a new directory and never touch the source.
 
+            Output files and directories (dump, export-signing-history -o, compact, recover -o, load) are never \
+            written inside a store's directory; files get mode 0600 and replace an existing file only with \
+            --force; a store is never replaced.
+
             Exit codes: 0 ok, 1 usage or I/O error, 2 damage found.
             """,
         subcommands: [

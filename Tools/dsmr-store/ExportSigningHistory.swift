@@ -9,17 +9,21 @@ extension DSMRStore {
 
         @OptionGroup var options: StoreOptions
 
-        @Option(name: .shortAndLong, help: "The file to write; standard output when absent.")
+        @Option(
+            name: .shortAndLong,
+            help: "The file to write (mode 0600; never inside a store's directory); standard output when absent.")
         var output: String?
+
+        @Flag(help: "Replace the output file if it exists.")
+        var force = false
 
         func run() throws {
             let store = try options.open(readOnly: true)
             defer { store.close() }
-            let json = try store.exportSigningHistory().json()
             if let output {
-                try Data(json).write(to: URL(fileURLWithPath: output), options: .atomic)
+                try store.exportSigningHistory(to: output, replacing: force)
             } else {
-                print(String(decoding: json, as: UTF8.self))
+                print(String(decoding: try store.exportSigningHistory().json(), as: UTF8.self))
             }
         }
     }

@@ -7,10 +7,10 @@ import LMDB
 extension StoreDump {
     /// Writes every row `r` sees to the file at `path`.
     static func write(
-        _ r: borrowing StoreReader, to path: String, progress: ProgressHandler?
+        _ r: borrowing StoreReader, to path: String, replacing: Bool, progress: ProgressHandler?
     ) throws -> Summary {
         let counter = ProgressCounter(progress)
-        let file = try AtomicFileWriter(path: path)
+        let file = try OutputFile(path: path, replacing: replacing)
         var hasher = SHA256()
         var summary = Summary()
         func emit(_ bytes: [UInt8]) throws {
@@ -47,10 +47,7 @@ extension StoreDump {
     /// `directory`.
     static func load(_ path: String, into directory: String, progress: ProgressHandler?) throws -> Summary {
         try verify(at: path)
-        let createdDirectory = try FileSystem.makeDirectory(directory)
-        if FileSystem.exists(directory + "/data.mdb") {
-            throw ChunkStoreError(.alreadyExists, "\(directory) already holds a store; load into an empty directory")
-        }
+        let target = try OutputPlacement.newStoreDirectory(directory)
         let lock = try WriterLock(directory: directory)
         defer { lock.release() }
         let environment = try StoreEnvironment.open(directory, readOnly: false, durability: .noSync)
@@ -92,8 +89,7 @@ extension StoreDump {
             try StoreWriter.with(txn, tables: tables) { w in try w.delete(tables.meta, marker.key) }
         }
         try environment.sync(force: true)
-        try FileSystem.syncDirectory(directory)
-        if createdDirectory { try FileSystem.syncDirectory(FileSystem.parent(of: directory)) }
+        try target.sync()
         progress?(StoreProgress(stage: "loading", done: summary.bytes, total: summary.bytes))
         return summary
     }

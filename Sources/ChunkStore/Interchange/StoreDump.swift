@@ -7,7 +7,8 @@ import DSMR
 /// (4) | rows | end marker 0xFF | SHA-256 of everything before it (32). A row
 /// is: table number (1, in `Schema.all` order) | key length (4) | key | value
 /// length (4) | value. Integers are big-endian. The dump is one consistent
-/// snapshot; it is written to `<path>.partial` and renamed when complete.
+/// snapshot; it holds the signing ledger, so it is written with mode 0600
+/// (see ``ChunkStore/dump(to:replacing:progress:)``).
 public enum StoreDump {
     static let magic = Array("DSMRDUMP".utf8)
     static let formatVersion: UInt32 = 1

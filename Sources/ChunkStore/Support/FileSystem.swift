@@ -46,4 +46,9 @@ enum FileSystem {
         var info = stat()
         return stat(path, &info) == 0
     }
+
+    /// An I/O error: what failed, on which path, and the system's reason.
+    static func ioError(_ what: String, _ path: String) -> ChunkStoreError {
+        ChunkStoreError(.io, "\(what) \(path): \(Platform.lastError)")
+    }
 }
