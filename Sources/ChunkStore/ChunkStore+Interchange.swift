@@ -42,17 +42,16 @@ extension ChunkStore {
                 let key = try entry.key()
                 let record = try entry.value()
                 byProducer[key.producer, default: []].append(
-                    SigningHistory.SignedChunk(slot: String(key.number), chunkID: record.chunkID.hex))
+                    SigningHistory.SignedChunk(slot: key.number, chunkID: record.chunkID))
                 return .next
             }
             let metadata = SigningHistory.Metadata(
-                interchangeFormat: SigningHistory.formatName, interchangeFormatVersion: SigningHistory.formatVersion,
-                networkID: configuration.networkID, chainID: configuration.chainID.hex,
-                nodeID: configuration.nodeID.hex, lowWatermark: try r.watermark())
+                networkID: configuration.networkID, chainID: configuration.chainID, nodeID: configuration.nodeID,
+                lowWatermark: try r.watermark())
             return SigningHistory(
                 metadata: metadata,
                 data: byProducer.sorted { $0.key < $1.key }.map {
-                    SigningHistory.ProducerHistory(producer: $0.key.hex, signedChunks: $0.value)
+                    SigningHistory.ProducerHistory(producer: $0.key, signedChunks: $0.value)
                 })
         }
     }
@@ -77,14 +76,14 @@ extension ChunkStore {
     /// history of another network, chain or node is refused.
     public func importSigningHistory(_ history: SigningHistory) async throws -> SigningHistoryImport {
         let metadata = history.metadata
-        guard metadata.networkID == configuration.networkID, metadata.chainID == configuration.chainID.hex,
-            metadata.nodeID == configuration.nodeID.hex
+        guard metadata.networkID == configuration.networkID, metadata.chainID == configuration.chainID,
+            metadata.nodeID == configuration.nodeID
         else {
             throw ChunkStoreError(
                 .badInterchange,
                 "the history belongs to network \(metadata.networkID) chain \(metadata.chainID) node \(metadata.nodeID), not this store's")
         }
-        let rows = try history.rows()
+        let rows = history.rows()
         let rules = configuration.rules
         return try await submit { w in
             var result = SigningHistoryImport()

@@ -15,7 +15,7 @@ import Testing
         #expect(history.data.map(\.signedChunks.count).reduce(0, +) == chunks.count)
 
         let fresh = try bed.open("b")
-        let result = try await fresh.importSigningHistory(try SigningHistory(json: try history.json()))
+        let result = try await fresh.importSigningHistory(try SigningHistory(json: history.json()))
         #expect(result.added == chunks.count)
         #expect(result.watermark == 1_500)
         for chunk in chunks.prefix(6) {
@@ -62,7 +62,7 @@ import Testing
         }
         other.close()
 
-        var text = String(decoding: try history.json(), as: UTF8.self)
+        var text = String(decoding: history.json(), as: UTF8.self)
         #expect(throws: ChunkStoreError.self) { try SigningHistory(json: Array(text.prefix(40).utf8)) }
         text = text.replacingOccurrences(of: "\"slot\" : \"1\"", with: "\"slot\" : \"-1\"")
         #expect { try SigningHistory(json: Array(text.utf8)) } throws: { ChunkStoreError.Code.badInterchange ~= $0 }

@@ -1,6 +1,5 @@
 import ArgumentParser
 import ChunkStore
-import Foundation
 
 extension DSMRStore {
     struct ImportSigningHistory: AsyncParsableCommand {
@@ -9,11 +8,11 @@ extension DSMRStore {
 
         @OptionGroup var options: StoreOptions
 
-        @Argument(help: "The history file.")
+        @Argument(help: "The history file (strict JSON, at most 64 MiB).")
         var file: String
 
         func run() async throws {
-            let history = try SigningHistory(json: Array(try Data(contentsOf: URL(fileURLWithPath: file))))
+            let history = try SigningHistory(contentsOf: file)
             let store = try options.open(readOnly: false)
             defer { store.close() }
             let result = try await store.importSigningHistory(history)
