@@ -22,16 +22,35 @@ extension ChunkStore {
         try snapshot { r in try StoreDump.write(r, to: path, replacing: replacing, progress: progress) }
     }
 
-    /// Makes a new store in `directory` (which must not hold one) from the
-    /// dump at `path`. The whole file is verified (structure and checksum)
-    /// before anything is written; while rows are loaded, `meta` carries a
-    /// marker that makes opening refuse the half-loaded store.
-    /// `progress`, if given, hears how many bytes of the file are loaded.
+    /// Makes a new store in `directory` from the dump at `path`; `progress`,
+    /// if given, hears how many bytes of the file are loaded.
+    ///
+    /// The file is opened once and read once: each row is checked (a known
+    /// table, a key of 1 to 511 bytes, a value no longer than the rest of
+    /// the file, rows in strictly increasing key order per table, so none is
+    /// written twice), hashed and written into the new store, which carries a
+    /// marker that makes opening it refuse while the load runs. Only when the
+    /// end marker, the checksum over everything read and the file's end all
+    /// check out is the marker cleared and the store synced; on any failure
+    /// the new store's files are removed (and its directory, if the load
+    /// made it). `directory` is placed as ``compact(to:)`` places a copy:
+    /// outside every store's directory, holding no store, mode 0700 when new.
+    ///
+    /// - Throws: ``ChunkStoreError/Code/badInterchange`` naming what is wrong
+    ///   in the file and at which byte, or an error of the placement.
     @discardableResult
     public static func load(
         dump path: String, into directory: String, progress: ProgressHandler? = nil
     ) throws -> StoreDump.Summary {
-        try StoreDump.load(path, into: directory, progress: progress)
+        try StoreDump.load(path, into: directory, progress: progress, afterOpening: {})
+    }
+
+    /// ``load(dump:into:progress:)``, calling `afterOpening` once the file
+    /// is open (tests swap the file there).
+    static func load(
+        dump path: String, into directory: String, progress: ProgressHandler?, afterOpening: () throws -> Void
+    ) throws -> StoreDump.Summary {
+        try StoreDump.load(path, into: directory, progress: progress, afterOpening: afterOpening)
     }
 
     /// The node's signing history: every `signed` row and the watermark.

@@ -101,7 +101,7 @@ import Testing
         }
     }
 
-    @Test func aDamagedOrTruncatedDumpIsRefusedBeforeAnythingIsWritten() async throws {
+    @Test func aDamagedOrTruncatedDumpIsRefusedAndLeavesNoStore() async throws {
         let bed = MaintenanceTestbed()
         defer { bed.removeAll() }
         let store = try bed.open("a")

@@ -1,5 +1,6 @@
 import Crypto
 import DSMR
+import Foundation
 import LMDB
 
 /// Writing and loading dump files: the engine behind `ChunkStore.dump` and
@@ -43,54 +44,85 @@ extension StoreDump {
         return summary
     }
 
-    /// Verifies the dump at `path`, then loads it into a new store in
-    /// `directory`.
-    static func load(_ path: String, into directory: String, progress: ProgressHandler?) throws -> Summary {
-        try verify(at: path)
+    /// Loads the dump at `path` into a new store in `directory`, reading the
+    /// file once through one descriptor (see `ChunkStore.load`), calling
+    /// `afterOpening` once it is open (tests swap the file there).
+    static func load(
+        _ path: String, into directory: String, progress: ProgressHandler?, afterOpening: () throws -> Void
+    ) throws -> Summary {
+        let reader = try DumpReader(path: path)
+        try afterOpening()
+        try reader.header()
         let target = try OutputPlacement.newStoreDirectory(directory)
+        var complete = false
+        defer { if !complete { remove(target) } }
         let lock = try WriterLock(directory: directory)
         defer { lock.release() }
         let environment = try StoreEnvironment.open(directory, readOnly: false, durability: .noSync)
         defer { environment.close() }
         let tables = try Tables(environment)
+        let databases = tables.all
         let marker = MetaKey.loadIncomplete
         try environment.write { txn in
             try StoreWriter.with(txn, tables: tables) { w in try w.setMeta(marker, BytesRow([1])) }
         }
 
-        let reader = try BinaryFileReader(path: path)
-        _ = try reader.read(header().count, "the header")
         var summary = Summary()
-        summary.bytes = try reader.size()
+        summary.bytes = reader.size
+        var previous: DumpReader.Row?
         var finished = false
         while !finished {
             progress?(StoreProgress(stage: "loading", done: reader.offset, total: summary.bytes))
-            var batch: [(Database, [UInt8], [UInt8])] = []
+            var batch: [DumpReader.Row] = []
             var batchBytes = 0
             while batchBytes < loadBatchBytes {
-                let number = try reader.read(1, "a row's table")[0]
-                if number == endMarker {
+                guard let row = try reader.row(tables: databases.count) else {
                     finished = true
                     break
                 }
-                let key = try reader.read(Int(try reader.readUInt32("a key length")), "a key")
-                let value = try reader.read(Int(try reader.readUInt32("a value length")), "a value")
-                let table = tables.all[Int(number)]
-                if table == tables.meta.database && key == marker.key.bytes { continue }
-                batch.append((table, key, value))
-                batchBytes += key.count + value.count
-                summary.rows[table.name, default: 0] += 1
+                try checkOrder(row, after: previous, tables: databases, path: path)
+                if row.table == 0 && row.key == marker.key.bytes {
+                    throw ChunkStoreError(.badInterchange, "\(path): holds the marker of an unfinished load")
+                }
+                previous = row
+                batch.append(row)
+                batchBytes += row.key.count + row.value.count
+                summary.rows[databases[row.table].name, default: 0] += 1
             }
             try environment.write { txn in
-                for (table, key, value) in batch { try txn.put(value, forKey: key, in: table) }
+                for row in batch { try txn.put(row.value, forKey: row.key, in: databases[row.table]) }
             }
         }
+        try reader.finish()
         _ = try environment.write { txn in
             try StoreWriter.with(txn, tables: tables) { w in try w.delete(tables.meta, marker.key) }
         }
         try environment.sync(force: true)
         try target.sync()
+        complete = true
         progress?(StoreProgress(stage: "loading", done: summary.bytes, total: summary.bytes))
         return summary
+    }
+
+    /// Refuses a row that does not come after `previous`: tables in schema
+    /// order, keys strictly increasing within a table (LMDB's order), so no
+    /// row of the file overwrites another.
+    static func checkOrder(_ row: DumpReader.Row, after previous: DumpReader.Row?, tables: [Database], path: String)
+        throws
+    {
+        guard let previous else { return }
+        if row.table > previous.table { return }
+        guard row.table == previous.table, previous.key.lexicographicallyPrecedes(row.key) else {
+            throw ChunkStoreError(
+                .badInterchange,
+                "\(path): a \(tables[row.table].name) row is out of order (key \(Hex.encode(row.key.prefix(64))))")
+        }
+    }
+
+    /// Removes what a failed load made: the store's files, and its directory
+    /// if the load made it.
+    static func remove(_ directory: OutputPlacement.Directory) {
+        for file in OutputPlacement.storeFiles { unlinkat(directory.descriptor, file, 0) }
+        if directory.created { rmdir(directory.path) }
     }
 }

@@ -14,6 +14,8 @@ enum OutputPlacement {
         let path: String
         /// The open directory.
         let descriptor: Int32
+        /// Whether ``OutputPlacement/newStoreDirectory(_:)`` made it.
+        fileprivate(set) var created = false
 
         /// Opens the directory at `path`, which must exist, and refuses it
         /// when it or any of its ancestors (by real path) holds a store.
@@ -105,12 +107,14 @@ enum OutputPlacement {
             throw ChunkStoreError(.io, "\(path) does not name a new directory")
         }
         let parent = try Directory(outside: FileSystem.parent(of: trimmed), for: path)
-        if mkdirat(parent.descriptor, name, 0o700) == 0 {
-            guard fsync(parent.descriptor) == 0 else { throw FileSystem.ioError("cannot sync the directory", parent.path) }
+        let created = mkdirat(parent.descriptor, name, 0o700) == 0
+        if created {
+            try parent.sync()
         } else if errno != EEXIST {
             throw FileSystem.ioError("cannot create the directory", path)
         }
         let directory = try Directory(name, in: parent, path: trimmed)
+        directory.created = created
         if storeFiles.contains(where: { entryExists($0, in: directory.descriptor) }) {
             throw ChunkStoreError(
                 .alreadyExists, "\(path) already holds a store; give a new or empty directory (a store is never replaced)")

@@ -1,0 +1,93 @@
+@testable import ChunkStore
+import DSMR
+import Foundation
+import Testing
+
+/// `load` reads the dump through one descriptor, checks every field against
+/// its bounds, and writes exactly the bytes it verified.
+@Suite struct DumpLoadTests {
+    /// Dumps a filled store to `name`; returns the dump's bytes.
+    static func dump(_ bed: MaintenanceTestbed, _ name: String, slots: ClosedRange<UInt64> = 1...6) async throws -> [UInt8] {
+        let store = try bed.open("source-" + name)
+        try await MaintenanceTestbed.fill(store, slots: slots)
+        try store.dump(to: bed.path(name))
+        store.close()
+        return try #require(FileManager.default.contents(atPath: bed.path(name)).map { Array($0) })
+    }
+
+    /// The rows of a store as a dump lists them, without the header and checksum.
+    static func rows(ofDump bytes: [UInt8]) -> ArraySlice<UInt8> { bytes[16..<(bytes.count - 33)] }
+
+    @Test func aDumpSwappedAfterItWasOpenedDoesNotChangeWhatIsLoaded() async throws {
+        let bed = MaintenanceTestbed()
+        defer { bed.removeAll() }
+        let original = try await Self.dump(bed, "original.dump", slots: 1...6)
+        _ = try await Self.dump(bed, "other.dump", slots: 7...9)
+        let summary = try ChunkStore.load(
+            dump: bed.path("original.dump"), into: bed.path("b"), progress: nil,
+            afterOpening: { #expect(rename(bed.path("other.dump"), bed.path("original.dump")) == 0) })
+        #expect(summary.rows["chunks"] == 18)
+        let copy = try bed.open("b")
+        try copy.dump(to: bed.path("again.dump"))
+        copy.close()
+        let again = try #require(FileManager.default.contents(atPath: bed.path("again.dump")).map { Array($0) })
+        #expect(Self.rows(ofDump: again) == Self.rows(ofDump: original))
+    }
+
+    @Test func aHostileDumpSwappedInAfterOpeningIsNeverRead() async throws {
+        let bed = MaintenanceTestbed()
+        defer { bed.removeAll() }
+        _ = try await Self.dump(bed, "original.dump")
+        // A table byte past the schema's tables, then lengths of 4 GiB.
+        let hostile = StoreDump.header() + [0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]
+        #expect(FileManager.default.createFile(atPath: bed.path("hostile.dump"), contents: Data(hostile)))
+        _ = try ChunkStore.load(
+            dump: bed.path("original.dump"), into: bed.path("b"), progress: nil,
+            afterOpening: { #expect(rename(bed.path("hostile.dump"), bed.path("original.dump")) == 0) })
+        let copy = try bed.open("b")
+        #expect(try copy.check().isClean)
+        copy.close()
+    }
+
+    /// A dump of `rows` with a correct checksum.
+    static func craft(_ rows: [[UInt8]]) -> [UInt8] {
+        let body = StoreDump.header() + rows.flatMap { $0 } + [StoreDump.endMarker]
+        return body + ChunkID(hashing: body).bytes
+    }
+
+    static func row(_ table: UInt8, _ key: [UInt8], _ value: [UInt8]) -> [UInt8] {
+        [table] + StoreDump.lengthBytes(key.count) + key + StoreDump.lengthBytes(value.count) + value
+    }
+
+    @Test func everyFieldIsBoundedAndAFailedLoadLeavesNoStore() throws {
+        let bed = MaintenanceTestbed()
+        defer { bed.removeAll() }
+        let cases: [(String, [UInt8], String)] = [
+            ("unknown table", Self.craft([[0x7F] + StoreDump.lengthBytes(1) + [1] + StoreDump.lengthBytes(0)]),
+                "unknown table 127"),
+            ("empty key", Self.craft([Self.row(1, [], [1])]), "key length 0"),
+            ("long key", Self.craft([Self.row(1, [UInt8](repeating: 1, count: 512), [1])]), "key length 512"),
+            ("huge value", Self.craft([[1] + StoreDump.lengthBytes(1) + [1] + [0xFF, 0xFF, 0xFF, 0xFF]]),
+                "4294967295 bytes"),
+            ("repeated row", Self.craft([Self.row(1, [1], [1]), Self.row(1, [1], [2])]), "out of order"),
+            ("tables out of order", Self.craft([Self.row(2, [1], [1]), Self.row(1, [2], [2])]), "out of order"),
+            ("load marker", Self.craft([Self.row(0, Array("load_incomplete".utf8), [1])]), "unfinished load"),
+            ("cut in a row", Array(Self.craft([Self.row(1, [1, 2, 3], [4, 5, 6])]).prefix(20)), "runs past the end"),
+            ("trailing bytes", Self.craft([Self.row(1, [1], [1])]) + [0], "follow the checksum"),
+            ("bad checksum", Self.craft([Self.row(1, [1], [1])]).dropLast() + [0], "checksum does not match"),
+        ]
+        for (name, bytes, message) in cases {
+            #expect(FileManager.default.createFile(atPath: bed.path("crafted.dump"), contents: Data(bytes)))
+            #expect {
+                try ChunkStore.load(dump: bed.path("crafted.dump"), into: bed.path("b"))
+            } throws: { error in
+                ChunkStoreError.Code.badInterchange ~= error && "\(error)".contains(message)
+            }
+            #expect(!FileManager.default.fileExists(atPath: bed.path("b")), "\(name)")
+        }
+        // An empty directory given by the caller stays, empty.
+        try FileManager.default.createDirectory(atPath: bed.path("empty"), withIntermediateDirectories: false)
+        #expect(throws: ChunkStoreError.self) { try ChunkStore.load(dump: bed.path("crafted.dump"), into: bed.path("empty")) }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: bed.path("empty")).isEmpty)
+    }
+}
