@@ -62,6 +62,7 @@ import Testing
     @Test func everyFieldIsBoundedAndAFailedLoadLeavesNoStore() throws {
         let bed = MaintenanceTestbed()
         defer { bed.removeAll() }
+        let height: [UInt8] = [0, 0, 0, 0, 0, 0, 0, 1]
         let cases: [(String, [UInt8], String)] = [
             ("unknown table", Self.craft([[0x7F] + StoreDump.lengthBytes(1) + [1] + StoreDump.lengthBytes(0)]),
                 "unknown table 127"),
@@ -69,12 +70,12 @@ import Testing
             ("long key", Self.craft([Self.row(1, [UInt8](repeating: 1, count: 512), [1])]), "key length 512"),
             ("huge value", Self.craft([[1] + StoreDump.lengthBytes(1) + [1] + [0xFF, 0xFF, 0xFF, 0xFF]]),
                 "4294967295 bytes"),
-            ("repeated row", Self.craft([Self.row(1, [1], [1]), Self.row(1, [1], [2])]), "out of order"),
-            ("tables out of order", Self.craft([Self.row(2, [1], [1]), Self.row(1, [2], [2])]), "out of order"),
+            ("repeated row", Self.craft([Self.row(8, height, [1]), Self.row(8, height, [2])]), "out of order"),
+            ("tables out of order", Self.craft([Self.row(8, height, [1]), Self.row(2, [2], [2])]), "out of order"),
             ("load marker", Self.craft([Self.row(0, Array("load_incomplete".utf8), [1])]), "unfinished load"),
             ("cut in a row", Array(Self.craft([Self.row(1, [1, 2, 3], [4, 5, 6])]).prefix(20)), "runs past the end"),
-            ("trailing bytes", Self.craft([Self.row(1, [1], [1])]) + [0], "follow the checksum"),
-            ("bad checksum", Self.craft([Self.row(1, [1], [1])]).dropLast() + [0], "checksum does not match"),
+            ("trailing bytes", Self.craft([Self.row(8, height, [1])]) + [0], "follow the checksum"),
+            ("bad checksum", Self.craft([Self.row(8, height, [1])]).dropLast() + [0], "checksum does not match"),
         ]
         for (name, bytes, message) in cases {
             #expect(FileManager.default.createFile(atPath: bed.path("crafted.dump"), contents: Data(bytes)))
@@ -89,5 +90,33 @@ import Testing
         try FileManager.default.createDirectory(atPath: bed.path("empty"), withIntermediateDirectories: false)
         #expect(throws: ChunkStoreError.self) { try ChunkStore.load(dump: bed.path("crafted.dump"), into: bed.path("empty")) }
         #expect(try FileManager.default.contentsOfDirectory(atPath: bed.path("empty")).isEmpty)
+    }
+
+    @Test func aRowThatDoesNotMatchTheSchemaIsRefusedNamingTableAndRow() async throws {
+        let bed = MaintenanceTestbed()
+        defer { bed.removeAll() }
+        let expiry = StoreDump.lengthBytes(0) + StoreDump.lengthBytes(9_000)
+        let cases: [(String, [UInt8], String)] = [
+            // A 1-byte by_slot_producer key: `ls --producer` once read 7 bytes past it.
+            ("short index key", Self.craft([Self.row(2, [7], expiry)]), "by_slot_producer"),
+            ("short index value", Self.craft([Self.row(2, [UInt8](repeating: 0, count: 60), [1, 2])]), "by_slot_producer"),
+            ("signed row flags", Self.craft([Self.row(5, [UInt8](repeating: 0, count: 28), [1] + [UInt8](repeating: 0, count: 40) + [9])]),
+                "signed"),
+            ("ledger row", Self.craft([Self.row(6, [UInt8](repeating: 0, count: 28), [1, 2, 3])]), "ledger"),
+            ("chunk header", Self.craft([Self.row(1, [UInt8](repeating: 0, count: 40), [UInt8](repeating: 1, count: 200))]),
+                "chunks"),
+            ("unknown meta row", Self.craft([Self.row(0, Array("surprise".utf8), [1])]), "meta"),
+            ("short watermark", Self.craft([Self.row(0, Array("watermark".utf8), [1])]), "meta"),
+            ("negative expiry key", Self.craft([Self.row(3, [0] + [0x80] + [UInt8](repeating: 0, count: 39), [])]), "by_expiry"),
+        ]
+        for (index, (name, bytes, table)) in cases.enumerated() {
+            #expect(FileManager.default.createFile(atPath: bed.path("crafted.dump"), contents: Data(bytes)))
+            #expect {
+                try ChunkStore.load(dump: bed.path("crafted.dump"), into: bed.path("b\(index)"))
+            } throws: { error in
+                ChunkStoreError.Code.badInterchange ~= error && "\(error)".contains("row 1 (\(table),")
+            }
+            #expect(!FileManager.default.fileExists(atPath: bed.path("b\(index)")), "\(name)")
+        }
     }
 }

@@ -70,6 +70,7 @@ extension StoreDump {
         var summary = Summary()
         summary.bytes = reader.size
         var previous: DumpReader.Row?
+        var rowNumber = 0
         var finished = false
         while !finished {
             progress?(StoreProgress(stage: "loading", done: reader.offset, total: summary.bytes))
@@ -80,9 +81,18 @@ extension StoreDump {
                     finished = true
                     break
                 }
+                rowNumber += 1
                 try checkOrder(row, after: previous, tables: databases, path: path)
                 if row.table == 0 && row.key == marker.key.bytes {
                     throw ChunkStoreError(.badInterchange, "\(path): holds the marker of an unfinished load")
+                }
+                do {
+                    try tables.checkRow(table: row.table, key: row.key, value: row.value)
+                } catch let error as ChunkStoreError {
+                    throw ChunkStoreError(
+                        .badInterchange,
+                        "\(path): row \(rowNumber) (\(databases[row.table].name), key \(Hex.encode(row.key.prefix(64)))) "
+                            + "does not match the schema: \(error.message)")
                 }
                 previous = row
                 batch.append(row)

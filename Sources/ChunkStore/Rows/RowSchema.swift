@@ -1,0 +1,66 @@
+/// Checks rows that come from outside the store (a dump being loaded)
+/// against the schema, with the same typed decoders every read uses.
+extension Tables {
+    /// Decodes `key` and `value` as a row of the database numbered `table`
+    /// (in `Schema.all` order) and checks they are in the one form this
+    /// build writes: each decodes, and encodes back to the same bytes (for
+    /// a chunk record, its header). A `meta` row must be one of
+    /// `MetaKey.all`, with the value its name calls for.
+    ///
+    /// - Throws: `corruptRecord` naming the table and what is wrong.
+    func checkRow(table: Int, key: [UInt8], value: [UInt8]) throws {
+        switch table {
+        case 0: try checkMeta(key: key, value: value)
+        case 1: try check(chunks, key, value, valuePrefixOnly: true)
+        case 2: try check(bySlotProducer, key, value)
+        case 3: try check(byExpiry, key, value)
+        case 4: try check(certificates, key, value)
+        case 5: try check(signed, key, value)
+        case 6: try check(ledger, key, value)
+        case 7: try check(evidence, key, value)
+        case 8: try check(blocks, key, value)
+        default: throw ChunkStoreError(.corruptRecord, "no table number \(table) in schema version \(Schema.version)")
+        }
+    }
+
+    private func check<Key, Value>(
+        _ table: Table<Key, Value>, _ key: [UInt8], _ value: [UInt8], valuePrefixOnly: Bool = false
+    ) throws {
+        let decodedKey = try key.withUnsafeBytes { try table.key($0) }
+        guard decodedKey.encoded == key else {
+            throw ChunkStoreError(.corruptRecord, "\(table.name): the key is not in the form this build writes")
+        }
+        let decodedValue = try value.withUnsafeBytes { try table.value($0) }
+        let encoded = decodedValue.encoded
+        guard valuePrefixOnly ? value.starts(with: encoded) : encoded == value else {
+            throw ChunkStoreError(.corruptRecord, "\(table.name): the value is not in the form this build writes")
+        }
+    }
+
+    private func checkMeta(key: [UInt8], value: [UInt8]) throws {
+        let name = String(decoding: key, as: UTF8.self)
+        func expect<Value: Row>(_ field: MetaField<Value>, _ check: (Value) -> Bool = { _ in true }) throws {
+            do {
+                let decoded = try value.withUnsafeBytes { try Value(decoding: $0) }
+                guard decoded.encoded == value, check(decoded) else {
+                    throw ChunkStoreError(.corruptRecord, "not in the form this build writes")
+                }
+            } catch let error as ChunkStoreError {
+                throw ChunkStoreError(.corruptRecord, "meta \(name): \(error.message)")
+            }
+        }
+        switch key {
+        case MetaKey.version.key.bytes: try expect(MetaKey.version) { $0.value == Schema.version }
+        case MetaKey.network.key.bytes: try expect(MetaKey.network)
+        case MetaKey.chain.key.bytes: try expect(MetaKey.chain) { $0.bytes.count == 32 }
+        case MetaKey.node.key.bytes: try expect(MetaKey.node) { $0.bytes.count == 20 }
+        case MetaKey.rules.key.bytes: try expect(MetaKey.rules)
+        case MetaKey.retention.key.bytes: try expect(MetaKey.retention)
+        case MetaKey.watermark.key.bytes: try expect(MetaKey.watermark)
+        case MetaKey.acceptedTip.key.bytes: try expect(MetaKey.acceptedTip)
+        case MetaKey.executedTip.key.bytes: try expect(MetaKey.executedTip)
+        default:
+            throw ChunkStoreError(.corruptRecord, "meta: no row is named \"\(name.prefix(64))\" in this schema")
+        }
+    }
+}
