@@ -7,7 +7,9 @@ import Testing
 /// its bounds, and writes exactly the bytes it verified.
 @Suite struct DumpLoadTests {
     /// Dumps a filled store to `name`; returns the dump's bytes.
-    static func dump(_ bed: MaintenanceTestbed, _ name: String, slots: ClosedRange<UInt64> = 1...6) async throws -> [UInt8] {
+    static func dump(
+        _ bed: MaintenanceTestbed, _ name: String, slots: ClosedRange<UInt64> = 1...6
+    ) async throws -> [UInt8] {
         let store = try bed.open("source-" + name)
         try await MaintenanceTestbed.fill(store, slots: slots)
         try store.dump(to: bed.path(name))
@@ -64,12 +66,16 @@ import Testing
         defer { bed.removeAll() }
         let height: [UInt8] = [0, 0, 0, 0, 0, 0, 0, 1]
         let cases: [(String, [UInt8], String)] = [
-            ("unknown table", Self.craft([[0x7F] + StoreDump.lengthBytes(1) + [1] + StoreDump.lengthBytes(0)]),
-                "unknown table 127"),
+            (
+                "unknown table", Self.craft([[0x7F] + StoreDump.lengthBytes(1) + [1] + StoreDump.lengthBytes(0)]),
+                "unknown table 127"
+            ),
             ("empty key", Self.craft([Self.row(1, [], [1])]), "key length 0"),
             ("long key", Self.craft([Self.row(1, [UInt8](repeating: 1, count: 512), [1])]), "key length 512"),
-            ("huge value", Self.craft([[1] + StoreDump.lengthBytes(1) + [1] + [0xFF, 0xFF, 0xFF, 0xFF]]),
-                "4294967295 bytes"),
+            (
+                "huge value", Self.craft([[1] + StoreDump.lengthBytes(1) + [1] + [0xFF, 0xFF, 0xFF, 0xFF]]),
+                "4294967295 bytes"
+            ),
             ("repeated row", Self.craft([Self.row(8, height, [1]), Self.row(8, height, [2])]), "out of order"),
             ("tables out of order", Self.craft([Self.row(8, height, [1]), Self.row(2, [2], [2])]), "out of order"),
             ("load marker", Self.craft([Self.row(0, Array("load_incomplete".utf8), [1])]), "unfinished load"),
@@ -88,7 +94,9 @@ import Testing
         }
         // An empty directory given by the caller stays, empty.
         try FileManager.default.createDirectory(atPath: bed.path("empty"), withIntermediateDirectories: false)
-        #expect(throws: ChunkStoreError.self) { try ChunkStore.load(dump: bed.path("crafted.dump"), into: bed.path("empty")) }
+        #expect(throws: ChunkStoreError.self) {
+            try ChunkStore.load(dump: bed.path("crafted.dump"), into: bed.path("empty"))
+        }
         #expect(try FileManager.default.contentsOfDirectory(atPath: bed.path("empty")).isEmpty)
     }
 
@@ -99,15 +107,28 @@ import Testing
         let cases: [(String, [UInt8], String)] = [
             // A 1-byte by_slot_producer key: `ls --producer` once read 7 bytes past it.
             ("short index key", Self.craft([Self.row(2, [7], expiry)]), "by_slot_producer"),
-            ("short index value", Self.craft([Self.row(2, [UInt8](repeating: 0, count: 60), [1, 2])]), "by_slot_producer"),
-            ("signed row flags", Self.craft([Self.row(5, [UInt8](repeating: 0, count: 28), [1] + [UInt8](repeating: 0, count: 40) + [9])]),
-                "signed"),
+            (
+                "short index value", Self.craft([Self.row(2, [UInt8](repeating: 0, count: 60), [1, 2])]),
+                "by_slot_producer"
+            ),
+            (
+                "signed row flags",
+                Self.craft([Self.row(5, [UInt8](repeating: 0, count: 28), [1] + [UInt8](repeating: 0, count: 40) + [9])]
+                ),
+                "signed"
+            ),
             ("ledger row", Self.craft([Self.row(6, [UInt8](repeating: 0, count: 28), [1, 2, 3])]), "ledger"),
-            ("chunk header", Self.craft([Self.row(1, [UInt8](repeating: 0, count: 40), [UInt8](repeating: 1, count: 200))]),
-                "chunks"),
+            (
+                "chunk header",
+                Self.craft([Self.row(1, [UInt8](repeating: 0, count: 40), [UInt8](repeating: 1, count: 200))]),
+                "chunks"
+            ),
             ("unknown meta row", Self.craft([Self.row(0, Array("surprise".utf8), [1])]), "meta"),
             ("short watermark", Self.craft([Self.row(0, Array("watermark".utf8), [1])]), "meta"),
-            ("negative expiry key", Self.craft([Self.row(3, [0] + [0x80] + [UInt8](repeating: 0, count: 39), [])]), "by_expiry"),
+            (
+                "negative expiry key", Self.craft([Self.row(3, [0] + [0x80] + [UInt8](repeating: 0, count: 39), [])]),
+                "by_expiry"
+            ),
         ]
         for (index, (name, bytes, table)) in cases.enumerated() {
             #expect(FileManager.default.createFile(atPath: bed.path("crafted.dump"), contents: Data(bytes)))

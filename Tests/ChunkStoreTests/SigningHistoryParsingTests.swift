@@ -43,26 +43,32 @@ import Testing
         Self.refuses(Self.text(top: #", "data": []"#), mentioning: "\"data\"")
         Self.refuses(Self.text(metadata: #", "network_id": 2"#), mentioning: "\"network_id\"")
         Self.refuses(Self.text(metadata: #", "low_watermark": 0"#), mentioning: "\"low_watermark\"")
-        Self.refuses(Self.text(entry: #", "producer": "\#(String(repeating: "ef", count: 20))""#), mentioning: "\"producer\"")
+        Self.refuses(
+            Self.text(entry: #", "producer": "\#(String(repeating: "ef", count: 20))""#), mentioning: "\"producer\"")
         Self.refuses(Self.text(row: #", "slot": "7""#), mentioning: "\"slot\"")
-        Self.refuses(Self.text(row: #", "chunk_id": "\#(String(repeating: "ee", count: 32))""#), mentioning: "\"chunk_id\"")
+        Self.refuses(
+            Self.text(row: #", "chunk_id": "\#(String(repeating: "ee", count: 32))""#), mentioning: "\"chunk_id\"")
     }
 
     @Test func unknownKeysAreRefusedAtEveryLevel() {
         Self.refuses(Self.text(top: #", "extra": 1"#), mentioning: "\"extra\"")
-        Self.refuses(Self.text(metadata: #", "genesis_validators_root": "00""#), mentioning: "\"genesis_validators_root\"")
+        Self.refuses(
+            Self.text(metadata: #", "genesis_validators_root": "00""#), mentioning: "\"genesis_validators_root\"")
         Self.refuses(Self.text(entry: #", "comment": null"#), mentioning: "\"comment\"")
         Self.refuses(Self.text(row: #", "signing_root": "00""#), mentioning: "\"signing_root\"")
     }
 
     @Test func onlyCanonicalDecimalSlotsAreAccepted() {
-        for slot in [#""+1""#, #""042""#, #""-1""#, #""1e3""#, #"" 1""#, #""1 ""#, #""""#, #""18446744073709551616""#,
-            #""0x10""#, "42", #""４２""#]
-        {
+        for slot in [
+            #""+1""#, #""042""#, #""-1""#, #""1e3""#, #"" 1""#, #""1 ""#, #""""#, #""18446744073709551616""#,
+            #""0x10""#, "42", #""４２""#,
+        ] {
             Self.refuses(Self.text(slot: slot), mentioning: "slot")
         }
         #expect(throws: Never.self) { try SigningHistory(json: Array(Self.text(slot: #""0""#).utf8)) }
-        #expect(throws: Never.self) { try SigningHistory(json: Array(Self.text(slot: #""18446744073709551615""#).utf8)) }
+        #expect(throws: Never.self) {
+            try SigningHistory(json: Array(Self.text(slot: #""18446744073709551615""#).utf8))
+        }
     }
 
     @Test func onlyIntegerNetworkIDsInRangeAreAccepted() {
@@ -82,7 +88,8 @@ import Testing
     }
 
     @Test func aSlotListedTwiceOrAProducerListedTwiceIsRefused() {
-        Self.refuses(Self.text(rows: #", {"slot": "42", "chunk_id": "\#(String(repeating: "ee", count: 32))"}"#),
+        Self.refuses(
+            Self.text(rows: #", {"slot": "42", "chunk_id": "\#(String(repeating: "ee", count: 32))"}"#),
             mentioning: "slot 42")
         let second = #"{"producer": "\#(Self.producer)", "signed_chunks": []}"#
         Self.refuses(Self.text().replacingOccurrences(of: "]}]}", with: "]}, \(second)]}"), mentioning: Self.producer)

@@ -49,7 +49,8 @@ enum SigningHistoryReader {
             let place = "\(place).signed_chunks[\(index)]"
             let fields = try fields(row, place, ["slot", "chunk_id"])
             guard case .string(let slotText) = fields["slot"]!, let slot = UInt64(canonical: slotText) else {
-                throw failure("\(place): \"slot\" must be a string of a decimal from 0 to \(UInt64.max), no sign or leading zero")
+                throw failure(
+                    "\(place): \"slot\" must be a string of a decimal from 0 to \(UInt64.max), no sign or leading zero")
             }
             guard slots.insert(slot).inserted else {
                 throw failure("\(place): producer \(producer) lists slot \(slot) twice")

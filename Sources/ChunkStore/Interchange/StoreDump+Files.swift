@@ -117,7 +117,9 @@ extension StoreDump {
     /// Refuses a row that does not come after `previous`: tables in schema
     /// order, keys strictly increasing within a table (LMDB's order), so no
     /// row of the file overwrites another.
-    static func checkOrder(_ row: DumpReader.Row, after previous: DumpReader.Row?, tables: [Database], path: String)
+    static func checkOrder(
+        _ row: DumpReader.Row, after previous: DumpReader.Row?, tables: [Database], path: String
+    )
         throws
     {
         guard let previous else { return }

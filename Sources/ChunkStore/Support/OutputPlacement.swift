@@ -117,7 +117,8 @@ enum OutputPlacement {
         directory.created = created
         if storeFiles.contains(where: { entryExists($0, in: directory.descriptor) }) {
             throw ChunkStoreError(
-                .alreadyExists, "\(path) already holds a store; give a new or empty directory (a store is never replaced)")
+                .alreadyExists,
+                "\(path) already holds a store; give a new or empty directory (a store is never replaced)")
         }
         return directory
     }
