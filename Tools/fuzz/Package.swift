@@ -5,7 +5,7 @@ import PackageDescription
 
 let decoders = [
     "chunk", "chunk-reference", "signature-share", "chunk-certificate", "block", "dimensions-bytes",
-    "dimensions-json", "signing-history", "key-file", "certificate-verify",
+    "dimensions-json", "signing-history", "key-file", "certificate-verify", "dump-load", "store-rows",
 ]
 
 let package = Package(

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Builds every fuzz target (decoders, key files, certificate verification) with
-# libFuzzer and AddressSanitizer and runs each for SECONDS seconds. Exits
-# non-zero if any target finds a crash.
+# Builds every fuzz target (decoders, key files, certificate verification, dump
+# loading, store rows) with libFuzzer and AddressSanitizer and runs each for
+# SECONDS seconds. Exits non-zero if any target finds a crash.
 # Usage: Tools/fuzz/run.sh SECONDS [TARGET...]
 set -euo pipefail
 
@@ -12,7 +12,7 @@ cd "$(dirname "$0")"
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
     targets=(chunk chunk-reference signature-share chunk-certificate block dimensions-bytes dimensions-json signing-history
-        key-file certificate-verify)
+        key-file certificate-verify dump-load store-rows)
 fi
 
 swift_bin=$(dirname "$(readlink -f "$(command -v swift)")")
@@ -49,6 +49,19 @@ seed_corpus() {
                 0505050505050505050505050505050505050505050505050505050505050505 > "$corpus/golden"
             return 0 ;;
         certificate-verify) file=chunk-certificate key=encoded ;;
+        dump-load)
+            # Odd first byte: the harness appends the checksum. Header, one `blocks` row, the end marker.
+            printf '\x01DSMRDUMP\x00\x00\x00\x01\x00\x00\x00\x01\x08\x00\x00\x00\x08%b\x00\x00\x00\x03abc\xff' \
+                '\x00\x00\x00\x00\x00\x00\x00\x01' > "$corpus/golden"
+            return 0 ;;
+        store-rows)
+            # A `signed` row: key slot 1, producer 0…; value version 1, chunk id, expiry 9000, flags 0.
+            printf '\x05\x1c%b' '\x00\x00\x00\x00\x00\x00\x00\x01' > "$corpus/golden"
+            head -c 20 /dev/zero >> "$corpus/golden"
+            printf '\x01' >> "$corpus/golden"
+            head -c 32 /dev/zero >> "$corpus/golden"
+            printf '\x00\x00\x00\x00\x00\x00\x23\x28\x00' >> "$corpus/golden"
+            return 0 ;;
         *) file=$target key=encoded ;;
     esac
     local value

@@ -35,3 +35,12 @@ public func expectCanonical(_ input: [UInt8], _ reencoded: [UInt8], _ what: Stri
         preconditionFailure("\(what): decoded value re-encodes differently; the decoder accepted a non-canonical form")
     }
 }
+
+/// Calls `body` with a copy of `bytes` in a heap block of exactly their
+/// size, so AddressSanitizer reports a decoder that reads one byte past it.
+public func withExactCopy<R>(_ bytes: some Collection<UInt8>, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+    let block = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes.count, alignment: 1)
+    defer { block.deallocate() }
+    _ = block.initializeMemory(as: UInt8.self, from: bytes)
+    return body(UnsafeRawBufferPointer(block))
+}
