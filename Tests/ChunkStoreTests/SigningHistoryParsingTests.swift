@@ -121,4 +121,26 @@ import Testing
             ChunkStoreError.Code.badInterchange ~= error && "\(error)".contains("\(SigningHistory.maxBytes)")
         }
     }
+
+    @Test func theToolImportsOnlyAStrictHistoryAndExportsWithoutReplacing() async throws {
+        let bed = MaintenanceTestbed()
+        defer { bed.removeAll() }
+        let store = try bed.open("a")
+        try await MaintenanceTestbed.fill(store)
+        store.close()
+        let history = bed.path("history.json")
+        let exported = try StoreToolTests.run(["export-signing-history", "-s", bed.path("a"), "-o", history])
+        #expect(exported.status == 0, "\(exported.error)")
+        let again = try StoreToolTests.run(["export-signing-history", "-s", bed.path("a"), "-o", history])
+        #expect(again.status == 1 && again.error.contains("--force"), "\(again.error)")
+
+        let text = try String(contentsOfFile: history, encoding: .utf8)
+        let doubled = text.replacingOccurrences(of: "\"metadata\" : {", with: "\"metadata\" : {\"network_id\" : 7, ")
+        try Data(doubled.utf8).write(to: URL(fileURLWithPath: bed.path("doubled.json")))
+        let refused = try StoreToolTests.run(["import-signing-history", "-s", bed.path("a"), bed.path("doubled.json")])
+        #expect(refused.status == 1)
+        #expect(refused.error.contains("duplicate key \"network_id\""), "\(refused.error)")
+        let imported = try StoreToolTests.run(["import-signing-history", "-s", bed.path("a"), history])
+        #expect(imported.status == 0, "\(imported.error)")
+    }
 }
