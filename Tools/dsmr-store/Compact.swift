@@ -8,7 +8,7 @@ extension DSMRStore {
 
         @OptionGroup var options: StoreOptions
 
-        @Option(name: .shortAndLong, help: "The new, empty directory.")
+        @Option(name: .shortAndLong, help: "A new or empty directory, outside every store's directory.")
         var output: String
 
         func run() throws {

@@ -8,7 +8,7 @@ extension DSMRStore {
 
         @OptionGroup var options: StoreOptions
 
-        @Option(name: .shortAndLong, help: "Recover into this new directory and leave the source as it is.")
+        @Option(name: .shortAndLong, help: "Recover into this new or empty directory (outside every store's) and leave the source as it is.")
         var output: String?
 
         func run() async throws {

@@ -42,7 +42,7 @@ seed_corpus() {
         dimensions-bytes) file=dimensions key=fixedBytes ;;
         dimensions-json) file=dimensions key=json ;;
         signing-history)
-            printf '%s' '{"metadata":{"interchange_format":"dsmr.signing-history","interchange_format_version":"1","network_id":1,"chain_id":"00","node_id":"00","low_watermark":0},"data":[{"producer":"0000000000000000000000000000000000000000","signed_chunks":[{"slot":"1","chunk_id":"0000000000000000000000000000000000000000000000000000000000000000"}]}]}' > "$corpus/golden"
+            printf '%s' '{"metadata":{"interchange_format":"dsmr.signing-history","interchange_format_version":"1","network_id":1,"chain_id":"0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a","node_id":"0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b","low_watermark":0},"data":[{"producer":"0000000000000000000000000000000000000000","signed_chunks":[{"slot":"1","chunk_id":"0000000000000000000000000000000000000000000000000000000000000000"}]}]}' > "$corpus/golden"
             return 0 ;;
         key-file)
             printf 'dsmr-ed25519-private-key-v1\n%s\n' \
