@@ -12,7 +12,7 @@ fuzz { input in
     let selector = Int(input[0])
     let body = input.dropFirst(2)
     let split = body.startIndex + min(Int(input[1]), body.count)
-    withExactCopy(body[..<split]) { key in
+    _ = withExactCopy(body[..<split]) { key in
         withExactCopy(body[split...]) { value in
             if selector < RowFuzzing.tableCount {
                 RowFuzzing.roundTrip(table: selector, key: key, value: value)
