@@ -47,12 +47,16 @@ import LMDB
     /// Both, after evaluating both (so each decoder runs on every input).
     private static func both(_ first: Bool, _ second: Bool) -> Bool { first && second }
 
-    private static func roundTrip<R: Row>(_ type: R.Type, _ bytes: UnsafeRawBufferPointer, headerOnly: Bool = false)
+    private static func roundTrip<R: Row>(
+        _ type: R.Type, _ bytes: UnsafeRawBufferPointer, headerOnly: Bool = false
+    )
         -> Bool
     {
         guard let decoded = try? R(decoding: bytes) else { return false }
         var first = decoded.encoded
-        if let size = R.size { precondition(first.count == size, "\(R.self) encodes to \(first.count) bytes, not \(size)") }
+        if let size = R.size {
+            precondition(first.count == size, "\(R.self) encodes to \(first.count) bytes, not \(size)")
+        }
         // A chunk record's row is its header; decoding needs a chunk after it.
         if headerOnly { first += [0] }
         guard let again = first.withUnsafeBytes({ try? R(decoding: $0) }) else {
