@@ -37,17 +37,18 @@ final class OutputFile {
             throw ChunkStoreError(.io, "\(path) does not name a file")
         }
         let directory = try OutputPlacement.Directory(outside: FileSystem.parent(of: path), for: path)
-        try self.init(name, in: directory, replacing: replacing)
+        try self.init(name, in: directory, replacing: replacing, path: path)
     }
 
-    /// Creates the temporary file for an output named `name` in `directory`.
-    init(_ name: String, in directory: OutputPlacement.Directory, replacing: Bool) throws {
-        self.path = directory.path + "/" + name
+    /// Creates the temporary file for an output named `name` in `directory`;
+    /// `path`, if given, is how messages name the output.
+    init(_ name: String, in directory: OutputPlacement.Directory, replacing: Bool, path: String? = nil) throws {
+        self.path = path ?? directory.path + "/" + name
         self.name = name
         self.directory = directory
         self.replacing = replacing
         if !replacing, OutputPlacement.entryExists(name, in: directory.descriptor) {
-            throw OutputPlacement.existsError(path)
+            throw OutputPlacement.existsError(self.path)
         }
         temporaryName = ".\(name).\(String(UInt64.random(in: 0...UInt64.max), radix: 16)).partial"
         descriptor = openat(
