@@ -18,6 +18,12 @@ let base = "/tmp/dsmr-fuzz-dump-load-\(getpid())"
 precondition(mkdir(base, 0o700) == 0, "cannot create \(base)")
 let file = base + "/input.dump"
 let store = base + "/store"
+atexit {
+    for name in ["data.mdb", "lock.mdb", "writer.lock"] { unlink(store + "/" + name) }
+    rmdir(store)
+    unlink(file)
+    rmdir(base)
+}
 
 func removeStore() {
     for name in ["data.mdb", "lock.mdb", "writer.lock"] { unlink(store + "/" + name) }
