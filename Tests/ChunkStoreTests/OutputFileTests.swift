@@ -145,6 +145,18 @@ import Testing
         #expect(again.error.contains("--force"), "\(again.error)")
         let forced = try StoreToolTests.run(["dump", "-s", bed.path("a"), "-o", bed.path("out.dump"), "--force"])
         #expect(forced.status == 0, "\(forced.error)")
+
+        // Copies from a store opened read-only, as the tool opens it.
+        for command in ["compact", "recover"] {
+            let copy = try StoreToolTests.run([command, "-s", bed.path("a"), "-o", bed.path(command)])
+            #expect(copy.status == 0, "\(copy.error)")
+            #expect(Self.mode(bed.path(command + "/data.mdb")) == 0o600)
+            let inside = try StoreToolTests.run([command, "-s", bed.path("a"), "-o", bed.path("a/" + command)])
+            #expect(inside.status == 1 && inside.error.contains("inside the store"), "\(inside.error)")
+            let again = try StoreToolTests.run([command, "-s", bed.path("a"), "-o", bed.path(command)])
+            #expect(again.status == 1 && again.error.contains("already holds a store"), "\(again.error)")
+        }
+        #expect(try StoreToolTests.run(["check", "-s", bed.path("compact")]).status == 0)
     }
 
     @Test func compactedAndRecoveredCopiesAreReadableOnlyByTheirOwner() async throws {
