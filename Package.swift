@@ -8,6 +8,8 @@ let package = Package(
         .library(name: "LMDB", targets: ["LMDB"]),
         .library(name: "DSMR", targets: ["DSMR"]),
         .library(name: "ChunkStore", targets: ["ChunkStore"]),
+        .library(name: "DSMRNode", targets: ["DSMRNode"]),
+        .library(name: "DemoVM", targets: ["DemoVM"]),
         .executable(name: "dsmr-bench", targets: ["dsmr-bench"]),
     ],
     dependencies: [
@@ -33,6 +35,16 @@ let package = Package(
         .target(
             name: "ChunkStore",
             dependencies: ["LMDB", "DSMR", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        // DSMR's protocol logic over the store, independent of any transport.
+        .target(
+            name: "DSMRNode",
+            dependencies: ["ChunkStore", "DSMR", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        // A sample state machine: signed token transfers with a state root, on its own LMDB environment.
+        .target(
+            name: "DemoVM",
+            dependencies: ["DSMR", "DSMRNode", "LMDB", .product(name: "Crypto", package: "swift-crypto")]
         ),
 
         // Operators' tool: inspect, check and maintain a store.
@@ -83,6 +95,8 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
+        .testTarget(name: "DSMRNodeTests", dependencies: ["DSMRNode", "ChunkStore", "DSMR", "DemoVM"]),
+        .testTarget(name: "DemoVMTests", dependencies: ["DemoVM", "DSMRNode", "DSMR"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,183 @@
+import ChunkStore
+import DSMR
+import Synchronization
+
+/// The chunk server's handlers: signs chunks it stored, serves chunks it
+/// holds and takes in gossiped certificates once they verify.
+///
+/// Malformed input is answered with ``ErrorReply/Code/malformed``; no input
+/// makes a handler trap.
+public final class ChunkServer: MessageHandler {
+    /// The node's store.
+    public let store: ChunkStore
+    /// Validator sets by epoch.
+    public let validators: any ValidatorSetProvider
+    /// The last accepted block's timestamp.
+    public let chainTime: ChainTimeSource
+    /// The local clock, for how far ahead a chunk's slot may be.
+    public let clock: any NodeClock
+    /// Remembers certificates already checked.
+    public let certificates: CertificateVerificationCache
+    /// The most requests handled at once; more are answered ``ErrorReply/Code/overloaded``.
+    public let maxConcurrentRequests: Int
+    private let inFlight = Mutex(0)
+
+    /// A server over `store`.
+    public init(
+        store: ChunkStore, validators: any ValidatorSetProvider, chainTime: ChainTimeSource, clock: any NodeClock,
+        certificates: CertificateVerificationCache = CertificateVerificationCache(), maxConcurrentRequests: Int = 1_024
+    ) {
+        self.store = store
+        self.validators = validators
+        self.chainTime = chainTime
+        self.clock = clock
+        self.certificates = certificates
+        self.maxConcurrentRequests = maxConcurrentRequests
+    }
+
+    var rules: Rules { store.configuration.rules }
+    var domain: SigningDomain { store.configuration.domain }
+    var limits: DecodingLimits { DecodingLimits(rules: rules) }
+
+    public func handleRequest(_ request: [UInt8], from peer: NodeID) async -> [UInt8] {
+        let admitted = inFlight.withLock { count in
+            guard count < maxConcurrentRequests else { return false }
+            count += 1
+            return true
+        }
+        guard admitted else {
+            return NodeMessage.error(ErrorReply(.overloaded, "\(maxConcurrentRequests) requests in hand")).encoded()
+        }
+        defer { inFlight.withLock { $0 -= 1 } }
+        let reply: NodeMessage
+        do {
+            reply = try await answer(to: try decode(request))
+        } catch let refusal as ErrorReply {
+            reply = .error(refusal)
+        } catch {
+            reply = .error(ErrorReply(.overloaded, "cannot answer now: \(error)"))
+        }
+        return reply.encoded()
+    }
+
+    public func handleGossip(_ message: [UInt8], from peer: NodeID) async {
+        guard case .certificateGossip(let certificate)? = try? decode(message) else { return }
+        _ = try? await receive(certificate)
+    }
+
+    private func decode(_ bytes: [UInt8]) throws(ErrorReply) -> NodeMessage {
+        do {
+            return try NodeMessage(decoding: bytes, limits: limits)
+        } catch {
+            throw ErrorReply(.malformed, "\(error)")
+        }
+    }
+
+    private func answer(to request: NodeMessage) async throws -> NodeMessage {
+        switch request {
+        case .requestChunkSignatureShare(let chunk):
+            return .chunkSignature(try await signatureShare(for: chunk))
+        case .requestChunk(let id, let expiry):
+            return .chunk(try serveChunk(id, expiry: expiry))
+        default:
+            throw ErrorReply(.malformed, "not a request")
+        }
+    }
+
+    /// Stores `chunk` and signs the reference derived from it.
+    ///
+    /// The producer must be a validator of the chunk's epoch and the chunk
+    /// signed with that validator's registered key; its expiry must lie in
+    /// (chain time, chain time + validity window]: a chunk expiring at chain
+    /// time is already at the store's watermark, so it counts as expired. Asking again for the same
+    /// chunk gives the same share at no second charge.
+    ///
+    /// - Throws: ``ErrorReply`` saying why no share is given.
+    public func signatureShare(for chunk: Chunk) async throws -> SignatureShare {
+        let rules = self.rules
+        let epoch = rules.epoch(ofSlot: chunk.slot)
+        let set: ValidatorSet
+        do {
+            set = try validators.validators(epoch: epoch)
+        } catch {
+            throw ErrorReply(.notAValidator, "no validator set for epoch \(epoch): \(error)")
+        }
+        guard set.contains(chunk.producer) else {
+            throw ErrorReply(.notAValidator, "producer \(chunk.producer) is not a validator of epoch \(epoch)")
+        }
+        let expiry = rules.expiry(ofSlot: chunk.slot)
+        let now = chainTime.now.milliseconds
+        guard expiry > now else {
+            throw ErrorReply(.expired, "chunk \(chunk.id) expires at \(expiry), not after chain time \(now)")
+        }
+        let (latest, overflow) = now.addingReportingOverflow(rules.validityWindow)
+        guard overflow || expiry <= latest else {
+            throw ErrorReply(
+                .tooFarInFuture,
+                "chunk \(chunk.id) expires at \(expiry), after chain time \(now) + validity window \(rules.validityWindow)")
+        }
+        do {
+            return try await store.persistAndSign(chunk, validators: set, now: clock.now())
+        } catch let error as ChunkStoreError {
+            throw Self.reply(for: error)
+        }
+    }
+
+    static func reply(for error: ChunkStoreError) -> ErrorReply {
+        let code: ErrorReply.Code =
+            switch error.code {
+            case .notAValidator: .notAValidator
+            case .badSignature, .tooLarge, .invalidChunk: .invalid
+            case .expired: .expired
+            case .tooFarInFuture: .tooFarInFuture
+            case .conflictingChunk: .conflicting
+            case .rateLimited: .rateLimited
+            default: .overloaded
+            }
+        return ErrorReply(code, error.message)
+    }
+
+    /// The canonical bytes of a held chunk, pending or accepted.
+    ///
+    /// - Throws: ``ErrorReply/Code/notAvailable`` when no chunk with this id and expiry is held.
+    public func serveChunk(_ id: ChunkID, expiry: Int64) throws -> [UInt8] {
+        guard let bytes = try store.chunkBytes(id, expiry: expiry) else {
+            throw ErrorReply(.notAvailable, "no chunk \(id) expiring at \(expiry)")
+        }
+        return bytes
+    }
+
+    /// Keeps a gossiped certificate once it verifies: quorum of its epoch's
+    /// stake and every signature, and, when the chunk is held, naming that
+    /// chunk. Returns whether it was stored; a certificate already held for
+    /// the chunk is never replaced.
+    ///
+    /// - Throws: ``ErrorReply/Code/invalid`` when it does not verify.
+    @discardableResult
+    public func receive(_ certificate: ChunkCertificate) async throws -> Bool {
+        let reference = certificate.reference
+        let set: ValidatorSet
+        do {
+            set = try validators.validators(epoch: certificate.epoch)
+        } catch {
+            throw ErrorReply(.invalid, "no validator set for epoch \(certificate.epoch): \(error)")
+        }
+        do {
+            try certificates.verify(certificate, against: set, rules: rules, domain: domain)
+        } catch {
+            throw ErrorReply(.invalid, "\(error)")
+        }
+        if let held = try store.summary(of: reference.chunkID, expiry: reference.expiry) {
+            guard held.producer == reference.producer, held.slot == reference.slot else {
+                throw ErrorReply(
+                    .invalid,
+                    "certificate names producer \(reference.producer) slot \(reference.slot) but chunk "
+                        + "\(reference.chunkID) is of \(held.producer) slot \(held.slot)")
+            }
+        }
+        guard reference.expiry == rules.expiry(ofSlot: reference.slot) else {
+            throw ErrorReply(.invalid, "certificate's expiry \(reference.expiry) is not that of slot \(reference.slot)")
+        }
+        return try await store.addCertificate(certificate)
+    }
+}

@@ -1,0 +1,72 @@
+/// The faults an ``InProcessNetwork`` injects, as chances per message.
+///
+/// Each decision is drawn from a generator seeded by the network's seed, the
+/// link (sender, receiver) and the message's number on that link, so a run
+/// with the same seed and the same traffic on each link injects the same
+/// faults, whatever the threads' interleaving.
+public struct FaultPlan: Sendable, Hashable {
+    /// Chance, in thousandths, that a message (a request, an answer or a
+    /// gossip) is lost.
+    public var dropPerMille: UInt64
+    /// Chance, in thousandths, that a message is delivered twice.
+    public var duplicatePerMille: UInt64
+    /// Chance, in thousandths, that a message is held back for up to
+    /// ``maxDelay``; messages held for different times overtake each other,
+    /// which reorders them.
+    public var delayPerMille: UInt64
+    /// The longest delay.
+    public var maxDelay: Duration
+
+    /// A plan with the given chances.
+    public init(
+        dropPerMille: UInt64 = 0, duplicatePerMille: UInt64 = 0, delayPerMille: UInt64 = 0,
+        maxDelay: Duration = .milliseconds(20)
+    ) {
+        self.dropPerMille = min(dropPerMille, 1_000)
+        self.duplicatePerMille = min(duplicatePerMille, 1_000)
+        self.delayPerMille = min(delayPerMille, 1_000)
+        self.maxDelay = maxDelay
+    }
+
+    /// No faults: every message arrives once, at once.
+    public static let none = FaultPlan()
+}
+
+/// What happens to one message.
+struct FaultDecision: Sendable, Equatable {
+    var drop = false
+    var duplicate = false
+    var delay: Duration = .zero
+}
+
+/// SplitMix64: small, fast and seeded, so fault decisions replay.
+struct SplitMix64: RandomNumberGenerator {
+    private var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+extension FaultPlan {
+    /// The decision for the message numbered `sequence` on a link whose
+    /// generator seed is `linkSeed`.
+    func decide(linkSeed: UInt64, sequence: UInt64) -> FaultDecision {
+        var generator = SplitMix64(seed: linkSeed ^ (sequence &* 0xD6E8_FEB8_6659_FD93))
+        var decision = FaultDecision()
+        decision.drop = generator.next() % 1_000 < dropPerMille
+        decision.duplicate = generator.next() % 1_000 < duplicatePerMille
+        if generator.next() % 1_000 < delayPerMille {
+            let maxMicros = UInt64(max(0, maxDelay.components.seconds)) * 1_000_000
+                + UInt64(max(0, maxDelay.components.attoseconds / 1_000_000_000_000))
+            decision.delay = .microseconds(maxMicros == 0 ? 0 : Int64(generator.next() % (maxMicros + 1)))
+        }
+        return decision
+    }
+}

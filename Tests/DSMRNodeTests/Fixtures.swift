@@ -1,0 +1,108 @@
+import ChunkStore
+import DSMR
+import DSMRNode
+import Foundation
+import Testing
+
+/// Deterministic keys, rules and stores for the node's tests.
+enum Fixture {
+    /// The signer whose seed is 32 bytes of `n`.
+    static func signer(_ n: UInt8) -> Ed25519Signer {
+        try! Ed25519Signer(seed: [UInt8](repeating: n, count: 32))
+    }
+
+    static let networkID: UInt32 = 77
+    static let chainID = try! ChainID(bytes: (0..<32).map { UInt8($0 ^ 0x5A) })
+    static let domain = SigningDomain(networkID: networkID, chainID: chainID)
+
+    /// Four validators of equal stake.
+    static let signers = (1...4).map { signer(UInt8($0)) }
+    /// A key that is no validator.
+    static let outsider = signer(99)
+
+    static func validators(_ signers: [Ed25519Signer] = signers, weight: UInt64 = 10) -> [Validator] {
+        signers.map { Validator(publicKey: $0.publicKey, weight: weight) }
+    }
+
+    /// 1 s slots, 10 s chunk lifetime, a 20 s validity window, 100 s epochs,
+    /// 10-slot rate-limit windows of 4000 bandwidth units.
+    static let rules = Rules(
+        slotDuration: 1_000, chunkLifetime: 10_000, maxFutureSlots: 2, maxChunkBytes: 2_000, maxChunksPerSlot: 1,
+        rateLimitWindow: 10,
+        maxUnitsPerWindow: Dimensions(
+            bandwidth: 4_000, compute: 1 << 40, storageRead: 1 << 40, storageAllocate: 1 << 40,
+            storageWrite: 1 << 40),
+        epochDuration: 100_000, maxBlockSkew: 5_000, validityWindow: 20_000)
+
+    static func configuration(_ path: String, signer: Ed25519Signer, rules: Rules = rules) -> StoreConfiguration {
+        var configuration = StoreConfiguration(
+            path: path, networkID: networkID, chainID: chainID, nodeID: signer.nodeID, rules: rules)
+        configuration.signer = signer
+        configuration.mapSize = 1 << 20
+        return configuration
+    }
+
+    /// A chunk signed by `producer` with one transaction `payload`.
+    static func chunk(_ producer: Ed25519Signer, slot: UInt64, payload: [UInt8] = [1, 2, 3]) -> Chunk {
+        try! Chunk.sign(
+            producer: producer, beneficiary: producer.nodeID, slot: slot, transactions: [payload], domain: domain)
+    }
+
+    /// `certificate` with its last signer and signature left out: below quorum.
+    static func oneSignerShort(_ certificate: ChunkCertificate) -> ChunkCertificate {
+        let indices = certificate.signers.indices.dropLast()
+        return try! ChunkCertificate(
+            reference: certificate.reference, epoch: certificate.epoch, signers: SignerBitSet(indices: indices),
+            signatures: Array(certificate.signatures.dropLast()))
+    }
+
+    /// A certificate for `chunk` signed by the first `count` of `signers`.
+    static func certificate(_ chunk: Chunk, signedBy count: Int = 3, epochSet: ValidatorSet? = nil) -> ChunkCertificate {
+        let reference = ChunkReference(chunk: chunk, rules: rules)
+        let set = epochSet ?? (try! ValidatorSet(epoch: rules.epoch(ofSlot: chunk.slot), validators: validators()))
+        let shares = set.validators.prefix(count).map { validator in
+            try! SignatureShare.sign(
+                reference, rules: rules, signer: signers.first { $0.nodeID == validator.nodeID }!, domain: domain)
+        }
+        return try! ChunkCertificate.aggregate(reference: reference, shares: Array(shares), validators: set, rules: rules)
+    }
+}
+
+/// A fresh directory made by `mkdtemp`; the caller removes it.
+func makeTemporaryDirectory(_ label: String) -> String {
+    var template = Array("\(NSTemporaryDirectory())/\(label)-XXXXXX".utf8CString)
+    let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+    precondition(made != nil, "mkdtemp failed")
+    return template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+}
+
+/// Calls `body` with a fresh directory, removed afterwards.
+func withTemporaryDirectory<T>(_ label: String = "dsmrnode", _ body: (String) async throws -> T) async rethrows -> T {
+    let path = makeTemporaryDirectory(label)
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    return try await body(path)
+}
+
+/// The code of the `ErrorReply` `body` throws, or nil when it succeeds.
+func replyCode<T>(_ body: () async throws -> T) async -> ErrorReply.Code? {
+    do {
+        _ = try await body()
+        return nil
+    } catch let reply as ErrorReply {
+        return reply.code
+    } catch {
+        Issue.record("expected an ErrorReply, got \(error)")
+        return nil
+    }
+}
+
+/// A store and a chunk server for `signer` in `path`, chain time read from the store.
+func makeServer(
+    _ path: String, signer: Ed25519Signer = Fixture.signers[0], clock: ManualClock = ManualClock(),
+    schedule: ValidatorSchedule = ValidatorSchedule(initial: Fixture.validators(), rules: Fixture.rules)
+) throws -> (ChunkStore, ChunkServer) {
+    let store = try ChunkStore(Fixture.configuration(path, signer: signer))
+    let server = ChunkServer(
+        store: store, validators: schedule, chainTime: try ChainTimeSource(store: store), clock: clock)
+    return (store, server)
+}

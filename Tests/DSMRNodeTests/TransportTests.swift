@@ -1,0 +1,100 @@
+import DSMR
+import DSMRNode
+import Synchronization
+import Testing
+
+/// Answers every request with its own bytes reversed and counts gossip.
+final class EchoHandler: MessageHandler {
+    let gossiped = Mutex(0)
+    let requests = Mutex(0)
+    func handleRequest(_ request: [UInt8], from peer: NodeID) async -> [UInt8] {
+        requests.withLock { $0 += 1 }
+        return request.reversed()
+    }
+    func handleGossip(_ message: [UInt8], from peer: NodeID) async { gossiped.withLock { $0 += 1 } }
+}
+
+@Suite struct TransportTests {
+    let a = Fixture.signers[0].nodeID
+    let b = Fixture.signers[1].nodeID
+    let c = Fixture.signers[2].nodeID
+
+    @Test func requestsAreAnsweredAndCrashedOrPartitionedPeersAreUnreachable() async throws {
+        let network = InProcessNetwork()
+        network.transport(for: b).register(EchoHandler())
+        let transport = network.transport(for: a)
+        #expect(try await transport.request([1, 2, 3], to: b, timeout: .seconds(5)) == [3, 2, 1])
+        network.partition([[a], [b]])
+        #expect(await failure { try await transport.request([1], to: b, timeout: .seconds(5)) } == .unreachable)
+        network.heal()
+        network.crash(b)
+        #expect(await failure { try await transport.request([1], to: b, timeout: .seconds(5)) } == .unreachable)
+        network.restart(b)
+        network.transport(for: b).register(EchoHandler())
+        #expect(try await transport.request([4, 5], to: b, timeout: .seconds(5)) == [5, 4])
+    }
+
+    @Test func lostMessagesTimeOut() async throws {
+        let network = InProcessNetwork(seed: 1, faults: FaultPlan(dropPerMille: 1_000))
+        network.transport(for: b).register(EchoHandler())
+        do {
+            _ = try await network.transport(for: a).request([1], to: b, timeout: .milliseconds(50))
+            Issue.record("a lost request was answered")
+        } catch {
+            #expect(error.code == .timeout)
+        }
+    }
+
+    @Test func duplicatedGossipArrivesTwice() async throws {
+        let network = InProcessNetwork(seed: 1, faults: FaultPlan(duplicatePerMille: 1_000))
+        let handler = EchoHandler()
+        network.transport(for: b).register(handler)
+        await network.transport(for: a).gossip([1], to: b)
+        try await waitUntil { handler.gossiped.withLock { $0 } == 2 }
+    }
+
+    @Test func faultsReplayFromTheSeed() async throws {
+        func run(seed: UInt64) async -> [Bool] {
+            let network = InProcessNetwork(seed: seed, faults: FaultPlan(dropPerMille: 500))
+            network.transport(for: b).register(EchoHandler())
+            network.transport(for: c).register(EchoHandler())
+            var outcomes: [Bool] = []
+            for index in 0..<20 {
+                let peer = index % 2 == 0 ? b : c
+                let answered = (try? await network.transport(for: a).request([1], to: peer, timeout: .milliseconds(20))) != nil
+                outcomes.append(answered)
+            }
+            return outcomes
+        }
+        let first = await run(seed: 42)
+        #expect(await run(seed: 42) == first)
+        #expect(first.contains(true) && first.contains(false))
+        #expect(await run(seed: 43) != first)
+    }
+}
+
+/// The code of the `TransportError` `body` throws, or nil.
+func failure(_ body: () async throws -> [UInt8]) async -> TransportError.Code? {
+    do {
+        _ = try await body()
+        return nil
+    } catch {
+        return (error as? TransportError)?.code
+    }
+}
+
+/// Waits until `condition` holds, failing after `deadline`.
+func waitUntil(
+    _ deadline: Duration = .seconds(10), _ what: String = "condition",
+    _ condition: () async throws -> Bool
+) async throws {
+    let clock = ContinuousClock()
+    let end = clock.now + deadline
+    while !(try await condition()) {
+        guard clock.now < end else {
+            Issue.record("timed out waiting for \(what)")
+            throw CancellationError()
+        }
+        try await Task.sleep(for: .milliseconds(5))
+    }
+}
