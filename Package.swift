@@ -44,7 +44,7 @@ let package = Package(
         // A sample state machine: signed token transfers with a state root, on its own LMDB environment.
         .target(
             name: "DemoVM",
-            dependencies: ["DSMR", "DSMRNode", "LMDB", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["DSMR", "DSMRNode", "ChunkStore", "LMDB", .product(name: "Crypto", package: "swift-crypto")]
         ),
 
         // Operators' tool: inspect, check and maintain a store.

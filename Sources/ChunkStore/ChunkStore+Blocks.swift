@@ -65,6 +65,53 @@ extension ChunkStore {
         }
     }
 
+    /// Records that the block at `height` has been executed with resulting
+    /// state root `root`: the root joins the block's row and the executed tip
+    /// moves to `height`, in one durable transaction.
+    ///
+    /// Heights are executed in order: `height` must be accepted and be the
+    /// one after the executed tip (any accepted height when none is
+    /// executed yet). Recording the executed tip again with the same root is
+    /// a no-op; with another root it fails with `corruptRecord`, since
+    /// execution is deterministic.
+    public func markExecuted(height: UInt64, stateRoot root: StateRoot) async throws {
+        let limits = DecodingLimits(rules: configuration.rules)
+        try await submit { w in
+            guard let accepted = try w.acceptedTip(), height <= accepted.height,
+                let bytes = try w.get(w.tables.blocks, HeightKey(height))?.bytes
+            else {
+                throw ChunkStoreError(.blockOutOfOrder, "cannot mark height \(height) executed: it is not accepted")
+            }
+            let row = try BlockRow(bytes, height: height, limits: limits)
+            if let executed = try w.executedTip(), executed >= height {
+                guard executed == height, row.stateRoot == root else {
+                    throw ChunkStoreError(
+                        .corruptRecord,
+                        "height \(height) is already executed with state root "
+                            + "\(row.stateRoot.map(\.hex) ?? "none"), not \(root)")
+                }
+                return
+            }
+            if let executed = try w.executedTip(), height != executed + 1 {
+                throw ChunkStoreError(
+                    .blockOutOfOrder, "cannot mark height \(height) executed: the executed tip is \(executed)")
+            }
+            try w.put(w.tables.blocks, HeightKey(height), BytesRow(row.block.encoded() + root.bytes))
+            try w.setExecutedTip(height)
+        }
+    }
+
+    /// The state root recorded when the block at `height` was executed, or
+    /// nil when that height is not stored or not executed.
+    public func stateRoot(at height: UInt64) throws -> StateRoot? {
+        let limits = DecodingLimits(rules: configuration.rules)
+        return try snapshot { r in
+            try r.withRawValue(r.tables.blocks, HeightKey(height)) { value in
+                try BlockRow(Array(value), height: height, limits: limits).stateRoot
+            } ?? nil
+        }
+    }
+
     /// Moves the watermark forward to `time` (never back) and collects
     /// garbage up to it.
     @discardableResult
@@ -92,11 +139,7 @@ extension ChunkStore {
         let limits = DecodingLimits(rules: configuration.rules)
         return try snapshot { r in
             try r.withRawValue(r.tables.blocks, HeightKey(height)) { value in
-                do {
-                    return try Block(decoding: Array(value), limits: limits)
-                } catch {
-                    throw ChunkStoreError(.corruptRecord, "block at height \(height) does not decode: \(error)")
-                }
+                try BlockRow(Array(value), height: height, limits: limits).block
             }
         }
     }
@@ -105,5 +148,46 @@ extension ChunkStore {
         GarbageCollector(
             rules: configuration.rules, acceptedRetention: configuration.acceptedRetention,
             evidenceRetention: configuration.evidenceRetention)
+    }
+}
+
+/// The kind of a state root: what an executed block's transactions left
+/// the state machine's state hashing to.
+public enum StateRootKind: Digest32Kind {
+    public static let name = "StateRoot"
+}
+
+/// The state machine's state root after a block, recorded with the block.
+public typealias StateRoot = Digest32<StateRootKind>
+
+/// A `blocks` row: the block's canonical bytes, followed, once the block
+/// is executed, by the 32-byte state root it produced.
+struct BlockRow {
+    let block: Block
+    let stateRoot: StateRoot?
+
+    /// Parses a row; `corruptRecord` when the block does not decode or
+    /// something other than nothing or a 32-byte root follows it.
+    init(_ bytes: [UInt8], height: UInt64, limits: DecodingLimits) throws {
+        var reader = CanonicalReader(bytes, root: "block", limits: limits)
+        do {
+            let version = try reader.readUInt8("version")
+            guard version == Block.formatVersion else {
+                throw reader.error(.unsupportedVersion, "version", "version \(version) is not supported")
+            }
+            block = try Block(from: &reader)
+        } catch {
+            throw ChunkStoreError(.corruptRecord, "block at height \(height) does not decode: \(error)")
+        }
+        switch reader.remaining {
+        case 0:
+            stateRoot = nil
+        case StateRoot.byteCount:
+            stateRoot = try StateRoot(bytes: bytes.suffix(StateRoot.byteCount))
+        default:
+            throw ChunkStoreError(
+                .corruptRecord,
+                "block at height \(height) is followed by \(reader.remaining) bytes, not a \(StateRoot.byteCount)-byte state root")
+        }
     }
 }

@@ -1,0 +1,149 @@
+import ChunkStore
+import Crypto
+import DSMR
+import DSMRNode
+import Foundation
+import LMDB
+
+/// A sample state machine: accounts with balances and nonces, moved by
+/// signed ``Transfer``s, in its own LMDB environment.
+///
+/// Each block's transfers are applied in order in one durable LMDB
+/// transaction that also records the block's height and the new state
+/// root, so after a crash the state is that of some executed height, with
+/// its root. Invalid transfers (undecodable, a bad signature, expired, a
+/// nonce other than the account's, a balance too low, an amount that would
+/// overflow the recipient) are skipped; every node skips the same ones.
+///
+/// The state root is the SHA-256 over every account in key order of
+/// `account (32) || balance (u64) || nonce (u64)`: simple and obviously
+/// deterministic, at a cost linear in the number of accounts per block.
+public final class DemoVM: Assembler, Sendable {
+    /// The signing domain transfers are signed in.
+    public let domain: SigningDomain
+    let environment: Environment
+    let accounts: Database
+    let meta: Database
+
+    static let heightKey = Array("height".utf8)
+    static let rootKey = Array("root".utf8)
+    static let genesisKey = Array("genesis_root".utf8)
+
+    /// Opens the state at `path` (a directory, created if missing). A new
+    /// state starts with the `genesis` balances; an existing one ignores them.
+    public init(path: String, domain: SigningDomain, genesis: [(account: [UInt8], balance: UInt64)]) throws {
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        var options = EnvironmentOptions(path: path)
+        options.databases = ["accounts", "meta"]
+        options.mapSize = 1 << 20
+        environment = try Environment(options)
+        accounts = try environment.database("accounts")
+        meta = try environment.database("meta")
+        self.domain = domain
+        try environment.write { txn in
+            guard try txn.get(Self.genesisKey, in: meta) == nil else { return }
+            for (account, balance) in genesis {
+                precondition(account.count == Transfer.accountByteCount, "an account is a 32-byte public key")
+                try txn.put(Self.account(balance: balance, nonce: 0), forKey: account, in: accounts)
+            }
+            try txn.put(try Self.root(txn, accounts).bytes, forKey: Self.genesisKey, in: meta)
+        }
+    }
+
+    /// Closes the environment.
+    public func close() { environment.close() }
+
+    public func genesisRoot() throws -> StateRoot {
+        try environment.read { txn in try StateRoot(bytes: try txn.get(Self.genesisKey, in: meta)!) }
+    }
+
+    /// The last height executed and its root, or nil before the first block.
+    public func executed() throws -> (height: UInt64, root: StateRoot)? {
+        try environment.read { txn in
+            guard let height = try txn.get(Self.heightKey, in: meta), let root = try txn.get(Self.rootKey, in: meta)
+            else { return nil }
+            return (Self.uint64(height[...]), try StateRoot(bytes: root))
+        }
+    }
+
+    /// The balance and nonce of `account` (zero for an unknown account).
+    public func account(_ account: [UInt8]) throws -> (balance: UInt64, nonce: UInt64) {
+        try environment.read { txn in
+            guard let value = try txn.get(account, in: accounts) else { return (0, 0) }
+            return (Self.uint64(value[0..<8]), Self.uint64(value[8..<16]))
+        }
+    }
+
+    public func execute(
+        parentRoot: StateRoot, parent: Block, timestamp: Int64, height: UInt64, transactions: [[UInt8]]
+    ) async throws -> StateRoot {
+        try environment.write { txn in
+            let last = try txn.get(Self.heightKey, in: meta).map { Self.uint64($0[...]) }
+            let current = try StateRoot(bytes: try txn.get(Self.rootKey, in: meta) ?? txn.get(Self.genesisKey, in: meta)!)
+            if let last, last >= height {
+                guard last == height else { throw DemoVMError("asked to execute height \(height); the state is at \(last)") }
+                return current
+            }
+            if let last, height != last + 1 {
+                throw DemoVMError("asked to execute height \(height); the state is at \(last)")
+            }
+            guard current == parentRoot else {
+                throw DemoVMError("parent state root \(parentRoot) is not the state's root \(current)")
+            }
+            for bytes in transactions { try apply(bytes, at: timestamp, txn) }
+            let root = try Self.root(txn, accounts)
+            try txn.put(Self.bytes(height), forKey: Self.heightKey, in: meta)
+            try txn.put(root.bytes, forKey: Self.rootKey, in: meta)
+            return root
+        }
+    }
+
+    /// Applies one transfer, or skips it when it is invalid.
+    private func apply(_ bytes: [UInt8], at timestamp: Int64, _ txn: borrowing WriteTransaction) throws {
+        guard let transfer = try? Transfer(decoding: bytes), transfer.expiry >= timestamp,
+            transfer.verifySignature(domain: domain)
+        else { return }
+        let sender = try state(transfer.sender, txn)
+        guard sender.nonce == transfer.nonce, sender.balance >= transfer.amount, sender.nonce < .max else { return }
+        if transfer.sender == transfer.recipient {
+            try txn.put(Self.account(balance: sender.balance, nonce: sender.nonce + 1), forKey: transfer.sender, in: accounts)
+            return
+        }
+        let recipient = try state(transfer.recipient, txn)
+        let (credited, overflow) = recipient.balance.addingReportingOverflow(transfer.amount)
+        guard !overflow else { return }
+        try txn.put(
+            Self.account(balance: sender.balance - transfer.amount, nonce: sender.nonce + 1), forKey: transfer.sender,
+            in: accounts)
+        try txn.put(Self.account(balance: credited, nonce: recipient.nonce), forKey: transfer.recipient, in: accounts)
+    }
+
+    private func state(_ account: [UInt8], _ txn: borrowing WriteTransaction) throws -> (balance: UInt64, nonce: UInt64) {
+        guard let value = try txn.get(account, in: accounts), value.count == 16 else { return (0, 0) }
+        return (Self.uint64(value[0..<8]), Self.uint64(value[8..<16]))
+    }
+
+    private static func root(_ txn: borrowing some LMDB.Transaction & ~Copyable, _ accounts: Database) throws -> StateRoot {
+        var hasher = SHA256()
+        try txn.scan(accounts) { entry in
+            hasher.update(bufferPointer: entry.key)
+            hasher.update(bufferPointer: entry.value)
+            return .next
+        }
+        return try StateRoot(bytes: Array(hasher.finalize()))
+    }
+
+    private static func account(balance: UInt64, nonce: UInt64) -> [UInt8] { bytes(balance) + bytes(nonce) }
+
+    private static func bytes(_ value: UInt64) -> [UInt8] { withUnsafeBytes(of: value.bigEndian) { Array($0) } }
+
+    private static func uint64(_ bytes: ArraySlice<UInt8>) -> UInt64 { bytes.reduce(0) { $0 << 8 | UInt64($1) } }
+}
+
+/// The demo state machine was asked something it cannot do.
+public struct DemoVMError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// What went wrong.
+    public let message: String
+    init(_ message: String) { self.message = message }
+    public var description: String { "demo VM: \(message)" }
+}

@@ -352,7 +352,7 @@ struct StoreChecker {
         try visit(r.tables.blocks, &report, r) { entry, report in
             guard let key = key(entry, &report) else { return }
             do {
-                let block = try Block(decoding: Array(entry.raw.value), limits: limits)
+                let block = try BlockRow(Array(entry.raw.value), height: key.height, limits: limits).block
                 if block.height != key.height {
                     report.add(.blockCorrupt, Schema.blocks, entry.raw.key, "the block says height \(block.height)")
                 }

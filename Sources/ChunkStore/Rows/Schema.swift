@@ -13,7 +13,7 @@ import LMDB
 /// | `signed` | slot (8), producer (20) | `SignedRecord` (chunk id, expiry) |
 /// | `ledger` | window (8), producer (20) | `Dimensions` (40) |
 /// | `evidence` | slot (8), producer (20) | `ConflictEvidence` |
-/// | `blocks` | height (8) | block bytes |
+/// | `blocks` | height (8) | block bytes, then the state root (32) once executed |
 ///
 /// Integers are big-endian and fixed-width so byte order is numeric order.
 enum Schema {

@@ -1,0 +1,89 @@
+import Crypto
+import DSMR
+import Synchronization
+
+/// A transaction waiting for a chunk, with what the builder needs to know
+/// of it without decoding it.
+public struct PendingTransaction: Hashable, Sendable {
+    /// The canonical bytes carried in a chunk.
+    public let bytes: [UInt8]
+    /// The paying account's canonical bytes, for the partition.
+    public let sponsor: [UInt8]
+    /// When it stops being valid (ms).
+    public let expiry: Int64
+    /// Its declared units (bandwidth ignored).
+    public let units: Dimensions
+
+    /// Takes what the builder needs from `transaction`.
+    public init(_ transaction: some Transaction) {
+        self.init(
+            bytes: transaction.encoded(), sponsor: transaction.sponsor, expiry: transaction.expiry,
+            units: transaction.units)
+    }
+
+    /// A pending transaction from its parts.
+    public init(bytes: [UInt8], sponsor: [UInt8], expiry: Int64, units: Dimensions) {
+        self.bytes = bytes
+        self.sponsor = sponsor
+        self.expiry = expiry
+        self.units = units
+    }
+}
+
+/// Transactions waiting to be put in a chunk, oldest first, each held once.
+public final class Mempool: Sendable {
+    private struct State {
+        var queue: [PendingTransaction] = []
+        var held: Set<[UInt8]> = []
+    }
+
+    /// The most transactions held; more are refused.
+    public let capacity: Int
+    private let state = Mutex(State())
+
+    /// An empty mempool of `capacity` transactions.
+    public init(capacity: Int = 100_000) { self.capacity = capacity }
+
+    /// Adds `transaction` unless it is held already or the pool is full; returns whether it was added.
+    @discardableResult
+    public func add(_ transaction: PendingTransaction) -> Bool {
+        state.withLock { state in
+            guard state.queue.count < capacity, state.held.insert(transaction.bytes).inserted else { return false }
+            state.queue.append(transaction)
+            return true
+        }
+    }
+
+    /// The number of transactions held.
+    public var count: Int { state.withLock { $0.queue.count } }
+
+    /// Removes and returns, oldest first, the transactions `take` accepts
+    /// (it sees each in turn and says whether to take it); drops those
+    /// expired at `time` on the way.
+    func take(at time: Int64, _ take: (PendingTransaction) -> Bool) -> [PendingTransaction] {
+        state.withLock { state in
+            var taken: [PendingTransaction] = []
+            var kept: [PendingTransaction] = []
+            for transaction in state.queue {
+                if transaction.expiry < time {
+                    state.held.remove(transaction.bytes)
+                } else if take(transaction) {
+                    taken.append(transaction)
+                    state.held.remove(transaction.bytes)
+                } else {
+                    kept.append(transaction)
+                }
+            }
+            state.queue = kept
+            return taken
+        }
+    }
+
+    /// Puts `transactions` back at the front, for a chunk that did not get certified.
+    func restore(_ transactions: [PendingTransaction]) {
+        state.withLock { state in
+            let fresh = transactions.filter { state.held.insert($0.bytes).inserted }
+            state.queue.insert(contentsOf: fresh, at: 0)
+        }
+    }
+}

@@ -1,0 +1,108 @@
+import ChunkStore
+import DSMR
+import Synchronization
+
+/// Fetches chunks this node lacks from the validators that certified them.
+///
+/// A reply must decode as a chunk whose id is the certificate's chunk id
+/// (and whose producer and slot are the reference's); anything else counts
+/// as a failure of that signer and the next is asked. Each round asks every
+/// signer but this node once; rounds are separated by a doubling backoff, up
+/// to ``rounds``. Concurrent fetches of one chunk share one attempt.
+final class ChunkFetcher: Sendable {
+    let local: NodeID
+    let transport: any Transport
+    let validators: any ValidatorSetProvider
+    let limits: DecodingLimits
+    let timeout: Duration
+    let rounds: Int
+    let backoff: Duration
+    private let inFlight = Mutex<[ChunkID: Task<Chunk, any Error>]>([:])
+
+    init(
+        local: NodeID, transport: any Transport, validators: any ValidatorSetProvider, limits: DecodingLimits,
+        timeout: Duration, rounds: Int, backoff: Duration
+    ) {
+        self.local = local
+        self.transport = transport
+        self.validators = validators
+        self.limits = limits
+        self.timeout = timeout
+        self.rounds = rounds
+        self.backoff = backoff
+    }
+
+    /// The chunk `certificate` names, from one of its signers.
+    ///
+    /// - Throws: ``NodeError/Code/chunkUnavailable`` naming every signer's
+    ///   last failure when no signer served it in ``rounds`` rounds.
+    func fetch(_ certificate: ChunkCertificate) async throws -> Chunk {
+        let id = certificate.reference.chunkID
+        let task = inFlight.withLock { tasks in
+            if let running = tasks[id] { return running }
+            let task = Task { try await self.attempt(certificate) }
+            tasks[id] = task
+            return task
+        }
+        defer { inFlight.withLock { tasks in tasks[id] = nil } }
+        return try await task.value
+    }
+
+    private func attempt(_ certificate: ChunkCertificate) async throws -> Chunk {
+        let reference = certificate.reference
+        let set = try validators.validators(epoch: certificate.epoch)
+        let signers = certificate.signers.indices.compactMap { $0 < set.count ? set.validators[$0].nodeID : nil }
+            .filter { $0 != local }
+        var failures: [NodeID: String] = [:]
+        var pause = backoff
+        for round in 0..<rounds {
+            if round > 0 {
+                try await Task.sleep(for: pause)
+                pause *= 2
+            }
+            for peer in signers {
+                do {
+                    return try await ask(peer, for: reference)
+                } catch {
+                    failures[peer] = "\(error)"
+                }
+            }
+        }
+        let detail = signers.map { "\($0): \(failures[$0] ?? "not asked")" }.joined(separator: "; ")
+        throw NodeError(
+            .chunkUnavailable,
+            "no signer served chunk \(reference.chunkID) (expiry \(reference.expiry)) in \(rounds) rounds"
+                + (signers.isEmpty ? ": no signer but this node" : ": \(detail)"))
+    }
+
+    private func ask(_ peer: NodeID, for reference: ChunkReference) async throws -> Chunk {
+        let request = NodeMessage.requestChunk(reference.chunkID, expiry: reference.expiry).encoded()
+        let answer = try NodeMessage(decoding: try await transport.request(request, to: peer, timeout: timeout))
+        switch answer {
+        case .chunk(let bytes):
+            let chunk = try Chunk(decoding: bytes, limits: limits)
+            guard chunk.id == reference.chunkID, chunk.producer == reference.producer, chunk.slot == reference.slot
+            else {
+                throw NodeError(.chunkUnavailable, "\(peer) answered with chunk \(chunk.id), not \(reference.chunkID)")
+            }
+            return chunk
+        case .error(let reply):
+            throw reply
+        default:
+            throw ErrorReply(.malformed, "\(peer) answered a chunk request with something else")
+        }
+    }
+}
+
+/// The node's chunks: from its store, else fetched from signers and stored as accepted.
+struct FetchingChunkSource: ChunkSource {
+    let store: ChunkStore
+    let fetcher: ChunkFetcher
+
+    func chunk(for certificate: ChunkCertificate) async throws -> Chunk {
+        if let held = try store.chunk(certificate.reference) { return held.chunk }
+        let chunk = try await fetcher.fetch(certificate)
+        try await store.storeAcceptedChunk(chunk)
+        return chunk
+    }
+}

@@ -1,0 +1,93 @@
+import ChunkStore
+import DSMR
+import Synchronization
+
+/// One validator's DSMR logic over its store and a transport: builds and
+/// certifies chunks, serves peers, and builds, verifies, accepts and
+/// executes blocks. The API towards consensus is shaped like a snowman VM:
+/// ``buildChunk()``, ``buildBlock(parent:timestamp:)``,
+/// ``verify(block:parent:)``, ``accept(_:)``, ``reject(_:)``.
+public final class Node: Sendable {
+    struct Chain {
+        var lastAccepted: Block
+        /// Verified blocks not yet accepted or rejected, by id.
+        var processing: [BlockID: Block] = [:]
+    }
+
+    /// This validator's key.
+    public let signer: any Signer
+    /// The node's store.
+    public let store: ChunkStore
+    /// How it reaches peers.
+    public let transport: any Transport
+    /// Validator sets by epoch.
+    public let validators: any ValidatorSetProvider
+    /// The local clock.
+    public let clock: any NodeClock
+    /// The last accepted block's timestamp.
+    public let chainTime: ChainTimeSource
+    /// The handlers peers reach.
+    public let server: ChunkServer
+    /// Transactions waiting for this node's chunks.
+    public let mempool: Mempool
+    /// Executes accepted blocks.
+    public let executor: BlockExecutor
+    /// Request pacing.
+    public let options: NodeOptions
+    let certificates: CertificateVerificationCache
+    let fetcher: ChunkFetcher
+    let chain: Mutex<Chain>
+
+    /// Opens the node on `store`, records the genesis block (height 0,
+    /// `options.genesisTime`, executed with the assembler's genesis root) if
+    /// the store has no block yet, and registers the handlers with `transport`.
+    public init(
+        signer: any Signer, store: ChunkStore, transport: any Transport, validators: any ValidatorSetProvider,
+        clock: any NodeClock, assembler: any Assembler, mempool: Mempool = Mempool(), options: NodeOptions = NodeOptions()
+    ) async throws {
+        self.signer = signer
+        self.store = store
+        self.transport = transport
+        self.validators = validators
+        self.clock = clock
+        self.mempool = mempool
+        self.options = options
+        if try store.acceptedTip() == nil {
+            let genesis = Block(parent: .zero, height: 0, timestamp: options.genesisTime.milliseconds, certificates: [])
+            try await store.recordAccepted(genesis)
+            try await store.markExecuted(height: 0, stateRoot: try assembler.genesisRoot())
+        }
+        guard let tip = try store.acceptedTip(), let last = try store.block(at: tip.height) else {
+            throw ChunkStoreError(.corruptRecord, "the accepted tip's block is missing")
+        }
+        chain = Mutex(Chain(lastAccepted: last))
+        chainTime = try ChainTimeSource(store: store, genesis: options.genesisTime)
+        certificates = CertificateVerificationCache()
+        server = ChunkServer(
+            store: store, validators: validators, chainTime: chainTime, clock: clock, certificates: certificates)
+        let limits = DecodingLimits(rules: store.configuration.rules)
+        fetcher = ChunkFetcher(
+            local: signer.nodeID, transport: transport, validators: validators, limits: limits,
+            timeout: options.fetchTimeout, rounds: options.fetchRounds, backoff: options.fetchBackoff)
+        executor = BlockExecutor(
+            store: store, assembler: assembler, chunks: FetchingChunkSource(store: store, fetcher: fetcher))
+        transport.register(server)
+    }
+
+    /// The protocol rules (the store's).
+    public var rules: Rules { store.configuration.rules }
+    /// The signing domain (the store's).
+    public var domain: SigningDomain { store.configuration.domain }
+    /// This node's id.
+    public var nodeID: NodeID { signer.nodeID }
+
+    /// The last accepted block.
+    public var lastAccepted: Block { chain.withLock { $0.lastAccepted } }
+
+    /// Executes accepted blocks not yet executed (after a restart, or after
+    /// a chunk could not be fetched) and returns the heights executed.
+    @discardableResult
+    public func executePending() async throws -> [(height: UInt64, root: StateRoot)] {
+        try await executor.executePending()
+    }
+}

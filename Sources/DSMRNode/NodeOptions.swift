@@ -1,0 +1,20 @@
+import DSMR
+
+/// How a node paces its requests to peers.
+public struct NodeOptions: Sendable {
+    /// How long to wait for one share.
+    public var shareTimeout: Duration = .milliseconds(250)
+    /// How long the builder keeps asking for shares before giving up on a chunk.
+    public var aggregationDeadline: Duration = .seconds(2)
+    /// How long to wait for one chunk when fetching.
+    public var fetchTimeout: Duration = .milliseconds(250)
+    /// How many times every signer is asked for a missing chunk.
+    public var fetchRounds = 3
+    /// The pause before the second round of fetching; it doubles each round.
+    public var fetchBackoff: Duration = .milliseconds(10)
+    /// The timestamp of the genesis block (height 0) a new store starts with.
+    public var genesisTime: ChainTime = .milliseconds(0)
+
+    /// The defaults.
+    public init() {}
+}

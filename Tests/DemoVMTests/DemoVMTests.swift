@@ -1,0 +1,109 @@
+import ChunkStore
+import DSMR
+import DemoVM
+import Foundation
+import Testing
+
+@Suite struct DemoVMTests {
+    static let domain = SigningDomain(networkID: 5, chainID: try! ChainID(bytes: [UInt8](repeating: 3, count: 32)))
+    static let alice = try! Ed25519Signer(seed: [UInt8](repeating: 1, count: 32))
+    static let bob = try! Ed25519Signer(seed: [UInt8](repeating: 2, count: 32))
+    static let genesis = Block(parent: .zero, height: 0, timestamp: 0, certificates: [])
+
+    func withVM(_ body: (String, DemoVM) async throws -> Void) async throws {
+        var template = Array("\(NSTemporaryDirectory())/demovm-XXXXXX".utf8CString)
+        _ = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+        let path = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let vm = try DemoVM(path: path, domain: Self.domain, genesis: [(Self.alice.publicKey, 100)])
+        try await body(path, vm)
+    }
+
+    func transfer(_ amount: UInt64, nonce: UInt64, from: Ed25519Signer = alice, expiry: Int64 = 10_000) -> [UInt8] {
+        try! Transfer.sign(
+            sender: from, recipient: Self.bob.publicKey, amount: amount, nonce: nonce, expiry: expiry,
+            domain: Self.domain
+        ).encoded()
+    }
+
+    @Test func transfersMoveTokensAndInvalidOnesAreSkipped() async throws {
+        try await withVM { _, vm in
+            var forged = try Transfer(decoding: transfer(5, nonce: 1))
+            forged = Transfer(
+                sender: forged.sender, recipient: forged.recipient, amount: 50, nonce: 1, expiry: forged.expiry,
+                signature: forged.signature)
+            let transactions = [
+                transfer(10, nonce: 0),
+                transfer(10, nonce: 0),  // replay: nonce already used
+                forged.encoded(),  // bad signature
+                transfer(500, nonce: 1),  // more than the balance
+                transfer(1, nonce: 1, expiry: 999),  // expired at the block's 1 000
+                [1, 2, 3],  // does not decode
+                transfer(20, nonce: 1),
+                transfer(1, nonce: 0, from: Self.bob),  // to himself: only his nonce moves
+            ]
+            let genesisRoot = try vm.genesisRoot()
+            let root = try await vm.execute(
+                parentRoot: genesisRoot, parent: Self.genesis, timestamp: 1_000, height: 1, transactions: transactions)
+            #expect(root != genesisRoot)
+            #expect(try vm.account(Self.alice.publicKey) == (70, 2))
+            #expect(try vm.account(Self.bob.publicKey) == (30, 1))
+            #expect(try vm.executed()?.height == 1)
+            #expect(try vm.executed()?.root == root)
+        }
+    }
+
+    @Test func sameTransactionsGiveTheSameRootAndReExecutingAHeightReturnsItsRoot() async throws {
+        let transactions = [transfer(10, nonce: 0), transfer(3, nonce: 1)]
+        var roots: [StateRoot] = []
+        for _ in 0..<2 {
+            try await withVM { _, vm in
+                let root = try await vm.execute(
+                    parentRoot: try vm.genesisRoot(), parent: Self.genesis, timestamp: 1, height: 1,
+                    transactions: transactions)
+                // Asked again for the height it executed: the same root, nothing applied twice.
+                #expect(
+                    try await vm.execute(
+                        parentRoot: try vm.genesisRoot(), parent: Self.genesis, timestamp: 1, height: 1,
+                        transactions: transactions) == root)
+                #expect(try vm.account(Self.alice.publicKey).balance == 87)
+                roots.append(root)
+            }
+        }
+        #expect(roots[0] == roots[1])
+    }
+
+    @Test func stateSurvivesReopeningAndOutOfOrderHeightsAreRefused() async throws {
+        try await withVM { path, vm in
+            let root = try await vm.execute(
+                parentRoot: try vm.genesisRoot(), parent: Self.genesis, timestamp: 1, height: 1,
+                transactions: [transfer(10, nonce: 0)])
+            await #expect(throws: DemoVMError.self) {
+                _ = try await vm.execute(
+                    parentRoot: root, parent: Self.genesis, timestamp: 2, height: 3, transactions: [])
+            }
+            await #expect(throws: DemoVMError.self) {
+                _ = try await vm.execute(
+                    parentRoot: try vm.genesisRoot(), parent: Self.genesis, timestamp: 2, height: 2, transactions: [])
+            }
+            vm.close()
+            let reopened = try DemoVM(path: path, domain: Self.domain, genesis: [])
+            #expect(try reopened.executed()?.height == 1)
+            #expect(try reopened.executed()?.root == root)
+            #expect(try reopened.account(Self.bob.publicKey) == (10, 0))
+            reopened.close()
+        }
+    }
+
+    @Test func transfersRoundTripAndRefuseNonCanonicalBytes() throws {
+        let bytes = transfer(7, nonce: 3)
+        let decoded = try Transfer(decoding: bytes)
+        #expect(decoded.encoded() == bytes)
+        #expect(decoded.verifySignature(domain: Self.domain))
+        #expect(decoded.sponsor == Self.alice.publicKey)
+        for length in 0..<bytes.count {
+            #expect(throws: CodecError.self) { try Transfer(decoding: Array(bytes.prefix(length))) }
+        }
+        #expect(throws: CodecError.self) { try Transfer(decoding: bytes + [0]) }
+    }
+}
