@@ -34,6 +34,14 @@ enum Fixture {
             storageWrite: 1 << 40),
         epochDuration: 100_000, maxBlockSkew: 5_000, validityWindow: 20_000)
 
+    /// ``rules`` with room for a busy cluster: 8 kB chunks, 40 kB per window.
+    static let clusterRules = {
+        var busy = Fixture.rules
+        busy.maxChunkBytes = 8_000
+        busy.maxUnitsPerWindow.bandwidth = 40_000
+        return busy
+    }()
+
     static func configuration(_ path: String, signer: Ed25519Signer, rules: Rules = rules) -> StoreConfiguration {
         var configuration = StoreConfiguration(
             path: path, networkID: networkID, chainID: chainID, nodeID: signer.nodeID, rules: rules)
