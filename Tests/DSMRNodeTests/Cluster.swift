@@ -23,6 +23,8 @@ final class Cluster {
     let users = (0..<8).map { Fixture.signer(UInt8(100 + $0)) }
     var nonces: [UInt64]
     var accepted: [Block] = []
+    /// How long the leader waits for gossiped certificates.
+    var gossipWait: Duration = .seconds(2)
 
     init(signers: [Ed25519Signer] = Fixture.signers, seed: UInt64 = 0, faults: FaultPlan = .none) {
         directory = makeTemporaryDirectory("cluster")
@@ -94,7 +96,7 @@ final class Cluster {
     /// every live node in step verifies and accepts. Returns the block, or
     /// nil when the leader held no certificate.
     @discardableResult
-    func round(transfers: Int = 0, leader: Int? = nil) async throws -> Block? {
+    func round(transfers: Int = 0, leader: Int? = nil, tolerateUnavailable: Bool = false) async throws -> Block? {
         clock.advance(by: 1_000)
         submitTransfers(transfers)
         let built = await withTaskGroup(of: BuiltChunk?.self) { group in
@@ -107,7 +109,7 @@ final class Cluster {
         let now = clock.now().milliseconds
         let expected = Set(built.compactMap { $0.certificate?.reference.chunkID })
         // Gossip travels asynchronously; give it a moment to arrive (faults may lose it).
-        _ = try? await waitFor(.seconds(2)) {
+        _ = try? await waitFor(gossipWait) {
             let held = Set(try leaderNode.store.certificates(validAt: .milliseconds(now - 1)).map(\.reference.chunkID))
             return expected.isSubset(of: held)
         }
@@ -116,7 +118,11 @@ final class Cluster {
         }
         for node in live where node.lastAccepted.id == block.parent {
             try node.verify(block: block, parent: node.lastAccepted)
-            try await node.accept(block)
+            do {
+                try await node.accept(block)
+            } catch let error as NodeError where tolerateUnavailable && error.code == .chunkUnavailable {
+                // Recorded; executed once its chunks can be fetched.
+            }
         }
         accepted.append(block)
         return block

@@ -24,7 +24,7 @@ enum Fixture {
         signers.map { Validator(publicKey: $0.publicKey, weight: weight) }
     }
 
-    /// 1 s slots, 10 s chunk lifetime, a 20 s validity window, 100 s epochs,
+    /// 1 s slots, 10 s chunk lifetime, a 20 s validity window, 20 s epochs,
     /// 10-slot rate-limit windows of 4000 bandwidth units.
     static let rules = Rules(
         slotDuration: 1_000, chunkLifetime: 10_000, maxFutureSlots: 2, maxChunkBytes: 2_000, maxChunksPerSlot: 1,
@@ -32,7 +32,7 @@ enum Fixture {
         maxUnitsPerWindow: Dimensions(
             bandwidth: 4_000, compute: 1 << 40, storageRead: 1 << 40, storageAllocate: 1 << 40,
             storageWrite: 1 << 40),
-        epochDuration: 100_000, maxBlockSkew: 5_000, validityWindow: 20_000)
+        epochDuration: 20_000, maxBlockSkew: 5_000, validityWindow: 20_000)
 
     /// ``rules`` with room for a busy cluster: 8 kB chunks, 40 kB per window.
     static let clusterRules = {
