@@ -15,7 +15,8 @@ public struct BuiltChunk: Sendable {
 
 extension Node {
     /// Builds a chunk for the current slot from the mempool's transactions
-    /// assigned to this node, within the size and rate limits, stores it,
+    /// assigned to this node (those assigned to other validators are dropped
+    /// from this node's mempool), within the size and rate limits, stores it,
     /// asks every validator of the slot's epoch for a share until a quorum
     /// by stake signed or ``NodeOptions/aggregationDeadline`` passes
     /// (asking the silent ones again), then stores and gossips the
@@ -73,16 +74,17 @@ extension Node {
         var bytes = Chunk.minimumEncodedBytes + 64
         let start = rules.slotStart(slot)
         return mempool.take(at: start) { transaction in
-            guard TransactionPartition.validator(for: transaction.sponsor, in: set) == nodeID else { return false }
+            // Another validator's transaction: it lands in that validator's chunk, never in this node's.
+            guard TransactionPartition.validator(for: transaction.sponsor, in: set) == nodeID else { return .discard }
             let size = 4 + transaction.bytes.count
             var declared = transaction.units
             declared.bandwidth = UInt64(size)
             guard bytes + size <= rules.maxChunkBytes, let total = try? units.adding(declared),
                 used.canAdd(total, limit: rules.maxUnitsPerWindow)
-            else { return false }
+            else { return .keep }
             bytes += size
             units = total
-            return true
+            return .take
         }
     }
 

@@ -57,21 +57,32 @@ public final class Mempool: Sendable {
     /// The number of transactions held.
     public var count: Int { state.withLock { $0.queue.count } }
 
-    /// Removes and returns, oldest first, the transactions `take` accepts
-    /// (it sees each in turn and says whether to take it); drops those
-    /// expired at `time` on the way.
-    func take(at time: Int64, _ take: (PendingTransaction) -> Bool) -> [PendingTransaction] {
+    /// What the builder does with a transaction it is shown.
+    enum Choice {
+        /// Put it in the chunk.
+        case take
+        /// Leave it for a later chunk.
+        case keep
+        /// Drop it: it is another validator's to carry.
+        case discard
+    }
+
+    /// Removes and returns, oldest first, the transactions `choose` takes
+    /// (it sees each in turn); drops the ones it discards and those expired
+    /// at `time`.
+    func take(at time: Int64, _ choose: (PendingTransaction) -> Choice) -> [PendingTransaction] {
         state.withLock { state in
             var taken: [PendingTransaction] = []
             var kept: [PendingTransaction] = []
             for transaction in state.queue {
-                if transaction.expiry < time {
-                    state.held.remove(transaction.bytes)
-                } else if take(transaction) {
+                switch transaction.expiry < time ? .discard : choose(transaction) {
+                case .take:
                     taken.append(transaction)
                     state.held.remove(transaction.bytes)
-                } else {
+                case .keep:
                     kept.append(transaction)
+                case .discard:
+                    state.held.remove(transaction.bytes)
                 }
             }
             state.queue = kept

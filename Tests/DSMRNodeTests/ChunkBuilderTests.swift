@@ -1,0 +1,56 @@
+import ChunkStore
+import DSMR
+import DSMRNode
+import DemoVM
+import Testing
+
+@Suite struct ChunkBuilderTests {
+    @Test func emptyMempoolBuildsNothingAndEachTransactionLandsInItsValidatorsChunkOnly() async throws {
+        let cluster = Cluster()
+        try await cluster.startAll()
+        defer { cluster.stopAll() }
+        cluster.clock.advance(by: 1_000)
+        for node in cluster.live { #expect(try await node.buildChunk() == nil) }
+        cluster.submitTransfers(16)
+        var carried: [[UInt8]] = []
+        for node in cluster.live {
+            guard let built = try await node.buildChunk() else { continue }
+            #expect(built.certificate != nil)
+            let set = try cluster.schedule.validators(epoch: 0)
+            for bytes in built.chunk.transactions {
+                let transfer = try Transfer(decoding: bytes)
+                #expect(TransactionPartition.validator(for: transfer.sponsor, in: set) == node.nodeID)
+            }
+            carried += built.chunk.transactions
+            // What was not this node's was dropped from its mempool; what was is in the chunk.
+            #expect(node.mempool.count == 0)
+        }
+        #expect(carried.count == 16 && Set(carried).count == 16)
+    }
+
+    @Test func belowQuorumCertificateIsNeverStoredOrGossiped() async throws {
+        let cluster = Cluster()
+        try await cluster.startAll()
+        defer { cluster.stopAll() }
+        cluster.stop(2)
+        cluster.stop(3)
+        cluster.clock.advance(by: 1_000)
+        let builder = try #require(cluster.nodes[0])
+        // Transfers of every user: some are node 0's.
+        cluster.submitTransfers(16)
+        let built = try #require(try await builder.buildChunk())
+        #expect(built.certificate == nil)
+        #expect(built.signedWeight == 20)
+        let reference = ChunkReference(chunk: built.chunk, rules: Fixture.clusterRules)
+        #expect(try builder.store.certificate(for: reference) == nil)
+        #expect(try cluster.nodes[1]!.store.certificate(for: reference) == nil)
+        // Its transactions go back to the mempool for a later chunk.
+        #expect(builder.mempool.count == built.chunk.transactions.count)
+        do {
+            _ = try builder.buildBlock(parent: builder.lastAccepted, timestamp: cluster.clock.now().milliseconds)
+            Issue.record("built a block without a certificate")
+        } catch let error as NodeError {
+            #expect(error.code == .noAvailableCertificates)
+        }
+    }
+}
