@@ -51,7 +51,7 @@ let package = Package(
         .executableTarget(
             name: "dsmr-store",
             dependencies: [
-                "ChunkStore", "DSMR",
+                "ChunkStore", "DSMR", "DSMRNode", "DemoVM",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Tools/dsmr-store"

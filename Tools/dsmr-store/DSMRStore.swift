@@ -10,7 +10,7 @@ struct DSMRStore: AsyncParsableCommand {
         commandName: "dsmr-store",
         abstract: "Inspect, check and maintain a DSMR chunk store.",
         discussion: """
-            Read-only commands (stats, ls, show, check, evidence, export-signing-history, dump) work on a live \
+            Read-only commands (stats, ls, show, check, evidence, export-signing-history, dump, replay) work on a live \
             store beside the node. Commands that change a store (gc, recover, import-signing-history) \
             refuse to run while a node holds it and say which process does; compact and load write \
             to a new directory and never touch the source.
@@ -24,6 +24,7 @@ struct DSMRStore: AsyncParsableCommand {
         subcommands: [
             Stats.self, List.self, Show.self, Check.self, CollectGarbage.self, Compact.self, Recover.self,
             Evidence.self, ExportSigningHistory.self, ImportSigningHistory.self, Dump.self, Load.self,
+            Replay.self,
         ])
 
     /// Runs the command, mapping every failure onto the tool's exit codes:

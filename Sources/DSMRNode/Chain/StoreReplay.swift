@@ -1,0 +1,98 @@
+import ChunkStore
+import DSMR
+
+/// Re-executes a store's accepted blocks and compares each height's state
+/// root with the one recorded when the node executed it.
+///
+/// State is rebuilt from the first stored block (the chain's genesis), so
+/// every chunk from there on must still be held; `from` only sets the first
+/// height compared.
+public struct StoreReplay: Sendable {
+    /// How a replay ended.
+    public enum Outcome: Sendable, Hashable {
+        /// Every compared height matched.
+        case matched
+        /// The root computed at `height` is not the one recorded.
+        case mismatch(height: UInt64, recorded: StateRoot?, computed: StateRoot)
+        /// A chunk needed at `height` is no longer held; `reason` names the retention that dropped it.
+        case chunkMissing(height: UInt64, reason: String)
+    }
+
+    /// What a replay found.
+    public struct Report: Sendable, Hashable {
+        /// The heights compared, each matching.
+        public var matched: [UInt64] = []
+        /// How it ended.
+        public var outcome: Outcome = .matched
+    }
+
+    /// The store replayed (read-only is enough).
+    public let store: ChunkStore
+    /// A fresh state machine at its genesis state.
+    public let assembler: any Assembler
+
+    /// A replay of `store` on `assembler`, which must be at its genesis state.
+    public init(store: ChunkStore, assembler: any Assembler) {
+        self.store = store
+        self.assembler = assembler
+    }
+
+    /// Replays heights up to `to` (default: the executed tip), comparing
+    /// those from `from` on; stops at the first mismatch or missing chunk.
+    public func run(from: UInt64 = 0, to: UInt64? = nil) async throws -> Report {
+        var report = Report()
+        guard let executed = try store.executedTip(), let first = try firstHeight(upTo: executed) else { return report }
+        let last = min(to ?? executed, executed)
+        let executor = BlockExecutor(store: store, assembler: assembler, chunks: StoreChunkSource(store: store))
+        var root = try assembler.genesisRoot()
+        if first >= from && first <= last {
+            if let outcome = compare(first, root) {
+                report.outcome = outcome
+                return report
+            }
+            report.matched.append(first)
+        }
+        guard first < last else { return report }
+        var parent = try store.block(at: first)!
+        for height in (first + 1)...last {
+            guard let block = try store.block(at: height) else {
+                throw ChunkStoreError(.corruptRecord, "accepted block \(height) is missing")
+            }
+            do {
+                root = try await executor.execute(block, parent: parent, parentRoot: root)
+            } catch let missing as ChunkMissing {
+                report.outcome = .chunkMissing(height: height, reason: try explain(missing))
+                return report
+            }
+            if height >= from {
+                if let outcome = compare(height, root) {
+                    report.outcome = outcome
+                    return report
+                }
+                report.matched.append(height)
+            }
+            parent = block
+        }
+        return report
+    }
+
+    private func compare(_ height: UInt64, _ computed: StateRoot) -> Outcome? {
+        let recorded = try? store.stateRoot(at: height)
+        return recorded == computed ? nil : .mismatch(height: height, recorded: recorded, computed: computed)
+    }
+
+    private func explain(_ missing: ChunkMissing) throws -> String {
+        let reference = missing.reference
+        let retention = store.configuration.acceptedRetention
+        let watermark = try store.watermark()
+        return "\(missing); accepted chunks are kept for acceptedRetention = \(retention) ms after they expire "
+            + "(it expired at \(reference.expiry), the watermark is \(watermark))"
+    }
+
+    private func firstHeight(upTo tip: UInt64) throws -> UInt64? {
+        var height = tip
+        guard try store.block(at: height) != nil else { return nil }
+        while height > 0, try store.block(at: height - 1) != nil { height -= 1 }
+        return height
+    }
+}
