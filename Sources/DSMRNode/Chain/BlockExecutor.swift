@@ -35,7 +35,7 @@ public struct BlockExecutor: Sendable {
             next = executed + 1
         } else {
             // The first recorded block is the chain's start: its state is the genesis state.
-            guard let first = try firstHeight(upTo: accepted.height) else { return [] }
+            guard let first = try store.firstStoredHeight(upTo: accepted.height) else { return [] }
             let root = try assembler.genesisRoot()
             try await store.markExecuted(height: first, stateRoot: root)
             done.append((first, root))
@@ -76,11 +76,15 @@ public struct BlockExecutor: Sendable {
         }
         return result
     }
+}
 
-    private func firstHeight(upTo tip: UInt64) throws -> UInt64? {
+extension ChunkStore {
+    /// The lowest height of the unbroken run of stored blocks ending at `tip`:
+    /// the chain's first block in this store. Reads one block per height.
+    func firstStoredHeight(upTo tip: UInt64) throws -> UInt64? {
         var height = tip
-        guard try store.block(at: height) != nil else { return nil }
-        while height > 0, try store.block(at: height - 1) != nil { height -= 1 }
+        guard try block(at: height) != nil else { return nil }
+        while height > 0, try block(at: height - 1) != nil { height -= 1 }
         return height
     }
 }

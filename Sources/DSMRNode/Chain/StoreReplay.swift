@@ -41,12 +41,12 @@ public struct StoreReplay: Sendable {
     /// those from `from` on; stops at the first mismatch or missing chunk.
     public func run(from: UInt64 = 0, to: UInt64? = nil) async throws -> Report {
         var report = Report()
-        guard let executed = try store.executedTip(), let first = try firstHeight(upTo: executed) else { return report }
+        guard let executed = try store.executedTip(), let first = try store.firstStoredHeight(upTo: executed) else { return report }
         let last = min(to ?? executed, executed)
         let executor = BlockExecutor(store: store, assembler: assembler, chunks: StoreChunkSource(store: store))
         var root = try assembler.genesisRoot()
         if first >= from && first <= last {
-            if let outcome = compare(first, root) {
+            if let outcome = try compare(first, root) {
                 report.outcome = outcome
                 return report
             }
@@ -65,7 +65,7 @@ public struct StoreReplay: Sendable {
                 return report
             }
             if height >= from {
-                if let outcome = compare(height, root) {
+                if let outcome = try compare(height, root) {
                     report.outcome = outcome
                     return report
                 }
@@ -76,8 +76,8 @@ public struct StoreReplay: Sendable {
         return report
     }
 
-    private func compare(_ height: UInt64, _ computed: StateRoot) -> Outcome? {
-        let recorded = try? store.stateRoot(at: height)
+    private func compare(_ height: UInt64, _ computed: StateRoot) throws -> Outcome? {
+        let recorded = try store.stateRoot(at: height)
         return recorded == computed ? nil : .mismatch(height: height, recorded: recorded, computed: computed)
     }
 
@@ -87,12 +87,5 @@ public struct StoreReplay: Sendable {
         let watermark = try store.watermark()
         return "\(missing); accepted chunks are kept for acceptedRetention = \(retention) ms after they expire "
             + "(it expired at \(reference.expiry), the watermark is \(watermark))"
-    }
-
-    private func firstHeight(upTo tip: UInt64) throws -> UInt64? {
-        var height = tip
-        guard try store.block(at: height) != nil else { return nil }
-        while height > 0, try store.block(at: height - 1) != nil { height -= 1 }
-        return height
     }
 }

@@ -156,6 +156,10 @@ public final class ChunkServer: MessageHandler {
     @discardableResult
     public func receive(_ certificate: ChunkCertificate) async throws -> Bool {
         let reference = certificate.reference
+        // Checked before any signature: honest validators sign only the expiry the rules give the slot.
+        guard reference.expiry == rules.expiry(ofSlot: reference.slot) else {
+            throw ErrorReply(.invalid, "certificate's expiry \(reference.expiry) is not that of slot \(reference.slot)")
+        }
         let set: ValidatorSet
         do {
             set = try validators.validators(epoch: certificate.epoch)
@@ -174,9 +178,6 @@ public final class ChunkServer: MessageHandler {
                     "certificate names producer \(reference.producer) slot \(reference.slot) but chunk "
                         + "\(reference.chunkID) is of \(held.producer) slot \(held.slot)")
             }
-        }
-        guard reference.expiry == rules.expiry(ofSlot: reference.slot) else {
-            throw ErrorReply(.invalid, "certificate's expiry \(reference.expiry) is not that of slot \(reference.slot)")
         }
         return try await store.addCertificate(certificate)
     }
