@@ -9,17 +9,22 @@ import Synchronization
 /// as a failure of that signer and the next is asked. Each round asks every
 /// signer but this node once; rounds are separated by a doubling backoff, up
 /// to ``rounds``. Concurrent fetches of one chunk share one attempt.
-final class ChunkFetcher: Sendable {
-    let local: NodeID
+public final class ChunkFetcher: Sendable {
+    /// This node, never asked.
+    public let local: NodeID
     let transport: any Transport
     let validators: any ValidatorSetProvider
     let limits: DecodingLimits
-    let timeout: Duration
-    let rounds: Int
-    let backoff: Duration
+    /// How long to wait for one answer.
+    public let timeout: Duration
+    /// How many times each signer is asked.
+    public let rounds: Int
+    /// The pause before the second round; it doubles each round.
+    public let backoff: Duration
     private let inFlight = Mutex<[ChunkID: Task<Chunk, any Error>]>([:])
 
-    init(
+    /// A fetcher asking through `transport` as `local`.
+    public init(
         local: NodeID, transport: any Transport, validators: any ValidatorSetProvider, limits: DecodingLimits,
         timeout: Duration, rounds: Int, backoff: Duration
     ) {
@@ -36,7 +41,7 @@ final class ChunkFetcher: Sendable {
     ///
     /// - Throws: ``NodeError/Code/chunkUnavailable`` naming every signer's
     ///   last failure when no signer served it in ``rounds`` rounds.
-    func fetch(_ certificate: ChunkCertificate) async throws -> Chunk {
+    public func fetch(_ certificate: ChunkCertificate) async throws -> Chunk {
         let id = certificate.reference.chunkID
         let task = inFlight.withLock { tasks in
             if let running = tasks[id] { return running }
