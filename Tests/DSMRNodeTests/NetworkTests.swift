@@ -61,6 +61,32 @@ import Testing
         try cluster.expectAgreement(through: block.height)
     }
 
+    @Test func nodeStoppedAfterTheStateMachineCommittedButBeforeTheStoreRecordedIt() async throws {
+        let cluster = Cluster()
+        try await cluster.startAll()
+        defer { cluster.stopAll() }
+        try await cluster.round(transfers: 16)
+        cluster.stop(3)
+        let block = try #require(try await cluster.round(transfers: 16))
+        do {
+            let store = try ChunkStore(cluster.configuration(3))
+            try await store.recordAccepted(block)
+            store.close()
+        }
+        try await cluster.start(3)
+        let node = try #require(cluster.nodes[3])
+        // The state machine executes the block and commits; the store never hears of it.
+        let parent = try #require(try node.store.block(at: block.height - 1))
+        let parentRoot = try #require(try node.store.stateRoot(at: block.height - 1))
+        let root = try await node.executor.execute(block, parent: parent, parentRoot: parentRoot)
+        #expect(try cluster.vms[3]!.executed()?.height == block.height)
+        #expect(try node.store.executedTip() == block.height - 1)
+        // Resuming records the state machine's root without applying the block twice.
+        try await node.executePending()
+        #expect(try node.store.stateRoot(at: block.height) == root)
+        try cluster.expectAgreement(through: block.height)
+    }
+
     @Test func chunksAreFetchedAtAcceptanceEvenFromSignersThatFirstAnswerWithAWrongChunk() async throws {
         let cluster = Cluster()
         try await cluster.startAll()
