@@ -187,7 +187,9 @@ struct BlockRow {
         default:
             throw ChunkStoreError(
                 .corruptRecord,
-                "block at height \(height) is followed by \(reader.remaining) bytes, not a \(StateRoot.byteCount)-byte state root")
+                "block at height \(height) is followed by \(reader.remaining) bytes, "
+                    + "not a \(StateRoot.byteCount)-byte state root"
+            )
         }
     }
 }

@@ -43,7 +43,8 @@ public final class Node: Sendable {
     /// the store has no block yet, and registers the handlers with `transport`.
     public init(
         signer: any Signer, store: ChunkStore, transport: any Transport, validators: any ValidatorSetProvider,
-        clock: any NodeClock, assembler: any Assembler, mempool: Mempool = Mempool(), options: NodeOptions = NodeOptions()
+        clock: any NodeClock, assembler: any Assembler, mempool: Mempool = Mempool(),
+        options: NodeOptions = NodeOptions()
     ) async throws {
         self.signer = signer
         self.store = store

@@ -79,9 +79,12 @@ public final class DemoVM: Assembler, Sendable {
     ) async throws -> StateRoot {
         try environment.write { txn in
             let last = try txn.get(Self.heightKey, in: meta).map { Self.uint64($0[...]) }
-            let current = try StateRoot(bytes: try txn.get(Self.rootKey, in: meta) ?? txn.get(Self.genesisKey, in: meta)!)
+            let current = try StateRoot(
+                bytes: try txn.get(Self.rootKey, in: meta) ?? txn.get(Self.genesisKey, in: meta)!)
             if let last, last >= height {
-                guard last == height else { throw DemoVMError("asked to execute height \(height); the state is at \(last)") }
+                guard last == height else {
+                    throw DemoVMError("asked to execute height \(height); the state is at \(last)")
+                }
                 return current
             }
             if let last, height != last + 1 {
@@ -106,7 +109,8 @@ public final class DemoVM: Assembler, Sendable {
         let sender = try state(transfer.sender, txn)
         guard sender.nonce == transfer.nonce, sender.balance >= transfer.amount, sender.nonce < .max else { return }
         if transfer.sender == transfer.recipient {
-            try txn.put(Self.account(balance: sender.balance, nonce: sender.nonce + 1), forKey: transfer.sender, in: accounts)
+            try txn.put(
+                Self.account(balance: sender.balance, nonce: sender.nonce + 1), forKey: transfer.sender, in: accounts)
             return
         }
         let recipient = try state(transfer.recipient, txn)
@@ -118,12 +122,15 @@ public final class DemoVM: Assembler, Sendable {
         try txn.put(Self.account(balance: credited, nonce: recipient.nonce), forKey: transfer.recipient, in: accounts)
     }
 
-    private func state(_ account: [UInt8], _ txn: borrowing WriteTransaction) throws -> (balance: UInt64, nonce: UInt64) {
+    private func state(_ account: [UInt8], _ txn: borrowing WriteTransaction) throws -> (balance: UInt64, nonce: UInt64)
+    {
         guard let value = try txn.get(account, in: accounts), value.count == 16 else { return (0, 0) }
         return (Self.uint64(value[0..<8]), Self.uint64(value[8..<16]))
     }
 
-    private static func root(_ txn: borrowing some LMDB.Transaction & ~Copyable, _ accounts: Database) throws -> StateRoot {
+    private static func root(
+        _ txn: borrowing some LMDB.Transaction & ~Copyable, _ accounts: Database
+    ) throws -> StateRoot {
         var hasher = SHA256()
         try txn.scan(accounts) { entry in
             hasher.update(bufferPointer: entry.key)

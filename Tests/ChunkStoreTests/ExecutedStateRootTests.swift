@@ -9,7 +9,7 @@ struct ExecutedStateRootTests {
     @Test func executedHeightsKeepTheirRootsInOrderAcrossReopening() async throws {
         try await withTemporaryDirectory("roots") { path in
             let blocks = [
-                Fixture.block(height: 0, timestamp: 1_000),
+                Fixture.block(height: 0, timestamp: 1_000)
             ]
             var chain = blocks
             for height in 1...2 {
@@ -21,12 +21,18 @@ struct ExecutedStateRootTests {
                 for block in chain { try await store.recordAccepted(block) }
                 try await store.markExecuted(height: 0, stateRoot: Self.root(1))
                 // Heights are executed one after another.
-                #expect(await errorCode { try await store.markExecuted(height: 2, stateRoot: Self.root(3)) } == .blockOutOfOrder)
+                #expect(
+                    await errorCode { try await store.markExecuted(height: 2, stateRoot: Self.root(3)) }
+                        == .blockOutOfOrder)
                 try await store.markExecuted(height: 1, stateRoot: Self.root(2))
                 // Again with the same root: nothing to do; with another: refused.
                 try await store.markExecuted(height: 1, stateRoot: Self.root(2))
-                #expect(await errorCode { try await store.markExecuted(height: 1, stateRoot: Self.root(9)) } == .corruptRecord)
-                #expect(await errorCode { try await store.markExecuted(height: 3, stateRoot: Self.root(4)) } == .blockOutOfOrder)
+                #expect(
+                    await errorCode { try await store.markExecuted(height: 1, stateRoot: Self.root(9)) }
+                        == .corruptRecord)
+                #expect(
+                    await errorCode { try await store.markExecuted(height: 3, stateRoot: Self.root(4)) }
+                        == .blockOutOfOrder)
                 store.close()
             }
             let store = try ChunkStore(Fixture.configuration(path))

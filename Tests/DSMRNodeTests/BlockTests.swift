@@ -35,7 +35,9 @@ import Testing
                 return nil
             }
         }
-        func block(_ certificates: [ChunkCertificate], height: UInt64 = 1, timestamp: Int64 = 11_000, parent: BlockID? = nil) -> Block {
+        func block(
+            _ certificates: [ChunkCertificate], height: UInt64 = 1, timestamp: Int64 = 11_000, parent: BlockID? = nil
+        ) -> Block {
             Block(parent: parent ?? genesis.id, height: height, timestamp: timestamp, certificates: certificates)
         }
         #expect(code(block([good], parent: .zero)) == .wrongParent)
@@ -78,7 +80,8 @@ import Testing
 
         // An error drops that certificate; false stops the walk.
         let dropping = Verdicts { $0 == later ? .drop : .take }
-        #expect(try node.buildBlock(parent: genesis, timestamp: 12_000, verifier: dropping).certificates == [early, last])
+        #expect(
+            try node.buildBlock(parent: genesis, timestamp: 12_000, verifier: dropping).certificates == [early, last])
         let stopping = Verdicts { $0 == later ? .stop : .take }
         #expect(try node.buildBlock(parent: genesis, timestamp: 12_000, verifier: stopping).certificates == [early])
         // At 12 001 the slot-2 chunk has expired.

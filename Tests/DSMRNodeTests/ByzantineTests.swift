@@ -37,7 +37,9 @@ import Testing
         // Half the network sees A, the other half B.
         var shares: [ChunkID: [SignatureShare]] = [a.id: [], b.id: []]
         for (peer, chunk) in [(1, a), (2, b), (3, b)] {
-            if case .chunkSignature(let share) = try await ask(byzantine, peer, chunk) { shares[chunk.id]!.append(share) }
+            if case .chunkSignature(let share) = try await ask(byzantine, peer, chunk) {
+                shares[chunk.id]!.append(share)
+            }
         }
         // Then each half is offered the other chunk: refused as conflicting.
         for (peer, chunk) in [(1, b), (2, a), (3, a)] {
@@ -86,7 +88,10 @@ import Testing
         // 40 000 units a window (slots 10–19): five 7 kB chunks fit, the sixth does not.
         for slot: UInt64 in 10..<15 {
             for peer in 1...3 {
-                #expect(isShare(try await ask(byzantine, peer, Fixture.chunk(Fixture.signers[0], slot: slot, payload: payload))))
+                #expect(
+                    isShare(
+                        try await ask(byzantine, peer, Fixture.chunk(Fixture.signers[0], slot: slot, payload: payload)))
+                )
             }
         }
         for peer in 1...3 {

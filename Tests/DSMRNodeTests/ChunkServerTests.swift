@@ -53,7 +53,8 @@ import Testing
             let (_, server) = try makeServer(path, clock: ManualClock(.milliseconds(55_000)))
             #expect(server.chainTime.now == .milliseconds(50_000))
             // Expires at 50 000, at chain time.
-            #expect(await replyCode { try await server.signatureShare(for: Fixture.chunk(producer, slot: 40)) } == .expired)
+            #expect(
+                await replyCode { try await server.signatureShare(for: Fixture.chunk(producer, slot: 40)) } == .expired)
             // Expires at 71 000, past chain time + 20 s.
             #expect(
                 await replyCode { try await server.signatureShare(for: Fixture.chunk(producer, slot: 61)) }
@@ -109,7 +110,10 @@ import Testing
                 }
             }
             let answer = try NodeMessage(decoding: await server.handleRequest([0xFF, 1], from: producer.nodeID))
-            guard case .error(let reply) = answer else { Issue.record("no error for garbage"); return }
+            guard case .error(let reply) = answer else {
+                Issue.record("no error for garbage")
+                return
+            }
             #expect(reply.code == .malformed)
         }
     }

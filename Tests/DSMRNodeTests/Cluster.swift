@@ -24,7 +24,7 @@ final class Cluster {
     var nonces: [UInt64]
     var accepted: [Block] = []
     /// How long the leader waits for gossiped certificates.
-    var gossipWait: Duration = .seconds(2)
+    var gossipWait: Duration = .seconds(10)
 
     init(signers: [Ed25519Signer] = Fixture.signers, seed: UInt64 = 0, faults: FaultPlan = .none) {
         directory = makeTemporaryDirectory("cluster")
@@ -34,9 +34,11 @@ final class Cluster {
         nodes = Array(repeating: nil, count: signers.count)
         vms = Array(repeating: nil, count: signers.count)
         nonces = Array(repeating: 0, count: users.count)
-        options.shareTimeout = .milliseconds(150)
-        options.aggregationDeadline = .seconds(1)
-        options.fetchTimeout = .milliseconds(150)
+        // Generous bounds: without faults they are never reached, and a loaded
+        // machine's synced commits can take long.
+        options.shareTimeout = .seconds(2)
+        options.aggregationDeadline = .seconds(10)
+        options.fetchTimeout = .seconds(2)
         options.fetchBackoff = .milliseconds(5)
         options.genesisTime = .milliseconds(10_000)
     }
@@ -141,7 +143,9 @@ final class Cluster {
     func expectAgreement(through height: UInt64, sourceLocation: SourceLocation = #_sourceLocation) throws {
         for h in 0...height {
             let roots = try live.map { try $0.store.stateRoot(at: h) }
-            #expect(roots.allSatisfy { $0 != nil && $0 == roots[0] }, "height \(h): \(roots)", sourceLocation: sourceLocation)
+            #expect(
+                roots.allSatisfy { $0 != nil && $0 == roots[0] }, "height \(h): \(roots)",
+                sourceLocation: sourceLocation)
         }
     }
 }

@@ -7,7 +7,8 @@ import Testing
         let schedule = ValidatorSchedule(initial: Fixture.validators(), rules: Fixture.rules)
         let joining = Validator(publicKey: Fixture.outsider.publicKey, weight: 10)
         // 25 000 ms is in epoch 1: the change holds from epoch 2.
-        #expect(schedule.change(at: .milliseconds(25_000), joining: [joining], leaving: [Fixture.signers[3].nodeID]) == 2)
+        #expect(
+            schedule.change(at: .milliseconds(25_000), joining: [joining], leaving: [Fixture.signers[3].nodeID]) == 2)
         #expect(try schedule.validators(epoch: 1).contains(Fixture.signers[3].nodeID))
         #expect(try !schedule.validators(epoch: 1).contains(Fixture.outsider.nodeID))
         let two = try schedule.validators(epoch: 2)

@@ -65,14 +65,16 @@ enum Fixture {
     }
 
     /// A certificate for `chunk` signed by the first `count` of `signers`.
-    static func certificate(_ chunk: Chunk, signedBy count: Int = 3, epochSet: ValidatorSet? = nil) -> ChunkCertificate {
+    static func certificate(_ chunk: Chunk, signedBy count: Int = 3, epochSet: ValidatorSet? = nil) -> ChunkCertificate
+    {
         let reference = ChunkReference(chunk: chunk, rules: rules)
         let set = epochSet ?? (try! ValidatorSet(epoch: rules.epoch(ofSlot: chunk.slot), validators: validators()))
         let shares = set.validators.prefix(count).map { validator in
             try! SignatureShare.sign(
                 reference, rules: rules, signer: signers.first { $0.nodeID == validator.nodeID }!, domain: domain)
         }
-        return try! ChunkCertificate.aggregate(reference: reference, shares: Array(shares), validators: set, rules: rules)
+        return try! ChunkCertificate.aggregate(
+            reference: reference, shares: Array(shares), validators: set, rules: rules)
     }
 }
 

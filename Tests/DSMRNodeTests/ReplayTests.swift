@@ -26,7 +26,8 @@ import Testing
     }
 
     func genesisFile(_ cluster: Cluster, balance: UInt64 = 1_000_000) throws -> String {
-        let genesis = DemoGenesis(accounts: cluster.users.map { .init(account: Hex.encode($0.publicKey), balance: balance) })
+        let genesis = DemoGenesis(
+            accounts: cluster.users.map { .init(account: Hex.encode($0.publicKey), balance: balance) })
         let path = "\(cluster.directory)/genesis-\(balance).json"
         try JSONEncoder().encode(genesis).write(to: URL(fileURLWithPath: path))
         return path

@@ -16,10 +16,10 @@ import Testing
     func faultyNetworkKeepsTheInvariants(seed: UInt64) async throws {
         let faults = FaultPlan(dropPerMille: 40, duplicatePerMille: 40, delayPerMille: 150, maxDelay: .milliseconds(4))
         let cluster = Cluster(seed: seed, faults: faults)
-        cluster.options.shareTimeout = .milliseconds(60)
-        cluster.options.fetchTimeout = .milliseconds(60)
-        cluster.options.aggregationDeadline = .milliseconds(400)
-        cluster.gossipWait = .milliseconds(200)
+        cluster.options.shareTimeout = .milliseconds(300)
+        cluster.options.fetchTimeout = .milliseconds(300)
+        cluster.options.aggregationDeadline = .milliseconds(1_500)
+        cluster.gossipWait = .milliseconds(300)
         try await cluster.startAll()
         defer { cluster.stopAll() }
         var generator = SplitMix(seed: seed)

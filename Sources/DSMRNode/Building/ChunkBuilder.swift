@@ -88,9 +88,16 @@ extension Node {
         }
     }
 
+    /// Whether a refusal may go away on asking again: the peer is busy, or
+    /// its chain time or clock lags (the chunk looks too far ahead).
+    static func isTransient(_ code: ErrorReply.Code) -> Bool {
+        code == .overloaded || code == .tooFarInFuture || code == .notAvailable
+    }
+
     /// Asks every other validator of `set` for a share until the quorum is
     /// reached or the deadline passes; validators that refuse for good
-    /// (conflict, rate limit, invalid) are not asked again.
+    /// (conflict, rate limit, invalid, expired, not a validator) are not
+    /// asked again.
     private func gatherShares(
         for chunk: Chunk, reference: ChunkReference, set: ValidatorSet, own: SignatureShare
     ) async -> [SignatureShare] {
@@ -129,7 +136,7 @@ extension Node {
                     shares[validator.nodeID] = share
                     weight += validator.weight
                     silent = false
-                case .error(let reply)? where reply.code != .overloaded && reply.code != .notAvailable:
+                case .error(let reply)? where !Self.isTransient(reply.code):
                     refused.insert(validator.nodeID)
                     silent = false
                 default:

@@ -15,7 +15,9 @@ public enum TransactionPartition {
     ///
     /// - Throws: ``PartitionError`` for an empty list, a total weight of zero,
     ///   or weights whose sum overflows.
-    public static func validator(for sponsor: [UInt8], among validators: [Validator]) throws(PartitionError)
+    public static func validator(
+        for sponsor: [UInt8], among validators: [Validator]
+    ) throws(PartitionError)
         -> NodeID
     {
         guard !validators.isEmpty else { throw PartitionError(.empty, "no validators to assign transactions to") }

@@ -32,6 +32,7 @@ public struct ChunkMissing: Error, Hashable, Sendable, CustomStringConvertible {
     public let reference: ChunkReference
 
     public var description: String {
-        "chunk \(reference.chunkID) of \(reference.producer) slot \(reference.slot) (expiry \(reference.expiry)) is not held"
+        "chunk \(reference.chunkID) of \(reference.producer) slot \(reference.slot) "
+            + "(expiry \(reference.expiry)) is not held"
     }
 }

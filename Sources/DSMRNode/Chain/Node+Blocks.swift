@@ -73,7 +73,9 @@ extension Node {
         guard overflow || block.timestamp <= latest else {
             throw BlockVerificationError(
                 .timestampTooFarAhead,
-                "timestamp \(block.timestamp) is more than \(rules.maxBlockSkew) ms after the parent's \(parent.timestamp)")
+                "timestamp \(block.timestamp) is more than \(rules.maxBlockSkew) ms after the parent's "
+                    + "\(parent.timestamp)"
+            )
         }
         guard !block.certificates.isEmpty else {
             throw BlockVerificationError(.noCertificates, "the block has no certificate")
@@ -133,7 +135,9 @@ extension Node {
             guard block.parent == last.id, block.height == last.height + 1 else {
                 throw NodeError(
                     .notChildOfLastAccepted,
-                    "block \(block.id) at height \(block.height) does not extend the last accepted block \(last.id) at \(last.height)")
+                    "block \(block.id) at height \(block.height) does not extend the last accepted block "
+                        + "\(last.id) at \(last.height)"
+                )
             }
             try await store.recordAccepted(block)
             chainTime.advance(to: block.timestamp)

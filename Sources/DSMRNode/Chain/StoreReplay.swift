@@ -41,7 +41,9 @@ public struct StoreReplay: Sendable {
     /// those from `from` on; stops at the first mismatch or missing chunk.
     public func run(from: UInt64 = 0, to: UInt64? = nil) async throws -> Report {
         var report = Report()
-        guard let executed = try store.executedTip(), let first = try store.firstStoredHeight(upTo: executed) else { return report }
+        guard let executed = try store.executedTip(), let first = try store.firstStoredHeight(upTo: executed) else {
+            return report
+        }
         let last = min(to ?? executed, executed)
         let executor = BlockExecutor(store: store, assembler: assembler, chunks: StoreChunkSource(store: store))
         var root = try assembler.genesisRoot()

@@ -114,7 +114,9 @@ public final class ChunkServer: MessageHandler {
         guard overflow || expiry <= latest else {
             throw ErrorReply(
                 .tooFarInFuture,
-                "chunk \(chunk.id) expires at \(expiry), after chain time \(now) + validity window \(rules.validityWindow)")
+                "chunk \(chunk.id) expires at \(expiry), after chain time \(now) + validity window "
+                    + "\(rules.validityWindow)"
+            )
         }
         do {
             return try await store.persistAndSign(chunk, validators: set, now: clock.now())

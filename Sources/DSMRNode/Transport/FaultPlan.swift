@@ -63,7 +63,8 @@ extension FaultPlan {
         decision.drop = generator.next() % 1_000 < dropPerMille
         decision.duplicate = generator.next() % 1_000 < duplicatePerMille
         if generator.next() % 1_000 < delayPerMille {
-            let maxMicros = UInt64(max(0, maxDelay.components.seconds)) * 1_000_000
+            let maxMicros =
+                UInt64(max(0, maxDelay.components.seconds)) * 1_000_000
                 + UInt64(max(0, maxDelay.components.attoseconds / 1_000_000_000_000))
             decision.delay = .microseconds(maxMicros == 0 ? 0 : Int64(generator.next() % (maxMicros + 1)))
         }

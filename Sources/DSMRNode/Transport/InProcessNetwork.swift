@@ -123,7 +123,9 @@ public struct InProcessTransport: Transport {
         network.register(handler, for: local)
     }
 
-    public func request(_ request: [UInt8], to peer: NodeID, timeout: Duration) async throws(TransportError)
+    public func request(
+        _ request: [UInt8], to peer: NodeID, timeout: Duration
+    ) async throws(TransportError)
         -> [UInt8]
     {
         guard let (handler, decision) = network.route(from: local, to: peer) else {
@@ -204,10 +206,14 @@ final class ResumeOnce<Value: Sendable>: Sendable {
     }
 
     func resume(_ value: Value) {
-        let (continuation, cleanup) = state.withLock { state -> (CheckedContinuation<Value, Never>?, (@Sendable () -> Void)?) in
+        let (continuation, cleanup) = state.withLock {
+            state -> (CheckedContinuation<Value, Never>?, (@Sendable () -> Void)?) in
             guard !state.resumed else { return (nil, nil) }
             state.resumed = true
-            defer { state.continuation = nil; state.cleanup = nil }
+            defer {
+                state.continuation = nil
+                state.cleanup = nil
+            }
             return (state.continuation, state.cleanup)
         }
         continuation?.resume(returning: value)
