@@ -54,7 +54,7 @@ public final class DemoVM: Assembler, Sendable {
     public func close() { environment.close() }
 
     public func genesisRoot() throws -> StateRoot {
-        try environment.read { txn in try StateRoot(bytes: try txn.get(Self.genesisKey, in: meta)!) }
+        try environment.read { txn in try Self.storedRoot(Self.genesisKey, txn, meta) }
     }
 
     /// The last height executed and its root, or nil before the first block.
@@ -62,6 +62,9 @@ public final class DemoVM: Assembler, Sendable {
         try environment.read { txn in
             guard let height = try txn.get(Self.heightKey, in: meta), let root = try txn.get(Self.rootKey, in: meta)
             else { return nil }
+            guard height.count == 8, root.count == StateRoot.byteCount else {
+                throw DemoVMError("the state's executed height or root is damaged")
+            }
             return (Self.uint64(height[...]), try StateRoot(bytes: root))
         }
     }
@@ -70,6 +73,7 @@ public final class DemoVM: Assembler, Sendable {
     public func account(_ account: [UInt8]) throws -> (balance: UInt64, nonce: UInt64) {
         try environment.read { txn in
             guard let value = try txn.get(account, in: accounts) else { return (0, 0) }
+            guard value.count == 16 else { throw DemoVMError("account \(Hex.encode(account)) has a damaged row") }
             return (Self.uint64(value[0..<8]), Self.uint64(value[8..<16]))
         }
     }
@@ -79,8 +83,9 @@ public final class DemoVM: Assembler, Sendable {
     ) async throws -> StateRoot {
         try environment.write { txn in
             let last = try txn.get(Self.heightKey, in: meta).map { Self.uint64($0[...]) }
-            let current = try StateRoot(
-                bytes: try txn.get(Self.rootKey, in: meta) ?? txn.get(Self.genesisKey, in: meta)!)
+            let current =
+                try txn.contains(Self.rootKey, in: meta)
+                ? Self.storedRoot(Self.rootKey, txn, meta) : Self.storedRoot(Self.genesisKey, txn, meta)
             if let last, last >= height {
                 guard last == height else {
                     throw DemoVMError("asked to execute height \(height); the state is at \(last)")
@@ -124,7 +129,8 @@ public final class DemoVM: Assembler, Sendable {
 
     private func state(_ account: [UInt8], _ txn: borrowing WriteTransaction) throws -> (balance: UInt64, nonce: UInt64)
     {
-        guard let value = try txn.get(account, in: accounts), value.count == 16 else { return (0, 0) }
+        guard let value = try txn.get(account, in: accounts) else { return (0, 0) }
+        guard value.count == 16 else { throw DemoVMError("account \(Hex.encode(account)) has a damaged row") }
         return (Self.uint64(value[0..<8]), Self.uint64(value[8..<16]))
     }
 
@@ -138,6 +144,16 @@ public final class DemoVM: Assembler, Sendable {
             return .next
         }
         return try StateRoot(bytes: Array(hasher.finalize()))
+    }
+
+    /// The root stored under `key`; a missing or damaged one is an error, never a trap.
+    private static func storedRoot(
+        _ key: [UInt8], _ txn: borrowing some LMDB.Transaction & ~Copyable, _ meta: Database
+    ) throws -> StateRoot {
+        guard let bytes = try txn.get(key, in: meta), bytes.count == StateRoot.byteCount else {
+            throw DemoVMError("the state's \(String(decoding: key, as: UTF8.self)) is missing or damaged")
+        }
+        return try StateRoot(bytes: bytes)
     }
 
     private static func account(balance: UInt64, nonce: UInt64) -> [UInt8] { bytes(balance) + bytes(nonce) }

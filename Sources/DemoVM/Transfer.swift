@@ -75,7 +75,9 @@ public struct Transfer: DSMR.Transaction, Hashable {
         Ed25519Verifier().isValid(signature: signature, message: signingMessage(domain: domain), publicKey: sender)
     }
 
+    /// The SHA-256 of the canonical encoding.
     public var id: TransferID { try! TransferID(bytes: Array(SHA256.hash(data: encoded()))) }
+    /// The sender pays: transfers are partitioned by it.
     public var sponsor: [UInt8] { sender }
     /// One compute unit; reads and writes the two accounts.
     public var units: Dimensions { Dimensions(compute: 1, storageRead: 2, storageAllocate: 1, storageWrite: 2) }
