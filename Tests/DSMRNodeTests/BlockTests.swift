@@ -143,3 +143,27 @@ struct Verdicts: BuildChunkVerifier {
         }
     }
 }
+
+@Suite struct RejectTests {
+    @Test func rejectedBlockIsForgottenSoItsDescendantsCannotBeVerified() async throws {
+        let cluster = Cluster()
+        try await cluster.startAll()
+        defer { cluster.stopAll() }
+        let node = cluster.nodes[0]!
+        let genesis = node.lastAccepted
+        let certificates = (1...3).map { Fixture.certificate(Fixture.chunk(Fixture.signers[$0], slot: 10)) }
+        let parent = Block(parent: genesis.id, height: 1, timestamp: 11_000, certificates: [certificates[0]])
+        try node.verify(block: parent, parent: genesis)
+        let child = Block(parent: parent.id, height: 2, timestamp: 12_000, certificates: [certificates[1]])
+        try node.verify(block: child, parent: parent)
+        node.reject(parent)
+        // The grandchild's ancestors are looked up among verified blocks: the rejected one is gone.
+        let grandchild = Block(parent: child.id, height: 3, timestamp: 13_000, certificates: [certificates[2]])
+        do {
+            try node.verify(block: grandchild, parent: child)
+            Issue.record("verified a block descending from a rejected one")
+        } catch let error as NodeError {
+            #expect(error.code == .unknownParent)
+        }
+    }
+}
