@@ -49,7 +49,8 @@ public final class ChunkFetcher: Sendable {
             tasks[id] = task
             return task
         }
-        defer { inFlight.withLock { tasks in tasks[id] = nil } }
+        // Forget this attempt once done, unless a newer one took its place.
+        defer { inFlight.withLock { tasks in if tasks[id] == task { tasks[id] = nil } } }
         return try await task.value
     }
 
