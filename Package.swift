@@ -73,7 +73,7 @@ let package = Package(
         .executableTarget(
             name: "dsmr-bench",
             dependencies: [
-                "ChunkStore", "DSMR", "LMDB", "CLMDB",
+                "ChunkStore", "DSMR", "DSMRNode", "DemoVM", "LMDB", "CLMDB",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Tools/dsmr-bench"

@@ -81,6 +81,9 @@ struct DSMRBench: AsyncParsableCommand {
         if !selected.isDisjoint(with: [.certVerify1, .certVerifyAll, .certVerifyCached]) {
             record(try await VerifyRows.run(selected, context))
         }
+        if selected.contains(.nodeInProcess) {
+            record([try await NodeRow.run(context)])
+        }
         if selected.contains(.devnet) {
             record([try await DevnetRow.run()])
         }

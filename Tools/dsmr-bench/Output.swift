@@ -11,6 +11,7 @@ enum RowName: String, CaseIterable, Sendable {
     case certVerify1 = "cert-verify-1"
     case certVerifyAll = "cert-verify-all"
     case certVerifyCached = "cert-verify-cached"
+    case nodeInProcess = "node-inprocess"
     case devnet = "devnet"
 }
 
