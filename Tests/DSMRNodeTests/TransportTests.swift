@@ -53,6 +53,22 @@ final class EchoHandler: MessageHandler {
         try await waitUntil { handler.gossiped.withLock { $0 } == 2 }
     }
 
+    @Test func delayedMessagesOvertakeEachOther() async throws {
+        final class Arrivals: MessageHandler {
+            let order = Mutex<[UInt8]>([])
+            func handleRequest(_ request: [UInt8], from peer: NodeID) async -> [UInt8] { [] }
+            func handleGossip(_ message: [UInt8], from peer: NodeID) async { order.withLock { $0 += message } }
+        }
+        let network = InProcessNetwork(seed: 7, faults: FaultPlan(delayPerMille: 1_000, maxDelay: .milliseconds(30)))
+        let arrivals = Arrivals()
+        network.transport(for: b).register(arrivals)
+        for index in 0..<20 { await network.transport(for: a).gossip([UInt8(index)], to: b) }
+        try await waitUntil { arrivals.order.withLock { $0.count } == 20 }
+        let order = arrivals.order.withLock { $0 }
+        #expect(Set(order) == Set(0..<20))
+        #expect(order != Array(0..<20))
+    }
+
     @Test func faultsReplayFromTheSeed() async throws {
         // Which messages are lost is decided when they are sent, so the pattern depends only on the seed.
         func run(seed: UInt64) async -> [Int] {
