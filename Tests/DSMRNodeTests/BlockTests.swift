@@ -167,3 +167,46 @@ struct Verdicts: BuildChunkVerifier {
         }
     }
 }
+
+@Suite struct AcceptedChunkTests {
+    @Test func acceptedChunksNeverComeBackAsPendingAfterARestart() async throws {
+        let cluster = Cluster()
+        try await cluster.startAll()
+        defer { cluster.stopAll() }
+        let block = try #require(try await cluster.round(transfers: 16))
+        cluster.stop(0)
+        try await cluster.start(0)
+        let node = try #require(cluster.nodes[0])
+        for certificate in block.certificates {
+            #expect(try node.store.chunk(certificate.reference)?.summary.status == .accepted)
+        }
+        let pending = Set(try node.store.chunks(status: .pending).map(\.id))
+        #expect(pending.isDisjoint(with: block.certificates.map(\.reference.chunkID)))
+        #expect(try node.store.certificates(validAt: .milliseconds(0)).isEmpty)
+        #expect(node.lastAccepted == block)
+    }
+
+    @Test func certificateWithExpiryZeroIsExpiredLikeAnyOther() async throws {
+        let cluster = Cluster()
+        try await cluster.startAll()
+        defer { cluster.stopAll() }
+        let node = cluster.nodes[0]!
+        var reference = ChunkReference(chunk: Fixture.chunk(Fixture.signers[1], slot: 0), rules: Fixture.rules)
+        reference.expiry = 0
+        let set = try ValidatorSet(epoch: 0, validators: Fixture.validators())
+        let shares = Fixture.signers.prefix(3).map {
+            try! SignatureShare.sign(reference, rules: Fixture.rules, signer: $0, domain: Fixture.domain)
+        }
+        let certificate = try ChunkCertificate.aggregate(
+            reference: reference, shares: shares, validators: set, rules: Fixture.rules)
+        let genesis = node.lastAccepted
+        let block = Block(parent: genesis.id, height: 1, timestamp: 11_000, certificates: [certificate])
+        do {
+            try node.verify(block: block, parent: genesis)
+            Issue.record("verified a block with a certificate that expired at 0")
+        } catch let error as BlockVerificationError {
+            #expect(error.code == .expiredCertificate)
+        }
+        #expect(await replyCode { try await node.server.receive(certificate) } == .invalid)
+    }
+}
