@@ -56,3 +56,22 @@ import Testing
         }
     }
 }
+
+@Suite struct ChainTimeLagTests {
+    @Test func chunksAreBuiltForASlotPeersAcceptWhenChainTimeLagsTheClock() async throws {
+        let cluster = Cluster()
+        try await cluster.startAll()
+        defer { cluster.stopAll() }
+        for _ in 0..<3 { #expect(try await cluster.round(transfers: 8) != nil) }
+        // The chain sits idle for a minute of the clock: a chunk of the current slot would expire
+        // after chain time + validityWindow and be refused; the builders pick a slot peers accept.
+        cluster.clock.advance(by: 60_000)
+        for _ in 0..<3 { #expect(try await cluster.round(transfers: 8) != nil) }
+        let tip = cluster.accepted.last!.height
+        #expect(tip == 6)
+        try cluster.expectAgreement(through: tip)
+        for (index, user) in cluster.users.enumerated() {
+            #expect(try cluster.vms[0]!.account(user.publicKey).nonce == cluster.nonces[index])
+        }
+    }
+}

@@ -26,10 +26,17 @@ final class Cluster {
     /// How long the leader waits for gossiped certificates.
     var gossipWait: Duration = .seconds(10)
 
-    init(signers: [Ed25519Signer] = Fixture.signers, seed: UInt64 = 0, faults: FaultPlan = .none) {
+    /// The rules every store is made with.
+    let rules: Rules
+
+    init(
+        signers: [Ed25519Signer] = Fixture.signers, seed: UInt64 = 0, faults: FaultPlan = .none,
+        rules: Rules = Fixture.clusterRules
+    ) {
+        self.rules = rules
         directory = makeTemporaryDirectory("cluster")
         network = InProcessNetwork(seed: seed, faults: faults)
-        schedule = ValidatorSchedule(initial: Fixture.validators(signers), rules: Fixture.clusterRules)
+        schedule = ValidatorSchedule(initial: Fixture.validators(signers), rules: rules)
         self.signers = signers
         nodes = Array(repeating: nil, count: signers.count)
         vms = Array(repeating: nil, count: signers.count)
@@ -51,7 +58,7 @@ final class Cluster {
 
     /// The store configuration of node `index`.
     func configuration(_ index: Int) -> StoreConfiguration {
-        Fixture.configuration(storePath(index), signer: signers[index], rules: Fixture.clusterRules)
+        Fixture.configuration(storePath(index), signer: signers[index], rules: rules)
     }
 
     /// Opens node `index` on its store and state (created on first start).
@@ -108,7 +115,8 @@ final class Cluster {
             return built
         }
         guard let leaderNode = leader.flatMap({ nodes[$0] }) ?? live.first else { return nil }
-        let now = clock.now().milliseconds
+        // A block may lie at most maxBlockSkew after its parent: after an idle spell chain time catches up in steps.
+        let now = min(clock.now().milliseconds, leaderNode.lastAccepted.timestamp + rules.maxBlockSkew)
         let expected = Set(built.compactMap { $0.certificate?.reference.chunkID })
         // Gossip travels asynchronously; give it a moment to arrive (faults may lose it).
         _ = try? await waitFor(gossipWait) {

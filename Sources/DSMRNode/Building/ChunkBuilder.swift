@@ -20,15 +20,22 @@ extension Node {
     /// asks every validator of the slot's epoch for a share until a quorum
     /// by stake signed or ``NodeOptions/aggregationDeadline`` passes
     /// (asking the silent ones again), then stores and gossips the
-    /// certificate. Returns nil when there is nothing to put in a chunk.
+    /// certificate. Returns nil when there is nothing to put in a chunk, or
+    /// when this node already built a chunk for the slot.
+    ///
+    /// The slot is the current one, unless chain time lags so far behind
+    /// the clock that peers would refuse its expiry (past chain time +
+    /// `validityWindow`) or the next block could not carry it: then it is
+    /// the latest slot both allow, so a chain that has been idle still gets
+    /// chunks signed and blocks built.
     ///
     /// - Throws: ``NodeError/Code/notAValidator`` when this node is not a
-    ///   validator of the epoch; the store's errors (a chunk already built
-    ///   for the slot is `conflictingChunk`).
+    ///   validator of the epoch; the store's errors.
     public func buildChunk() async throws -> BuiltChunk? {
         let rules = self.rules
         let now = clock.now()
-        let slot = rules.slot(at: now.milliseconds)
+        let slot = chunkSlot(now: now)
+        if try store.signedChunk(producer: nodeID, slot: Slot(slot)) != nil { return nil }
         let set = try validators.validators(epoch: rules.epoch(ofSlot: slot))
         guard set.contains(nodeID) else {
             throw NodeError(.notAValidator, "\(nodeID) is not a validator of epoch \(set.epoch)")
@@ -86,6 +93,21 @@ extension Node {
             units = total
             return .take
         }
+    }
+
+    /// The slot of the next chunk: the current one, or, when chain time
+    /// lags behind the clock, the latest slot that peers accept (expiry at
+    /// most chain time + `validityWindow`) and that the next block can carry
+    /// (the next block lies at most `maxBlockSkew` after chain time, and its
+    /// epoch must be the chunk's or the one after).
+    func chunkSlot(now: ChainTime) -> UInt64 {
+        let rules = self.rules
+        let current = rules.slot(at: now.milliseconds)
+        let chain = chainTime.now.milliseconds
+        let (windowEnd, overflow) = chain.addingReportingOverflow(rules.validityWindow - rules.chunkLifetime)
+        let (nextBlock, skewOverflow) = chain.addingReportingOverflow(rules.maxBlockSkew)
+        guard !overflow, !skewOverflow else { return current }
+        return min(current, rules.slot(at: windowEnd), rules.slot(at: nextBlock))
     }
 
     /// Whether a refusal may go away on asking again: the peer is busy, or
