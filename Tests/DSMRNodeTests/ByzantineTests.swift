@@ -15,7 +15,7 @@ import Testing
     func ask(_ transport: InProcessTransport, _ peer: Int, _ chunk: Chunk) async throws -> NodeMessage {
         let request = NodeMessage.requestChunkSignatureShare(chunk).encoded()
         return try NodeMessage(
-            decoding: try await transport.request(request, to: Fixture.signers[peer].nodeID, timeout: .seconds(5)))
+            decoding: try await transport.request(request, to: Fixture.signers[peer].nodeID, timeout: .seconds(30)))
     }
 
     func isShare(_ message: NodeMessage) -> Bool {

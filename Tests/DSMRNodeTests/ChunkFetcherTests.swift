@@ -26,7 +26,7 @@ final class CountingChunkServer: MessageHandler {
         return ChunkFetcher(
             local: local, transport: network.transport(for: local),
             validators: ValidatorSchedule(initial: Fixture.validators(), rules: Fixture.rules),
-            limits: DecodingLimits(rules: Fixture.rules), timeout: .milliseconds(200), rounds: rounds,
+            limits: DecodingLimits(rules: Fixture.rules), timeout: .seconds(10), rounds: rounds,
             backoff: .milliseconds(1))
     }
 

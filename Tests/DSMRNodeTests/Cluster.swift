@@ -24,7 +24,7 @@ final class Cluster {
     var nonces: [UInt64]
     var accepted: [Block] = []
     /// How long the leader waits for gossiped certificates.
-    var gossipWait: Duration = .seconds(10)
+    var gossipWait: Duration = .seconds(30)
 
     /// The rules every store is made with.
     let rules: Rules
@@ -41,11 +41,12 @@ final class Cluster {
         nodes = Array(repeating: nil, count: signers.count)
         vms = Array(repeating: nil, count: signers.count)
         nonces = Array(repeating: 0, count: users.count)
-        // Generous bounds: without faults they are never reached, and a loaded
-        // machine's synced commits can take long.
-        options.shareTimeout = .seconds(2)
-        options.aggregationDeadline = .seconds(10)
-        options.fetchTimeout = .seconds(2)
+        // Generous bounds: without faults they are never reached, and on a
+        // loaded machine (or beside tests that block the concurrency pool)
+        // answers can take seconds.
+        options.shareTimeout = .seconds(10)
+        options.aggregationDeadline = .seconds(30)
+        options.fetchTimeout = .seconds(10)
         options.fetchBackoff = .milliseconds(5)
         options.genesisTime = .milliseconds(10_000)
     }

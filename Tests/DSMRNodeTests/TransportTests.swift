@@ -23,15 +23,15 @@ final class EchoHandler: MessageHandler {
         let network = InProcessNetwork()
         network.transport(for: b).register(EchoHandler())
         let transport = network.transport(for: a)
-        #expect(try await transport.request([1, 2, 3], to: b, timeout: .seconds(5)) == [3, 2, 1])
+        #expect(try await transport.request([1, 2, 3], to: b, timeout: .seconds(30)) == [3, 2, 1])
         network.partition([[a], [b]])
-        #expect(await failure { try await transport.request([1], to: b, timeout: .seconds(5)) } == .unreachable)
+        #expect(await failure { try await transport.request([1], to: b, timeout: .seconds(30)) } == .unreachable)
         network.heal()
         network.crash(b)
-        #expect(await failure { try await transport.request([1], to: b, timeout: .seconds(5)) } == .unreachable)
+        #expect(await failure { try await transport.request([1], to: b, timeout: .seconds(30)) } == .unreachable)
         network.restart(b)
         network.transport(for: b).register(EchoHandler())
-        #expect(try await transport.request([4, 5], to: b, timeout: .seconds(5)) == [5, 4])
+        #expect(try await transport.request([4, 5], to: b, timeout: .seconds(30)) == [5, 4])
     }
 
     @Test func lostMessagesTimeOut() async throws {
@@ -101,7 +101,7 @@ func failure(_ body: () async throws -> [UInt8]) async -> TransportError.Code? {
 
 /// Waits until `condition` holds, failing after `deadline`.
 func waitUntil(
-    _ deadline: Duration = .seconds(10), _ what: String = "condition",
+    _ deadline: Duration = .seconds(60), _ what: String = "condition",
     _ condition: () async throws -> Bool
 ) async throws {
     let clock = ContinuousClock()

@@ -28,7 +28,7 @@ enum IsolatedRun {
     /// The commands that open a store.
     static let commands: Set<String> = [
         "stats", "ls", "show", "check", "gc", "compact", "recover", "evidence", "export-signing-history",
-        "import-signing-history", "dump",
+        "import-signing-history", "dump", "replay",
     ]
 
     /// In the child, installs the read trace and returns nil: the command
