@@ -31,8 +31,8 @@ struct SlowReaderTests {
                 try await onDedicatedThread {
                     try store.withChunkBytes(first.id, expiry: expiry) { _ in
                         inside.signal()
-                        // Slow: until the test lets go, at most 15 s.
-                        _ = release.wait(timeout: .now() + 15)
+                        // Slow: until the test lets go, at most 60 s.
+                        _ = release.wait(timeout: .now() + 60)
                     }
                 }
             }
@@ -75,9 +75,12 @@ struct SlowReaderTests {
             let other = try await otherReader.value
 
             #expect(refused.count == 3, "signing never failed with growthTimedOut (\(signed.count) signed)")
-            #expect(slowestCall < 5, "a signing call waited \(slowestCall) s for the slow reader")
+            // The slow reader holds on for up to 60 s and is let go only after
+            // the loop: a call that waited for it would take that long. The
+            // bound is far above maxGrowthWait so a loaded machine cannot reach it.
+            #expect(slowestCall < 30, "a signing call waited \(slowestCall) s for the slow reader")
             #expect(other.reads > 0)
-            #expect(other.slowest < 5, "a read waited \(other.slowest) s")
+            #expect(other.slowest < 30, "a read waited \(other.slowest) s")
             for chunk in refused {
                 #expect(try store.chunk(chunk.id) == nil, "a refused chunk was stored")
                 #expect(try store.signedChunk(producer: chunk.producer, slot: Slot(chunk.slot)) == nil)
