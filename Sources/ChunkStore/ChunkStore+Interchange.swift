@@ -66,7 +66,7 @@ extension ChunkStore {
             }
             let metadata = SigningHistory.Metadata(
                 networkID: configuration.networkID, chainID: configuration.chainID, nodeID: configuration.nodeID,
-                lowWatermark: try r.watermark())
+                lowWatermark: try r.watermark(), lowSlot: try r.signingFloor())
             return SigningHistory(
                 metadata: metadata,
                 data: byProducer.sorted { $0.key < $1.key }.map {
@@ -103,14 +103,16 @@ extension ChunkStore {
                 "the history belongs to network \(metadata.networkID) chain \(metadata.chainID) node \(metadata.nodeID), not this store's")
         }
         let rows = history.rows()
+        let lowSlot = history.metadata.lowSlot
         let rules = configuration.rules
         return try await submit { w in
             var result = SigningHistoryImport()
             let watermark = max(try w.watermark(), metadata.lowWatermark)
             try w.setWatermark(watermark)
+            try w.raiseSigningFloor(to: lowSlot)
             result.watermark = watermark
             for row in rows {
-                guard rules.expiry(ofSlot: row.slot) > watermark else {
+                guard rules.expiry(ofSlot: row.slot) > watermark, row.slot >= lowSlot else {
                     result.obsolete += 1
                     continue
                 }

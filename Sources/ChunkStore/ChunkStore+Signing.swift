@@ -127,6 +127,10 @@ extension ChunkStore {
         case .expired(let watermark):
             throw ChunkStoreError(
                 .expired, "chunk \(prepared.id) expires at \(prepared.expiry), not after the watermark \(watermark)")
+        case .belowFloor(let floor):
+            throw ChunkStoreError(
+                .expired,
+                "chunk \(prepared.id) is for slot \(chunk.slot), below the signing floor \(floor): the signing records of those slots were pruned, so they can never be signed again")
         }
     }
 }

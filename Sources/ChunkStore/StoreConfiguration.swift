@@ -63,10 +63,21 @@ public struct StoreConfiguration: Sendable {
     /// The signing domain of the store's network and chain.
     public var domain: SigningDomain { SigningDomain(networkID: networkID, chainID: chainID) }
 
-    /// Throws when the configuration contradicts itself: invalid rules, a
-    /// signer whose node id is not `nodeID`, or a negative retention.
+    /// Throws when the configuration contradicts itself: invalid rules, rules
+    /// that allow more than one chunk per producer and slot, a signer whose
+    /// node id is not `nodeID`, or a negative retention.
     func validate() throws {
         try rules.validate()
+        // The signing ledger keeps one chunk per (producer, slot): that row is
+        // what refuses a second chunk, and two chunks in one slot are the
+        // fault `evidence` records. A limit above one would need another
+        // schema and another definition of equivocation, so it is refused
+        // rather than silently ignored.
+        guard rules.maxChunksPerSlot == 1 else {
+            throw ChunkStoreError(
+                .invalidConfiguration,
+                "maxChunksPerSlot is \(rules.maxChunksPerSlot); the store signs exactly one chunk per producer and slot, so only 1 is supported")
+        }
         if let signer, signer.nodeID != nodeID {
             throw ChunkStoreError(
                 .invalidConfiguration,

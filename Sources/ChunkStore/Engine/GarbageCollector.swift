@@ -29,6 +29,9 @@ struct GarbageCollector {
         report.rowsVisited += report.certificates
 
         let liveSlot = Self.firstLiveSlot(watermark: watermark, rules: rules)
+        // Once a slot's `signed` rows are gone, nothing may ever sign in it
+        // again, whatever the rules say later.
+        try w.raiseSigningFloor(to: liveSlot ?? .max)
         var (count, visited) = try prune(w.tables.signed, below: liveSlot, w)
         report.signedRows = count
         report.rowsVisited += visited

@@ -12,6 +12,9 @@ enum SigningDecision: Sendable {
     case rateLimited(window: UInt64, usage: Dimensions, limit: Dimensions)
     /// The chunk's expiry is at or below the watermark.
     case expired(watermark: Int64)
+    /// The chunk's slot is below the signing floor: its `signed` rows were
+    /// pruned, so whether another chunk was signed for it is unknown.
+    case belowFloor(floor: UInt64)
 }
 
 /// A chunk ready for the signing transaction: checked, encoded and measured

@@ -7,6 +7,8 @@ extension StoreWriter {
         let chunk = prepared.chunk
         let watermark = try watermark()
         if prepared.expiry <= watermark { return .expired(watermark: watermark) }
+        let floor = try signingFloor()
+        if chunk.slot < floor { return .belowFloor(floor: floor) }
 
         var alreadyCharged = false
         if let signed = try signedRecord(producer: chunk.producer, slot: chunk.slot) {

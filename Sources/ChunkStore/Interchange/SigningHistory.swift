@@ -8,7 +8,8 @@ import DSMR
 /// ```json
 /// {"metadata": {"interchange_format": "dsmr.signing-history",
 ///               "interchange_format_version": "1", "network_id": 1,
-///               "chain_id": "…", "node_id": "…", "low_watermark": 1700000000000},
+///               "chain_id": "…", "node_id": "…", "low_watermark": 1700000000000,
+///               "low_slot": "850000000"},
 ///  "data": [{"producer": "…", "signed_chunks": [{"slot": "42", "chunk_id": "…"}]}]}
 /// ```
 ///
@@ -30,13 +31,18 @@ public struct SigningHistory: Sendable, Hashable {
         public var nodeID: NodeID
         /// Chain time (ms): nothing expiring at or before it may be signed.
         public var lowWatermark: Int64
+        /// The first slot that may be signed at all: the exporting store
+        /// pruned its records of every slot below it (its signing floor).
+        /// 0 in histories that predate it.
+        public var lowSlot: UInt64
 
         /// Creates the metadata.
-        public init(networkID: UInt32, chainID: ChainID, nodeID: NodeID, lowWatermark: Int64) {
+        public init(networkID: UInt32, chainID: ChainID, nodeID: NodeID, lowWatermark: Int64, lowSlot: UInt64 = 0) {
             self.networkID = networkID
             self.chainID = chainID
             self.nodeID = nodeID
             self.lowWatermark = lowWatermark
+            self.lowSlot = lowSlot
         }
     }
 
@@ -140,6 +146,7 @@ public struct SigningHistory: Sendable, Hashable {
                 "chain_id" : "\(metadata.chainID.hex)",
                 "interchange_format" : "\(Self.formatName)",
                 "interchange_format_version" : "\(Self.formatVersion)",
+                "low_slot" : "\(metadata.lowSlot)",
                 "low_watermark" : \(metadata.lowWatermark),
                 "network_id" : \(metadata.networkID),
                 "node_id" : "\(metadata.nodeID.hex)"

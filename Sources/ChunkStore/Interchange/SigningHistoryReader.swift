@@ -22,7 +22,7 @@ enum SigningHistoryReader {
         let keys = [
             "interchange_format", "interchange_format_version", "network_id", "chain_id", "node_id", "low_watermark",
         ]
-        let object = try fields(value, "\"metadata\"", keys)
+        let object = try fields(value, "\"metadata\"", keys, optional: ["low_slot"])
         let format = try string(object["interchange_format"]!, "interchange_format")
         let version = try string(object["interchange_format_version"]!, "interchange_format_version")
         guard format == SigningHistory.formatName, version == SigningHistory.formatVersion else {
@@ -35,9 +35,17 @@ enum SigningHistoryReader {
         guard case .number(let watermarkText) = object["low_watermark"]!,
             let watermark = UInt64(canonical: watermarkText), let lowWatermark = Int64(exactly: watermark)
         else { throw failure("\"low_watermark\" must be an integer from 0 to \(Int64.max) in plain decimal") }
+        var lowSlot: UInt64 = 0
+        if let value = object["low_slot"] {
+            guard case .string(let text) = value, let slot = UInt64(canonical: text) else {
+                throw failure(
+                    "\"low_slot\" must be a string of a decimal from 0 to \(UInt64.max), no sign or leading zero")
+            }
+            lowSlot = slot
+        }
         return SigningHistory.Metadata(
             networkID: networkID, chainID: try id(object["chain_id"]!, "chain_id"),
-            nodeID: try id(object["node_id"]!, "node_id"), lowWatermark: lowWatermark)
+            nodeID: try id(object["node_id"]!, "node_id"), lowWatermark: lowWatermark, lowSlot: lowSlot)
     }
 
     private static func producer(_ value: StrictJSONValue, _ place: String) throws -> SigningHistory.ProducerHistory {
@@ -60,14 +68,15 @@ enum SigningHistoryReader {
         return SigningHistory.ProducerHistory(producer: producer, signedChunks: signed)
     }
 
-    /// The object's members by key; refuses a missing or an unknown key.
+    /// The object's members by key; refuses a missing key (but the
+    /// `optional` ones) or an unknown key.
     private static func fields(
-        _ value: StrictJSONValue, _ place: String, _ keys: [String]
+        _ value: StrictJSONValue, _ place: String, _ keys: [String], optional: [String] = []
     ) throws -> [String: StrictJSONValue] {
         guard case .object(let members) = value else { throw failure("\(place) must be an object, not \(value.kind)") }
         var found: [String: StrictJSONValue] = [:]
         for member in members {
-            guard keys.contains(member.key) else {
+            guard keys.contains(member.key) || optional.contains(member.key) else {
                 throw failure("\(place) has the unknown key \"\(member.key.prefix(80))\"")
             }
             found[member.key] = member.value

@@ -98,6 +98,12 @@ public struct StoreIdentity: Sendable, Hashable {
                     .wrongStore,
                     "\(path) was written with \(change); expiries, slots and rate-limit windows already stored follow the old value. Open with acceptTimingChange once the network has moved to the new rules")
             }
+            if timingChange(from: stored.rules) != nil {
+                // Under the old rules every slot below this one could be
+                // pruned already: new rules must not make it signable again.
+                let floor = GarbageCollector.firstLiveSlot(watermark: try w.watermark(), rules: stored.rules) ?? .max
+                try w.raiseSigningFloor(to: floor)
+            }
         } else {
             try w.setMeta(MetaKey.version, UInt32Row(Schema.version))
             try w.setMeta(MetaKey.network, UInt32Row(networkID))

@@ -29,13 +29,16 @@ enum MetaKey {
     static let watermark = MetaField<Int64Row>("watermark")
     static let acceptedTip = MetaField<BlockTip>("accepted_tip")
     static let executedTip = MetaField<UInt64Row>("executed_tip")
+    /// The first slot that may still be signed; absent until the first
+    /// `signed` rows are pruned.
+    static let signingFloor = MetaField<UInt64Row>("signing_floor")
     /// Present only while a dump is being loaded.
     static let loadIncomplete = MetaField<BytesRow>("load_incomplete")
 
     /// Every row a store may hold, by name.
     static let all = [
         version.key, network.key, chain.key, node.key, rules.key, retention.key, watermark.key, acceptedTip.key,
-        executedTip.key,
+        executedTip.key, signingFloor.key,
     ]
 }
 
@@ -166,6 +169,11 @@ extension StoreTransaction where Self: ~Copyable {
 
     /// The executed height, or nil.
     func executedTip() throws -> UInt64? { try meta(MetaKey.executedTip)?.value }
+
+    /// The first slot that may still be signed: every slot below it had its
+    /// `signed` rows pruned (or imported as pruned), so no change of rules
+    /// may make it signable again. 0 before the first pruning.
+    func signingFloor() throws -> UInt64 { try meta(MetaKey.signingFloor)?.value ?? 0 }
 }
 
 /// Typed `meta` writes.
@@ -179,4 +187,11 @@ extension StoreWriter {
     func setAcceptedTip(_ tip: BlockTip) throws { try setMeta(MetaKey.acceptedTip, tip) }
 
     func setExecutedTip(_ height: UInt64) throws { try setMeta(MetaKey.executedTip, UInt64Row(height)) }
+
+    /// Raises the signing floor to `slot`; never lowers it. A floor row that
+    /// does not decode is replaced (signing refuses while it is damaged).
+    func raiseSigningFloor(to slot: UInt64) throws {
+        if let floor = try? signingFloor(), floor >= slot { return }
+        try setMeta(MetaKey.signingFloor, UInt64Row(slot))
+    }
 }
