@@ -18,7 +18,7 @@ struct StoreChecker {
     func check(_ r: borrowing some StoreTransaction & ~Copyable) throws -> CheckReport {
         var report = CheckReport()
         let watermark = try checkMeta(&report, r)
-        let liveSlot = GarbageCollector.firstLiveSlot(watermark: watermark, rules: rules) ?? .max
+        let liveSlot = Self.firstUncollectedSlot(watermark: watermark, rules: rules, r)
         let implied = try checkChunks(liveSlot: liveSlot, &report, r)
         try checkSlotProducerIndex(&report, r)
         try checkExpiryIndex(&report, r)
@@ -77,6 +77,11 @@ struct StoreChecker {
             }
         } catch {
             report.add(.metaInvalid, Schema.meta, MetaKey.watermark.key.bytes, "\(error)")
+        }
+        do {
+            _ = try r.signingFloor()
+        } catch {
+            report.add(.metaInvalid, Schema.meta, MetaKey.signingFloor.key.bytes, "\(error)")
         }
         do {
             let accepted = try r.acceptedTip()
@@ -163,6 +168,16 @@ struct StoreChecker {
             }
         }
         return implied
+    }
+
+    /// The first slot from which nothing can have been collected: above both
+    /// the slots the current rules expire at `watermark` and the signing
+    /// floor (after a change of timing rules the floor can be the higher).
+    static func firstUncollectedSlot(
+        watermark: Int64, rules: Rules, _ r: borrowing some StoreTransaction & ~Copyable
+    ) -> UInt64 {
+        let live = GarbageCollector.firstLiveSlot(watermark: watermark, rules: rules) ?? .max
+        return max(live, (try? r.signingFloor()) ?? 0)
     }
 
     /// Why a record's header disagrees with its chunk, or nil. The header's

@@ -39,7 +39,7 @@ struct StoreRecovery {
     func recover(_ w: borrowing StoreWriter) throws -> RecoveryReport {
         var report = RecoveryReport()
         let watermark = try w.watermark()
-        let liveSlot = GarbageCollector.firstLiveSlot(watermark: watermark, rules: rules) ?? .max
+        let liveSlot = StoreChecker.firstUncollectedSlot(watermark: watermark, rules: rules, w)
         try w.clear(w.tables.bySlotProducer)
         try w.clear(w.tables.byExpiry)
 
