@@ -63,10 +63,14 @@ extension ChunkStore {
         let units = try measure(chunk, size: bytes.count)
         let prepared = PreparedChunk(
             chunk: chunk, id: chunk.id, bytes: bytes, expiry: expiry, units: units, origin: .fetched)
+        let node = configuration.nodeID
         try await submit { w in
             // Held already (signed before its block was accepted): make sure it is accepted.
             if try w.markAccepted(ChunkKey(expiry: prepared.expiry, id: prepared.id)) { return }
-            try w.putChunk(prepared, status: .accepted)
+            // Not held, or held with a damaged header that this record replaces
+            // (with any pending expiry row the damaged one left behind).
+            try w.delete(w.tables.byExpiry, ExpiryIndexKey(status: .pending, expiry: prepared.expiry, id: prepared.id))
+            try w.putChunk(try w.restoringOrigin(prepared, node: node), status: .accepted)
         }
     }
 

@@ -53,6 +53,19 @@ extension StoreWriter {
         try putIndexRows(record, id: prepared.id)
     }
 
+    /// `prepared` as signed here (or as this node's own) when the `signed`
+    /// row names it as held: a record rewritten after damage keeps counting
+    /// towards its producer's ledger.
+    func restoringOrigin(_ prepared: PreparedChunk, node: NodeID) throws -> PreparedChunk {
+        let chunk = prepared.chunk
+        guard let signed = (try? signedRecord(producer: chunk.producer, slot: chunk.slot)) ?? nil,
+            signed.chunkID == prepared.id, !signed.notHeld
+        else { return prepared }
+        return PreparedChunk(
+            chunk: chunk, id: prepared.id, bytes: prepared.bytes, expiry: prepared.expiry, units: prepared.units,
+            origin: chunk.producer == node ? .own : .signed)
+    }
+
     /// Writes the two index rows of a record.
     func putIndexRows(_ record: ChunkRecord, id: ChunkID) throws {
         try put(
@@ -61,10 +74,14 @@ extension StoreWriter {
         try put(tables.byExpiry, ExpiryIndexKey(status: record.status, expiry: record.expiry, id: id), EmptyRow())
     }
 
-    /// Marks a held chunk accepted; returns false when it is not held.
+    /// Marks a held chunk accepted; returns false when it is not held, or
+    /// held with a damaged header: then the node fetches the chunk again and
+    /// `storeAcceptedChunk` writes a sound record in its place, so a damaged
+    /// record never stops acceptance.
     func markAccepted(_ key: ChunkKey) throws -> Bool {
-        guard var value = try withRawValue(tables.chunks, key, { Array($0) }) else { return false }
-        let record = try value.withUnsafeBytes { try ChunkRecord.parse($0).record }
+        guard var value = try withRawValue(tables.chunks, key, { Array($0) }),
+            let record = value.withUnsafeBytes({ try? ChunkRecord.parse($0).record })
+        else { return false }
         if record.status == .accepted { return true }
         var accepted = record
         accepted.status = .accepted

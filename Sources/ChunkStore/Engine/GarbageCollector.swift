@@ -70,17 +70,42 @@ struct GarbageCollector {
         let range = KeyRange(
             lower: ExpiryIndexKey.bound(status, expiry: 0),
             upper: limit == .max ? ExpiryIndexKey.end(status) : ExpiryIndexKey.bound(status, expiry: limit + 1))
+        let limits = DecodingLimits(rules: rules)
+        var damaged = 0
         let removed = try w.scan(w.tables.byExpiry, in: range) { entry in
-            let key = try entry.key().chunkKey
-            if let header = try w.chunkRecord(key) {
-                try w.delete(
-                    w.tables.bySlotProducer, SlotProducerKey(slot: header.slot, producer: header.producer, id: key.id))
+            guard let key = try? entry.key().chunkKey else { return .delete }
+            // The record is deleted by its key whatever it holds: a damaged
+            // one must not stop the collection (and with it acceptance).
+            let found = try w.withRawValue(w.tables.chunks, key) { value in
+                Self.slotProducerKey(of: value, id: key.id, limits: limits)
+            }
+            if let found {
+                if let indexKey = found.key { try w.delete(w.tables.bySlotProducer, indexKey) }
+                if found.damaged { damaged += 1 }
                 try w.delete(w.tables.chunks, key)
             }
             return .delete
         }
+        report.damagedRecords += damaged
         report.rowsVisited += removed
         if status == .pending { report.expiredPending = removed } else { report.expiredAccepted = removed }
+    }
+
+    /// The `by_slot_producer` key of the record `value` of chunk `id`: from
+    /// its header, or when the header is damaged from the chunk's own bytes
+    /// if they still hash to `id` (nil when neither can be trusted).
+    static func slotProducerKey(of value: UnsafeRawBufferPointer, id: ChunkID, limits: DecodingLimits)
+        -> (key: SlotProducerKey?, damaged: Bool)
+    {
+        if let header = try? ChunkRecord.parse(value).record {
+            return (SlotProducerKey(slot: header.slot, producer: header.producer, id: id), false)
+        }
+        guard value.count > ChunkRecord.headerSize else { return (nil, true) }
+        let body = Array(value[ChunkRecord.headerSize...])
+        guard ChunkID(hashing: body) == id, let chunk = try? Chunk(decoding: body, limits: limits) else {
+            return (nil, true)
+        }
+        return (SlotProducerKey(slot: chunk.slot, producer: chunk.producer, id: id), true)
     }
 
     /// Deletes rows keyed (number, producer) whose number is below `limit`,

@@ -14,6 +14,10 @@ public struct GarbageReport: Sendable, Hashable, Codable {
     public var ledgerRows = 0
     /// `evidence` rows removed.
     public var evidenceRows = 0
+    /// Expired chunk records removed whose header did not parse: they were
+    /// deleted by key, and their producer/slot rows found through the chunk's
+    /// own bytes where those still decode.
+    public var damagedRecords = 0
     /// Index and table rows visited, removed or not: the collection's cost.
     public var rowsVisited = 0
 
@@ -29,6 +33,7 @@ public struct GarbageReport: Sendable, Hashable, Codable {
         signedRows += other.signedRows
         ledgerRows += other.ledgerRows
         evidenceRows += other.evidenceRows
+        damagedRecords += other.damagedRecords
         rowsVisited += other.rowsVisited
     }
 }
