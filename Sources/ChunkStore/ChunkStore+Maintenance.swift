@@ -16,11 +16,16 @@ extension ChunkStore {
     }
 
     /// Rebuilds every derived row (chunk indexes, ledgers, missing `signed`
-    /// rows) from the primary records, in place and in one transaction, and
-    /// drops what cannot be trusted (chunk records that do not hash to their
-    /// id, certificates that do not decode). Run `check()` afterwards.
+    /// rows) from the primary records, in place and in one transaction,
+    /// rebuilds damaged record headers whose chunk still hashes to its id,
+    /// and drops what cannot be trusted (chunk records that do not hash to
+    /// their id, certificates that do not decode, keys of the wrong size).
+    /// Afterwards `check()` finds at most what the report lists as
+    /// `unrepaired`.
     public func recover() async throws -> RecoveryReport {
-        let recovery = StoreRecovery(rules: configuration.rules, limits: DecodingLimits(rules: configuration.rules))
+        let recovery = StoreRecovery(
+            rules: configuration.rules, limits: DecodingLimits(rules: configuration.rules), node: configuration.nodeID,
+            measure: configuration.measure)
         return try await submit { w in try recovery.recover(w) }
     }
 
