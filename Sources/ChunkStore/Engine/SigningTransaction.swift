@@ -52,16 +52,22 @@ extension StoreWriter {
     }
 
     /// Keeps the first proof for a (producer, slot); later conflicts add
-    /// nothing a slashing needs.
+    /// nothing a slashing needs. An entry that proves nothing on its own (the
+    /// chunk signed first was not held, as after a signing-history import) is
+    /// replaced by a later pair that does.
     func storeEvidence(first: SignedRecord, second: PreparedChunk, limits: DecodingLimits) throws {
         let chunk = second.chunk
         let key = ProducerKey(chunk.producer, chunk.slot)
-        if try contains(tables.evidence, key) { return }
+        // Both chunks were checked when stored; holding both is the proof. A
+        // row that does not decode proves nothing either.
+        let stored = try contains(tables.evidence, key)
+        if stored, (try? get(tables.evidence, key))??.signedChunk.isEmpty == false { return }
         let signedChunk =
             try withRawValue(tables.chunks, first.chunkKey) { value -> Chunk? in
                 guard let (_, body) = try? ChunkRecord.parse(value) else { return nil }
                 return try? Chunk(decoding: Array(body), limits: limits)
             } ?? nil
+        if stored && signedChunk == nil { return }
         let evidence = ConflictEvidence(
             producer: chunk.producer, slot: chunk.slot, signedChunkID: first.chunkID, signedChunk: signedChunk,
             conflictingChunk: chunk)
