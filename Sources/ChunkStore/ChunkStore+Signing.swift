@@ -48,23 +48,49 @@ extension ChunkStore {
             prepared.reference, rules: configuration.rules, signer: signer, domain: configuration.domain)
     }
 
-    /// Stores a chunk fetched after a block referencing it was accepted. No
-    /// signing rules apply but the size limit (the certificate vouches for
-    /// it); it is stored as accepted and kept for `acceptedRetention` after it
-    /// expires.
-    public func storeAcceptedChunk(_ chunk: Chunk) async throws {
+    /// Stores a chunk fetched after a block referencing it was accepted, the
+    /// node's answer to a reference in `AcceptanceReport.missingChunks`.
+    ///
+    /// Checks, before anything is written: `reference` names this chunk (id,
+    /// producer, slot), the chunk fits `maxChunkBytes`, its producer is in
+    /// `validators` and signed it with that registered key; then, in the
+    /// transaction, that an accepted block's certificate for `reference` is
+    /// held (`recordAccepted` keeps it as long as the chunk may be). Refusals:
+    /// `invalidChunk`, `tooLarge`, `notAValidator`, `badSignature`,
+    /// `notAccepted`. No signing rules apply; the chunk is stored as accepted
+    /// at the certificate's expiry and kept for `acceptedRetention` after it.
+    public func storeAcceptedChunk(
+        _ chunk: Chunk, for reference: ChunkReference, validators: ValidatorSet
+    ) async throws {
+        let id = chunk.id
+        guard reference.chunkID == id, reference.producer == chunk.producer, reference.slot == chunk.slot else {
+            throw ChunkStoreError(
+                .invalidChunk,
+                "chunk \(id) (producer \(chunk.producer), slot \(chunk.slot)) is not the chunk the reference names: \(reference.chunkID) (producer \(reference.producer), slot \(reference.slot))")
+        }
         let bytes = chunk.encoded()
         guard bytes.count <= configuration.rules.maxChunkBytes else {
             throw ChunkStoreError(
                 .tooLarge,
-                "chunk \(chunk.id) has \(bytes.count) bytes; the limit is \(configuration.rules.maxChunkBytes), so no honest quorum certified it")
+                "chunk \(id) has \(bytes.count) bytes; the limit is \(configuration.rules.maxChunkBytes), so no honest quorum certified it")
         }
-        let expiry = configuration.rules.expiry(ofSlot: chunk.slot)
+        guard let validator = validators.validator(chunk.producer) else {
+            throw ChunkStoreError(
+                .notAValidator, "producer \(chunk.producer) is not in the validator set of epoch \(validators.epoch)")
+        }
+        guard chunk.verifySignature(publicKey: validator.publicKey, domain: configuration.domain) else {
+            throw ChunkStoreError(.badSignature, "chunk \(id) is not signed by its producer \(chunk.producer)")
+        }
         let units = try measure(chunk, size: bytes.count)
         let prepared = PreparedChunk(
-            chunk: chunk, id: chunk.id, bytes: bytes, expiry: expiry, units: units, origin: .fetched)
+            chunk: chunk, id: id, bytes: bytes, expiry: reference.expiry, units: units, origin: .fetched)
         let node = configuration.nodeID
         try await submit { w in
+            let accepted = (try? w.get(w.tables.certificates, ChunkKey(expiry: reference.expiry, id: id)))??.status
+            guard accepted == .accepted else {
+                throw ChunkStoreError(
+                    .notAccepted, "no accepted block's certificate names chunk \(id) expiring at \(reference.expiry)")
+            }
             // Held already (signed before its block was accepted): make sure it is accepted.
             if try w.markAccepted(ChunkKey(expiry: prepared.expiry, id: prepared.id)) { return }
             // Not held, or held with a damaged header that this record replaces

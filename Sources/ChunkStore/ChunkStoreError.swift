@@ -12,6 +12,7 @@ public struct ChunkStoreError: Error, Sendable, CustomStringConvertible {
             case notAValidator, badSignature, tooLarge, expired, tooFarInFuture, conflictingChunk, rateLimited
             case invalidChunk, blockOutOfOrder, corruptRecord, wrongStore, locked, readOnly, closed
             case badInterchange, io, invalidConfiguration, noSigningKey, alreadyExists, damaged, outputInsideStore
+            case notAccepted
         }
 
         private let base: Base
@@ -38,6 +39,8 @@ public struct ChunkStoreError: Error, Sendable, CustomStringConvertible {
         public static let rateLimited = Code(.rateLimited)
         /// The chunk's transactions could not be measured.
         public static let invalidChunk = Code(.invalidChunk)
+        /// No accepted block's certificate names the chunk.
+        public static let notAccepted = Code(.notAccepted)
         /// A block does not extend the accepted tip.
         public static let blockOutOfOrder = Code(.blockOutOfOrder)
         /// A stored value does not decode.

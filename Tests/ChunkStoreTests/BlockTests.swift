@@ -38,7 +38,7 @@ struct BlockTests {
 
             // The missing chunk, fetched later, is stored as accepted and is
             // not charged to its producer.
-            try await store.storeAcceptedChunk(absent)
+            try await store.storeAcceptedChunk(absent, for: Fixture.reference(absent), validators: Fixture.validators)
             #expect(try store.summary(of: absent.id)?.status == .accepted)
             #expect(try store.summary(of: absent.id)?.origin == .fetched)
             #expect(try store.ledgerUsage(producer: absent.producer, window: Fixture.rules.window(ofSlot: slot)) == .zero)
@@ -60,16 +60,19 @@ struct BlockTests {
             #expect(try store.summary(of: late.id)?.status == .accepted)
             #expect(try store.summary(of: late.id)?.origin == .signed)
             // The node's fetch of the missing chunk finds it held.
-            try await store.storeAcceptedChunk(late)
-            // A chunk held as pending and then fetched for a block becomes accepted.
-            try await store.storeAcceptedChunk(early)
-            #expect(try store.summary(of: early.id)?.status == .accepted)
-            #expect(Set(try store.chunks(status: .accepted).map(\.id)) == [late.id, early.id])
-            #expect(try store.chunks(status: .pending).isEmpty)
-            // Both are kept for the accepted retention, not collected at expiry.
+            try await store.storeAcceptedChunk(late, for: Fixture.reference(late), validators: Fixture.validators)
+            // A chunk no accepted block names is not made accepted by a fetch.
+            let code = await errorCode {
+                try await store.storeAcceptedChunk(early, for: Fixture.reference(early), validators: Fixture.validators)
+            }
+            #expect(code == .notAccepted)
+            #expect(try store.summary(of: early.id)?.status == .pending)
+            #expect(try store.chunks(status: .accepted).map(\.id) == [late.id])
+            // The accepted one is kept for the accepted retention, not collected at expiry.
             let expiry = Fixture.rules.expiry(ofSlot: slot)
-            #expect(try await store.collectGarbage(upTo: .milliseconds(expiry)).chunksRemoved == 0)
-            #expect(try await store.collectGarbage(upTo: .milliseconds(expiry + configuration.acceptedRetention)).expiredAccepted == 2)
+            let atExpiry = try await store.collectGarbage(upTo: .milliseconds(expiry))
+            #expect(atExpiry.expiredPending == 1 && atExpiry.expiredAccepted == 0)
+            #expect(try await store.collectGarbage(upTo: .milliseconds(expiry + configuration.acceptedRetention)).expiredAccepted == 1)
         }
     }
 

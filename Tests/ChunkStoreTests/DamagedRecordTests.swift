@@ -48,7 +48,7 @@ import Testing
         let report = try await reopened.recordAccepted(block)
         #expect(report.missingChunks == [certificate.reference])
         // Fetched again, the chunk replaces the damaged record.
-        try await reopened.storeAcceptedChunk(damaged)
+        try await reopened.storeAcceptedChunk(damaged, for: certificate.reference, validators: Self.validators)
         #expect(try reopened.summary(of: damaged.id, expiry: certificate.reference.expiry)?.status == .accepted)
         let check = try reopened.check()
         #expect(check.isClean, "\(check.problems)")

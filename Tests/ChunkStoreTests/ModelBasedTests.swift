@@ -277,8 +277,10 @@ struct ModelRun {
         let reference = missing.remove(at: Int.random(in: 0..<missing.count, using: &random))
         guard let chunk = pool[reference.chunkID] else { return }
         operation = "storeAcceptedChunk \(chunk.id.hex.prefix(8)) slot \(chunk.slot)"
-        let expected = model.storeAccepted(chunk)
-        let code = await errorCode { [store = self.store] in try await store.storeAcceptedChunk(chunk) }
+        let expected = model.storeAccepted(chunk, expiry: reference.expiry, signatureValid: !forged.contains(chunk.id))
+        let code = await errorCode { [store = self.store] in
+            try await store.storeAcceptedChunk(chunk, for: reference, validators: Fixture.validators)
+        }
         try require(code == expected, "storeAcceptedChunk threw \(code.map { "\($0)" } ?? "nothing"), expected \(expected.map { "\($0)" } ?? "nothing")")
     }
 

@@ -85,7 +85,7 @@ struct OpeningTests {
             #expect(await errorCode { try await store.collectGarbage(upTo: .milliseconds(1)) } == .readOnly)
             #expect(await errorCode { try await store.recordAccepted(Fixture.block(height: 1, timestamp: 1)) } == .readOnly)
             #expect(await errorCode { try await store.addCertificate(Fixture.certificate(chunk)) } == .readOnly)
-            #expect(await errorCode { try await store.storeAcceptedChunk(chunk) } == .readOnly)
+            #expect(await errorCode { try await store.storeAcceptedChunk(chunk, for: Fixture.reference(chunk), validators: Fixture.validators) } == .readOnly)
             #expect(await errorCode {
                 try await store.persistAndSign(
                     Fixture.chunk(Fixture.producers[1], slot: 20), validators: Fixture.validators, now: .milliseconds(20_000))
@@ -116,7 +116,8 @@ struct OpeningTests {
                 try await store.storeOwnChunk(Fixture.chunk(Fixture.node, slot: 20), now: .milliseconds(20_000))
             } == .noSigningKey)
             // Keeping chunks needs no key.
-            try await store.storeAcceptedChunk(chunk)
+            try await store.recordAccepted(Fixture.block(height: 1, timestamp: 19_000, certifying: [chunk]))
+            try await store.storeAcceptedChunk(chunk, for: Fixture.reference(chunk), validators: Fixture.validators)
             #expect(try store.signedChunk(producer: chunk.producer, slot: 20) == nil)
         }
     }

@@ -125,10 +125,14 @@ struct StoreModel {
         return nil
     }
 
-    /// Applies `storeAcceptedChunk`.
     /// Applies `storeAcceptedChunk`; returns the error it must throw.
-    mutating func storeAccepted(_ chunk: Chunk) -> ChunkStoreError.Code? {
+    mutating func storeAccepted(_ chunk: Chunk, expiry: Int64, signatureValid: Bool) -> ChunkStoreError.Code? {
         if chunk.encoded().count > rules.maxChunkBytes { return .tooLarge }
+        if !validators.contains(chunk.producer) { return .notAValidator }
+        if !signatureValid { return .badSignature }
+        guard let certificate = certificates[chunk.id], certificate.expiry == expiry,
+            certificate.status == .accepted
+        else { return .notAccepted }
         if chunks[chunk.id] != nil {
             chunks[chunk.id]!.status = .accepted
             return nil
