@@ -12,9 +12,10 @@ public struct AcceptanceReport: Sendable, Hashable {
 
 extension ChunkStore {
     /// Records an accepted block, all in one durable transaction: the block
-    /// at its height, its certificates kept and marked accepted, the chunks
-    /// it references marked accepted, the watermark moved to the block's
-    /// timestamp (never back) and garbage collected up to it.
+    /// at its height, its certificates kept and marked accepted (for as long
+    /// as their chunks are), the chunks it references marked accepted, the
+    /// watermark moved to the block's timestamp (never back) and garbage
+    /// collected up to it, blocks older than `blockRetention` included.
     ///
     /// The block must extend the accepted tip (height + 1, parent = tip); the
     /// first block recorded may have any height. Recording the tip again is a
@@ -40,9 +41,10 @@ extension ChunkStore {
                 try w.put(w.tables.certificates, key, CertificateRow(status: .accepted, certificate: certificateBytes))
             }
             try w.setAcceptedTip(tip)
-            let watermark = max(try w.watermark(), block.timestamp)
+            let previous = try w.watermark()
+            let watermark = max(previous, block.timestamp)
             try w.setWatermark(watermark)
-            let garbage = try collector.collect(upTo: watermark, w)
+            let garbage = try collector.collect(from: previous, upTo: watermark, w)
             return AcceptanceReport(tip: tip, missingChunks: missing, garbage: garbage)
         }
     }
@@ -118,9 +120,10 @@ extension ChunkStore {
     public func collectGarbage(upTo time: ChainTime) async throws -> GarbageReport {
         let collector = garbageCollector
         return try await submit { w in
-            let current = max(try w.watermark(), time.milliseconds)
+            let previous = try w.watermark()
+            let current = max(previous, time.milliseconds)
             try w.setWatermark(current)
-            return try collector.collect(upTo: current, w)
+            return try collector.collect(from: previous, upTo: current, w)
         }
     }
 
@@ -147,7 +150,8 @@ extension ChunkStore {
     var garbageCollector: GarbageCollector {
         GarbageCollector(
             rules: configuration.rules, acceptedRetention: configuration.acceptedRetention,
-            evidenceRetention: configuration.evidenceRetention)
+            evidenceRetention: configuration.evidenceRetention,
+            blockRetention: configuration.blockRetention ?? configuration.acceptedRetention)
     }
 }
 

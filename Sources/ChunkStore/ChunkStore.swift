@@ -120,6 +120,7 @@ public final class ChunkStore: Sendable {
             rules: identity.rules)
         configuration.acceptedRetention = identity.acceptedRetention
         configuration.evidenceRetention = identity.evidenceRetention
+        configuration.blockRetention = identity.blockRetention
         configuration.readOnly = readOnly
         configuration.durability = durability
         try self.init(configuration)

@@ -15,6 +15,13 @@ public struct StoreConfiguration: Sendable {
     public var rules: Rules
     /// How long (ms) accepted chunks are kept after they expire.
     public var acceptedRetention: Int64 = 60_000
+    /// How long (ms) accepted blocks are kept after chain time passes their
+    /// timestamp; the accepted tip is always kept. nil (the default) means
+    /// `acceptedRetention`: a block's chunks expire after its timestamp and
+    /// are kept `acceptedRetention` past their expiry, so every kept block
+    /// can be replayed from chunks still held. A longer retention keeps
+    /// blocks whose chunks may be gone.
+    public var blockRetention: Int64?
     /// How long (ms) conflict evidence is kept after its slot can no longer
     /// be signed; export it before then to keep it.
     public var evidenceRetention: Int64 = 86_400_000
@@ -83,10 +90,10 @@ public struct StoreConfiguration: Sendable {
                 .invalidConfiguration,
                 "the signer is node \(signer.nodeID) but the store belongs to node \(nodeID); a store keeps one node's signing history")
         }
-        guard acceptedRetention >= 0, evidenceRetention >= 0 else {
+        guard acceptedRetention >= 0, evidenceRetention >= 0, blockRetention ?? 0 >= 0 else {
             throw ChunkStoreError(
                 .invalidConfiguration,
-                "retention must not be negative (accepted \(acceptedRetention) ms, evidence \(evidenceRetention) ms)")
+                "retention must not be negative (accepted \(acceptedRetention) ms, evidence \(evidenceRetention) ms, blocks \(blockRetention.map { "\($0) ms" } ?? "as accepted"))")
         }
     }
 }

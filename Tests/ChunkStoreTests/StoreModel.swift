@@ -193,7 +193,8 @@ struct StoreModel {
                 report.expiredAccepted += 1
             }
         }
-        for (id, row) in certificates where row.expiry <= w {
+        for (id, row) in certificates
+        where row.expiry <= (row.status == .accepted ? w - acceptedRetention : w) {
             certificates[id] = nil
             report.certificates += 1
         }

@@ -7,6 +7,9 @@ import LMDB
 /// the watermark and accepted ones up to the watermark less their retention:
 /// the cost is the rows removed, not the store's size. Records in `chunks`
 /// are keyed by expiry first, so those that expire together share pages.
+/// Certificates are kept as long as their chunks (accepted ones for the
+/// accepted retention) and blocks for the block retention, the accepted tip
+/// always.
 /// `signed`, `ledger` and `evidence` are keyed by slot (or window) first, so
 /// each is pruned as one range from its start; `by_slot_producer` is keyed
 /// by slot first, so its expired rows are neighbours too.
@@ -14,19 +17,19 @@ struct GarbageCollector {
     let rules: Rules
     let acceptedRetention: Int64
     let evidenceRetention: Int64
+    let blockRetention: Int64
 
-    func collect(upTo watermark: Int64, _ w: borrowing StoreWriter) throws -> GarbageReport {
+    /// Collects what `watermark` expires; `previous` is the watermark of the
+    /// last collection, so rows kept then are not walked again.
+    func collect(from previous: Int64, upTo watermark: Int64, _ w: borrowing StoreWriter) throws -> GarbageReport {
         var report = GarbageReport()
         report.watermark = watermark
         try removeChunks(.pending, expiringBy: watermark, &report, w)
         let (acceptedLimit, underflow) = watermark.subtractingReportingOverflow(acceptedRetention)
         if !underflow { try removeChunks(.accepted, expiringBy: acceptedLimit, &report, w) }
-
-        // At the last possible watermark everything has expired: the bounds
-        // are open, since expiries saturate at Int64.max.
-        let certificateRange = KeyRange(upper: watermark == .max ? nil : ChunkKey.bound(expiry: watermark + 1))
-        report.certificates = try w.scan(w.tables.certificates, in: certificateRange) { _ in .delete }
-        report.rowsVisited += report.certificates
+        try removeCertificates(
+            from: previous, upTo: watermark, acceptedLimit: underflow ? nil : acceptedLimit, &report, w)
+        try removeBlocks(upTo: watermark, &report, w)
 
         let liveSlot = Self.firstLiveSlot(watermark: watermark, rules: rules)
         // Once a slot's `signed` rows are gone, nothing may ever sign in it
@@ -46,6 +49,62 @@ struct GarbageCollector {
             report.rowsVisited += visited
         }
         return report
+    }
+
+    /// Certificates live as long as their chunks: every row up to the
+    /// accepted limit goes, and above it the pending rows up to the
+    /// watermark. Pending rows at or below `previous` went in an earlier
+    /// collection (none are added there: `addCertificate` refuses them), so
+    /// only the rows the watermark passed since are walked.
+    private func removeCertificates(
+        from previous: Int64, upTo watermark: Int64, acceptedLimit: Int64?, _ report: inout GarbageReport,
+        _ w: borrowing StoreWriter
+    ) throws {
+        if let acceptedLimit {
+            // Expiries saturate at Int64.max: there the bound is open.
+            let all = KeyRange(upper: acceptedLimit == .max ? nil : ChunkKey.bound(expiry: acceptedLimit + 1))
+            let removed = try w.scan(w.tables.certificates, in: all) { _ in .delete }
+            report.certificates += removed
+            report.rowsVisited += removed
+        }
+        let lower = max(previous, acceptedLimit ?? 0, -1)
+        guard lower < watermark else { return }
+        let pendingRange = KeyRange(
+            lower: ChunkKey.bound(expiry: lower + 1),
+            upper: watermark == .max ? nil : ChunkKey.bound(expiry: watermark + 1))
+        var removed = 0
+        let visited = try w.scan(w.tables.certificates, in: pendingRange) { entry in
+            // The status is the value's first byte; a row that does not
+            // decode is not kept for an accepted chunk.
+            if entry.raw.value.first == ChunkStatus.accepted.rawValue { return .next }
+            removed += 1
+            return .delete
+        }
+        report.certificates += removed
+        report.rowsVisited += visited
+    }
+
+    /// Accepted blocks older than their retention, from the lowest height up,
+    /// never the accepted tip. A block is read only for its timestamp; a
+    /// damaged one stops the walk (and is kept for `check` to report).
+    private func removeBlocks(upTo watermark: Int64, _ report: inout GarbageReport, _ w: borrowing StoreWriter)
+        throws
+    {
+        let (limit, underflow) = watermark.subtractingReportingOverflow(blockRetention)
+        // A damaged tip stops only this pruning (check reports it), not the collection.
+        guard !underflow, let tip = (try? w.acceptedTip()) ?? nil else { return }
+        let timestampOffset = 1 + BlockID.byteCount + 8
+        var removed = 0
+        try w.scan(w.tables.blocks, in: KeyRange(upper: HeightKey(tip.height).encoded)) { entry in
+            let value = entry.raw.value
+            guard value.count >= timestampOffset + 8 else { return .stop }
+            var reader = RowReader(UnsafeRawBufferPointer(rebasing: value[timestampOffset...]), "a block's timestamp")
+            guard let timestamp = try? reader.int64(), timestamp <= limit else { return .stop }
+            removed += 1
+            return .delete
+        }
+        report.blocks += removed
+        report.rowsVisited += removed
     }
 
     /// The first slot whose chunks expire after `watermark`, or nil when none
@@ -73,7 +132,10 @@ struct GarbageCollector {
         let limits = DecodingLimits(rules: rules)
         var damaged = 0
         let removed = try w.scan(w.tables.byExpiry, in: range) { entry in
-            guard let key = try? entry.key().chunkKey else { return .delete }
+            guard let key = try? entry.key().chunkKey else {
+                damaged += 1
+                return .delete
+            }
             // The record is deleted by its key whatever it holds: a damaged
             // one must not stop the collection (and with it acceptance).
             let found = try w.withRawValue(w.tables.chunks, key) { value in

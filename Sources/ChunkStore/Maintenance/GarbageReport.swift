@@ -14,9 +14,12 @@ public struct GarbageReport: Sendable, Hashable, Codable {
     public var ledgerRows = 0
     /// `evidence` rows removed.
     public var evidenceRows = 0
-    /// Expired chunk records removed whose header did not parse: they were
-    /// deleted by key, and their producer/slot rows found through the chunk's
-    /// own bytes where those still decode.
+    /// Accepted blocks removed after their retention.
+    public var blocks = 0
+    /// Expired rows removed that did not parse: chunk records whose header is
+    /// damaged (deleted by key, their producer/slot rows found through the
+    /// chunk's own bytes where those still decode) and `by_expiry` keys of
+    /// the wrong shape.
     public var damagedRecords = 0
     /// Index and table rows visited, removed or not: the collection's cost.
     public var rowsVisited = 0
@@ -34,6 +37,7 @@ public struct GarbageReport: Sendable, Hashable, Codable {
         ledgerRows += other.ledgerRows
         evidenceRows += other.evidenceRows
         damagedRecords += other.damagedRecords
+        blocks += other.blocks
         rowsVisited += other.rowsVisited
     }
 }

@@ -19,6 +19,9 @@ public struct StoreIdentity: Sendable, Hashable {
     public var acceptedRetention: Int64
     /// How long (ms) evidence is kept, as last opened.
     public var evidenceRetention: Int64
+    /// How long (ms) accepted blocks are kept, as last opened; nil: as long
+    /// as accepted chunks.
+    public var blockRetention: Int64?
 
     init(_ configuration: StoreConfiguration) {
         networkID = configuration.networkID
@@ -27,11 +30,12 @@ public struct StoreIdentity: Sendable, Hashable {
         rules = configuration.rules
         acceptedRetention = configuration.acceptedRetention
         evidenceRetention = configuration.evidenceRetention
+        blockRetention = configuration.blockRetention
     }
 
     init(
         networkID: UInt32, chainID: ChainID, nodeID: NodeID, rules: Rules, acceptedRetention: Int64,
-        evidenceRetention: Int64
+        evidenceRetention: Int64, blockRetention: Int64? = nil
     ) {
         self.networkID = networkID
         self.chainID = chainID
@@ -39,6 +43,7 @@ public struct StoreIdentity: Sendable, Hashable {
         self.rules = rules
         self.acceptedRetention = acceptedRetention
         self.evidenceRetention = evidenceRetention
+        self.blockRetention = blockRetention
     }
 
     /// Reads the identity of the existing store at `path` (read-only, the
@@ -76,7 +81,8 @@ public struct StoreIdentity: Sendable, Hashable {
         do {
             return StoreIdentity(
                 networkID: network, chainID: try ChainID(bytes: chain.bytes), nodeID: try NodeID(bytes: node.bytes),
-                rules: rules.rules, acceptedRetention: retention.accepted, evidenceRetention: retention.evidence)
+                rules: rules.rules, acceptedRetention: retention.accepted, evidenceRetention: retention.evidence,
+                blockRetention: try r.meta(MetaKey.blockRetention)?.value)
         } catch {
             throw ChunkStoreError(.corruptRecord, "meta identity: \(error)")
         }
@@ -113,6 +119,11 @@ public struct StoreIdentity: Sendable, Hashable {
         }
         try w.setMeta(MetaKey.rules, RulesRow(rules))
         try w.setMeta(MetaKey.retention, RetentionRow(accepted: acceptedRetention, evidence: evidenceRetention))
+        if let blockRetention {
+            try w.setMeta(MetaKey.blockRetention, Int64Row(blockRetention))
+        } else {
+            try w.delete(w.tables.meta, MetaKey.blockRetention.key)
+        }
     }
 
     /// The first rule that fixes how stored keys map to time, if it changed:

@@ -32,13 +32,16 @@ enum MetaKey {
     /// The first slot that may still be signed; absent until the first
     /// `signed` rows are pruned.
     static let signingFloor = MetaField<UInt64Row>("signing_floor")
+    /// How long (ms) accepted blocks are kept, as an Int64; absent when they
+    /// are kept as long as accepted chunks.
+    static let blockRetention = MetaField<Int64Row>("block_retention")
     /// Present only while a dump is being loaded.
     static let loadIncomplete = MetaField<BytesRow>("load_incomplete")
 
     /// Every row a store may hold, by name.
     static let all = [
         version.key, network.key, chain.key, node.key, rules.key, retention.key, watermark.key, acceptedTip.key,
-        executedTip.key, signingFloor.key,
+        executedTip.key, signingFloor.key, blockRetention.key,
     ]
 }
 
