@@ -127,6 +127,22 @@ extension ChunkStore {
         }
     }
 
+    /// What `collectGarbage(upTo:)` would remove now, changing nothing: the
+    /// collection runs in a nested transaction that is rolled back, so the
+    /// figures are exact and the store (watermark included) stays as it was.
+    /// Needs the writer, like a real collection.
+    public func previewGarbage(upTo time: ChainTime) async throws -> GarbageReport {
+        let collector = garbageCollector
+        return try await submit { w in
+            try w.rolledBack { child in
+                let previous = try child.watermark()
+                let current = max(previous, time.milliseconds)
+                try child.setWatermark(current)
+                return try collector.collect(from: previous, upTo: current, child)
+            }
+        }
+    }
+
     /// The last accepted block's height and id, or nil before the first.
     public func acceptedTip() throws -> BlockTip? {
         try snapshot { r in try r.acceptedTip() }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ChunkStore
+import DSMR
 
 extension DSMRStore {
     struct CollectGarbage: AsyncParsableCommand {
@@ -11,12 +12,16 @@ extension DSMRStore {
         @Option(help: "Move the watermark forward to this chain time (ms) first.")
         var watermark: Int64?
 
+        @Flag(help: "Report what would be collected and change nothing.")
+        var dryRun = false
+
         func run() async throws {
             let store = try options.open(readOnly: false)
             defer { store.close() }
-            let report = try await store.collectGarbage(upTo: .milliseconds(watermark ?? store.watermark()))
+            let limit = ChainTime.milliseconds(try watermark ?? store.watermark())
+            let report = try await dryRun ? store.previewGarbage(upTo: limit) : store.collectGarbage(upTo: limit)
             if options.json { return try printJSON(report) }
-            print("watermark \(report.watermark): removed \(report.expiredPending) pending and \(report.expiredAccepted) accepted chunks, \(report.certificates) certificates, \(report.signedRows) signed, \(report.ledgerRows) ledger and \(report.evidenceRows) evidence rows (\(report.rowsVisited) rows visited)")
+            print("watermark \(report.watermark)\(dryRun ? " (dry run, nothing changed)" : ""): \(dryRun ? "would remove" : "removed") \(report.expiredPending) pending and \(report.expiredAccepted) accepted chunks, \(report.certificates) certificates, \(report.signedRows) signed, \(report.ledgerRows) ledger and \(report.evidenceRows) evidence rows, \(report.blocks) blocks (\(report.rowsVisited) rows visited; \(report.damagedRecords) damaged records)")
         }
     }
 }

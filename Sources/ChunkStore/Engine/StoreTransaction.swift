@@ -129,4 +129,20 @@ struct StoreWriter: StoreTransaction, ~Copyable {
     func clear<Key, Value>(_ table: Table<Key, Value>) throws {
         try txn.pointee.clear(table.database)
     }
+
+    /// Runs `body` in a nested transaction that is always rolled back and
+    /// returns what it computed: the store is left as it was.
+    func rolledBack<R>(_ body: (borrowing StoreWriter) throws -> R) throws -> R {
+        var result: R?
+        do {
+            try txn.pointee.nested { child in
+                result = try StoreWriter.with(child, tables: tables, body)
+                throw RolledBack()
+            }
+        } catch is RolledBack {}
+        return result!
+    }
 }
+
+/// Thrown to roll back a nested transaction whose work was only measured.
+private struct RolledBack: Error {}
