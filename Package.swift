@@ -3,7 +3,6 @@ import PackageDescription
 
 let package = Package(
     name: "dsmr",
-    platforms: [.macOS(.v15)],
     products: [
         .library(name: "LMDB", targets: ["LMDB"]),
         .library(name: "DSMR", targets: ["DSMR"]),

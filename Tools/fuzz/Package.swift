@@ -10,7 +10,6 @@ let decoders = [
 
 let package = Package(
     name: "dsmr-fuzz",
-    platforms: [.macOS(.v15)],
     dependencies: [.package(name: "dsmr", path: "../..")],
     targets: [
         .target(name: "FuzzSupport", dependencies: [.product(name: "DSMR", package: "dsmr")])
