@@ -109,4 +109,20 @@ import Testing
         #expect(repairable.isEmpty, "\(name): still found after recover: \(repairable)")
         #expect(Set(after.problems) == Set(recovery.unrepaired), "\(name): recover reported \(recovery.unrepaired)")
     }
+
+    @Test func theToolExitsTwoAndListsWhatRecoverCouldNotRepair() async throws {
+        let bed = MaintenanceTestbed()
+        defer { bed.removeAll() }
+        let store = try bed.open("a")
+        let chunks = try await MaintenanceTestbed.fill(store)
+        store.close()
+        try bed.withRawEnvironment("a") { env in
+            try Self.put("evidence", RawDamage.perProducerKey(9, chunks[0].producer), [1, 2], env)
+            try Self.remove("by_slot_producer", RawDamage.bigEndian(chunks[5].slot) + chunks[5].producer.bytes + chunks[5].id.bytes, env)
+        }
+        let run = try StoreToolTests.run(["recover", "-s", bed.path("a")])
+        #expect(run.status == 2, "\(run.error)")
+        #expect(run.output.contains("not repaired: evidenceCorrupt"), "\(run.output)")
+        #expect(!run.output.contains("missingIndexRow"))
+    }
 }

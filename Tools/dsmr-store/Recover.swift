@@ -4,7 +4,8 @@ import ChunkStore
 extension DSMRStore {
     struct Recover: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Rebuild every derived row from the primary records, in place or into a copy.")
+            abstract: "Rebuild every derived row from the primary records, in place or into a copy.",
+            discussion: "Exits 2 when damage remains that recovery cannot repair (it is listed).")
 
         @OptionGroup var options: StoreOptions
 
@@ -22,8 +23,14 @@ extension DSMRStore {
                 defer { store.close() }
                 report = try await store.recover()
             }
-            if options.json { return try printJSON(report) }
-            print("kept \(report.chunksKept) chunks, dropped \(report.chunksDropped); wrote \(report.indexRowsWritten) index rows, \(report.ledgerRowsRewritten) ledger rows, \(report.signedRowsAdded) signed rows; dropped \(report.certificatesDropped) certificates")
+            if options.json {
+                try printJSON(report)
+            } else {
+                print("kept \(report.chunksKept) chunks (\(report.headersRebuilt) with rebuilt headers), dropped \(report.chunksDropped); wrote \(report.indexRowsWritten) index rows, \(report.ledgerRowsRewritten) ledger rows, \(report.signedRowsAdded) signed rows, rewrote \(report.signedRowsRewritten); dropped \(report.certificatesDropped) certificates and \(report.malformedKeysDropped) malformed keys")
+                for problem in report.unrepaired { print("not repaired: \(problem)") }
+            }
+            // Damage recovery cannot undo is still damage.
+            if !report.unrepaired.isEmpty { throw ExitCode(2) }
         }
     }
 }
