@@ -11,16 +11,17 @@ import Testing
         defer { bed.removeAll() }
         let chunk = MaintenanceTestbed.chunk(producer: 1, slot: 10)
         let store = try bed.open("a")
-        let first = try await store.persistAndSign(chunk, validators: MaintenanceTestbed.validators, now: 10_000)
-        let second = try await store.persistAndSign(chunk, validators: MaintenanceTestbed.validators, now: 10_000)
+        let first = try await store.persistAndSign(chunk, validators: MaintenanceTestbed.validators, now: .milliseconds(10_000))
+        let second = try await store.persistAndSign(chunk, validators: MaintenanceTestbed.validators, now: .milliseconds(10_000))
         store.close()
         let reopened = try bed.open("a")
-        let third = try await reopened.persistAndSign(chunk, validators: MaintenanceTestbed.validators, now: 10_000)
+        let third = try await reopened.persistAndSign(chunk, validators: MaintenanceTestbed.validators, now: .milliseconds(10_000))
         reopened.close()
         #expect(first.encoded() == second.encoded() && second.encoded() == third.encoded())
 
         let reference = ChunkReference(chunk: chunk, rules: MaintenanceTestbed.rules)
-        let direct = try SignatureShare.sign(reference, signer: Fixture.node, domain: MaintenanceTestbed.domain)
+        let direct = try SignatureShare.sign(
+            reference, rules: MaintenanceTestbed.rules, signer: Fixture.node, domain: MaintenanceTestbed.domain)
         #expect(direct.encoded() == first.encoded())
     }
 }
