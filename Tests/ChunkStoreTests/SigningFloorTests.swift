@@ -49,6 +49,23 @@ import Testing
         reopened.close()
     }
 
+    @Test func aTimingChangeRaisesTheFloorOfAStoreThatHasNone() async throws {
+        let bed = MaintenanceTestbed()
+        defer { bed.removeAll() }
+        let store = try bed.open("a")
+        try await Self.signAndPrune(store)
+        store.close()
+        // As a store written before the floor existed: the watermark alone.
+        try bed.withRawEnvironment("a") { env in
+            let meta = try env.database("meta")
+            let deleted = try env.write { txn in try txn.delete(Array("signing_floor".utf8), in: meta) }
+            #expect(deleted)
+        }
+        let reopened = try ChunkStore(Self.longerLifetime(bed.configuration("a")))
+        try await Self.expectRefused(reopened)
+        reopened.close()
+    }
+
     @Test func theFloorTravelsWithDumpsAndSigningHistories() async throws {
         let bed = MaintenanceTestbed()
         defer { bed.removeAll() }
