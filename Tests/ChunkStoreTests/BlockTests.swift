@@ -72,7 +72,8 @@ struct BlockTests {
             let expiry = Fixture.rules.expiry(ofSlot: slot)
             let atExpiry = try await store.collectGarbage(upTo: .milliseconds(expiry))
             #expect(atExpiry.expiredPending == 1 && atExpiry.expiredAccepted == 0)
-            #expect(try await store.collectGarbage(upTo: .milliseconds(expiry + configuration.acceptedRetention)).expiredAccepted == 1)
+            let retained = ChainTime.milliseconds(expiry + configuration.acceptedRetention)
+            #expect(try await store.collectGarbage(upTo: retained).expiredAccepted == 1)
         }
     }
 

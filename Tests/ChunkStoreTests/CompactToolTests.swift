@@ -53,6 +53,7 @@ import Testing
         #expect(try reopened.check().isClean)
         // Still a working store: it signs.
         let next = MaintenanceTestbed.chunk(producer: 1, slot: 46)
-        _ = try await reopened.persistAndSign(next, validators: MaintenanceTestbed.validators, now: .milliseconds(46_000))
+        _ = try await reopened.persistAndSign(
+            next, validators: MaintenanceTestbed.validators, now: .milliseconds(46_000))
     }
 }

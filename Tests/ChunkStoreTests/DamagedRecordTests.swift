@@ -75,7 +75,8 @@ import Testing
         #expect(report.headersRebuilt == 2)
         let check = try reopened.check()
         #expect(check.isClean, "\(check.problems)")
-        let keptAccepted = try #require(try reopened.chunk(accepted.id, expiry: Self.rules.expiry(ofSlot: accepted.slot)))
+        let keptAccepted = try #require(
+            try reopened.chunk(accepted.id, expiry: Self.rules.expiry(ofSlot: accepted.slot)))
         #expect(keptAccepted.chunk == accepted)
         #expect(keptAccepted.summary.status == .accepted && keptAccepted.summary.origin == .signed)
         let keptPending = try #require(try reopened.chunk(pending.id, expiry: Self.rules.expiry(ofSlot: pending.slot)))

@@ -11,11 +11,14 @@ import Testing
         defer { bed.removeAll() }
         let chunk = MaintenanceTestbed.chunk(producer: 1, slot: 10)
         let store = try bed.open("a")
-        let first = try await store.persistAndSign(chunk, validators: MaintenanceTestbed.validators, now: .milliseconds(10_000))
-        let second = try await store.persistAndSign(chunk, validators: MaintenanceTestbed.validators, now: .milliseconds(10_000))
+        let first = try await store.persistAndSign(
+            chunk, validators: MaintenanceTestbed.validators, now: .milliseconds(10_000))
+        let second = try await store.persistAndSign(
+            chunk, validators: MaintenanceTestbed.validators, now: .milliseconds(10_000))
         store.close()
         let reopened = try bed.open("a")
-        let third = try await reopened.persistAndSign(chunk, validators: MaintenanceTestbed.validators, now: .milliseconds(10_000))
+        let third = try await reopened.persistAndSign(
+            chunk, validators: MaintenanceTestbed.validators, now: .milliseconds(10_000))
         reopened.close()
         #expect(first.encoded() == second.encoded() && second.encoded() == third.encoded())
 

@@ -20,10 +20,16 @@ import Testing
         defer { store.close() }
         _ = try await store.importSigningHistory(history)
 
-        #expect(await errorCode { try await store.persistAndSign(rival, validators: validators, now: .milliseconds(10_000)) } == .conflictingChunk)
+        #expect(
+            await errorCode {
+                try await store.persistAndSign(rival, validators: validators, now: .milliseconds(10_000))
+            } == .conflictingChunk)
         #expect(try store.evidence().map { $0.signedChunk == nil } == [true])
         _ = try await store.persistAndSign(signed, validators: validators, now: .milliseconds(10_000))
-        #expect(await errorCode { try await store.persistAndSign(third, validators: validators, now: .milliseconds(10_000)) } == .conflictingChunk)
+        #expect(
+            await errorCode {
+                try await store.persistAndSign(third, validators: validators, now: .milliseconds(10_000))
+            } == .conflictingChunk)
 
         let evidence = try store.evidence()
         try #require(evidence.count == 1)

@@ -85,7 +85,9 @@ struct OpeningTests {
             #expect(await errorCode { try await store.collectGarbage(upTo: .milliseconds(1)) } == .readOnly)
             #expect(await errorCode { try await store.recordAccepted(Fixture.block(height: 1, timestamp: 1)) } == .readOnly)
             #expect(await errorCode { try await store.addCertificate(Fixture.certificate(chunk)) } == .readOnly)
-            #expect(await errorCode { try await store.storeAcceptedChunk(chunk, for: Fixture.reference(chunk), validators: Fixture.validators) } == .readOnly)
+            #expect(await errorCode {
+                try await store.storeAcceptedChunk(chunk, for: Fixture.reference(chunk), validators: Fixture.validators)
+            } == .readOnly)
             #expect(await errorCode {
                 try await store.persistAndSign(
                     Fixture.chunk(Fixture.producers[1], slot: 20), validators: Fixture.validators, now: .milliseconds(20_000))

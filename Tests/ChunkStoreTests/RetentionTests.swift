@@ -24,7 +24,8 @@ import Testing
             // Nothing expired since: the kept certificate is not walked again.
             #expect(try await store.collectGarbage(upTo: .milliseconds(reference.expiry + 1)).rowsVisited == 0)
 
-            let afterRetention = try await store.collectGarbage(upTo: .milliseconds(reference.expiry + configuration.acceptedRetention))
+            let afterRetention = try await store.collectGarbage(
+                upTo: .milliseconds(reference.expiry + configuration.acceptedRetention))
             #expect(afterRetention.expiredAccepted == 1 && afterRetention.certificates == 1)
             #expect(try store.chunk(reference) == nil)
             #expect(try store.certificate(for: reference) == nil)

@@ -28,7 +28,8 @@ import Testing
 
     static func expectRefused(_ store: ChunkStore) async throws {
         let code = await errorCode {
-            try await store.persistAndSign(second, validators: MaintenanceTestbed.validators, now: .milliseconds(21_000))
+            try await store.persistAndSign(
+                second, validators: MaintenanceTestbed.validators, now: .milliseconds(21_000))
         }
         #expect(code == .expired)
         #expect(try store.signedChunk(producer: second.producer, slot: Slot(slot)) == nil)

@@ -51,7 +51,9 @@ struct RecordHeaderRebuild {
             || StoreChecker.disagreement(parsed.record, body: parsed.body, limits: limits) != nil
     }
 
-    private func header(for chunk: Chunk, key: ChunkKey, size: Int, _ w: borrowing StoreWriter) throws
+    private func header(
+        for chunk: Chunk, key: ChunkKey, size: Int, _ w: borrowing StoreWriter
+    ) throws
         -> ChunkRecord
     {
         let indexedAccepted = try w.contains(
