@@ -2,39 +2,64 @@ import ChunkStore
 import DSMR
 import Testing
 
+/// Evidence that cannot prove a fault on its own (the chunk signed first is
+/// not held) is completed or replaced as soon as the store can prove it.
 @Suite struct EvidenceTests {
-    @Test func aPairThatProvesTheFaultReplacesEvidenceThatProvesNothing() async throws {
-        let bed = MaintenanceTestbed()
-        defer { bed.removeAll() }
-        let validators = MaintenanceTestbed.validators
-        let signed = MaintenanceTestbed.chunk(producer: 1, slot: 10, payload: 1)
-        let rival = MaintenanceTestbed.chunk(producer: 1, slot: 10, payload: 2)
-        let third = MaintenanceTestbed.chunk(producer: 1, slot: 10, payload: 3)
+    static let validators = MaintenanceTestbed.validators
+    static let signed = MaintenanceTestbed.chunk(producer: 1, slot: 10, payload: 1)
+    static let rival = MaintenanceTestbed.chunk(producer: 1, slot: 10, payload: 2)
+    static let third = MaintenanceTestbed.chunk(producer: 1, slot: 10, payload: 3)
+    static let publicKey = MaintenanceTestbed.signers[1].publicKey
 
-        // The old machine signed `signed`; the new one knows it only from the history.
+    /// A store that knows `signed` only from the old machine's history and
+    /// has refused `rival`, keeping evidence that proves nothing yet.
+    static func storeWithUnprovenEvidence(_ bed: MaintenanceTestbed) async throws -> ChunkStore {
         let old = try bed.open("old")
         _ = try await old.persistAndSign(signed, validators: validators, now: .milliseconds(10_000))
         let history = try old.exportSigningHistory()
         old.close()
         let store = try bed.open("new")
-        defer { store.close() }
         _ = try await store.importSigningHistory(history)
+        #expect(await sign(rival, store) == .conflictingChunk)
+        let evidence = try store.evidence()
+        #expect(evidence.count == 1 && evidence.first?.signedChunk == nil)
+        #expect(evidence.first?.proves(publicKey: publicKey, domain: MaintenanceTestbed.domain) == false)
+        return store
+    }
 
-        #expect(
-            await errorCode {
-                try await store.persistAndSign(rival, validators: validators, now: .milliseconds(10_000))
-            } == .conflictingChunk)
-        #expect(try store.evidence().map { $0.signedChunk == nil } == [true])
-        _ = try await store.persistAndSign(signed, validators: validators, now: .milliseconds(10_000))
-        #expect(
-            await errorCode {
-                try await store.persistAndSign(third, validators: validators, now: .milliseconds(10_000))
-            } == .conflictingChunk)
+    static func sign(_ chunk: Chunk, _ store: ChunkStore) async -> ChunkStoreError.Code? {
+        await errorCode { try await store.persistAndSign(chunk, validators: validators, now: .milliseconds(10_000)) }
+    }
 
+    static func expectProof(_ store: ChunkStore, conflicting: Chunk) throws {
         let evidence = try store.evidence()
         try #require(evidence.count == 1)
-        #expect(evidence[0].signedChunk == signed && evidence[0].conflictingChunk == third)
-        let key = MaintenanceTestbed.signers[1].publicKey
-        #expect(evidence[0].proves(publicKey: key, domain: MaintenanceTestbed.domain))
+        #expect(evidence[0].signedChunk == signed && evidence[0].conflictingChunk == conflicting)
+        #expect(evidence[0].proves(publicKey: publicKey, domain: MaintenanceTestbed.domain))
+    }
+
+    @Test func aPairThatProvesTheFaultReplacesEvidenceThatProvesNothing() async throws {
+        let bed = MaintenanceTestbed()
+        defer { bed.removeAll() }
+        let store = try await Self.storeWithUnprovenEvidence(bed)
+        defer { store.close() }
+        // The signed chunk arrives as an accepted block's chunk, not by signing.
+        let certificate = MaintenanceTestbed.certificate(for: Self.signed)
+        try await store.recordAccepted(Block(parent: .zero, height: 1, timestamp: 9_000, certificates: [certificate]))
+        try await store.storeAcceptedChunk(Self.signed, for: certificate.reference, validators: Self.validators)
+        #expect(await Self.sign(Self.third, store) == .conflictingChunk)
+        try Self.expectProof(store, conflicting: Self.third)
+    }
+
+    @Test func signingTheChunkSignedFirstCompletesTheEvidence() async throws {
+        let bed = MaintenanceTestbed()
+        defer { bed.removeAll() }
+        let store = try await Self.storeWithUnprovenEvidence(bed)
+        defer { store.close() }
+        #expect(await Self.sign(Self.signed, store) == nil)
+        try Self.expectProof(store, conflicting: Self.rival)
+        // A later conflict adds nothing to a proof.
+        #expect(await Self.sign(Self.third, store) == .conflictingChunk)
+        try Self.expectProof(store, conflicting: Self.rival)
     }
 }

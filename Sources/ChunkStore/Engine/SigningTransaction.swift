@@ -11,9 +11,11 @@ extension StoreWriter {
         if chunk.slot < floor { return .belowFloor(floor: floor) }
 
         var alreadyCharged = false
+        var signedButNotHeld = false
         if let signed = try signedRecord(producer: chunk.producer, slot: chunk.slot) {
             if signed.chunkID == prepared.id {
                 if !signed.notHeld { return .alreadySigned }
+                signedButNotHeld = true
                 // Signed before but not held: imported (charge it now) or
                 // lost in recovery (its units are still in the ledger).
                 alreadyCharged = signed.charged
@@ -37,7 +39,20 @@ extension StoreWriter {
         try put(
             tables.signed, ProducerKey(chunk.producer, chunk.slot),
             SignedRecord.held(prepared.id, expiry: prepared.expiry))
+        if signedButNotHeld { try completeEvidence(with: prepared) }
         return .stored
+    }
+
+    /// Fills in the chunk signed first where evidence lacked it (the slot's
+    /// record was imported, the conflicting chunk came before this one): the
+    /// pair now proves the fault on its own.
+    func completeEvidence(with prepared: PreparedChunk) throws {
+        let key = ProducerKey(prepared.chunk.producer, prepared.chunk.slot)
+        guard var row = (try? get(tables.evidence, key)) ?? nil, row.signedChunk.isEmpty,
+            row.signedChunkID == prepared.id
+        else { return }
+        row.signedChunk = prepared.bytes
+        try put(tables.evidence, key, row)
     }
 
     /// Whether a chunk about to be signed is already known to be accepted:
