@@ -32,6 +32,11 @@ extension ChunkStore {
             let store = try ChunkStore(adopting: path, readOnly: true)
             defer { store.close() }
             try store.compact(to: staging)
+        } catch {
+            // The store is untouched; leave no half-written copy behind.
+            try? FileSystem.removeFile(staging + "/data.mdb")
+            try? FileSystem.removeDirectory(staging)
+            throw error
         }
         try FileSystem.replace(data, with: staging + "/data.mdb")
         try FileSystem.syncDirectory(path)
