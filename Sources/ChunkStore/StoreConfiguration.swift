@@ -16,7 +16,8 @@ public struct StoreConfiguration: Sendable {
     /// How long (ms) accepted chunks are kept after they expire.
     public var acceptedRetention: Int64 = 60_000
     /// How long (ms) accepted blocks are kept after chain time passes their
-    /// timestamp; the accepted tip is always kept. nil (the default) means
+    /// timestamp; the accepted tip and blocks not yet executed are always
+    /// kept. nil (the default) means
     /// `acceptedRetention`: a block's chunks expire after its timestamp and
     /// are kept `acceptedRetention` past their expiry, so every kept block
     /// can be replayed from chunks still held. A longer retention keeps

@@ -33,7 +33,7 @@ import Testing
         }
     }
 
-    @Test func blocksAreKeptForTheirRetentionAndTheTipAlways() async throws {
+    @Test func blocksAreKeptForTheirRetentionAndTheTipAndUnexecutedOnesAlways() async throws {
         try await withTemporaryDirectory { path in
             // The default keeps blocks as long as accepted chunks (3 s here).
             let store = try ChunkStore(Fixture.configuration(path + "/a"))
@@ -43,6 +43,7 @@ import Testing
                     parent: blocks.last?.id ?? .zero, height: height, timestamp: Int64(height) * 1_000)
                 let report = try await store.recordAccepted(block)
                 #expect(report.garbage.blocks == (height >= 4 ? 1 : 0), "height \(height)")
+                try await store.markExecuted(height: height)
                 blocks.append(block)
             }
             #expect(try store.block(at: 1) == nil && store.block(at: 2) == nil)
@@ -54,12 +55,15 @@ import Testing
             configuration.blockRetention = 0
             let tipOnly = try ChunkStore(configuration)
             var parent = BlockID.zero
-            for height in UInt64(1)...3 {
+            for height in UInt64(1)...4 {
                 let block = Fixture.block(parent: parent, height: height, timestamp: Int64(height) * 1_000)
                 try await tipOnly.recordAccepted(block)
                 parent = block.id
+                // Execution lags one block behind; the last is never executed.
+                if height > 1 && height < 4 { try await tipOnly.markExecuted(height: height - 1) }
             }
-            #expect(try tipOnly.block(at: 2) == nil && tipOnly.block(at: 3) != nil)
+            // Executed up to 2: blocks 1 and 2 go, 3 (not executed) and the tip stay.
+            #expect(try tipOnly.block(at: 2) == nil && tipOnly.block(at: 3) != nil && tipOnly.block(at: 4) != nil)
             #expect(try tipOnly.check().isClean)
             tipOnly.close()
             // Tools that adopt the store collect with the retention it was opened with.

@@ -85,17 +85,21 @@ struct GarbageCollector {
     }
 
     /// Accepted blocks older than their retention, from the lowest height up,
-    /// never the accepted tip. A block is read only for its timestamp; a
-    /// damaged one stops the walk (and is kept for `check` to report).
+    /// never the accepted tip and never one not yet executed (a node resumes
+    /// execution from the executed tip). A block is read only for its
+    /// timestamp; a damaged one stops the walk (and is kept for `check` to
+    /// report).
     private func removeBlocks(upTo watermark: Int64, _ report: inout GarbageReport, _ w: borrowing StoreWriter)
         throws
     {
         let (limit, underflow) = watermark.subtractingReportingOverflow(blockRetention)
         // A damaged tip stops only this pruning (check reports it), not the collection.
-        guard !underflow, let tip = (try? w.acceptedTip()) ?? nil else { return }
+        guard !underflow, let tip = (try? w.acceptedTip()) ?? nil, let executed = (try? w.executedTip()) ?? nil
+        else { return }
+        let end = min(tip.height, executed.addingReportingOverflow(1).overflow ? .max : executed + 1)
         let timestampOffset = 1 + BlockID.byteCount + 8
         var removed = 0
-        try w.scan(w.tables.blocks, in: KeyRange(upper: HeightKey(tip.height).encoded)) { entry in
+        try w.scan(w.tables.blocks, in: KeyRange(upper: HeightKey(end).encoded)) { entry in
             let value = entry.raw.value
             guard value.count >= timestampOffset + 8 else { return .stop }
             var reader = RowReader(UnsafeRawBufferPointer(rebasing: value[timestampOffset...]), "a block's timestamp")
