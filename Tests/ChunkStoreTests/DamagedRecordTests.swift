@@ -115,3 +115,39 @@ import Testing
         reopened.close()
     }
 }
+
+/// After a longer chunk lifetime, chunks stored under the old one expire in
+/// slots the new rules call live: their windows must not look complete.
+@Suite struct LongerLifetimeTests {
+    @Test func chunksCollectedUnderTheOldLifetimeLeaveTheirWindowsPartial() async throws {
+        let bed = MaintenanceTestbed()
+        defer { bed.removeAll() }
+        let store = try bed.open("a")
+        let first = MaintenanceTestbed.chunk(producer: 1, slot: 8)
+        let second = MaintenanceTestbed.chunk(producer: 1, slot: 9)
+        for chunk in [first, second] {
+            _ = try await store.persistAndSign(chunk, validators: MaintenanceTestbed.validators, now: .seconds(9))
+        }
+        let usage = try store.ledgerUsage(producer: first.producer, window: 2)
+        store.close()
+
+        var configuration = bed.configuration("a")
+        configuration.rules.chunkLifetime = 60_000
+        configuration.acceptTimingChange = true
+        let reopened = try ChunkStore(configuration)
+        defer { reopened.close() }
+        // Both expire by 19 s as stored (10 s lifetime) and are collected.
+        let report = try await reopened.recordAccepted(
+            Block(parent: .zero, height: 1, timestamp: 19_500, certificates: []))
+        #expect(report.garbage.expiredPending == 2)
+        let check = try reopened.check()
+        #expect(check.isClean, "\(check.problems)")
+        _ = try await reopened.recover()
+        #expect(try reopened.ledgerUsage(producer: first.producer, window: 2) == usage)
+        let rival = MaintenanceTestbed.chunk(producer: 1, slot: 9, payload: 7)
+        let code = await errorCode {
+            try await reopened.persistAndSign(rival, validators: MaintenanceTestbed.validators, now: .seconds(19))
+        }
+        #expect(code == .expired)
+    }
+}

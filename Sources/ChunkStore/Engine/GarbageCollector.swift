@@ -24,17 +24,22 @@ struct GarbageCollector {
     func collect(from previous: Int64, upTo watermark: Int64, _ w: borrowing StoreWriter) throws -> GarbageReport {
         var report = GarbageReport()
         report.watermark = watermark
-        try removeChunks(.pending, expiringBy: watermark, &report, w)
+        var collectedSlots = try removeChunks(.pending, expiringBy: watermark, &report, w)
         let (acceptedLimit, underflow) = watermark.subtractingReportingOverflow(acceptedRetention)
-        if !underflow { try removeChunks(.accepted, expiringBy: acceptedLimit, &report, w) }
+        if !underflow {
+            collectedSlots = max(collectedSlots, try removeChunks(.accepted, expiringBy: acceptedLimit, &report, w))
+        }
         try removeCertificates(
             from: previous, upTo: watermark, acceptedLimit: underflow ? nil : acceptedLimit, &report, w)
         try removeBlocks(upTo: watermark, &report, w)
 
         let liveSlot = Self.firstLiveSlot(watermark: watermark, rules: rules)
         // Once a slot's `signed` rows are gone, nothing may ever sign in it
-        // again, whatever the rules say later.
-        try w.raiseSigningFloor(to: liveSlot ?? .max)
+        // again, whatever the rules say later. Nor in a slot whose chunks were
+        // collected: after a longer chunk lifetime, chunks stored under the
+        // old one expire in slots the new rules still call live, and their
+        // windows' ledgers must not look complete without them.
+        try w.raiseSigningFloor(to: max(liveSlot ?? .max, collectedSlots))
         var (count, visited) = try prune(w.tables.signed, below: liveSlot, w)
         report.signedRows = count
         report.rowsVisited += visited
@@ -127,14 +132,17 @@ struct GarbageCollector {
         return slot
     }
 
+    /// Removes the chunks of `status` expiring by `limit`; returns the slot
+    /// after the highest one removed (0 when none was).
     private func removeChunks(
         _ status: ChunkStatus, expiringBy limit: Int64, _ report: inout GarbageReport, _ w: borrowing StoreWriter
-    ) throws {
+    ) throws -> UInt64 {
         let range = KeyRange(
             lower: ExpiryIndexKey.bound(status, expiry: 0),
             upper: limit == .max ? ExpiryIndexKey.end(status) : ExpiryIndexKey.bound(status, expiry: limit + 1))
         let limits = DecodingLimits(rules: rules)
         var damaged = 0
+        var collectedSlots: UInt64 = 0
         let removed = try w.scan(w.tables.byExpiry, in: range) { entry in
             guard let key = try? entry.key().chunkKey else {
                 damaged += 1
@@ -146,7 +154,11 @@ struct GarbageCollector {
                 Self.slotProducerKey(of: value, id: key.id, limits: limits)
             }
             if let found {
-                if let indexKey = found.key { try w.delete(w.tables.bySlotProducer, indexKey) }
+                if let indexKey = found.key {
+                    try w.delete(w.tables.bySlotProducer, indexKey)
+                    let (after, overflow) = indexKey.slot.addingReportingOverflow(1)
+                    collectedSlots = max(collectedSlots, overflow ? .max : after)
+                }
                 if found.damaged { damaged += 1 }
                 try w.delete(w.tables.chunks, key)
             }
@@ -155,6 +167,7 @@ struct GarbageCollector {
         report.damagedRecords += damaged
         report.rowsVisited += removed
         if status == .pending { report.expiredPending = removed } else { report.expiredAccepted = removed }
+        return collectedSlots
     }
 
     /// The `by_slot_producer` key of the record `value` of chunk `id`: from

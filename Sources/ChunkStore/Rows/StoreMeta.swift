@@ -174,8 +174,9 @@ extension StoreTransaction where Self: ~Copyable {
     func executedTip() throws -> UInt64? { try meta(MetaKey.executedTip)?.value }
 
     /// The first slot that may still be signed: every slot below it had its
-    /// `signed` rows pruned (or imported as pruned), so no change of rules
-    /// may make it signable again. 0 before the first pruning.
+    /// `signed` rows pruned or its chunks collected (or was imported as
+    /// such), so no change of rules may make it signable again. 0 before the
+    /// first collection.
     func signingFloor() throws -> UInt64 { try meta(MetaKey.signingFloor)?.value ?? 0 }
 }
 
