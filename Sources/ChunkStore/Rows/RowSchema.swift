@@ -59,6 +59,8 @@ extension Tables {
         case MetaKey.watermark.key.bytes: try expect(MetaKey.watermark)
         case MetaKey.acceptedTip.key.bytes: try expect(MetaKey.acceptedTip)
         case MetaKey.executedTip.key.bytes: try expect(MetaKey.executedTip)
+        case MetaKey.signingFloor.key.bytes: try expect(MetaKey.signingFloor)
+        case MetaKey.blockRetention.key.bytes: try expect(MetaKey.blockRetention) { $0.value >= 0 }
         default:
             throw ChunkStoreError(.corruptRecord, "meta: no row is named \"\(name.prefix(64))\" in this schema")
         }

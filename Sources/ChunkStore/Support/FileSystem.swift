@@ -41,28 +41,6 @@ enum FileSystem {
         return slash == path.startIndex ? "/" : String(path[..<slash])
     }
 
-    /// Renames `source` to `destination`, replacing it atomically.
-    static func replace(_ destination: String, with source: String) throws {
-        guard rename(source, destination) == 0 else {
-            throw ChunkStoreError(
-                .io, "cannot rename \(source) to \(destination): \(String(cString: strerror(errno)))")
-        }
-    }
-
-    /// Removes the file at `path`, if there is one.
-    static func removeFile(_ path: String) throws {
-        guard unlink(path) == 0 || errno == ENOENT else {
-            throw ChunkStoreError(.io, "cannot remove \(path): \(String(cString: strerror(errno)))")
-        }
-    }
-
-    /// Removes the empty directory at `path`, if there is one.
-    static func removeDirectory(_ path: String) throws {
-        guard rmdir(path) == 0 || errno == ENOENT else {
-            throw ChunkStoreError(.io, "cannot remove the directory \(path): \(String(cString: strerror(errno)))")
-        }
-    }
-
     /// The size in bytes of the file at `path`.
     static func size(_ path: String) throws -> Int {
         var info = stat()

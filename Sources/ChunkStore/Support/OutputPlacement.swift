@@ -27,6 +27,15 @@ enum OutputPlacement {
             try refuseInsideStore(output)
         }
 
+        /// Opens a store's own directory, for the one output that belongs
+        /// there: the compacted copy `compact --in-place` renames over
+        /// `data.mdb`.
+        init(store path: String) throws {
+            descriptor = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            guard descriptor >= 0 else { throw FileSystem.ioError("cannot open the directory", path) }
+            self.path = path
+        }
+
         /// Opens `name` in `parent` without following a symbolic link.
         init(_ name: String, in parent: Directory, path: String) throws {
             descriptor = openat(parent.descriptor, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
