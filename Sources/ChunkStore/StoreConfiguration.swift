@@ -16,8 +16,9 @@ public struct StoreConfiguration: Sendable {
     /// How long (ms) accepted chunks are kept after they expire.
     public var acceptedRetention: Int64 = 60_000
     /// How long (ms) accepted blocks are kept after chain time passes their
-    /// timestamp; the accepted tip and blocks not yet executed are always
-    /// kept. nil (the default) means
+    /// timestamp; never less than `Rules.validityWindow` (verifying a block
+    /// reads its ancestors that far back, and the one before), and the
+    /// accepted tip and blocks not yet executed are always kept. nil (the default) means
     /// `acceptedRetention`: a block's chunks expire after its timestamp and
     /// are kept `acceptedRetention` past their expiry, so every kept block
     /// can be replayed from chunks still held. A longer retention keeps

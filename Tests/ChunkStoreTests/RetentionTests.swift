@@ -35,12 +35,13 @@ import Testing
 
     @Test func blocksAreKeptForTheirRetentionAndTheTipAndUnexecutedOnesAlways() async throws {
         try await withTemporaryDirectory { path in
-            // The default keeps blocks as long as accepted chunks (3 s here).
+            // Blocks are kept for the validity window (5 s here; longer than the
+            // 3 s accepted retention), and the newest older one as its parent.
             let store = try ChunkStore(Fixture.configuration(path + "/a"))
             var blocks: [Block] = []
             for height in UInt64(1)...5 {
                 let block = Fixture.block(
-                    parent: blocks.last?.id ?? .zero, height: height, timestamp: Int64(height) * 1_000)
+                    parent: blocks.last?.id ?? .zero, height: height, timestamp: Int64(height) * 3_000)
                 let report = try await store.recordAccepted(block)
                 #expect(report.garbage.blocks == (height >= 4 ? 1 : 0), "height \(height)")
                 try await store.markExecuted(height: height)
@@ -56,14 +57,16 @@ import Testing
             let tipOnly = try ChunkStore(configuration)
             var parent = BlockID.zero
             for height in UInt64(1)...4 {
-                let block = Fixture.block(parent: parent, height: height, timestamp: Int64(height) * 1_000)
+                let block = Fixture.block(parent: parent, height: height, timestamp: Int64(height) * 10_000)
                 try await tipOnly.recordAccepted(block)
                 parent = block.id
                 // Execution lags one block behind; the last is never executed.
                 if height > 1 && height < 4 { try await tipOnly.markExecuted(height: height - 1) }
             }
-            // Executed up to 2: blocks 1 and 2 go, 3 (not executed) and the tip stay.
-            #expect(try tipOnly.block(at: 2) == nil && tipOnly.block(at: 3) != nil && tipOnly.block(at: 4) != nil)
+            // At 40 s blocks 1...3 are older than the 5 s window, but only 1 and 2
+            // are executed, and 2 stays as the parent of the window: 1 goes.
+            #expect(try tipOnly.block(at: 1) == nil && tipOnly.block(at: 2) != nil)
+            #expect(try tipOnly.block(at: 3) != nil && tipOnly.block(at: 4) != nil)
             #expect(try tipOnly.check().isClean)
             tipOnly.close()
             // Tools that adopt the store collect with the retention it was opened with.

@@ -67,6 +67,11 @@ extension DSMRStore {
                 output.height = height
                 output.detail = reason
                 status = 1
+            case .blocksPruned(let height, let reason):
+                output.result = "blocksPruned"
+                output.height = height
+                output.detail = reason
+                status = 1
             }
             if options.json {
                 try printJSON(output)
@@ -81,6 +86,8 @@ extension DSMRStore {
                     )
                 case .chunkMissing(let height, let reason):
                     printError("cannot replay height \(height): \(reason)")
+                case .blocksPruned(_, let reason):
+                    printError("cannot replay: \(reason)")
                 }
             }
             if status != 0 { throw ExitCode(status) }

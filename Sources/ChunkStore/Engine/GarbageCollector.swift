@@ -89,31 +89,41 @@ struct GarbageCollector {
         report.rowsVisited += visited
     }
 
-    /// Accepted blocks older than their retention, from the lowest height up,
-    /// never the accepted tip and never one not yet executed (a node resumes
-    /// execution from the executed tip). A block is read only for its
+    /// Accepted blocks older than their retention (at least the validity
+    /// window), from the lowest height up, never the accepted tip, never one
+    /// not yet executed (a node resumes execution from the executed tip) and
+    /// never the newest one older than the retention (the parent a block
+    /// verification reads last). A block is read only for its
     /// timestamp; a damaged one stops the walk (and is kept for `check` to
     /// report).
     private func removeBlocks(upTo watermark: Int64, _ report: inout GarbageReport, _ w: borrowing StoreWriter)
         throws
     {
-        let (limit, underflow) = watermark.subtractingReportingOverflow(blockRetention)
+        // Verifying a block walks its ancestors back over the validity
+        // window and reads the one before it: keep at least that much.
+        let retention = max(blockRetention, rules.validityWindow)
+        let (limit, underflow) = watermark.subtractingReportingOverflow(retention)
         // A damaged tip stops only this pruning (check reports it), not the collection.
         guard !underflow, let tip = (try? w.acceptedTip()) ?? nil, let executed = (try? w.executedTip()) ?? nil
         else { return }
         let end = min(tip.height, executed.addingReportingOverflow(1).overflow ? .max : executed + 1)
         let timestampOffset = 1 + BlockID.byteCount + 8
-        var removed = 0
-        try w.scan(w.tables.blocks, in: KeyRange(upper: HeightKey(end).encoded)) { entry in
+        // A block past its retention goes only when the next one is past it
+        // too: the newest block older than the window stays, as its parent.
+        var expired: [[UInt8]] = []
+        let visited = try w.scan(w.tables.blocks, in: KeyRange(upper: HeightKey(end).encoded)) { entry in
             let value = entry.raw.value
             guard value.count >= timestampOffset + 8 else { return .stop }
             var reader = RowReader(UnsafeRawBufferPointer(rebasing: value[timestampOffset...]), "a block's timestamp")
             guard let timestamp = try? reader.int64(), timestamp <= limit else { return .stop }
-            removed += 1
-            return .delete
+            expired.append(Array(entry.raw.key))
+            return .next
         }
-        report.blocks += removed
-        report.rowsVisited += removed
+        for key in expired.dropLast() {
+            try key.withUnsafeBytes { _ = try w.delete(w.tables.blocks, rawKey: $0) }
+        }
+        report.blocks += max(expired.count - 1, 0)
+        report.rowsVisited += visited
     }
 
     /// The first slot whose chunks expire after `watermark`, or nil when none

@@ -108,7 +108,10 @@ struct FetchingChunkSource: ChunkSource {
     func chunk(for certificate: ChunkCertificate) async throws -> Chunk {
         if let held = try store.chunk(certificate.reference) { return held.chunk }
         let chunk = try await fetcher.fetch(certificate)
-        try await store.storeAcceptedChunk(chunk)
+        // The store checks the producer's signature under the certificate's
+        // epoch and that an accepted block's certificate names the chunk.
+        let validators = try fetcher.validators.validators(epoch: certificate.epoch)
+        try await store.storeAcceptedChunk(chunk, for: certificate.reference, validators: validators)
         return chunk
     }
 }

@@ -16,6 +16,9 @@ public struct StoreReplay: Sendable {
         case mismatch(height: UInt64, recorded: StateRoot?, computed: StateRoot)
         /// A chunk needed at `height` is no longer held; `reason` names the retention that dropped it.
         case chunkMissing(height: UInt64, reason: String)
+        /// The blocks below `height` were pruned (`blockRetention`), so the
+        /// chain cannot be replayed from its genesis state.
+        case blocksPruned(below: UInt64, reason: String)
     }
 
     /// What a replay found.
@@ -42,6 +45,16 @@ public struct StoreReplay: Sendable {
     public func run(from: UInt64 = 0, to: UInt64? = nil) async throws -> Report {
         var report = Report()
         guard let executed = try store.executedTip(), let first = try store.firstStoredHeight(upTo: executed) else {
+            return report
+        }
+        // Replay starts from the genesis state, at height 0.
+        guard first == 0 else {
+            let retention = store.configuration.blockRetention ?? store.configuration.acceptedRetention
+            report.outcome = .blocksPruned(
+                below: first,
+                reason: "accepted blocks below height \(first) were pruned: blocks are kept for blockRetention = "
+                    + "\(retention) ms after their timestamp (by default acceptedRetention, as long as their chunks), "
+                    + "and replay needs every block from the genesis state on")
             return report
         }
         let last = min(to ?? executed, executed)
