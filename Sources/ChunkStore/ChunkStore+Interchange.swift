@@ -42,7 +42,7 @@ extension ChunkStore {
     public static func load(
         dump path: String, into directory: String, progress: ProgressHandler? = nil
     ) throws -> StoreDump.Summary {
-        try StoreDump.load(path, into: directory, progress: progress, afterOpening: {})
+        try load(dump: path, into: directory, progress: progress, afterOpening: {})
     }
 
     /// ``load(dump:into:progress:)``, calling `afterOpening` once the file
@@ -50,7 +50,9 @@ extension ChunkStore {
     static func load(
         dump path: String, into directory: String, progress: ProgressHandler?, afterOpening: () throws -> Void
     ) throws -> StoreDump.Summary {
-        try StoreDump.load(path, into: directory, progress: progress, afterOpening: afterOpening)
+        try SealedErrors.sealed(directory, .writing) {
+            try StoreDump.load(path, into: directory, progress: progress, afterOpening: afterOpening)
+        }
     }
 
     /// The node's signing history: every `signed` row and the watermark.

@@ -43,7 +43,11 @@ extension ChunkStore {
     public func compact(to destination: String) throws {
         let directory = try OutputPlacement.newStoreDirectory(destination)
         let file = try OutputFile("data.mdb", in: directory, replacing: false)
-        try file.withDescriptor { try environment.copy(toDescriptor: $0, compact: true) }
+        try file.withDescriptor { descriptor in
+            try SealedErrors.sealed(configuration.path, .reading) {
+                try environment.copy(toDescriptor: descriptor, compact: true)
+            }
+        }
         try file.finish()
     }
 
@@ -108,7 +112,7 @@ extension ChunkStore {
     ///
     /// The corresponding C functions are `mdb_env_info` and `mdb_env_stat`.
     public func storageInfo() throws -> StorageInfo {
-        try StorageInfo(environment.info())
+        try SealedErrors.sealed(configuration.path, .reading) { try StorageInfo(environment.info()) }
     }
 
     /// Flushes every commit to disk: for stores opened with a relaxed
@@ -116,6 +120,6 @@ extension ChunkStore {
     ///
     /// The corresponding C function is `mdb_env_sync` (forced).
     public func sync() throws {
-        try environment.sync(force: true)
+        try SealedErrors.sealed(configuration.path, .writing) { try environment.sync(force: true) }
     }
 }

@@ -43,7 +43,7 @@ extension ChunkStore {
     /// store. While it runs, the snapshot keeps the map from growing; if
     /// signing needs the map grown and `body` is still running after
     /// `StoreConfiguration.maxGrowthWait`, the waiting signing requests fail
-    /// with `LMDBError.Code.growthTimedOut` (nothing of them is stored or
+    /// with `ChunkStoreError.Code.busy` (nothing of them is stored or
     /// signed) and other reads, held back meanwhile, go on.
     public func withChunkBytes<R>(
         _ id: ChunkID, expiry: Int64, _ body: (UnsafeRawBufferPointer) throws -> R

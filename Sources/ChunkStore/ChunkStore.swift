@@ -18,6 +18,12 @@ import Synchronization
 /// One process writes a store at a time: it holds `writer.lock`. Read-only
 /// opens work beside a writer.
 ///
+/// Every operation throws `ChunkStoreError` only, LMDB's failures included:
+/// `storeFull` at the size ceiling, `busy` when a read held the map too long
+/// for it to grow (safe to retry), `io` for a failed disk operation, then
+/// `writerFailed` for every later write until the store is reopened, and
+/// `damaged` for pages LMDB cannot read.
+///
 /// ## Topics
 ///
 /// - Opening and closing (this file): `init(_:)`, `init(adopting:readOnly:durability:)`,
@@ -147,12 +153,16 @@ public final class ChunkStore: Sendable {
 
     /// Runs `body` on the writer thread inside the next group-committed
     /// transaction and returns its result once the transaction is durable.
+    /// LMDB's errors come out as `ChunkStoreError` (`SealedErrors`).
     func submit<Value: Sendable>(
         _ body: @escaping (borrowing StoreWriter) throws -> Value
     ) async throws -> Value {
         try requireWritable()
         let tables = self.tables
-        return try await writer!.submit { txn in try StoreWriter.with(txn, tables: tables, body) }
+        let writer = self.writer!
+        return try await SealedErrors.sealed(configuration.path, .writing) {
+            try await writer.submit { txn in try StoreWriter.with(txn, tables: tables, body) }
+        }
     }
 
     /// Throws `readOnly` when the store was opened read-only.
@@ -160,13 +170,12 @@ public final class ChunkStore: Sendable {
         if writer == nil { throw ChunkStoreError(.readOnly, "the store at \(configuration.path) is open read-only") }
     }
 
-    /// Runs `body` in a read snapshot; a closed store is reported as
-    /// `ChunkStoreError.Code.closed`.
+    /// Runs `body` in a read snapshot; LMDB's errors come out as
+    /// `ChunkStoreError` (`SealedErrors`: a closed store as `closed`, a
+    /// damaged page as `damaged`).
     func snapshot<R>(_ body: (borrowing StoreReader) throws -> R) throws -> R {
-        do {
-            return try environment.read { txn in try body(StoreReader(txn, tables: tables)) }
-        } catch let error as LMDBError where error.code == .closed {
-            throw ChunkStoreError(.closed, "the store at \(configuration.path) is closed")
+        try SealedErrors.sealed(configuration.path, .reading) {
+            try environment.read { txn in try body(StoreReader(txn, tables: tables)) }
         }
     }
 

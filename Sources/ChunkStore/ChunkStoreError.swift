@@ -13,6 +13,7 @@ public struct ChunkStoreError: Error, Sendable, CustomStringConvertible {
             case invalidChunk, blockOutOfOrder, corruptRecord, wrongStore, locked, readOnly, closed
             case badInterchange, io, invalidConfiguration, noSigningKey, alreadyExists, damaged, outputInsideStore
             case notAccepted
+            case storeFull, writerFailed, busy, internalError
         }
 
         private let base: Base
@@ -52,7 +53,8 @@ public struct ChunkStoreError: Error, Sendable, CustomStringConvertible {
         /// The store was made for another network, chain or node, or by
         /// another schema version.
         public static let wrongStore = Code(.wrongStore)
-        /// Another process holds the store's writer lock.
+        /// Another process holds the store's writer lock, or this process
+        /// has the store open already.
         public static let locked = Code(.locked)
         /// The store is open read-only.
         public static let readOnly = Code(.readOnly)
@@ -73,6 +75,24 @@ public struct ChunkStoreError: Error, Sendable, CustomStringConvertible {
         /// (load and copies write only into a new or empty directory), or an
         /// output file is there (replaced only when asked to, `--force`).
         public static let alreadyExists = Code(.alreadyExists)
+        /// The store reached its size ceiling (`StoreConfiguration.maxMapSize`):
+        /// nothing of the write was stored. Collect garbage or reopen with a
+        /// higher ceiling.
+        public static let storeFull = Code(.storeFull)
+        /// An earlier write, commit or sync failed in a way that leaves the
+        /// store's state on disk unknown (an I/O error, a full disk): writes
+        /// are refused until the store is closed and reopened. The message
+        /// names the first failure. Reads go on.
+        public static let writerFailed = Code(.writerFailed)
+        /// The write needed the map grown, and a read of this process held
+        /// the map longer than `StoreConfiguration.maxGrowthWait` (or every
+        /// reader slot was taken): nothing of it was stored, and it is safe
+        /// to retry once the read ends.
+        public static let busy = Code(.busy)
+        /// The storage engine failed in a way the store does not expect of
+        /// itself (a transaction too large, a stale handle); the message
+        /// carries the engine's words.
+        public static let internalError = Code(.internalError)
         /// An output would land inside a store's directory (its own
         /// `data.mdb`, its lock file, or anything beside them).
         public static let outputInsideStore = Code(.outputInsideStore)

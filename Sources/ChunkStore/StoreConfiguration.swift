@@ -50,11 +50,12 @@ public struct StoreConfiguration: Sendable {
     public var durability: StoreDurability = .synced
     /// The initial LMDB map size; it grows on demand.
     public var mapSize = 64 << 20
-    /// The ceiling for map growth.
+    /// The ceiling for map growth: a write that would take the map past it
+    /// fails with `ChunkStoreError.Code.storeFull`.
     public var maxMapSize = 1 << 40
     /// How long a write that needs the map grown waits for this process's
     /// open reads (`withChunkBytes` bodies, snapshots) to end; after that the
-    /// waiting requests fail with `LMDBError.Code.growthTimedOut` and reads
+    /// waiting requests fail with `ChunkStoreError.Code.busy` and reads
     /// go on. Also the longest any read waits for growth.
     public var maxGrowthWait: Duration = .seconds(1)
     /// The most write requests folded into one transaction.

@@ -24,6 +24,14 @@ enum InjectedFault: String, CaseIterable, Sendable {
         case .putMapFullAtCeiling: return .mapFull
         }
     }
+
+    /// The code the store's callers see for it.
+    var storeCode: ChunkStoreError.Code {
+        switch self {
+        case .putMapFullAtCeiling: return .storeFull
+        default: return .io
+        }
+    }
 }
 
 @Suite("Faults in the LMDB layer under group commit")
@@ -91,14 +99,14 @@ struct StoreFaultTests {
         store.environment.faults.disarm()
         store.close()
 
-        let expected: Set<LMDBError.Code> = [fault.code, .writerFailed]
+        let expected: Set<ChunkStoreError.Code> = [fault.storeCode, .writerFailed]
         var refused: [Chunk] = []
         for (index, chunk) in chunks.enumerated() {
             switch outcomes[index]! {
             case .success(let share):
                 #expect(share.reference.chunkID == chunk.id)
             case .failure(let error):
-                let code = (error as? LMDBError)?.code
+                let code = (error as? ChunkStoreError)?.code
                 #expect(code.map(expected.contains) == true, "\(fault) N=\(nth): caller \(index) got \(error)")
                 refused.append(chunk)
             }

@@ -2,7 +2,6 @@
 import DSMR
 import Dispatch
 import Foundation
-import LMDB
 import Synchronization
 import Testing
 
@@ -10,7 +9,7 @@ import Testing
 struct SlowReaderTests {
     /// A `withChunkBytes` body that does not return (a slow reader) while
     /// signing fills a 1 MiB map. As documented: signing requests that need
-    /// the map grown fail with `growthTimedOut` after `maxGrowthWait`
+    /// the map grown fail with `busy` after `maxGrowthWait`
     /// (nothing of them stored, no share), reads by others go on, and once
     /// the slow read ends the same chunks are signed.
     @Test func slowChunkReaderMakesSigningFailWithinTheWaitNotStall() async throws {
@@ -64,7 +63,7 @@ struct SlowReaderTests {
                     let share = try await store.persistAndSign(chunk, validators: Fixture.validators, now: .milliseconds(0))
                     #expect(share.reference.chunkID == chunk.id)
                     signed.append(chunk)
-                } catch LMDBError.Code.growthTimedOut {
+                } catch ChunkStoreError.Code.busy {
                     refused.append(chunk)
                 }
                 slowestCall = max(slowestCall, Date().timeIntervalSince(start))
@@ -74,7 +73,7 @@ struct SlowReaderTests {
             try await slowReader.value
             let other = try await otherReader.value
 
-            #expect(refused.count == 3, "signing never failed with growthTimedOut (\(signed.count) signed)")
+            #expect(refused.count == 3, "signing never failed with busy (\(signed.count) signed)")
             // The slow reader holds on for up to 60 s and is let go only after
             // the loop: a call that waited for it would take that long. The
             // bound is far above maxGrowthWait so a loaded machine cannot reach it.

@@ -13,9 +13,11 @@ extension LMDBError {
 extension ChunkStoreError {
     /// The error an open of the store at `path` throws for `error`: LMDB's
     /// word that the files are damaged becomes `damaged`, naming the store
-    /// and the tool that examines it; anything else passes through.
+    /// and the tool that examines it; LMDB's other errors become the store's
+    /// (`ChunkStoreError(_:path:activity:)`); anything else passes through.
     static func opening(_ path: String, _ error: any Error) -> any Error {
-        guard let error = error as? LMDBError, error.meansDamage else { return error }
+        guard let error = error as? LMDBError else { return error }
+        guard error.meansDamage else { return ChunkStoreError(error, path: path, activity: .opening) }
         return ChunkStoreError(
             .damaged,
             "the store at \(path) is damaged and was not opened (\(error.message)); nothing was changed. "
