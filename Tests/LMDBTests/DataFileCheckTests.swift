@@ -2,12 +2,6 @@ import Foundation
 import LMDB
 import Testing
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// A data file damaged before it is opened: the open fails with a typed error
 /// instead of LMDB mapping a file it cannot trust, and a read-only open leaves
 /// `data.mdb` exactly as it was.

@@ -3,12 +3,6 @@ import LMDB
 import Synchronization
 import Testing
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// Opens `options` and returns the error it throws (recording an issue if it
 /// opens).
 private func openError(_ options: EnvironmentOptions) -> LMDBError? {

@@ -2,12 +2,6 @@ import Foundation
 import LMDB
 import Testing
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// The `lmdb-reader-child` executable, built by `swift build --build-tests`
 /// next to the test bundle.
 private func readerChildPath() throws -> String {

@@ -4,12 +4,6 @@ import LMDB
 import Synchronization
 import Testing
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// A fresh directory under the system's temporary directory, made with
 /// `mkdtemp` and removed (with everything in it) by `remove()`.
 struct TemporaryDirectory {

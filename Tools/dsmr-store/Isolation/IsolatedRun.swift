@@ -1,12 +1,6 @@
 import ChunkStore
 import Foundation
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// Runs each command that reads a store in a child process, so that damage
 /// LMDB cannot report as an error (an assertion on a damaged page, a fault
 /// in the map) takes down the child and not the tool.
