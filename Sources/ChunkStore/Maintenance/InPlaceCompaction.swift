@@ -26,7 +26,11 @@ extension ChunkStore {
             let store = try ChunkStore(adopting: path, readOnly: true)
             defer { store.close() }
             let file = try OutputFile("data.mdb", in: try OutputPlacement.Directory(store: path), replacing: true)
-            try file.withDescriptor { try store.environment.copy(toDescriptor: $0, compact: true) }
+            try file.withDescriptor { descriptor in
+                try SealedErrors.sealed(path, .reading) {
+                    try store.environment.copy(toDescriptor: descriptor, compact: true)
+                }
+            }
             try file.finish()
         }
         return CompactionResult(bytesBefore: before, bytesAfter: try FileSystem.size(data))
