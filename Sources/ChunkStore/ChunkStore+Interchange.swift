@@ -93,8 +93,9 @@ extension ChunkStore {
 
     /// Merges a signing history into this store without ever weakening
     /// protection: slots not yet recorded are added, recorded ones are kept
-    /// as they are, and the watermark becomes the higher of the two. A
-    /// history of another network, chain or node is refused.
+    /// as they are, and the watermark becomes the higher of the two (raising
+    /// it collects what it expires, as accepting a block does). A history of
+    /// another network, chain or node is refused.
     public func importSigningHistory(_ history: SigningHistory) async throws -> SigningHistoryImport {
         let metadata = history.metadata
         guard metadata.networkID == configuration.networkID, metadata.chainID == configuration.chainID,
@@ -107,10 +108,15 @@ extension ChunkStore {
         let rows = history.rows()
         let lowSlot = history.metadata.lowSlot
         let rules = configuration.rules
+        let collector = garbageCollector
         return try await submit { w in
             var result = SigningHistoryImport()
             let watermark = max(try w.watermark(), metadata.lowWatermark)
-            try w.setWatermark(watermark)
+            if watermark > (try w.watermark()) {
+                // Every move of the watermark collects what it expires.
+                try w.setWatermark(watermark)
+                _ = try collector.collect(upTo: watermark, w)
+            }
             try w.raiseSigningFloor(to: lowSlot)
             result.watermark = watermark
             for row in rows {

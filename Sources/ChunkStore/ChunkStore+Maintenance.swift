@@ -1,16 +1,23 @@
 import DSMR
 
 extension ChunkStore {
-    /// Reads every row and reports every inconsistency: chunks that do not
-    /// hash to their id, index rows without records and records without index
-    /// rows, ledgers that differ from what the stored chunks imply, `signed`
-    /// rows whose chunk is missing, certificates that do not parse or name
-    /// another chunk, evidence and blocks that do not decode, keys of the
-    /// wrong shape, and `meta` out of range. Runs in one snapshot, so it is
-    /// safe on a live store. `progress`, if given, hears how far each table's
-    /// check has come.
+    /// Reads every row of every table and reports every inconsistency, each
+    /// naming its table and key and whether `recover()` repairs it: chunks
+    /// that do not hash to their id or whose header disagrees; index rows
+    /// without records and records without index rows; ledgers that differ
+    /// from what the stored chunks imply; `signed` rows whose chunk is
+    /// missing; certificates that do not decode or disagree with their key
+    /// or held chunk; evidence that does not prove its conflict (see
+    /// `ConflictEvidence.provesItself(domain:)`); blocks that do not decode,
+    /// leave gaps or break parent links; `meta` rows missing or out of range,
+    /// tips that are not the last block, a watermark below the tip's
+    /// timestamp; pending rows the watermark should have collected; keys of
+    /// the wrong shape. Runs in one snapshot, so it is safe on a live store.
+    /// `progress`, if given, hears how far each table's check has come.
     public func check(progress: ProgressHandler? = nil) throws -> CheckReport {
-        var checker = StoreChecker(rules: configuration.rules, limits: DecodingLimits(rules: configuration.rules))
+        var checker = StoreChecker(
+            rules: configuration.rules, limits: DecodingLimits(rules: configuration.rules),
+            domain: configuration.domain)
         checker.progress = ProgressCounter(progress)
         return try snapshot { r in try checker.check(r) }
     }
@@ -25,7 +32,7 @@ extension ChunkStore {
     public func recover() async throws -> RecoveryReport {
         let recovery = StoreRecovery(
             rules: configuration.rules, limits: DecodingLimits(rules: configuration.rules), node: configuration.nodeID,
-            measure: configuration.measure)
+            measure: configuration.measure, domain: configuration.domain)
         return try await submit { w in try recovery.recover(w) }
     }
 

@@ -24,7 +24,8 @@ extension ChunkStore {
                 .notAValidator, "producer \(chunk.producer) is not in the validator set of epoch \(validators.epoch)")
         }
         let signer = try requireSigner()
-        let prepared = try prepare(chunk, origin: .signed, now: now)
+        var prepared = try prepare(chunk, origin: .signed, now: now)
+        prepared.producerKey = validator.publicKey
         guard chunk.verifySignature(publicKey: validator.publicKey, domain: configuration.domain) else {
             throw ChunkStoreError(.badSignature, "chunk \(prepared.id) is not signed by its producer \(chunk.producer)")
         }
@@ -42,7 +43,8 @@ extension ChunkStore {
             throw ChunkStoreError(
                 .invalidChunk, "chunk producer \(chunk.producer) is not this node \(configuration.nodeID)")
         }
-        let prepared = try prepare(chunk, origin: .own, now: now)
+        var prepared = try prepare(chunk, origin: .own, now: now)
+        prepared.producerKey = signer.publicKey
         try await record(prepared)
         return try SignatureShare.sign(
             prepared.reference, rules: configuration.rules, signer: signer, domain: configuration.domain)

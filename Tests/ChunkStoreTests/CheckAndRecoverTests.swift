@@ -25,7 +25,7 @@ import Testing
         let chunkStage = checked.filter { $0.stage == "checking chunks" }
         #expect(chunkStage.first?.done == 0)
         #expect(chunkStage.last == StoreProgress(stage: "checking chunks", done: chunks.count, total: chunks.count))
-        #expect(Set(checked.map(\.stage)).count == 8)
+        #expect(Set(checked.map(\.stage)).count == 9)
 
         var dumped: [StoreProgress] = []
         try store.dump(to: bed.path("a.dump")) { dumped.append($0) }

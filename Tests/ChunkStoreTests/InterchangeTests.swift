@@ -48,6 +48,48 @@ import Testing
         store.close()
     }
 
+    @Test func importingAHigherWatermarkCollectsWhatItExpires() async throws {
+        let bed = MaintenanceTestbed()
+        defer { bed.removeAll() }
+        let store = try bed.open("a")
+        let chunks = try await MaintenanceTestbed.fill(store)
+        var newer = try store.exportSigningHistory()
+        // Slot 1's chunks expire at 11 s: a watermark of 11 s collects them.
+        newer.metadata.lowWatermark = 11_000
+        _ = try await store.importSigningHistory(newer)
+        let report = try store.check()
+        #expect(report.isClean, "\(report.problems)")
+        let pending = try store.chunks(status: .pending).map(\.id)
+        #expect(!pending.contains(chunks[1].id) && pending.contains(chunks[3].id))
+        store.close()
+    }
+
+    @Test func aDumpOfSchemaVersion1LoadsAndAnUnknownVersionIsRefused() async throws {
+        let bed = MaintenanceTestbed()
+        defer { bed.removeAll() }
+        let store = try bed.open("a")
+        try await MaintenanceTestbed.fill(store)
+        try store.dump(to: bed.path("a.dump"))
+        store.close()
+        let original = [UInt8](try Data(contentsOf: URL(fileURLWithPath: bed.path("a.dump"))))
+        // The schema version is the header's last 4 bytes (after magic and
+        // format); the trailing SHA-256 covers everything before it.
+        func withSchema(_ version: UInt8) -> Data {
+            var bytes = Array(original.dropLast(32))
+            bytes[12..<16] = [0, 0, 0, version]
+            return Data(bytes + ChunkID(hashing: bytes).bytes)
+        }
+        try withSchema(1).write(to: URL(fileURLWithPath: bed.path("v1.dump")))
+        try ChunkStore.load(dump: bed.path("v1.dump"), into: bed.path("b"))
+        let loaded = try ChunkStore(adopting: bed.path("b"), readOnly: true)
+        #expect(try loaded.check().isClean)
+        loaded.close()
+        try withSchema(3).write(to: URL(fileURLWithPath: bed.path("v3.dump")))
+        #expect { try ChunkStore.load(dump: bed.path("v3.dump"), into: bed.path("c")) } throws: { error in
+            ChunkStoreError.Code.badInterchange ~= error
+        }
+    }
+
     @Test func aHistoryOfAnotherNodeOrMalformedJSONIsRefused() async throws {
         let bed = MaintenanceTestbed()
         defer { bed.removeAll() }

@@ -12,8 +12,8 @@ struct DSMRStore: AsyncParsableCommand {
         discussion: """
             Read-only commands (stats, ls, show, check, evidence, export-signing-history, dump, replay) work on a live \
             store beside the node. Commands that change a store (gc, recover, import-signing-history) \
-            refuse to run while a node holds it and say which process does; compact and load write \
-            to a new directory and never touch the source.
+            refuse to run while a node holds it and say which process does; compact, load and \
+            recover -o write to a new directory and never touch the source.
 
             Output files and directories (dump, export-signing-history -o, compact, recover -o, load) are never \
             written inside a store's directory; files get mode 0600 and replace an existing file only with \
@@ -24,7 +24,7 @@ struct DSMRStore: AsyncParsableCommand {
         subcommands: [
             Stats.self, List.self, Show.self, Check.self, CollectGarbage.self, Compact.self, Recover.self,
             Evidence.self, ExportSigningHistory.self, ImportSigningHistory.self, Dump.self, Load.self,
-            Replay.self,
+            Replay.self, ReadTable.self,
         ])
 
     /// Runs the command, mapping every failure onto the tool's exit codes:

@@ -29,6 +29,8 @@ struct EvidenceLine: Encodable {
     let slot: UInt64
     let signedChunkID: String
     let signedChunk: String?
+    /// The producer's public key recorded with the evidence (hex), if any.
+    let producerKey: String?
     let conflictingChunkID: String
     let conflictingChunk: String
 
@@ -37,6 +39,7 @@ struct EvidenceLine: Encodable {
         slot = evidence.slot
         signedChunkID = evidence.signedChunkID.hex
         signedChunk = evidence.signedChunk.map { Hex.encode($0.encoded()) }
+        producerKey = evidence.producerKey.map { Hex.encode($0) }
         conflictingChunkID = evidence.conflictingChunk.id.hex
         conflictingChunk = Hex.encode(evidence.conflictingChunk.encoded())
     }

@@ -26,6 +26,9 @@ struct PreparedChunk: Sendable {
     let expiry: Int64
     let units: Dimensions
     let origin: ChunkOrigin
+    /// The producer's public key, as the caller verified the chunk with it;
+    /// recorded with conflict evidence so the evidence proves itself.
+    var producerKey: [UInt8]? = nil
 
     var reference: ChunkReference {
         ChunkReference(chunkID: id, producer: chunk.producer, slot: chunk.slot, expiry: expiry)

@@ -85,7 +85,7 @@ extension StoreWriter {
         if stored && signedChunk == nil { return }
         let evidence = ConflictEvidence(
             producer: chunk.producer, slot: chunk.slot, signedChunkID: first.chunkID, signedChunk: signedChunk,
-            conflictingChunk: chunk)
+            conflictingChunk: chunk, producerKey: second.producerKey)
         try put(tables.evidence, key, evidence.row)
     }
 }

@@ -125,6 +125,12 @@ struct StoreWriter: StoreTransaction, ~Copyable {
         try txn.pointee.put(value.encoded, forKey: Array(key), in: table.database)
     }
 
+    /// Stores raw bytes under a raw key in `database`, as read from another
+    /// store (salvage copies rows it has checked).
+    func putRaw(_ database: Database, key: [UInt8], value: [UInt8]) throws {
+        try txn.pointee.put(value, forKey: key, in: database)
+    }
+
     /// Deletes every row of `table`.
     func clear<Key, Value>(_ table: Table<Key, Value>) throws {
         try txn.pointee.clear(table.database)

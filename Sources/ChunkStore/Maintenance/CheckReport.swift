@@ -17,14 +17,25 @@ public struct StoreProblem: Sendable, Hashable, Codable, CustomStringConvertible
         /// A `signed` row points at a chunk that should be held but is not,
         /// or a signed chunk has no `signed` row.
         case signedRowMismatch
-        /// A certificate does not decode or names another chunk.
+        /// A certificate does not decode, names another chunk than its key,
+        /// or another producer or slot than the held chunk.
         case certificateCorrupt
-        /// Conflict evidence does not decode.
+        /// Conflict evidence does not decode or does not prove a conflict:
+        /// chunks of another producer or slot, the same chunk twice, a
+        /// signed chunk that is not the one named, or signatures that do not
+        /// verify under the recorded key.
         case evidenceCorrupt
-        /// A block does not decode or sits at the wrong height.
+        /// A block does not decode, sits at the wrong height, or does not
+        /// link to the block below it (a gap or another parent).
         case blockCorrupt
-        /// `meta` is missing a row or holds a value out of range.
+        /// `meta` is missing a row, holds a value out of range or an unknown
+        /// row, or its tips or watermark disagree with `blocks`.
         case metaInvalid
+        /// A pending chunk or pending certificate that collection at the
+        /// watermark removes is still held: the watermark was damaged, or
+        /// moved without collecting. `dsmr-store gc` removes it once the
+        /// watermark is known to be right.
+        case expiredRowKept
         /// A key of the wrong size or shape.
         case malformedKey
     }
@@ -38,7 +49,10 @@ public struct StoreProblem: Sendable, Hashable, Codable, CustomStringConvertible
     /// What exactly is wrong.
     public let detail: String
 
-    public var description: String { "\(kind.rawValue) in \(table) at \(key): \(detail)" }
+    public var description: String {
+        let repair = isRepairable ? "recover repairs this" : "recover cannot repair this"
+        return "\(kind.rawValue) in \(table) at \(key): \(detail) (\(repair))"
+    }
 
     /// Whether `recover()` rebuilds what this problem concerns.
     public var isRepairable: Bool {
@@ -46,9 +60,37 @@ public struct StoreProblem: Sendable, Hashable, Codable, CustomStringConvertible
         case .missingIndexRow, .danglingIndexRow, .ledgerMismatch, .signedRowMismatch, .certificateCorrupt,
             .chunkHashMismatch, .chunkRecordCorrupt, .malformedKey:
             return true
-        case .evidenceCorrupt, .blockCorrupt, .metaInvalid:
+        case .evidenceCorrupt, .blockCorrupt, .metaInvalid, .expiredRowKept:
             return false
         }
+    }
+
+    /// Creates a problem.
+    public init(kind: Kind, table: String, key: String, detail: String) {
+        self.kind = kind
+        self.table = table
+        self.key = key
+        self.detail = detail
+    }
+
+    private enum CodingKeys: String, CodingKey { case kind, table, key, detail, repairable }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        kind = try container.decode(Kind.self, forKey: .kind)
+        table = try container.decode(String.self, forKey: .table)
+        key = try container.decode(String.self, forKey: .key)
+        detail = try container.decode(String.self, forKey: .detail)
+    }
+
+    /// Encodes the problem with `repairable`: whether `recover()` repairs it.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(kind, forKey: .kind)
+        try container.encode(table, forKey: .table)
+        try container.encode(key, forKey: .key)
+        try container.encode(detail, forKey: .detail)
+        try container.encode(isRepairable, forKey: .repairable)
     }
 }
 

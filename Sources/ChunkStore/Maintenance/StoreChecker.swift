@@ -5,6 +5,8 @@ import LMDB
 struct StoreChecker {
     let rules: Rules
     let limits: DecodingLimits
+    /// The store's network and chain: evidence signatures are checked in it.
+    let domain: SigningDomain
     var progress = ProgressCounter(nil)
 
     /// Units implied by stored chunks, per (producer, window).
@@ -19,20 +21,20 @@ struct StoreChecker {
         var report = CheckReport()
         let watermark = try checkMeta(&report, r)
         let liveSlot = Self.firstUncollectedSlot(watermark: watermark, rules: rules, r)
-        let implied = try checkChunks(liveSlot: liveSlot, &report, r)
+        let implied = try checkChunks(watermark: watermark, liveSlot: liveSlot, &report, r)
         try checkSlotProducerIndex(&report, r)
         try checkExpiryIndex(&report, r)
         try checkLedger(implied, liveSlot: liveSlot, &report, r)
         try checkSigned(liveSlot: liveSlot, &report, r)
-        try checkCertificates(&report, r)
+        try checkCertificates(watermark: watermark, &report, r)
         try checkEvidence(&report, r)
-        try checkBlocks(&report, r)
+        try checkBlocks(watermark: watermark, &report, r)
         return report
     }
 
     /// Reads every row of `table` with `body`, counting rows and reporting
     /// progress.
-    private func visit<Key, Value>(
+    func visit<Key, Value>(
         _ table: Table<Key, Value>, _ report: inout CheckReport, _ r: borrowing some StoreTransaction & ~Copyable,
         _ body: (TableEntry<Key, Value>, inout CheckReport) throws -> Void
     ) throws {
@@ -47,7 +49,7 @@ struct StoreChecker {
     }
 
     /// The decoded key of `entry`, or nil after reporting it as malformed.
-    private func key<Key, Value>(_ entry: TableEntry<Key, Value>, _ report: inout CheckReport) -> Key? {
+    func key<Key, Value>(_ entry: TableEntry<Key, Value>, _ report: inout CheckReport) -> Key? {
         do {
             return try entry.key()
         } catch {
@@ -56,62 +58,11 @@ struct StoreChecker {
         }
     }
 
-    // MARK: meta
-
-    private func checkMeta(_ report: inout CheckReport, _ r: borrowing some StoreTransaction & ~Copyable) throws
-        -> Int64
-    {
-        for key in MetaKey.all { if try r.contains(r.tables.meta, key) { report.count(Schema.meta) } }
-        do {
-            if try StoreIdentity.load(r) == nil {
-                report.add(.metaInvalid, Schema.meta, MetaKey.version.key.bytes, "no schema version")
-            }
-        } catch {
-            report.add(.metaInvalid, Schema.meta, MetaKey.version.key.bytes, "\(error)")
-        }
-        var watermark: Int64 = 0
-        do {
-            watermark = try r.watermark()
-            if watermark < 0 {
-                report.add(.metaInvalid, Schema.meta, MetaKey.watermark.key.bytes, "negative watermark \(watermark)")
-            }
-        } catch {
-            report.add(.metaInvalid, Schema.meta, MetaKey.watermark.key.bytes, "\(error)")
-        }
-        do {
-            _ = try r.signingFloor()
-        } catch {
-            report.add(.metaInvalid, Schema.meta, MetaKey.signingFloor.key.bytes, "\(error)")
-        }
-        do {
-            let accepted = try r.acceptedTip()
-            let executed = try r.executedTip()
-            let highest = try r.edgeKey(r.tables.blocks, last: true)?.height
-            if let accepted, highest != accepted.height {
-                report.add(
-                    .metaInvalid, Schema.meta, MetaKey.acceptedTip.key.bytes,
-                    "accepted tip \(accepted.height) but the highest stored block is \(highest.map(String.init) ?? "none")")
-            }
-            if accepted == nil, highest != nil {
-                report.add(
-                    .metaInvalid, Schema.meta, MetaKey.acceptedTip.key.bytes,
-                    "blocks are stored but there is no accepted tip")
-            }
-            if let executed, executed > accepted?.height ?? 0 {
-                report.add(
-                    .metaInvalid, Schema.meta, MetaKey.executedTip.key.bytes,
-                    "executed tip \(executed) is past the accepted tip \(accepted?.height ?? 0)")
-            }
-        } catch {
-            report.add(.metaInvalid, Schema.meta, MetaKey.acceptedTip.key.bytes, "\(error)")
-        }
-        return watermark
-    }
-
     // MARK: chunks and their indexes
 
     private func checkChunks(
-        liveSlot: UInt64, _ report: inout CheckReport, _ r: borrowing some StoreTransaction & ~Copyable
+        watermark: Int64, liveSlot: UInt64, _ report: inout CheckReport,
+        _ r: borrowing some StoreTransaction & ~Copyable
     ) throws -> ImpliedLedger {
         var implied: ImpliedLedger = [:]
         try visit(r.tables.chunks, &report, r) { entry, report in
@@ -135,6 +86,11 @@ struct StoreChecker {
                 report.add(
                     .chunkRecordCorrupt, Schema.chunks, entry.raw.key,
                     "the key's expiry is not the record's \(record.expiry)")
+            }
+            if record.status == .pending && record.expiry <= watermark {
+                report.add(
+                    .expiredRowKept, Schema.chunks, entry.raw.key,
+                    "pending chunk \(id) expired at \(record.expiry), at or below the watermark \(watermark)")
             }
             let bySlot = SlotProducerKey(slot: record.slot, producer: record.producer, id: id)
             let indexed = try r.withRawValue(r.tables.bySlotProducer, bySlot) { try? IndexedExpiry(decoding: $0) }
@@ -238,7 +194,7 @@ struct StoreChecker {
 
     /// The header of a held record, or nil when it is missing or damaged
     /// (damage is reported by the scan of `chunks`).
-    private func record(_ key: ChunkKey, _ r: borrowing some StoreTransaction & ~Copyable) throws -> ChunkRecord? {
+    func record(_ key: ChunkKey, _ r: borrowing some StoreTransaction & ~Copyable) throws -> ChunkRecord? {
         try r.withRawValue(r.tables.chunks, key) { try? ChunkRecord.parse($0).record } ?? nil
     }
 
@@ -324,59 +280,6 @@ struct StoreChecker {
                 report.add(
                     .signedRowMismatch, Schema.signed, entry.raw.key,
                     "signed chunk \(signed.chunkID) has another producer or slot")
-            }
-        }
-    }
-
-    // MARK: certificates, evidence, blocks
-
-    private func checkCertificates(_ report: inout CheckReport, _ r: borrowing some StoreTransaction & ~Copyable) throws {
-        try visit(r.tables.certificates, &report, r) { entry, report in
-            guard let key = key(entry, &report) else { return }
-            let certificate: ChunkCertificate
-            do {
-                certificate = try entry.value().decode(limits: limits)
-            } catch {
-                report.add(.certificateCorrupt, Schema.certificates, entry.raw.key, "\(error)")
-                return
-            }
-            let reference = certificate.reference
-            if reference.chunkID != key.id || expiryBits(reference.expiry) != expiryBits(key.expiry) {
-                report.add(
-                    .certificateCorrupt, Schema.certificates, entry.raw.key,
-                    "the certificate names chunk \(reference.chunkID) expiring \(reference.expiry)")
-            } else if let record = try record(key, r),
-                record.producer != reference.producer || record.slot != reference.slot
-                    || record.expiry != reference.expiry
-            {
-                report.add(
-                    .certificateCorrupt, Schema.certificates, entry.raw.key,
-                    "the certificate disagrees with the held chunk \(key.id)")
-            }
-        }
-    }
-
-    private func checkEvidence(_ report: inout CheckReport, _ r: borrowing some StoreTransaction & ~Copyable) throws {
-        try visit(r.tables.evidence, &report, r) { entry, report in
-            guard let key = key(entry, &report) else { return }
-            do {
-                _ = try ConflictEvidence(key: key, row: try entry.value(), limits: limits)
-            } catch {
-                report.add(.evidenceCorrupt, Schema.evidence, entry.raw.key, "\(error)")
-            }
-        }
-    }
-
-    private func checkBlocks(_ report: inout CheckReport, _ r: borrowing some StoreTransaction & ~Copyable) throws {
-        try visit(r.tables.blocks, &report, r) { entry, report in
-            guard let key = key(entry, &report) else { return }
-            do {
-                let block = try BlockRow(Array(entry.raw.value), height: key.height, limits: limits).block
-                if block.height != key.height {
-                    report.add(.blockCorrupt, Schema.blocks, entry.raw.key, "the block says height \(block.height)")
-                }
-            } catch {
-                report.add(.blockCorrupt, Schema.blocks, entry.raw.key, "\(error)")
             }
         }
     }

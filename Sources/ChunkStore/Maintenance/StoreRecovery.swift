@@ -62,6 +62,11 @@ struct StoreRecovery {
     let limits: DecodingLimits
     let node: NodeID
     let measure: @Sendable (Chunk, Int) throws -> Dimensions
+    let domain: SigningDomain
+    /// Never lower a ledger row, not even in a window the held chunks seem
+    /// to account for: set when rows may have been lost with their `signed`
+    /// rows (salvage), so the held chunks prove nothing about the window.
+    var neverLowerLedgers = false
 
     func recover(_ w: borrowing StoreWriter) throws -> RecoveryReport {
         var report = RecoveryReport()
@@ -122,7 +127,7 @@ struct StoreRecovery {
             report.malformedKeysDropped += 1
             return .delete
         }
-        let checker = StoreChecker(rules: rules, limits: limits)
+        let checker = StoreChecker(rules: rules, limits: limits, domain: domain)
         let unseen = try checker.windowsWithUnheldChunks(w).union(raiseOnly)
         try rebuildLedger(implied, liveSlot: liveSlot, unseen: unseen, &report, w)
         try w.scan(w.tables.certificates) { entry in
@@ -192,7 +197,7 @@ struct StoreRecovery {
                 return .next
             }
             let whole = !unseen.contains(key) && StoreChecker.isWhole(window: key.window, liveSlot: liveSlot, rules: rules)
-            let rebuilt = whole ? expected : Self.maximum(stored, expected)
+            let rebuilt = whole && !neverLowerLedgers ? expected : Self.maximum(stored, expected)
             if rebuilt != stored {
                 try w.put(w.tables.ledger, rowKey, rebuilt)
                 report.ledgerRowsRewritten += 1

@@ -17,8 +17,13 @@ import LMDB
 ///
 /// Integers are big-endian and fixed-width so byte order is numeric order.
 enum Schema {
-    /// Bumped whenever a key or value layout changes.
-    static let version: UInt32 = 1
+    /// Bumped whenever a key or value layout changes. Version 2 records the
+    /// producer's public key in `evidence` rows.
+    static let version: UInt32 = 2
+    /// The versions this build reads. A version 1 store differs only in its
+    /// evidence rows, which still decode; a writable open marks the store
+    /// version 2, as the rows it writes from then on are.
+    static let readable: ClosedRange<UInt32> = 1...2
 
     static let meta = "meta"
     static let chunks = "chunks"

@@ -63,12 +63,14 @@ public struct StoreIdentity: Sendable, Hashable {
     static func load(_ r: borrowing some StoreTransaction & ~Copyable) throws -> StoreIdentity? {
         if try r.meta(MetaKey.loadIncomplete) != nil {
             throw ChunkStoreError(
-                .wrongStore, "the store was being loaded from a dump and the load did not finish; remove it and load again")
+                .wrongStore,
+                "the store was being written by a load from a dump or a salvage that did not finish; remove it and run that again")
         }
         guard let version = try r.meta(MetaKey.version)?.value else { return nil }
-        guard version == Schema.version else {
+        guard Schema.readable.contains(version) else {
             throw ChunkStoreError(
-                .wrongStore, "the store has schema version \(version); this build reads version \(Schema.version)")
+                .wrongStore,
+                "the store has schema version \(version); this build reads versions \(Schema.readable.lowerBound) to \(Schema.readable.upperBound)")
         }
         guard let network = try r.meta(MetaKey.network)?.value,
             let chain = try r.meta(MetaKey.chain),
@@ -98,7 +100,8 @@ public struct StoreIdentity: Sendable, Hashable {
     func verifyOrInitialise(_ w: borrowing StoreWriter, path: String, acceptTimingChange: Bool) throws {
         if let stored = try Self.load(w) {
             try checkMatches(stored, path: path)
-            if stored == self { return }
+            let currentVersion = try w.meta(MetaKey.version)?.value == Schema.version
+            if stored == self && currentVersion { return }
             if !acceptTimingChange, let change = timingChange(from: stored.rules) {
                 throw ChunkStoreError(
                     .wrongStore,
@@ -111,12 +114,12 @@ public struct StoreIdentity: Sendable, Hashable {
                 try w.raiseSigningFloor(to: floor)
             }
         } else {
-            try w.setMeta(MetaKey.version, UInt32Row(Schema.version))
             try w.setMeta(MetaKey.network, UInt32Row(networkID))
             try w.setMeta(MetaKey.chain, BytesRow(chainID.bytes))
             try w.setMeta(MetaKey.node, BytesRow(nodeID.bytes))
             try w.setWatermark(0)
         }
+        try w.setMeta(MetaKey.version, UInt32Row(Schema.version))
         try w.setMeta(MetaKey.rules, RulesRow(rules))
         try w.setMeta(MetaKey.retention, RetentionRow(accepted: acceptedRetention, evidence: evidenceRetention))
         if let blockRetention {

@@ -35,8 +35,15 @@ enum MetaKey {
     /// How long (ms) accepted blocks are kept, as an Int64; absent when they
     /// are kept as long as accepted chunks.
     static let blockRetention = MetaField<Int64Row>("block_retention")
-    /// Present only while a dump is being loaded.
+    /// Present only while a dump is being loaded or a store salvaged into
+    /// this one: an open refuses the store until it is removed.
     static let loadIncomplete = MetaField<BytesRow>("load_incomplete")
+
+    /// The rows that say what the store belongs to (a new store writes its
+    /// own).
+    static let identity: [[UInt8]] = [
+        version.key.bytes, network.key.bytes, chain.key.bytes, node.key.bytes, rules.key.bytes, retention.key.bytes,
+    ]
 
     /// Every row a store may hold, by name.
     static let all = [

@@ -67,27 +67,35 @@ extension Dimensions: Row {
     }
 }
 
-/// An `evidence` value: version (1) | signed chunk id (32) | signed chunk
-/// length (4) and bytes (length 0 when the signed chunk is not held, as after
-/// a signing-history import) | conflicting chunk length (4) and bytes.
+/// An `evidence` value, version 2: version (1) | signed chunk id (32) |
+/// producer public key length (4) and bytes (32, or 0 when the key was not
+/// known) | signed chunk length (4) and bytes (length 0 when the signed chunk
+/// is not held, as after a signing-history import) | conflicting chunk
+/// length (4) and bytes. Version 1 rows, written before the key was
+/// recorded, lack the key field and still decode (with no key).
 struct EvidenceRow: Row {
-    static let version: UInt8 = 1
+    static let version: UInt8 = 2
     static let size: Int? = nil
+    /// The largest public key a row may carry (Ed25519's are 32 bytes).
+    static let maxKeyBytes = 64
     var signedChunkID: ChunkID
+    var producerKey: [UInt8]
     var signedChunk: [UInt8]
     var conflictingChunk: [UInt8]
 
-    init(signedChunkID: ChunkID, signedChunk: [UInt8], conflictingChunk: [UInt8]) {
+    init(signedChunkID: ChunkID, producerKey: [UInt8], signedChunk: [UInt8], conflictingChunk: [UInt8]) {
         self.signedChunkID = signedChunkID
+        self.producerKey = producerKey
         self.signedChunk = signedChunk
         self.conflictingChunk = conflictingChunk
     }
 
     var encoded: [UInt8] {
-        var writer = RowWriter(capacity: 1 + ChunkID.byteCount + 8 + signedChunk.count + conflictingChunk.count)
+        let parts = [producerKey, signedChunk, conflictingChunk]
+        var writer = RowWriter(capacity: 1 + ChunkID.byteCount + 12 + parts.map(\.count).reduce(0, +))
         writer.uint8(Self.version)
         writer.bytes(signedChunkID.bytes)
-        for part in [signedChunk, conflictingChunk] {
+        for part in parts {
             writer.uint32(UInt32(part.count))
             writer.bytes(part)
         }
@@ -97,10 +105,19 @@ struct EvidenceRow: Row {
     init(decoding bytes: UnsafeRawBufferPointer) throws {
         var reader = RowReader(bytes, "an evidence row")
         let version = try reader.uint8()
-        guard version == Self.version else {
-            throw ChunkStoreError(.corruptRecord, "an evidence row has version \(version), not \(Self.version)")
+        guard version == 1 || version == Self.version else {
+            throw ChunkStoreError(.corruptRecord, "an evidence row has version \(version), not 1 or \(Self.version)")
         }
         signedChunkID = try ChunkID(bytes: reader.bytes(ChunkID.byteCount))
+        if version == 1 {
+            producerKey = []
+        } else {
+            let count = Int(try reader.uint32())
+            guard count <= Self.maxKeyBytes else {
+                throw ChunkStoreError(.corruptRecord, "an evidence row's public key has \(count) bytes")
+            }
+            producerKey = Array(try reader.bytes(count))
+        }
         signedChunk = Array(try reader.bytes(Int(try reader.uint32())))
         conflictingChunk = Array(try reader.bytes(Int(try reader.uint32())))
         try reader.finish()

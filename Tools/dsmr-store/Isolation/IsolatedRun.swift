@@ -25,6 +25,19 @@ enum IsolatedRun {
         "import-signing-history", "dump", "replay",
     ]
 
+    /// The watchdog's period, in seconds.
+    static var watchdogSeconds: Double {
+        ProcessInfo.processInfo.environment[watchdogVariable].flatMap(Double.init).map { max($0, 0.1) } ?? 60
+    }
+
+    /// Whether the command is `recover -o`: salvage reads in children of its
+    /// own (`read-table`, each watched) and never maps the source, so it is
+    /// not run in another.
+    static func salvages(_ arguments: [String]) -> Bool {
+        arguments.first == "recover"
+            && arguments.contains { $0 == "-o" || $0 == "--output" || $0.hasPrefix("--output=") || $0.hasPrefix("-o") }
+    }
+
     /// In the child, installs the read trace and returns nil: the command
     /// runs here. In the tool started by a user for a command that opens a
     /// store, runs that command in a child and returns the exit status to end
@@ -39,9 +52,9 @@ enum IsolatedRun {
         }
         let arguments = Array(CommandLine.arguments.dropFirst())
         guard let command = arguments.first, commands.contains(command),
-            !arguments.contains("--help"), !arguments.contains("-h")
+            !arguments.contains("--help"), !arguments.contains("-h"), !salvages(arguments)
         else { return nil }
-        let watchdog = environment[watchdogVariable].flatMap(Double.init).map { max($0, 0.1) } ?? 60
+        let watchdog = watchdogSeconds
         do {
             return try Supervisor(command: command, arguments: arguments, watchdog: watchdog).run()
         } catch {
