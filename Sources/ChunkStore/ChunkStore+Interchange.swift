@@ -112,10 +112,11 @@ extension ChunkStore {
         return try await submit { w in
             var result = SigningHistoryImport()
             let watermark = max(try w.watermark(), metadata.lowWatermark)
-            if watermark > (try w.watermark()) {
+            let previous = try w.watermark()
+            if watermark > previous {
                 // Every move of the watermark collects what it expires.
                 try w.setWatermark(watermark)
-                _ = try collector.collect(upTo: watermark, w)
+                _ = try collector.collect(from: previous, upTo: watermark, w)
             }
             try w.raiseSigningFloor(to: lowSlot)
             result.watermark = watermark

@@ -67,14 +67,16 @@ struct StoreSalvage {
         let tip = findings.acceptedTip ?? findings.lastBlock.map { BlockTip(height: $0.height, id: $0.id) }
         let executed = findings.executedTip.flatMap { height in tip.flatMap { height <= $0.height ? height : nil } }
         let collector = store.garbageCollector
-        let recovery = StoreRecovery(rules: rules, limits: limits, domain: domain, neverLowerLedgers: true)
+        let recovery = StoreRecovery(
+            rules: rules, limits: limits, node: store.configuration.nodeID, measure: store.configuration.measure,
+            domain: domain, neverLowerLedgers: true)
         report.recovery = try await store.submit { w in
             try w.setWatermark(watermark)
             if let tip { try w.setAcceptedTip(tip) }
             if let executed { try w.setExecutedTip(executed) }
             // Rebuild the indexes first: collection walks `by_expiry`.
             let rebuilt = try recovery.recover(w)
-            _ = try collector.collect(upTo: watermark, w)
+            _ = try collector.collect(from: 0, upTo: watermark, w)
             try w.delete(w.tables.meta, MetaKey.loadIncomplete.key)
             return rebuilt
         }
