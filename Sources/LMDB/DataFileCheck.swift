@@ -14,6 +14,9 @@ import Darwin
 /// `LMDBError.Code.invalid` for a file that is not an LMDB data file at all,
 /// `LMDBError.Code.corrupted` for one that is damaged.
 ///
+/// A `lock.mdb` that is not a regular file (a symbolic link, a directory, a
+/// FIFO) is refused as `invalid` too: LMDB would write through it.
+///
 /// They read the file (`pread`) and never write it. They cannot see damage
 /// inside the trees: a damaged branch or leaf page is found by LMDB only when
 /// it is read, and LMDB may then abort or fault rather than return an error.
@@ -30,6 +33,7 @@ public enum DataFileCheck {
     /// again (three times in all) before it is refused.
     @discardableResult
     public static func validate(directory: String) throws(LMDBError) -> MetaPage? {
+        try checkLockFile(directory: directory)
         var attempt = 1
         while true {
             do {
@@ -38,6 +42,26 @@ public enum DataFileCheck {
                 attempt += 1
             }
         }
+    }
+
+    /// Refuses a `lock.mdb` that is not a regular file. LMDB opens it with
+    /// `O_CREAT` and writes its header even for a read-only open, so a
+    /// symbolic link there would have the open overwrite (or create) the
+    /// link's target, and a directory or FIFO fails with an unrelated error.
+    private static func checkLockFile(directory: String) throws(LMDBError) {
+        let path = directory + "/lock.mdb"
+        var info = stat()
+        if lstat(path, &info) != 0 {
+            let code = errno
+            if code == ENOENT { return }
+            throw ioError(code, path, "lstat")
+        }
+        let type = info.st_mode & S_IFMT
+        guard type != S_IFREG else { return }
+        let what = type == S_IFLNK ? "a symbolic link" : type == S_IFDIR ? "a directory" : "not a regular file"
+        throw LMDBError(
+            .invalid, operation: "check lock.mdb", path: path,
+            message: "\(path) is \(what); LMDB would write through it, so the environment is not opened")
     }
 
     private static func validateOnce(directory: String) throws(LMDBError) -> MetaPage? {

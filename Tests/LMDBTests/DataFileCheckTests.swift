@@ -125,6 +125,39 @@ struct DataFileCheckTests {
         }
     }
 
+    /// LMDB opens `lock.mdb` with `O_CREAT` and writes its header even on a
+    /// read-only open: a symbolic link there would have it overwrite the
+    /// link's target.
+    @Test func aLockFileThatIsALinkADirectoryOrAFIFOIsRefusedAndNothingIsWritten() throws {
+        try withTemporaryDirectory { directory in
+            let store = try directory.makeDirectory("store")
+            try populate(store)
+            let lock = store + "/lock.mdb"
+            let victim = directory.appending("victim")
+            let precious = Data("not to be overwritten\n".utf8)
+            try precious.write(to: URL(fileURLWithPath: victim))
+            for make in ["symlink", "dangling symlink", "directory", "fifo"] {
+                _ = unlink(lock)
+                _ = rmdir(lock)
+                switch make {
+                case "symlink": #expect(symlink(victim, lock) == 0)
+                case "dangling symlink": #expect(symlink(directory.appending("absent"), lock) == 0)
+                case "directory": #expect(mkdir(lock, 0o700) == 0)
+                default: #expect(mkfifo(lock, 0o600) == 0)
+                }
+                for readOnly in [true, false] {
+                    let error = #expect(throws: LMDBError.self, "lock.mdb as a \(make)") {
+                        try open(store, readOnly: readOnly).close()
+                    }
+                    #expect(error?.code == .invalid, "\(String(describing: error))")
+                    #expect(error?.message.contains("lock.mdb") == true, "\(String(describing: error))")
+                }
+                #expect(try Data(contentsOf: URL(fileURLWithPath: victim)) == precious, "lock.mdb as a \(make)")
+                #expect(!FileManager.default.fileExists(atPath: directory.appending("absent")))
+            }
+        }
+    }
+
     @Test func healthyFilesOpenIncludingExtendedCompactedAndNew() throws {
         try withTemporaryDirectory { directory in
             let source = try directory.makeDirectory("source")
