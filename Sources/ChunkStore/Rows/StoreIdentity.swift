@@ -54,6 +54,15 @@ public struct StoreIdentity: Sendable, Hashable {
         let tables = try Tables(environment)
         return try environment.read { txn in
             guard let stored = try load(StoreReader(txn, tables: tables)) else {
+                // Rows without an identity: the meta rows were lost, the
+                // store was not left empty by a foreign program.
+                if let table = try tables.all.first(where: { try txn.count(of: $0) > 0 }) {
+                    throw ChunkStoreError(
+                        .damaged,
+                        "the store at \(path) is damaged: it has no store identity in meta but holds rows in "
+                            + "\(table.name); `dsmr-store check -s \(path)` shows what is damaged; restore the "
+                            + "store from a backup before the node signs again")
+                }
                 throw ChunkStoreError(.wrongStore, "\(path) has no store identity in meta")
             }
             return stored
