@@ -171,4 +171,20 @@ struct HostileInputTests {
         await stopping.value
         await shutdownAll(Array(servers.dropFirst()))
     }
+
+    @Test func aPeerPastItsConnectionShareIsClosedWhileItsFirstConnectionServes() async throws {
+        let servers = try await startTransports(Array(Keys.signers.prefix(2))) { $0.maxConnectionsPerPeer = 1 }
+        servers[0].register(RecordingHandler())
+        let target = servers[0].local
+        #expect(try await servers[1].request([1], to: target, timeout: .seconds(5)) == [0xAA, 1])
+        // The same validator again, from a second process of its own.
+        var configuration = servers[1].configuration
+        configuration.port = 0
+        let twin = try await TCPTransport(configuration)
+        twin.setAddress(host: "127.0.0.1", port: servers[0].port, of: target)
+        #expect(await requestError(twin, [2], to: target)?.code == .unreachable)
+        #expect(servers[0].statistics.handshakesRefused == 1)
+        #expect(try await servers[1].request([3], to: target, timeout: .seconds(5)) == [0xAA, 3])
+        await shutdownAll(servers + [twin])
+    }
 }
