@@ -86,10 +86,24 @@ public final class TCPTransport: Transport {
     /// answers are written; requests that arrive meanwhile get an
     /// ``DSMRNode/ErrorReply/Code/overloaded`` reply; this node's own
     /// requests still waiting get their answer or their timeout. New
-    /// requests from this node fail as unreachable.
-    public func shutdown() async {
+    /// requests from this node fail as unreachable. Connections are closed
+    /// after `deadline` even if some work is still in hand (a handler that
+    /// never returns cannot hold the node open).
+    public func shutdown(within deadline: Duration = .seconds(10)) async {
         state.withLock { $0.shuttingDown = true }
         try? await listener.close()
+        let timer = Task {
+            try? await Task.sleep(for: deadline)
+            let waiters = state.withLock { state in
+                defer { state.drainWaiters = [] }
+                return state.drainWaiters
+            }
+            if !waiters.isEmpty {
+                configuration.logger.warning(
+                    "work still in hand at the shutdown deadline", metadata: ["node": "\(local)"])
+            }
+            for waiter in waiters { waiter.resume() }
+        }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let now = state.withLock { state -> Bool in
                 if state.isDrained { return true }
@@ -98,6 +112,7 @@ public final class TCPTransport: Transport {
             }
             if now { continuation.resume() }
         }
+        timer.cancel()
         let channels = state.withLock { state -> [any Channel] in
             let outbound = state.links.values.compactMap { link -> (any Channel)? in
                 if case .ready(let channel) = link { return channel }

@@ -145,6 +145,7 @@ struct HostileInputTests {
         #expect(overloaded.count == 16)
         #expect(answers.filter { $0 == [0xAA, 0xFF] }.count == 4)
         #expect(servers[0].statistics.overloadedReplies == 16)
+        handler.release()
         await shutdownAll(servers)
     }
 

@@ -96,7 +96,7 @@ func connect(_ transports: [TCPTransport]) {
 }
 
 func shutdownAll(_ transports: [TCPTransport]) async {
-    for transport in transports { await transport.shutdown() }
+    for transport in transports { await transport.shutdown(within: .seconds(5)) }
 }
 
 /// Waits until `condition` holds; false after `deadline`.

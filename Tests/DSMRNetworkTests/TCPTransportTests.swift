@@ -80,4 +80,17 @@ struct TCPTransportTests {
         #expect(answered)
         await shutdownAll([transports[0], restarted])
     }
+
+    @Test func shutdownClosesAtItsDeadlineWhenAHandlerNeverReturns() async throws {
+        let transports = try await startTransports(Array(Keys.signers.prefix(2)))
+        let handler = RecordingHandler()
+        transports[1].register(handler)
+        let held = Task { await requestError(transports[0], [0xFF], to: transports[1].local, timeout: .seconds(30)) }
+        #expect(await eventually { handler.heldCount == 1 })
+        await transports[1].shutdown(within: .milliseconds(100))
+        // The connection closed under the waiting request: it fails at once, not at its timeout.
+        #expect(await held.value?.code == .unreachable)
+        handler.release()
+        await transports[0].shutdown()
+    }
 }
