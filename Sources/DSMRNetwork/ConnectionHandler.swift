@@ -32,6 +32,8 @@ final class ConnectionHandler: ChannelInboundHandler {
     private var timeout: Scheduled<Void>?
     /// The peer this accepted connection is counted for, once authenticated.
     private var countedPeer: NodeID?
+    /// Whether this accepted connection counts among those in their handshake.
+    private var inHandshake = false
 
     init(transport: TCPTransport, role: Role, authenticated: EventLoopPromise<any Channel>?) {
         self.transport = transport
@@ -42,9 +44,13 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     func channelActive(context: ChannelHandlerContext) {
         let channel = context.channel
-        if case .listener = role, !transport.accepted(channel) {
-            fail(context, NetworkError(.shuttingDown, "not accepting connections"))
-            return
+        if case .listener = role {
+            guard transport.accepted(channel) else {
+                phase = .closed
+                context.close(promise: nil)
+                return
+            }
+            inHandshake = true
         }
         let limit = transport.configuration.handshakeTimeout
         let transport = self.transport
@@ -88,6 +94,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             }
             phase = .authenticated(other.nodeID)
             timeout?.cancel()
+            endHandshake()
             authenticatedPromise?.succeed(context.channel)
         case (.authenticated(let peer), .request(let id, let payload), .listener):
             transport.serve(request: id, payload, from: peer, on: context.channel)
@@ -140,8 +147,14 @@ final class ConnectionHandler: ChannelInboundHandler {
         context.close(promise: nil)
     }
 
+    private func endHandshake() {
+        if inHandshake { transport.handshakeEnded() }
+        inHandshake = false
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
         timeout?.cancel()
+        endHandshake()
         authenticatedPromise?.fail(NetworkError(.unexpectedFrame, "connection closed during the handshake"))
         if case .listener = role { transport.closed(inbound: context.channel, peer: countedPeer) }
         phase = .closed

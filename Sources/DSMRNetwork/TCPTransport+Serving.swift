@@ -69,13 +69,23 @@ extension TCPTransport {
         for waiter in drained { waiter.resume() }
     }
 
-    /// Tracks an accepted connection; false (close it) while shutting down.
+    /// Tracks an accepted connection in its handshake; false (close it)
+    /// while shutting down or when too many are in their handshake.
     func accepted(_ channel: any Channel) -> Bool {
         state.withLock { state in
-            guard !state.shuttingDown else { return false }
+            guard !state.shuttingDown, state.handshaking < configuration.maxPendingHandshakes else {
+                state.statistics.handshakesRefused += 1
+                return false
+            }
+            state.handshaking += 1
             state.inbound[ObjectIdentifier(channel)] = channel
             return true
         }
+    }
+
+    /// An accepted connection left its handshake, done or failed.
+    func handshakeEnded() {
+        state.withLock { $0.handshaking -= 1 }
     }
 
     /// Counts an authenticated accepted connection of `peer`; false (close

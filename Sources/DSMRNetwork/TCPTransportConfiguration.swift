@@ -25,6 +25,10 @@ public struct TCPTransportConfiguration: Sendable {
     public var maxInFlightPerPeer = 64
     /// Connections from one peer kept at once; a newer one past it is closed.
     public var maxConnectionsPerPeer = 4
+    /// Accepted connections still in their handshake at once; a further one
+    /// is closed at once, so connections that never prove themselves cannot
+    /// pile up (each is also closed after ``handshakeTimeout``).
+    public var maxPendingHandshakes = 64
     /// How long a connection may take to prove itself.
     public var handshakeTimeout: Duration = .seconds(5)
     /// How long a dial may take.

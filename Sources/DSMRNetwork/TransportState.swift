@@ -16,6 +16,8 @@ struct TransportState: ~Copyable {
     var servingTotal = 0
     /// Accepted connections, authenticated or not, by channel.
     var inbound: [ObjectIdentifier: any Channel] = [:]
+    /// Accepted connections still in their handshake.
+    var handshaking = 0
     /// Authenticated accepted connections of each peer.
     var inboundCount: [NodeID: Int] = [:]
     var shuttingDown = false

@@ -24,7 +24,7 @@ struct HostileInputTests {
         await outsider.gossip([2], to: servers[0].local)
         #expect(await eventually { servers[0].statistics.handshakesRefused >= 1 })
         // The validator next door is still served.
-        #expect(try await servers[1].request([3], to: servers[0].local, timeout: .seconds(5)) == [0xAA, 3])
+        #expect(try await servers[1].request([3], to: servers[0].local, timeout: .seconds(30)) == [0xAA, 3])
         #expect(handler.seen.withLock { $0.requests.map(\.1) } == [[3]] && handler.gossipCount == 0)
         await shutdownAll(servers + [outsider])
     }
@@ -76,7 +76,7 @@ struct HostileInputTests {
         // A length of 4 GiB - 1 is refused the same way.
         let huge = try await RawClient(port: servers[0].port, sending: [0xFF, 0xFF, 0xFF, 0xFF, 1, 2, 3])
         #expect(await huge.closedByServer())
-        #expect(try await servers[1].request([5], to: servers[0].local, timeout: .seconds(5)) == [0xAA, 5])
+        #expect(try await servers[1].request([5], to: servers[0].local, timeout: .seconds(30)) == [0xAA, 5])
         // An authenticated peer's own oversized frame is refused too.
         let big = [UInt8](repeating: 1, count: 1_000)
         #expect(await requestError(servers[1], big, to: servers[0].local) != nil)
@@ -103,7 +103,7 @@ struct HostileInputTests {
             let client = try await RawClient(port: servers[0].port, sending: bytes)
             #expect(await client.closedByServer(), "round \(round): \(bytes.prefix(8))")
         }
-        #expect(try await servers[1].request([7], to: servers[0].local, timeout: .seconds(5)) == [0xAA, 7])
+        #expect(try await servers[1].request([7], to: servers[0].local, timeout: .seconds(30)) == [0xAA, 7])
         #expect(handler.requestCount == 1)
         await shutdownAll(servers)
     }
@@ -128,7 +128,7 @@ struct HostileInputTests {
                     refused += 1
                     if refused == 16 {
                         // Another validator is served meanwhile.
-                        let served = try? await servers[2].request([8], to: target, timeout: .seconds(5))
+                        let served = try? await servers[2].request([8], to: target, timeout: .seconds(30))
                         #expect(served == [0xAA, 8])
                         #expect(handler.heldCount == 4)
                         handler.release()
@@ -157,7 +157,7 @@ struct HostileInputTests {
         let held = Task { try await servers[1].request([0xFF, 1], to: target, timeout: .seconds(20)) }
         #expect(await eventually { handler.heldCount == 1 })
         // Served before shutdown starts, so servers[2] holds an open connection.
-        #expect(try await servers[2].request([2], to: target, timeout: .seconds(5)) == [0xAA, 2])
+        #expect(try await servers[2].request([2], to: target, timeout: .seconds(30)) == [0xAA, 2])
         let stopping = Task { await servers[0].shutdown() }
         #expect(
             await eventually {
@@ -177,7 +177,7 @@ struct HostileInputTests {
         let servers = try await startTransports(Array(Keys.signers.prefix(2))) { $0.maxConnectionsPerPeer = 1 }
         servers[0].register(RecordingHandler())
         let target = servers[0].local
-        #expect(try await servers[1].request([1], to: target, timeout: .seconds(5)) == [0xAA, 1])
+        #expect(try await servers[1].request([1], to: target, timeout: .seconds(30)) == [0xAA, 1])
         // The same validator again, from a second process of its own.
         var configuration = servers[1].configuration
         configuration.port = 0
@@ -185,7 +185,30 @@ struct HostileInputTests {
         twin.setAddress(host: "127.0.0.1", port: servers[0].port, of: target)
         #expect(await requestError(twin, [2], to: target)?.code == .unreachable)
         #expect(servers[0].statistics.handshakesRefused == 1)
-        #expect(try await servers[1].request([3], to: target, timeout: .seconds(5)) == [0xAA, 3])
+        #expect(try await servers[1].request([3], to: target, timeout: .seconds(30)) == [0xAA, 3])
         await shutdownAll(servers + [twin])
+    }
+
+    @Test func connectionsThatNeverProveThemselvesCannotPileUp() async throws {
+        let servers = try await startTransports(Array(Keys.signers.prefix(3))) {
+            $0.maxPendingHandshakes = 4
+            // Long enough that the four in their handshake stay while the test looks.
+            $0.handshakeTimeout = .seconds(600)
+        }
+        servers[0].register(RecordingHandler())
+        let target = servers[0].local
+        #expect(try await servers[1].request([1], to: target, timeout: .seconds(30)) == [0xAA, 1])
+        // Ten connections that say nothing: four wait in their handshake, six are closed at once.
+        var idle: [RawClient] = []
+        for _ in 0..<10 { idle.append(try await RawClient(port: servers[0].port, sending: [])) }
+        #expect(await eventually { idle.filter { !$0.channel.isActive }.count == 6 })
+        #expect(servers[0].statistics.handshakesRefused == 6)
+        // The validator already connected is still served.
+        #expect(try await servers[1].request([2], to: target, timeout: .seconds(30)) == [0xAA, 2])
+        // Once the idle ones leave, a new validator gets in.
+        for client in idle { await client.close() }
+        #expect(
+            await eventually { (try? await servers[2].request([3], to: target, timeout: .seconds(1))) == [0xAA, 3] })
+        await shutdownAll(servers)
     }
 }

@@ -31,9 +31,9 @@ struct NodesOverTCPTests {
         let users = (0..<8).map { Keys.signer(UInt8(100 + $0)) }
         let genesis = users.map { (account: $0.publicKey, balance: UInt64(1_000_000)) }
         var options = NodeOptions()
-        options.shareTimeout = .seconds(2)
-        options.aggregationDeadline = .seconds(10)
-        options.fetchTimeout = .seconds(2)
+        options.shareTimeout = .seconds(10)
+        options.aggregationDeadline = .seconds(30)
+        options.fetchTimeout = .seconds(10)
         options.genesisTime = .milliseconds(10_000)
 
         var transports: [TCPTransport] = []

@@ -100,7 +100,7 @@ func shutdownAll(_ transports: [TCPTransport]) async {
 }
 
 /// Waits until `condition` holds; false after `deadline`.
-func eventually(within deadline: Duration = .seconds(10), _ condition: () async throws -> Bool) async rethrows -> Bool {
+func eventually(within deadline: Duration = .seconds(30), _ condition: () async throws -> Bool) async rethrows -> Bool {
     let end = ContinuousClock.now + deadline
     while !(try await condition()) {
         if ContinuousClock.now >= end { return false }
@@ -122,7 +122,7 @@ final class RawClient: Sendable {
     }
 
     /// Whether the server closed the connection within `deadline`.
-    func closedByServer(within deadline: Duration = .seconds(5)) async -> Bool {
+    func closedByServer(within deadline: Duration = .seconds(30)) async -> Bool {
         await eventually(within: deadline) { !channel.isActive }
     }
 

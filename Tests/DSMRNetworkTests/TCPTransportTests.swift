@@ -11,7 +11,7 @@ struct TCPTransportTests {
         for (transport, handler) in zip(transports, handlers) { transport.register(handler) }
         for (i, a) in transports.enumerated() {
             for (j, b) in transports.enumerated() where i != j {
-                let answer = try await a.request([UInt8(i), UInt8(j)], to: b.local, timeout: .seconds(5))
+                let answer = try await a.request([UInt8(i), UInt8(j)], to: b.local, timeout: .seconds(30))
                 #expect(answer == [0xAA, UInt8(i), UInt8(j)])
                 await a.gossip([UInt8(i), UInt8(j), 7], to: b.local)
             }
@@ -34,7 +34,8 @@ struct TCPTransportTests {
             for n in 0..<40 {
                 group.addTask {
                     let request: [UInt8] = [UInt8(n), UInt8(n ^ 0x55)]
-                    let answer = try await transports[0].request(request, to: transports[1].local, timeout: .seconds(5))
+                    let answer = try await transports[0].request(
+                        request, to: transports[1].local, timeout: .seconds(30))
                     #expect(answer == [0xAA] + request)
                 }
             }
@@ -67,7 +68,7 @@ struct TCPTransportTests {
             $0.reconnectBackoff = .milliseconds(20)
         }
         transports[1].register(RecordingHandler())
-        #expect(try await transports[0].request([1], to: transports[1].local, timeout: .seconds(5)) == [0xAA, 1])
+        #expect(try await transports[0].request([1], to: transports[1].local, timeout: .seconds(30)) == [0xAA, 1])
         let port = transports[1].port
         await transports[1].shutdown()
         var configuration = transports[1].configuration
