@@ -125,7 +125,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         do {
             return try transport.configuration.signer.sign(message)
         } catch {
-            throw NetworkError(.shuttingDown, "cannot sign the handshake: \(error)")
+            throw NetworkError(.signingFailed, "cannot sign the handshake: \(error)")
         }
     }
 

@@ -20,6 +20,8 @@ public struct NetworkError: Error, Hashable, Sendable, CustomStringConvertible {
         case unexpectedFrame
         /// The handshake did not finish in time.
         case handshakeTimeout
+        /// This node's key could not sign its handshake proof.
+        case signingFailed
         /// The transport is shutting down.
         case shuttingDown
 
@@ -32,6 +34,7 @@ public struct NetworkError: Error, Hashable, Sendable, CustomStringConvertible {
             case .badSignature: "bad signature"
             case .unexpectedFrame: "unexpected frame"
             case .handshakeTimeout: "handshake timeout"
+            case .signingFailed: "signing failed"
             case .shuttingDown: "shutting down"
             }
         }

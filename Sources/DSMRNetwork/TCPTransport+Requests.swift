@@ -25,9 +25,10 @@ extension TCPTransport {
             channel.writeAndFlush(Frame.request(id: id, payload: request)).whenFailure { error in
                 self.complete(id, .failure(TransportError(.unreachable, peer: peer, "write failed: \(error)")))
             }
-            channel.eventLoop.scheduleTask(in: .nanoseconds(timeout.nanoseconds)) {
+            let timer = channel.eventLoop.scheduleTask(in: .nanoseconds(timeout.nanoseconds)) {
                 self.complete(id, .failure(TransportError(.timeout, peer: peer, "no answer within \(timeout)")))
             }
+            state.withLock { $0.pending[id]?.timer = timer }
         }
         return try result.get()
     }
@@ -42,6 +43,7 @@ extension TCPTransport {
         let (waiting, drained) = state.withLock { state in
             (state.pending.removeValue(forKey: id), state.takeDrainWaiters())
         }
+        waiting?.timer?.cancel()
         waiting?.continuation.resume(returning: result)
         for waiter in drained { waiter.resume() }
     }

@@ -50,4 +50,6 @@ struct PendingRequest {
     let peer: NodeID
     let channel: ObjectIdentifier
     let continuation: CheckedContinuation<Result<[UInt8], TransportError>, Never>
+    /// The request's timeout, cancelled when the answer comes first.
+    var timer: Scheduled<Void>?
 }
