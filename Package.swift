@@ -9,12 +9,15 @@ let package = Package(
         .library(name: "ChunkStore", targets: ["ChunkStore"]),
         .library(name: "DSMRNode", targets: ["DSMRNode"]),
         .library(name: "DemoVM", targets: ["DemoVM"]),
+        .library(name: "DSMRNetwork", targets: ["DSMRNetwork"]),
         .executable(name: "dsmr-bench", targets: ["dsmr-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     ],
     targets: [
         // The system's LMDB (Debian: liblmdb-dev), found through pkg-config.
@@ -44,6 +47,16 @@ let package = Package(
         .target(
             name: "DemoVM",
             dependencies: ["DSMR", "DSMRNode", "ChunkStore", "LMDB", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        // The node's transport over TCP: framed, authenticated connections between validators.
+        .target(
+            name: "DSMRNetwork",
+            dependencies: [
+                "DSMR", "DSMRNode",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
 
         // Operators' tool: inspect, check and maintain a store.
@@ -95,6 +108,14 @@ let package = Package(
             ]
         ),
         .testTarget(name: "DSMRNodeTests", dependencies: ["DSMRNode", "ChunkStore", "DSMR", "DemoVM"]),
+        .testTarget(
+            name: "DSMRNetworkTests",
+            dependencies: [
+                "DSMRNetwork", "DSMRNode", "DSMR", "ChunkStore", "DemoVM",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         .testTarget(name: "DemoVMTests", dependencies: ["DemoVM", "DSMRNode", "DSMR"]),
     ],
     swiftLanguageModes: [.v6]

@@ -6,6 +6,7 @@ import PackageDescription
 let decoders = [
     "chunk", "chunk-reference", "signature-share", "chunk-certificate", "block", "dimensions-bytes",
     "dimensions-json", "signing-history", "key-file", "certificate-verify", "dump-load", "store-rows",
+    "frame", "handshake",
 ]
 
 let package = Package(
@@ -19,7 +20,7 @@ let package = Package(
                 name: "fuzz-\(name)",
                 dependencies: [
                     .product(name: "DSMR", package: "dsmr"), .product(name: "ChunkStore", package: "dsmr"),
-                    "FuzzSupport",
+                    .product(name: "DSMRNetwork", package: "dsmr"), "FuzzSupport",
                 ],
                 path: "Sources/fuzz-\(name)")
         },

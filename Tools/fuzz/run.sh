@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds every fuzz target (decoders, key files, certificate verification, dump
-# loading, store rows) with libFuzzer and AddressSanitizer and runs each for
-# SECONDS seconds. Exits non-zero if any target finds a crash.
+# loading, store rows, network frames and handshake) with libFuzzer and
+# AddressSanitizer and runs each for SECONDS seconds. Exits non-zero if any
+# target finds a crash.
 # Usage: Tools/fuzz/run.sh SECONDS [TARGET...]
 set -euo pipefail
 
@@ -12,7 +13,8 @@ cd "$(dirname "$0")"
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
     targets=(chunk chunk-reference signature-share chunk-certificate block dimensions-bytes dimensions-json signing-history
-        key-file certificate-verify dump-load store-rows)
+        key-file certificate-verify dump-load store-rows
+        frame handshake)
 fi
 
 swift_bin=$(dirname "$(readlink -f "$(command -v swift)")")
@@ -61,6 +63,13 @@ seed_corpus() {
             printf '\x01' >> "$corpus/golden"
             head -c 32 /dev/zero >> "$corpus/golden"
             printf '\x00\x00\x00\x00\x00\x00\x23\x28\x00' >> "$corpus/golden"
+            return 0 ;;
+        frame | handshake)
+            # A hello from validator 1 on network 77, a 64-byte proof, then a request frame.
+            printf '%s' "0000005b0101""0000004d""5a5b58595e5f5c5d52535051565754554a4b48494e4f4c4d4243404146474445" \
+                "34750f98bd59fcfc946da45aaabe933be154a4b5" "$(printf '07%.0s' {1..32})" \
+                "0000004102" "$(printf '01%.0s' {1..64})" "0000000d03""0000000000000001""01020304" \
+                | xxd -r -p > "$corpus/golden"
             return 0 ;;
         *) file=$target key=encoded ;;
     esac

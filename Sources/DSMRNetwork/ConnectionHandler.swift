@@ -1,0 +1,163 @@
+import DSMR
+import DSMRNode
+import NIOCore
+
+/// Runs one connection: the ``PeerHandshake`` first, then the frames of an
+/// authenticated peer. Any frame out of turn, any bad frame and any failed
+/// check closes the connection.
+final class ConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = Frame
+    typealias OutboundOut = Frame
+
+    /// Which end of the connection this node is.
+    enum Role {
+        /// This node dialed `peer`; it sends requests and gossip, and reads answers.
+        case dialer(NodeID)
+        /// The peer dialed this node; it reads requests and gossip, and writes answers.
+        case listener
+    }
+
+    private enum Phase {
+        case awaitingHello
+        case awaitingProof(other: Hello, validator: Validator)
+        case authenticated(NodeID)
+        case closed
+    }
+
+    private let transport: TCPTransport
+    private let role: Role
+    private let authenticatedPromise: EventLoopPromise<any Channel>?
+    private let own: Hello
+    private var phase = Phase.awaitingHello
+    private var timeout: Scheduled<Void>?
+    /// The peer this accepted connection is counted for, once authenticated.
+    private var countedPeer: NodeID?
+    /// Whether this accepted connection counts among those in their handshake.
+    private var inHandshake = false
+
+    init(transport: TCPTransport, role: Role, authenticated: EventLoopPromise<any Channel>?) {
+        self.transport = transport
+        self.role = role
+        self.authenticatedPromise = authenticated
+        self.own = Hello.fresh(domain: transport.configuration.domain, nodeID: transport.local)
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        let channel = context.channel
+        if case .listener = role {
+            guard transport.accepted(channel) else {
+                phase = .closed
+                context.close(promise: nil)
+                return
+            }
+            inHandshake = true
+        }
+        let limit = transport.configuration.handshakeTimeout
+        let transport = self.transport
+        timeout = context.eventLoop.scheduleTask(in: .nanoseconds(limit.nanoseconds)) {
+            transport.refused(NetworkError(.handshakeTimeout, "no handshake within \(limit)"))
+            channel.close(promise: nil)
+        }
+        if case .dialer = role { context.writeAndFlush(wrapOutboundOut(.hello(own)), promise: nil) }
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        // Frames decoded from the same read as a refused one are dropped.
+        if case .closed = phase { return }
+        do {
+            try handle(frame, context: context)
+        } catch {
+            fail(context, error)
+        }
+    }
+
+    private func handle(_ frame: Frame, context: ChannelHandlerContext) throws(NetworkError) {
+        switch (phase, frame, role) {
+        case (.awaitingHello, .hello(let other), _):
+            let validator = try check(other)
+            phase = .awaitingProof(other: other, validator: validator)
+            switch role {
+            case .dialer: context.writeAndFlush(wrapOutboundOut(.proof(signature: try sign(other))), promise: nil)
+            case .listener: context.writeAndFlush(wrapOutboundOut(.hello(own)), promise: nil)
+            }
+        case (.awaitingProof(let other, let validator), .proof(let signature), _):
+            try PeerHandshake.checkProof(
+                signature, from: validator, domain: transport.configuration.domain, own: own, other: other)
+            if case .listener = role {
+                guard transport.authenticated(inbound: context.channel, from: other.nodeID) else {
+                    throw NetworkError(.unexpectedFrame, "\(other.nodeID) holds too many connections")
+                }
+                countedPeer = other.nodeID
+                context.writeAndFlush(wrapOutboundOut(.proof(signature: try sign(other))), promise: nil)
+            }
+            phase = .authenticated(other.nodeID)
+            timeout?.cancel()
+            endHandshake()
+            authenticatedPromise?.succeed(context.channel)
+        case (.authenticated(let peer), .request(let id, let payload), .listener):
+            transport.serve(request: id, payload, from: peer, on: context.channel)
+        case (.authenticated(let peer), .gossip(let payload), .listener):
+            transport.serve(gossip: payload, from: peer)
+        case (.authenticated, .response(let id, let payload), .dialer):
+            transport.complete(id, .success(payload))
+        default:
+            throw NetworkError(.unexpectedFrame, "\(frame.kind) frame out of turn")
+        }
+    }
+
+    private func check(_ other: Hello) throws(NetworkError) -> Validator {
+        let validators: ValidatorSet
+        do {
+            validators = try transport.configuration.validators()
+        } catch {
+            throw NetworkError(.notAValidator, "the current validator set is unknown: \(error)")
+        }
+        let expected: NodeID? = if case .dialer(let peer) = role { peer } else { nil }
+        return try PeerHandshake.checkHello(
+            other, domain: transport.configuration.domain, local: transport.local, validators: validators,
+            expected: expected)
+    }
+
+    private func sign(_ other: Hello) throws(NetworkError) -> [UInt8] {
+        let message = PeerHandshake.message(domain: transport.configuration.domain, own: own, other: other)
+        do {
+            return try transport.configuration.signer.sign(message)
+        } catch {
+            throw NetworkError(.signingFailed, "cannot sign the handshake: \(error)")
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        fail(context, error)
+    }
+
+    private func fail(_ context: ChannelHandlerContext, _ error: any Error) {
+        if case .closed = phase { return }
+        phase = .closed
+        if let error = error as? NetworkError { transport.refused(error) }
+        transport.configuration.logger.info(
+            "closing connection",
+            metadata: [
+                "node": "\(transport.local)", "remote": "\(context.remoteAddress.map { "\($0)" } ?? "?")",
+                "error": "\(error)",
+            ])
+        authenticatedPromise?.fail(error)
+        context.close(promise: nil)
+    }
+
+    private func endHandshake() {
+        if inHandshake { transport.handshakeEnded() }
+        inHandshake = false
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        timeout?.cancel()
+        endHandshake()
+        authenticatedPromise?.fail(NetworkError(.unexpectedFrame, "connection closed during the handshake"))
+        if case .listener = role { transport.closed(inbound: context.channel, peer: countedPeer) }
+        phase = .closed
+        context.fireChannelInactive()
+    }
+}

@@ -1,0 +1,55 @@
+/// Why a connection was refused or closed: a bad frame, a failed handshake,
+/// or a transport that is shutting down.
+public struct NetworkError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// What went wrong.
+    public enum Code: Hashable, Sendable, CustomStringConvertible {
+        /// A frame's length prefix is above the configured maximum; its body
+        /// is never read.
+        case frameTooLarge
+        /// A frame's body does not decode: unknown kind, wrong length, missing fields.
+        case malformedFrame
+        /// The peer's hello names another network or chain, or another
+        /// protocol version.
+        case wrongNetwork
+        /// The peer's node id is not a validator of the current set (or is
+        /// not the node dialed, or is this node itself).
+        case notAValidator
+        /// The peer's handshake signature does not verify.
+        case badSignature
+        /// A frame arrived that the handshake's state does not allow.
+        case unexpectedFrame
+        /// The handshake did not finish in time.
+        case handshakeTimeout
+        /// This node's key could not sign its handshake proof.
+        case signingFailed
+        /// The transport is shutting down.
+        case shuttingDown
+
+        public var description: String {
+            switch self {
+            case .frameTooLarge: "frame too large"
+            case .malformedFrame: "malformed frame"
+            case .wrongNetwork: "wrong network"
+            case .notAValidator: "not a validator"
+            case .badSignature: "bad signature"
+            case .unexpectedFrame: "unexpected frame"
+            case .handshakeTimeout: "handshake timeout"
+            case .signingFailed: "signing failed"
+            case .shuttingDown: "shutting down"
+            }
+        }
+    }
+
+    /// What went wrong.
+    public let code: Code
+    /// Details: which field, which sizes, which peer.
+    public let message: String
+
+    /// Creates an error.
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "\(code): \(message)" }
+}

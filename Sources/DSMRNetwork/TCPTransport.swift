@@ -1,0 +1,159 @@
+import DSMR
+import DSMRNode
+import Logging
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// The node's ``DSMRNode/Transport`` over TCP.
+///
+/// Each node dials the peers it sends to and listens for the peers that send
+/// to it: requests and gossip travel on the sender's own connection and
+/// answers come back on it. Every connection starts with the
+/// ``PeerHandshake``; a peer that is not a validator of the current set, or
+/// cannot prove it holds the key, is disconnected before any of its frames
+/// reaches the ``DSMRNode/MessageHandler``.
+///
+/// A failed dial is retried on the next request or gossip to that peer,
+/// after a backoff that doubles with each failure; until then the peer is
+/// reported ``DSMRNode/TransportError/Code/unreachable``. A closed
+/// connection fails the requests waiting on it and is dialed again on next use.
+public final class TCPTransport: Transport {
+    /// This node's id.
+    public let local: NodeID
+    /// The configuration the transport runs with.
+    public let configuration: TCPTransportConfiguration
+    /// The port the transport listens on.
+    public let port: Int
+    let group: any EventLoopGroup
+    let state = Mutex(TransportState())
+    private let listener: any Channel
+
+    /// Starts listening on the configured address.
+    ///
+    /// - Parameter group: the event loops connections run on; the shared
+    ///   singleton by default.
+    public init(
+        _ configuration: TCPTransportConfiguration,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) async throws {
+        self.local = configuration.signer.nodeID
+        self.configuration = configuration
+        self.group = group
+        let core = ListenerCore()
+        listener = try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    guard let transport = core.transport else { throw NetworkError(.shuttingDown, "not started") }
+                    try transport.addHandlers(to: channel, role: .listener, authenticated: nil)
+                }
+            }
+            .bind(host: configuration.host, port: configuration.port)
+            .get()
+        port = listener.localAddress?.port ?? configuration.port
+        core.transport = self
+        configuration.logger.info("listening", metadata: ["node": "\(local)", "port": "\(port)"])
+    }
+
+    /// Where `peer` listens; requests and gossip to it dial this address.
+    public func setAddress(host: String, port: Int, of peer: NodeID) {
+        state.withLock { $0.addresses[peer] = PeerAddress(host: host, port: port) }
+    }
+
+    public func register(_ handler: any MessageHandler) {
+        state.withLock { $0.handler = handler }
+    }
+
+    /// Counts of what the transport refused and served so far.
+    public var statistics: TransportStatistics { state.withLock { $0.statistics } }
+
+    func addHandlers(
+        to channel: any Channel, role: ConnectionHandler.Role, authenticated: EventLoopPromise<any Channel>?
+    ) throws {
+        try channel.pipeline.syncOperations.addHandlers([
+            ByteToMessageHandler(FrameDecoder(maxFrameBytes: configuration.maxFrameBytes)),
+            MessageToByteHandler(FrameEncoder()),
+            ConnectionHandler(transport: self, role: role, authenticated: authenticated),
+        ])
+    }
+
+    /// Stops taking new work, finishes what is in hand, then closes every connection.
+    ///
+    /// Requests and gossip already being handled run to the end and their
+    /// answers are written; requests that arrive meanwhile get an
+    /// ``DSMRNode/ErrorReply/Code/overloaded`` reply; this node's own
+    /// requests still waiting get their answer or their timeout. New
+    /// requests from this node fail as unreachable. Connections are closed
+    /// after `deadline` even if some work is still in hand (a handler that
+    /// never returns cannot hold the node open).
+    public func shutdown(within deadline: Duration = .seconds(10)) async {
+        state.withLock { $0.shuttingDown = true }
+        try? await listener.close()
+        let timer = Task {
+            try? await Task.sleep(for: deadline)
+            let waiters = state.withLock { state in
+                defer { state.drainWaiters = [] }
+                return state.drainWaiters
+            }
+            if !waiters.isEmpty {
+                configuration.logger.warning(
+                    "work still in hand at the shutdown deadline", metadata: ["node": "\(local)"])
+            }
+            for waiter in waiters { waiter.resume() }
+        }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let now = state.withLock { state -> Bool in
+                if state.isDrained { return true }
+                state.drainWaiters.append(continuation)
+                return false
+            }
+            if now { continuation.resume() }
+        }
+        timer.cancel()
+        let channels = state.withLock { state -> [any Channel] in
+            let outbound = state.links.values.compactMap { link -> (any Channel)? in
+                if case .ready(let channel) = link { return channel }
+                return nil
+            }
+            state.links = [:]
+            return Array(state.inbound.values) + outbound
+        }
+        for channel in channels { try? await channel.close() }
+        configuration.logger.info("stopped", metadata: ["node": "\(local)"])
+    }
+}
+
+/// Lets the listener's child initializer reach the transport being built.
+/// Until it is set, a connection is closed at once.
+private final class ListenerCore: Sendable {
+    private let value = Mutex<TCPTransport?>(nil)
+    var transport: TCPTransport? {
+        get { value.withLock { $0 } }
+        set { value.withLock { $0 = newValue } }
+    }
+}
+
+/// Where a peer listens.
+struct PeerAddress: Sendable, Hashable {
+    let host: String
+    let port: Int
+}
+
+/// Counts of what a ``TCPTransport`` refused and served.
+public struct TransportStatistics: Sendable, Hashable {
+    /// Connections closed because their handshake failed or timed out.
+    public var handshakesRefused = 0
+    /// Connections closed because of an oversized or malformed frame.
+    public var framesRefused = 0
+    /// Requests answered with an overloaded reply.
+    public var overloadedReplies = 0
+    /// Gossip dropped because its sender had too much in hand.
+    public var gossipDropped = 0
+    /// Requests handed to the handler and answered.
+    public var requestsServed = 0
+    /// Gossip handed to the handler.
+    public var gossipDelivered = 0
+}
