@@ -59,7 +59,7 @@ final class EchoHandler: MessageHandler {
             func handleRequest(_ request: [UInt8], from peer: NodeID) async -> [UInt8] { [] }
             func handleGossip(_ message: [UInt8], from peer: NodeID) async { order.withLock { $0 += message } }
         }
-        let network = InProcessNetwork(seed: 7, faults: FaultPlan(delayPerMille: 1_000, maxDelay: .milliseconds(30)))
+        let network = InProcessNetwork(seed: 7, faults: FaultPlan(delayPerMille: 1_000, maxDelay: .seconds(1)))
         let arrivals = Arrivals()
         network.transport(for: b).register(arrivals)
         for index in 0..<20 { await network.transport(for: a).gossip([UInt8(index)], to: b) }

@@ -231,7 +231,7 @@ struct GrowthTests {
             }
             #expect(finished)
             #expect(errors.all == [])
-            #expect(readsDuringGrowth.load(ordering: .relaxed) > 3)
+            #expect(readsDuringGrowth.load(ordering: .relaxed) >= 3, "every reader thread finished a read while the writer ran")
             #expect(try env.info().mapSize >= 20 << 20)
             #expect(try env.read { try $0.count(of: db) } == 40 * 64 + 1)
         }
