@@ -26,17 +26,19 @@ let package = Package(
             pkgConfig: "lmdb",
             providers: [.apt(["liblmdb-dev"])]
         ),
+        // The one place the C library is chosen (re-exported: Glibc on Linux).
+        .target(name: "SystemC"),
         // A safe Swift wrapper over LMDB that knows nothing of DSMR.
-        .target(name: "LMDB", dependencies: ["CLMDB"]),
+        .target(name: "LMDB", dependencies: ["CLMDB", "SystemC"]),
         // DSMR's values: ids, Dimensions, codec, chunks, certificates, blocks.
         .target(
             name: "DSMR",
-            dependencies: [.product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["SystemC", .product(name: "Crypto", package: "swift-crypto")]
         ),
         // The durable chunk server store.
         .target(
             name: "ChunkStore",
-            dependencies: ["LMDB", "DSMR", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["LMDB", "DSMR", "SystemC", .product(name: "Crypto", package: "swift-crypto")]
         ),
         // DSMR's protocol logic over the store, independent of any transport.
         .target(
@@ -71,13 +73,13 @@ let package = Package(
         // Test helper: holds a read transaction until killed (stale reader tests).
         .executableTarget(
             name: "lmdb-reader-child",
-            dependencies: ["LMDB"],
+            dependencies: ["LMDB", "SystemC"],
             path: "Tools/lmdb-reader-child"
         ),
         // The process ChunkStoreTests' crash tests run and kill.
         .executableTarget(
             name: "chunkstore-crash-child",
-            dependencies: ["ChunkStore", "DSMR"],
+            dependencies: ["ChunkStore", "DSMR", "SystemC"],
             path: "Tools/chunkstore-crash-child"
         ),
 
@@ -85,7 +87,7 @@ let package = Package(
         .executableTarget(
             name: "dsmr-bench",
             dependencies: [
-                "ChunkStore", "DSMR", "DSMRNode", "DemoVM", "LMDB", "CLMDB",
+                "ChunkStore", "DSMR", "DSMRNode", "DemoVM", "LMDB", "CLMDB", "SystemC",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Tools/dsmr-bench"
@@ -103,7 +105,7 @@ let package = Package(
         .testTarget(
             name: "ChunkStoreTests",
             dependencies: [
-                "ChunkStore", "LMDB", "DSMR",
+                "ChunkStore", "LMDB", "DSMR", "SystemC",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),

@@ -14,12 +14,14 @@ extension ChunkStore {
     /// and agree with their header, certificates that decode under their own
     /// key, every `signed` and `ledger` row that decodes, evidence that
     /// proves its conflict, blocks that decode at their height, the
-    /// watermark and tips. The chunk indexes, `signed` rows of held chunks
-    /// and the ledgers are then rebuilt as `recover()` does, except that no
-    /// ledger is ever lowered. When `signed` rows were lost, the new store's
-    /// watermark is raised past their slots so that no chunk can be signed
-    /// for them; when the loss runs to the table's end the report names the
-    /// first slot left unprotected (`SalvageReport.unprotectedFromSlot`).
+    /// watermark, signing floor and tips. The chunk indexes, `signed` rows
+    /// of held chunks and the ledgers are then rebuilt as `recover()` does,
+    /// except that no ledger is ever lowered. When `signed` rows were lost,
+    /// the new store's signing floor is raised past their slots so that no
+    /// chunk can be signed for them (the watermark stays the source's);
+    /// when the loss runs to the table's end the floor goes past the last
+    /// slot read and the report names the first slot left unprotected
+    /// (`SalvageReport.unprotectedFromSlot`).
     ///
     /// The source's identity (`meta`) must be readable: it says which
     /// network, chain, node and rules the new store is for. Until salvage

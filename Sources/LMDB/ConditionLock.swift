@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import SystemC
 
 /// A pthread mutex with one condition variable, for the package's own
 /// threads (the transaction gate here, the store's group-commit writer).

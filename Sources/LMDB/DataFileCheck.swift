@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import SystemC
 
 /// The checks made on an environment's `data.mdb` before LMDB maps it.
 ///

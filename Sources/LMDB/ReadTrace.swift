@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import SystemC
 import Synchronization
 
 /// Where this process's reads have got to, kept in a shared file mapping that

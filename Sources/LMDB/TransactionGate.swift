@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import SystemC
 
 /// Counts the transactions open in this process and lets map growth wait
 /// until there are none.

@@ -1,5 +1,5 @@
 #if os(Linux)
-import Glibc
+import SystemC
 import Foundation
 import Testing
 

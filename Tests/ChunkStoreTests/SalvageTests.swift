@@ -133,9 +133,12 @@ import Testing
         #expect(report.check.isClean, "\(report.check.problems)")
     }
 
-    @Test func lostSignedRowsLeaveTheirSlotsRefusingEveryChunk() async throws {
+    @Test func lostSignedRowsRaiseTheFloorPastTheirSlotsAndLeaveTheWatermark() async throws {
         let (bed, chunks) = try await Self.compactedStore()
         defer { bed.removeAll() }
+        let source = try bed.open("a")
+        let sourceWatermark = try source.watermark()
+        source.close()
         // `fill` signs producers 1...3 per slot: chunk 60 is slot 21, producer 1.
         let target = chunks[60]
         try Self.zeroLeafPage(
@@ -147,18 +150,20 @@ import Testing
         let before = try #require(lost.before.flatMap { Hex.decode($0) })
         let lastLostSlot = before.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
         #expect(lastLostSlot > target.slot)
-        #expect(report.watermark >= MaintenanceTestbed.rules.expiry(ofSlot: lastLostSlot))
+        #expect(report.signingFloor == lastLostSlot + 1)
+        #expect(report.watermark == sourceWatermark)
         #expect(report.check.isClean, "\(report.check.problems)")
 
         let salvaged = try bed.open("d")
         defer { salvaged.close() }
+        #expect(try salvaged.watermark() == sourceWatermark)
         let rival = MaintenanceTestbed.chunk(producer: 1, slot: target.slot, payload: 0xEE)
         await #expect {
             _ = try await salvaged.persistAndSign(
                 rival, validators: MaintenanceTestbed.validators,
                 now: .milliseconds(MaintenanceTestbed.rules.expiry(ofSlot: target.slot) - 10_000))
         } throws: { error in
-            ChunkStoreError.Code.expired ~= error
+            ChunkStoreError.Code.expired ~= error && "\(error)".contains("below the signing floor \(lastLostSlot + 1)")
         }
     }
 
@@ -197,7 +202,9 @@ import Testing
         #expect(signed.lost.count == 1 && signed.lost.first?.before == nil, "\(signed.lost)")
         #expect(signed.rowsKept == chunks.count - zeroed.rows)
         let after = try #require(signed.lost.first?.after.flatMap { Hex.decode($0) })
-        #expect(report.unprotectedFromSlot == after.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
+        let lastReadSlot = after.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        #expect(report.signingFloor == lastReadSlot + 1)
+        #expect(report.unprotectedFromSlot == lastReadSlot + 1)
         let run = try StoreToolTests.run(["recover", "-s", bed.path("c"), "-o", bed.path("e")])
         #expect(run.status == 2)
         #expect(run.output.contains("are not protected"), "\(run.output)")

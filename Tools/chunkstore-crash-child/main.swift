@@ -16,11 +16,7 @@
 //       or `refused <error>` and exits 0 or 2.
 //
 // The identity and keys below must match CrashTests.swift.
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import SystemC
 import ChunkStore
 import DSMR
 

@@ -36,7 +36,7 @@ final class RawEnvironment: @unchecked Sendable {
         self.path = path
         var env: OpaquePointer?
         try check(mdb_env_create(&env), "mdb_env_create")
-        guard let env else { throw RawLMDBError(code: EINVAL_CODE, operation: "mdb_env_create") }
+        guard let env else { throw RawLMDBError(code: invalidArgumentCode, operation: "mdb_env_create") }
         do {
             try check(mdb_env_set_mapsize(env, mapSize), "mdb_env_set_mapsize")
             var flags = UInt32(MDB_NOTLS)
@@ -181,4 +181,4 @@ final class RawEnvironment: @unchecked Sendable {
     }
 }
 
-private let EINVAL_CODE: Int32 = 22
+private let invalidArgumentCode: Int32 = 22

@@ -59,7 +59,7 @@ extension DSMRStore {
                     if let count = table.rowsLost { print("  lost \(count) of the \(table.rowsStored ?? 0) rows stored") }
                     for lost in table.lost { print("  lost \(lost)") }
                 }
-                print("watermark \(report.watermark)")
+                print("watermark \(report.watermark), signing floor \(report.signingFloor)")
                 if let slot = report.unprotectedFromSlot {
                     print("signed rows were lost to the end of the table: slots from \(slot) on are not protected; import the signing history from a backup before signing, or wait until chain time passes their expiry")
                 }

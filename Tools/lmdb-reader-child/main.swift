@@ -2,11 +2,7 @@
 // only argument, begins a read transaction, prints "ready" and sleeps until
 // it is killed. The LMDB tests kill it with SIGKILL to leave a stale reader
 // slot behind.
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import SystemC
 import LMDB
 
 /// Writes `text` and a newline straight to the file descriptor, unbuffered,

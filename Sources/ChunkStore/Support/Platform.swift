@@ -1,31 +1,18 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import SystemC
 
-/// The module's one home for what differs between platforms. The other
-/// files reach the POSIX calls through Foundation, which re-exports the C
-/// library on both Linux and Darwin; calls whose names clash with methods
-/// (`read`, `write`) go through here.
+/// POSIX calls whose names clash with methods (`read`, `write`), named
+/// through `SystemC`, the package's one choice of C library. The other
+/// files reach the POSIX calls through Foundation or `SystemC` directly.
 enum Platform {
     /// `write(2)`: returns the bytes written, or -1 with `errno` set.
     static func write(_ descriptor: Int32, _ bytes: UnsafeRawPointer, _ count: Int) -> Int {
-        #if canImport(Glibc)
-        Glibc.write(descriptor, bytes, count)
-        #else
-        Darwin.write(descriptor, bytes, count)
-        #endif
+        SystemC.write(descriptor, bytes, count)
     }
 
     /// `read(2)`: returns the bytes read (0 at the end), or -1 with `errno`
     /// set.
     static func read(_ descriptor: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> Int {
-        #if canImport(Glibc)
-        Glibc.read(descriptor, buffer, count)
-        #else
-        Darwin.read(descriptor, buffer, count)
-        #endif
+        SystemC.read(descriptor, buffer, count)
     }
 
     /// The system's description of the current `errno`.

@@ -1,10 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import SystemC
 
 extension Ed25519Signer {
     /// Writes the key to a new file at `path` with mode 0600, never replacing anything there.

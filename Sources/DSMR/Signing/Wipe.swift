@@ -1,10 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import SystemC
 
 /// Overwrites `bytes` with zeros in place, in a way the compiler does not
 /// remove as a dead store (`explicit_bzero`, or `memset_s` on Darwin).

@@ -44,13 +44,18 @@ public struct SalvageReport: Sendable, Hashable, Codable {
     /// Per table, by name.
     public var tables: [String: Table] = [:]
     /// The watermark given to the new store: the source's, or, when that is
-    /// unreadable, the highest the surviving rows allow; raised to cover
-    /// lost `signed` rows (see `unprotectedFromSlot`).
+    /// unreadable, the highest the surviving rows allow (never below the
+    /// last block's timestamp).
     public var watermark: Int64 = 0
+    /// The signing floor given to the new store: the source's, raised past
+    /// every slot whose `signed` rows were lost, so no chunk is signed for
+    /// them again (see `unprotectedFromSlot` for a loss with no last slot).
+    public var signingFloor: UInt64 = 0
     /// Set when `signed` lost rows up to its end: slots from this one on
-    /// may have been signed without a surviving record. Do not sign with the
-    /// new store before chain time passes their expiry, or import the
-    /// signing history from a backup first.
+    /// may have been signed without a surviving record, and the floor
+    /// cannot close them all. Do not sign with the new store before chain
+    /// time passes their expiry, or import the signing history from a
+    /// backup first.
     public var unprotectedFromSlot: UInt64?
     /// What rebuilding the derived rows in the new store did.
     public var recovery = RecoveryReport()

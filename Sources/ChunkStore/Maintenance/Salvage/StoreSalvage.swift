@@ -9,7 +9,7 @@ import LMDB
 /// certificates that decode under their own (expiry, id); every `signed` and
 /// `ledger` row that decodes (so slots stay protected and usage is never
 /// lowered); evidence that proves its conflict; blocks that decode at their
-/// height; the watermark and tips. Rebuilt: both chunk indexes, `signed`
+/// height; the watermark, signing floor and tips. Rebuilt: both chunk indexes, `signed`
 /// rows of held chunks, ledgers raised to what the held chunks imply.
 struct StoreSalvage {
     /// The source, opened in this process only for `.inProcess` reads.
@@ -27,6 +27,7 @@ struct StoreSalvage {
     /// copying.
     private struct Findings {
         var watermark: Int64?
+        var signingFloor: UInt64?
         var acceptedTip: BlockTip?
         var executedTip: UInt64?
         var firstSignedSlot: UInt64?
@@ -62,8 +63,10 @@ struct StoreSalvage {
         try await copy(Schema.evidence, &report, store) { row in keepEvidence(row) }
         try await copy(Schema.blocks, &report, store) { row in keepBlock(row, &findings) }
 
-        report.watermark = watermark(findings, &report)
+        report.watermark = watermark(findings)
+        report.signingFloor = signingFloor(findings, &report)
         let watermark = report.watermark
+        let floor = report.signingFloor
         let tip = findings.acceptedTip ?? findings.lastBlock.map { BlockTip(height: $0.height, id: $0.id) }
         let executed = findings.executedTip.flatMap { height in tip.flatMap { height <= $0.height ? height : nil } }
         let collector = store.garbageCollector
@@ -72,6 +75,7 @@ struct StoreSalvage {
             domain: domain, neverLowerLedgers: true)
         report.recovery = try await store.submit { w in
             try w.setWatermark(watermark)
+            try w.raiseSigningFloor(to: floor)
             if let tip { try w.setAcceptedTip(tip) }
             if let executed { try w.setExecutedTip(executed) }
             // Rebuild the indexes first: collection walks `by_expiry`.
@@ -142,7 +146,7 @@ struct StoreSalvage {
 
     // MARK: what each table keeps
 
-    /// Keeps the watermark and tips when they decode, and the identity rows
+    /// Keeps the watermark, signing floor and tips when they decode, and the identity rows
     /// (which the new store wrote already, from the identity the source's
     /// open read). Unknown rows are dropped.
     private func keepMeta(_ row: DamagedTableReader.CopiedRow, _ findings: inout Findings) -> Bool {
@@ -157,6 +161,9 @@ struct StoreSalvage {
             case MetaKey.executedTip.key.bytes:
                 guard let height = try? UInt64Row(decoding: value).value else { return false }
                 findings.executedTip = height
+            case MetaKey.signingFloor.key.bytes:
+                guard let floor = try? UInt64Row(decoding: value).value else { return false }
+                findings.signingFloor = floor
             default:
                 return MetaKey.all.contains { $0.bytes == row.key }
             }
@@ -207,28 +214,41 @@ struct StoreSalvage {
         return true
     }
 
-    // MARK: the watermark
+    // MARK: the watermark and the signing floor
 
     /// The new store's watermark: the source's when it survived, else the
     /// highest one the surviving rows allow (every `signed` row left after
     /// collection expires after the watermark); never below the last
-    /// block's timestamp; and raised past every slot whose `signed` rows
-    /// were lost, so those slots refuse every chunk.
-    private func watermark(_ findings: Findings, _ report: inout SalvageReport) -> Int64 {
-        var watermark =
+    /// block's timestamp. Lost `signed` rows do not move it: chain time is
+    /// what it was, and the signing floor closes their slots.
+    private func watermark(_ findings: Findings) -> Int64 {
+        let watermark =
             findings.watermark ?? findings.firstSignedSlot.map { rules.expiry(ofSlot: $0) - 1 } ?? 0
-        watermark = max(watermark, findings.lastBlock?.timestamp ?? 0)
-        for lost in report.tables[Schema.signed]?.lost ?? [] {
-            guard let before = lost.before.flatMap({ Hex.decode($0) }),
-                let key = before.withUnsafeBytes({ try? ProducerKey(decoding: $0) })
-            else {
-                let after = lost.after.flatMap { Hex.decode($0) }?.withUnsafeBytes { try? ProducerKey(decoding: $0) }
-                report.unprotectedFromSlot = after?.number ?? 0
-                continue
-            }
-            watermark = max(watermark, rules.expiry(ofSlot: key.number))
+        return max(watermark, findings.lastBlock?.timestamp ?? 0)
+    }
+
+    /// The new store's signing floor: the source's, raised past every slot
+    /// whose `signed` rows may have been lost, so those slots refuse every
+    /// chunk. A lost range lies between two keys (slot, producer); its rows
+    /// are in the slots from the first key's to the second's, so the floor
+    /// goes to one past the second key's slot. A range that runs to the
+    /// table's end has no last slot: the floor goes one past the last slot
+    /// read, and the slots from there on are reported as unprotected.
+    private func signingFloor(_ findings: Findings, _ report: inout SalvageReport) -> UInt64 {
+        var floor = findings.signingFloor ?? 0
+        func slot(_ hex: String?) -> UInt64? {
+            hex.flatMap { Hex.decode($0) }?.withUnsafeBytes { try? ProducerKey(decoding: $0) }?.number
         }
-        return watermark
+        for lost in report.tables[Schema.signed]?.lost ?? [] {
+            if let last = slot(lost.before) {
+                floor = max(floor, last &+ 1)
+            } else {
+                let from = slot(lost.after).map { $0 &+ 1 } ?? 0
+                floor = max(floor, from)
+                report.unprotectedFromSlot = min(report.unprotectedFromSlot ?? .max, from)
+            }
+        }
+        return floor
     }
 }
 

@@ -1,7 +1,9 @@
+// The fuzz package's one choice of C library, re-exported to the targets
+// (the main package's `SystemC` is internal to it).
 #if canImport(Glibc)
-import Glibc
+@_exported import Glibc
 #elseif canImport(Darwin)
-import Darwin
+@_exported import Darwin
 #endif
 
 @_silgen_name("LLVMFuzzerRunDriver")

@@ -2,12 +2,6 @@
 import DSMR
 import FuzzSupport
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 // Arbitrary bytes as a dump file for `ChunkStore.load`: never a crash; a
 // refused file leaves no store behind; a loaded one holds exactly the rows
 // of the file (read back straight from LMDB, in dump form).

@@ -1,12 +1,6 @@
 import DSMR
 import FuzzSupport
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 // Parses fuzz bytes as key-file text, and loads them from a real 0600 file:
 // both must agree, and an accepted file must be exactly the canonical text.
 let path = "/tmp/dsmr-fuzz-key-file-\(getpid())"
