@@ -1,0 +1,58 @@
+import ChunkStore
+import DSMR
+import Foundation
+import LMDB
+import Testing
+
+/// Damage to LMDB's page structure that leaves every row readable: `check`
+/// must still find it, and must not raise false alarms on a healthy store.
+@Suite struct PageWalkTests {
+    /// A store after the signing workload of `DamagedCopyTests`, closed.
+    private static func writtenStore(_ bed: MaintenanceTestbed) async throws -> String {
+        let store = try bed.open("store")
+        try await DamagedCopyTests.writeWorkload(store)
+        store.close()
+        return bed.path("store")
+    }
+
+    @Test func aFreeListEntryNamingALivePageIsDamage() async throws {
+        let bed = MaintenanceTestbed()
+        defer { bed.removeAll() }
+        let path = try await Self.writtenStore(bed)
+        let clean = try #require(try PageWalk.verify(directory: path))
+        #expect(clean.problems.isEmpty, "\(clean.problems)")
+        let live = try FreeListEdit.replaceFirstFreePage(in: path + "/data.mdb")
+        let run = try ToolRun.dsmrStore(["check", "-s", path], deadline: 60)
+        #expect(run.status == 2, "check exited \(run.status): \(run.output) \(run.error)")
+        #expect(run.output.contains("page \(live)") || run.error.contains("page \(live)"), "\(run.output)")
+    }
+
+    @Test func aHealthyStoreHasNoPageProblems() async throws {
+        let bed = MaintenanceTestbed()
+        defer { bed.removeAll() }
+        let path = try await Self.writtenStore(bed)
+        let report = try #require(try PageWalk.verify(directory: path))
+        #expect(report.problems.isEmpty, "\(report.problems)")
+        #expect(report.freePages > 0 && report.reachablePages > 2)
+    }
+}
+
+/// Rewrites the first page number of the first free list in a data file
+/// (free-page tree of depth 1) to the main tree's root page.
+enum FreeListEdit {
+    static func replaceFirstFreePage(in file: String) throws -> UInt64 {
+        var data = [UInt8](try Data(contentsOf: URL(fileURLWithPath: file)))
+        func u(_ at: Int, _ n: Int) -> Int { (0..<n).reduce(0) { $0 | Int(data[at + $1]) << (8 * $1) } }
+        let pageSize = u(40, 4)  // the free MDB_db's md_pad holds the page size
+        let metaAt = u(144, 8) >= u(pageSize + 144, 8) ? 0 : pageSize
+        let freeRoot = u(metaAt + 80, 8), mainRoot = u(metaAt + 128, 8)
+        try #require(u(metaAt + 46, 2) == 1, "the free-page tree is not a single leaf")
+        let page = freeRoot * pageSize
+        let node = page + u(page + 16, 2)
+        let value = node + 8 + u(node + 6, 2)
+        try #require(u(node + 4, 2) == 0 && u(value, 8) > 0, "the first free list is not inline")
+        for byte in 0..<8 { data[value + 8 + byte] = UInt8((mainRoot >> (8 * byte)) & 0xFF) }
+        try Data(data).write(to: URL(fileURLWithPath: file))
+        return UInt64(mainRoot)
+    }
+}
