@@ -1,4 +1,5 @@
 import DSMR
+import LMDB
 
 extension ChunkStore {
     /// Reads every row of every table and reports every inconsistency, each
@@ -12,14 +13,28 @@ extension ChunkStore {
     /// leave gaps or break parent links; `meta` rows missing or out of range,
     /// tips that are not the last block, a watermark below the tip's
     /// timestamp; pending rows the watermark should have collected; keys of
-    /// the wrong shape. Runs in one snapshot, so it is safe on a live store.
+    /// the wrong shape; and LMDB's page structure (`PageWalk`: pages reached
+    /// twice, in use and listed free, out of range or with wrong headers),
+    /// reported in the pseudo-table `pages`. Runs in one snapshot, so it is
+    /// safe on a live store.
     /// `progress`, if given, hears how far each table's check has come.
     public func check(progress: ProgressHandler? = nil) throws -> CheckReport {
         var checker = StoreChecker(
             rules: configuration.rules, limits: DecodingLimits(rules: configuration.rules),
             domain: configuration.domain)
         checker.progress = ProgressCounter(progress)
-        return try snapshot { r in try checker.check(r) }
+        var report = try snapshot { r in try checker.check(r) }
+        let walk = try SealedErrors.sealed(configuration.path, .reading) {
+            try environment.read { txn in try PageWalk.verify(directory: configuration.path, transactionID: txn.id) }
+        }
+        for problem in walk?.problems ?? [] {
+            report.add(.pageStructure, "pages", Self.bigEndian(problem.page), problem.description)
+        }
+        return report
+    }
+
+    private static func bigEndian(_ value: UInt64) -> [UInt8] {
+        (0..<8).map { UInt8(truncatingIfNeeded: value >> (56 - 8 * $0)) }
     }
 
     /// Rebuilds every derived row (chunk indexes, ledgers, missing `signed`

@@ -63,3 +63,9 @@ public struct WriteTransaction: Transaction, ~Copyable {
         try checkWrite(code.rawValue, operation, database)
     }
 }
+
+extension Transaction where Self: ~Copyable {
+    /// The transaction's id: for a read, the id of the snapshot's last
+    /// committed write (`mdb_txn_id`).
+    public var id: UInt64 { UInt64(mdb_txn_id(unsafeHandle)) }
+}

@@ -38,6 +38,11 @@ public struct StoreProblem: Sendable, Hashable, Codable, CustomStringConvertible
         case expiredRowKept
         /// A key of the wrong size or shape.
         case malformedKey
+        /// LMDB's page structure is damaged (table `pages`, key the page
+        /// number): a page reached twice, both in use and listed free, past
+        /// the last page, or with a wrong header. Rows may read back intact
+        /// while the next write reuses a live page.
+        case pageStructure
     }
 
     /// The kind of damage.
@@ -60,7 +65,7 @@ public struct StoreProblem: Sendable, Hashable, Codable, CustomStringConvertible
         case .missingIndexRow, .danglingIndexRow, .ledgerMismatch, .signedRowMismatch, .certificateCorrupt,
             .chunkHashMismatch, .chunkRecordCorrupt, .malformedKey:
             return true
-        case .evidenceCorrupt, .blockCorrupt, .metaInvalid, .expiredRowKept:
+        case .evidenceCorrupt, .blockCorrupt, .metaInvalid, .expiredRowKept, .pageStructure:
             return false
         }
     }

@@ -1,0 +1,133 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A page-level verification of an LMDB 0.9 data file, read with `pread`
+/// and never through the map, so a wrong page number cannot fault.
+///
+/// From the meta page of one transaction it walks the free-page tree, the
+/// main tree, every named database's tree (the main tree's `F_SUBDATA`
+/// nodes), every sorted-duplicate subtree and every overflow run
+/// (`F_BIGDATA`), and reads the page numbers the free-page tree lists. It
+/// reports a page number at or past the meta page's last page + 1, a page
+/// reached twice, a page both reachable and listed free (or listed free
+/// twice), and a page whose header has the wrong page number or flags.
+/// It does not call a page lost that is neither reachable nor free: such
+/// pages may still be held by an older snapshot.
+///
+/// Everything is bounded: each page is read at most once, trees at most
+/// `MetaPage.maxDepth` deep, node counts by the page size.
+public enum PageWalk {
+    /// Walks the snapshot written by `transactionID` (the newest meta page
+    /// when nil) of the data file in `directory`. Returns nil when no meta
+    /// page holds `transactionID` any more (a writer has since reused it).
+    ///
+    /// Throws `LMDBError` when the file cannot be read or its meta pages are
+    /// invalid (see `DataFileCheck`).
+    public static func verify(directory: String, transactionID: UInt64? = nil) throws(LMDBError) -> PageWalkReport? {
+        let path = directory + "/data.mdb"
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else { throw ioError(errno, path) }
+        defer { close(fd) }
+        var reader = PageReader(fd: fd, path: path, pageSize: MetaPage.pageSizes.upperBound)
+        let first = try reader.read(offset: 0, count: MetaPage.byteCount)
+        let meta0: MetaPage
+        do { meta0 = try MetaPage(index: 0, bytes: first) } catch { throw damaged(path, "meta page 0: \(error.text)") }
+        let second = try reader.read(offset: UInt64(meta0.pageSize), count: MetaPage.byteCount)
+        let meta1: MetaPage
+        do { meta1 = try MetaPage(index: 1, bytes: second) } catch { throw damaged(path, "meta page 1: \(error.text)") }
+        let candidates = [(meta0, first), (meta1, second)]
+        let chosen: (MetaPage, [UInt8])?
+        if let transactionID {
+            chosen = candidates.first { $0.0.transactionID == transactionID }
+        } else {
+            chosen = meta0.transactionID >= meta1.transactionID ? candidates[0] : candidates[1]
+        }
+        guard let (meta, bytes) = chosen else { return nil }
+        reader.pageSize = meta.pageSize
+        var walk = TreeWalk(reader: reader, lastPage: meta.lastPage)
+        try walk.walkTree(root: Bytes.u64(bytes, 80), depth: Int(Bytes.u16(bytes, 46)), isFree: true, what: "free-page tree")
+        try walk.walkTree(root: Bytes.u64(bytes, 128), depth: Int(Bytes.u16(bytes, 94)), isFree: false, what: "main tree")
+        return PageWalkReport(
+            transactionID: meta.transactionID, lastPage: meta.lastPage, reachablePages: walk.reachableCount,
+            freePages: walk.freeCount, problemCount: walk.problemCount, problems: walk.problems)
+    }
+
+    static func damaged(_ path: String, _ text: String) -> LMDBError {
+        LMDBError(.corrupted, operation: "walk data.mdb", path: path, message: "\(path) is damaged: \(text)")
+    }
+
+    static func ioError(_ code: Int32, _ path: String) -> LMDBError {
+        LMDBError(
+            LMDBError.Code(rawValue: code), operation: "walk data.mdb", path: path,
+            message: "cannot read \(path): \(String(cString: strerror(code)))")
+    }
+}
+
+/// What `PageWalk` found in one snapshot.
+public struct PageWalkReport: Sendable, Hashable {
+    /// The transaction whose meta page was walked.
+    public let transactionID: UInt64
+    /// That meta page's last page in use.
+    public let lastPage: UInt64
+    /// Pages reached from the roots.
+    public let reachablePages: Int
+    /// Pages the free-page tree lists.
+    public let freePages: Int
+    /// Problems found in all, including those past the limit.
+    public let problemCount: Int
+    /// What is certainly wrong, at most `PageWalkReport.problemLimit`.
+    public let problems: [PageProblem]
+
+    /// The most problems kept.
+    public static let problemLimit = 1_000
+}
+
+/// One page found wrong by `PageWalk`.
+public struct PageProblem: Sendable, Hashable, CustomStringConvertible {
+    /// The page concerned.
+    public let page: UInt64
+    /// What is wrong with it.
+    public let detail: String
+
+    public var description: String { "page \(page): \(detail)" }
+}
+
+/// Little-endian reads from a byte array, bounds checked by the caller.
+enum Bytes {
+    static func u16(_ b: [UInt8], _ at: Int) -> UInt64 { UInt64(b[at]) | UInt64(b[at + 1]) << 8 }
+    static func u32(_ b: [UInt8], _ at: Int) -> UInt64 { u16(b, at) | u16(b, at + 2) << 16 }
+    static func u64(_ b: [UInt8], _ at: Int) -> UInt64 { u32(b, at) | u32(b, at + 4) << 32 }
+}
+
+/// Reads pages of the data file with `pread`.
+struct PageReader {
+    let fd: Int32
+    let path: String
+    var pageSize: Int
+
+    /// `count` bytes at `offset`, fewer at the end of the file.
+    func read(offset: UInt64, count: Int) throws(LMDBError) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
+        var filled = 0
+        while filled < count {
+            let got = bytes.withUnsafeMutableBytes { buffer in
+                pread(fd, buffer.baseAddress! + filled, count - filled, off_t(offset) + off_t(filled))
+            }
+            if got < 0 {
+                if errno == EINTR { continue }
+                throw PageWalk.ioError(errno, path)
+            }
+            if got == 0 { break }
+            filled += got
+        }
+        return Array(bytes.prefix(filled))
+    }
+
+    /// Page `number`, or fewer bytes when the file ends inside it.
+    func page(_ number: UInt64) throws(LMDBError) -> [UInt8] {
+        try read(offset: number * UInt64(pageSize), count: pageSize)
+    }
+}

@@ -1,0 +1,92 @@
+import ChunkStore
+import DSMR
+import Foundation
+import LMDB
+import Testing
+
+/// Damage to LMDB's page structure that leaves every row readable: `check`
+/// must still find it, and must not raise false alarms on a healthy store.
+@Suite struct PageWalkTests {
+    /// A store after the signing workload of `DamagedCopyTests`, closed.
+    private static func writtenStore(_ bed: MaintenanceTestbed) async throws -> String {
+        let store = try bed.open("store")
+        try await DamagedCopyTests.writeWorkload(store)
+        store.close()
+        return bed.path("store")
+    }
+
+    @Test func aFreeListEntryNamingALivePageIsDamage() async throws {
+        let bed = MaintenanceTestbed()
+        defer { bed.removeAll() }
+        let path = try await Self.writtenStore(bed)
+        let clean = try #require(try PageWalk.verify(directory: path))
+        #expect(clean.problems.isEmpty, "\(clean.problems)")
+        let live = try FreeListEdit.replaceFirstFreePage(in: path + "/data.mdb")
+        let run = try ToolRun.dsmrStore(["check", "-s", path], deadline: 60)
+        #expect(run.status == 2, "check exited \(run.status): \(run.output) \(run.error)")
+        #expect(run.output.contains("page \(live)") || run.error.contains("page \(live)"), "\(run.output)")
+    }
+
+    @Test func aBranchPointerRedirectedToAnotherLivePageIsFound() async throws {
+        let bed = MaintenanceTestbed()
+        defer { bed.removeAll() }
+        let path = try await Self.writtenStore(bed)
+        let target = try FreeListEdit.redirectFirstBranchPointer(in: path + "/data.mdb")
+        let report = try #require(try PageWalk.verify(directory: path))
+        #expect(report.problems.contains { $0.page == target }, "\(report.problems)")
+        let run = try ToolRun.dsmrStore(["check", "-s", path], deadline: 60)
+        #expect(run.status == 2, "check exited \(run.status): \(run.output) \(run.error)")
+    }
+
+    @Test func aHealthyStoreHasNoPageProblems() async throws {
+        let bed = MaintenanceTestbed()
+        defer { bed.removeAll() }
+        let path = try await Self.writtenStore(bed)
+        let report = try #require(try PageWalk.verify(directory: path))
+        #expect(report.problems.isEmpty, "\(report.problems)")
+        #expect(report.freePages > 0 && report.reachablePages > 2)
+    }
+}
+
+/// Rewrites the first page number of the first free list in a data file
+/// (free-page tree of depth 1) to the main tree's root page.
+enum FreeListEdit {
+    static func replaceFirstFreePage(in file: String) throws -> UInt64 {
+        var data = [UInt8](try Data(contentsOf: URL(fileURLWithPath: file)))
+        func u(_ at: Int, _ n: Int) -> Int { (0..<n).reduce(0) { $0 | Int(data[at + $1]) << (8 * $1) } }
+        let pageSize = u(40, 4)  // the free MDB_db's md_pad holds the page size
+        let metaAt = u(144, 8) >= u(pageSize + 144, 8) ? 0 : pageSize
+        let freeRoot = u(metaAt + 80, 8), mainRoot = u(metaAt + 128, 8)
+        try #require(u(metaAt + 46, 2) == 1, "the free-page tree is not a single leaf")
+        let page = freeRoot * pageSize
+        let node = page + u(page + 16, 2)
+        let value = node + 8 + u(node + 6, 2)
+        try #require(u(node + 4, 2) == 0 && u(value, 8) > 0, "the first free list is not inline")
+        for byte in 0..<8 { data[value + 8 + byte] = UInt8((mainRoot >> (8 * byte)) & 0xFF) }
+        try Data(data).write(to: URL(fileURLWithPath: file))
+        return UInt64(mainRoot)
+    }
+
+    /// Points the first child of the first branch page at its second child;
+    /// returns that child's page number.
+    static func redirectFirstBranchPointer(in file: String) throws -> UInt64 {
+        var data = [UInt8](try Data(contentsOf: URL(fileURLWithPath: file)))
+        func u(_ at: Int, _ n: Int) -> Int { (0..<n).reduce(0) { $0 | Int(data[at + $1]) << (8 * $1) } }
+        let pageSize = u(40, 4)
+        // A named database of depth 2 or more, from the main tree's root leaf: its root is a live branch page.
+        let metaAt = u(144, 8) >= u(pageSize + 144, 8) ? 0 : pageSize
+        let main = u(metaAt + 128, 8) * pageSize
+        try #require(u(main + 10, 2) == 0x02, "the main tree is not a single leaf")
+        let roots = (0..<((u(main + 12, 2) - 16) / 2)).compactMap { index -> Int? in
+            let node = main + u(main + 16 + index * 2, 2)
+            let record = node + 8 + u(node + 6, 2)
+            return u(node + 4, 2) == 0x02 && u(record + 6, 2) >= 2 ? u(record + 40, 8) : nil
+        }
+        let branch = try #require(roots.first, "no named database has branch pages")
+        let page = branch * pageSize
+        let first = page + u(page + 16, 2), second = page + u(page + 18, 2)
+        for byte in 0..<6 { data[first + byte] = data[second + byte] }  // mn_lo, mn_hi, mn_flags: the child
+        try Data(data).write(to: URL(fileURLWithPath: file))
+        return UInt64(u(second, 4))
+    }
+}
