@@ -52,7 +52,8 @@ extension ChunkStore {
     private static func outOfOrder(_ block: Block, _ tip: BlockTip) throws -> AcceptanceReport {
         throw ChunkStoreError(
             .blockOutOfOrder,
-            "block \(block.id) at height \(block.height) with parent \(block.parent) does not extend the accepted tip \(tip)")
+            "block \(block.id) at height \(block.height) with parent \(block.parent) does not extend the accepted tip \(tip)"
+        )
     }
 
     /// Records that blocks up to `height` have been executed. The executed

@@ -103,7 +103,8 @@ extension ChunkStore {
         else {
             throw ChunkStoreError(
                 .badInterchange,
-                "the history belongs to network \(metadata.networkID) chain \(metadata.chainID) node \(metadata.nodeID), not this store's")
+                "the history belongs to network \(metadata.networkID) chain \(metadata.chainID) node \(metadata.nodeID), not this store's"
+            )
         }
         let rows = history.rows()
         let lowSlot = history.metadata.lowSlot
@@ -130,7 +131,8 @@ extension ChunkStore {
                     if existing.chunkID == row.chunkID { result.alreadyPresent += 1 } else { result.keptExisting += 1 }
                     continue
                 }
-                try w.put(w.tables.signed, key, SignedRecord.imported(row.chunkID, expiry: rules.expiry(ofSlot: row.slot)))
+                try w.put(
+                    w.tables.signed, key, SignedRecord.imported(row.chunkID, expiry: rules.expiry(ofSlot: row.slot)))
                 result.added += 1
             }
             return result

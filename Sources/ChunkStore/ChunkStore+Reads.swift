@@ -116,7 +116,9 @@ extension ChunkStore {
 
     /// Chunks of `status` expiring in `expiries`, in expiry order, at most
     /// `limit` of them.
-    public func chunks(status: ChunkStatus, expiring expiries: Range<Int64>? = nil, limit: Int = .max) throws
+    public func chunks(
+        status: ChunkStatus, expiring expiries: Range<Int64>? = nil, limit: Int = .max
+    ) throws
         -> [ChunkSummary]
     {
         let lower = ExpiryIndexKey.bound(status, expiry: expiries?.lowerBound ?? 0)

@@ -117,7 +117,8 @@ extension StoreIdentity {
                 let unread = meta.gaps.map(\.reason).joined(separator: "; ")
                 throw ChunkStoreError(
                     .wrongStore,
-                    "\(path): meta has no readable \(field.key.name) row\(unread.isEmpty ? "" : " (\(unread))"); the store's identity is needed to salvage it")
+                    "\(path): meta has no readable \(field.key.name) row\(unread.isEmpty ? "" : " (\(unread))"); the store's identity is needed to salvage it"
+                )
             }
             do {
                 return try bytes.withUnsafeBytes { try Value(decoding: $0) }

@@ -68,13 +68,15 @@ extension ChunkStore {
         guard reference.chunkID == id, reference.producer == chunk.producer, reference.slot == chunk.slot else {
             throw ChunkStoreError(
                 .invalidChunk,
-                "chunk \(id) (producer \(chunk.producer), slot \(chunk.slot)) is not the chunk the reference names: \(reference.chunkID) (producer \(reference.producer), slot \(reference.slot))")
+                "chunk \(id) (producer \(chunk.producer), slot \(chunk.slot)) is not the chunk the reference names: \(reference.chunkID) (producer \(reference.producer), slot \(reference.slot))"
+            )
         }
         let bytes = chunk.encoded()
         guard bytes.count <= configuration.rules.maxChunkBytes else {
             throw ChunkStoreError(
                 .tooLarge,
-                "chunk \(id) has \(bytes.count) bytes; the limit is \(configuration.rules.maxChunkBytes), so no honest quorum certified it")
+                "chunk \(id) has \(bytes.count) bytes; the limit is \(configuration.rules.maxChunkBytes), so no honest quorum certified it"
+            )
         }
         guard let validator = validators.validator(chunk.producer) else {
             throw ChunkStoreError(
@@ -132,7 +134,8 @@ extension ChunkStore {
         guard overflow || chunk.slot <= latest else {
             throw ChunkStoreError(
                 .tooFarInFuture,
-                "chunk \(chunk.id) is for slot \(chunk.slot); the current slot is \(current) and at most \(rules.maxFutureSlots) ahead are accepted")
+                "chunk \(chunk.id) is for slot \(chunk.slot); the current slot is \(current) and at most \(rules.maxFutureSlots) ahead are accepted"
+            )
         }
         return PreparedChunk(
             chunk: chunk, id: chunk.id, bytes: bytes, expiry: rules.expiry(ofSlot: chunk.slot),
@@ -151,18 +154,21 @@ extension ChunkStore {
         case .conflict(let signed):
             throw ChunkStoreError(
                 .conflictingChunk,
-                "producer \(chunk.producer) already had chunk \(signed) signed for slot \(chunk.slot); \(prepared.id) conflicts and both are kept as evidence")
+                "producer \(chunk.producer) already had chunk \(signed) signed for slot \(chunk.slot); \(prepared.id) conflicts and both are kept as evidence"
+            )
         case .rateLimited(let window, let usage, let limit):
             throw ChunkStoreError(
                 .rateLimited,
-                "producer \(chunk.producer) used \(usage) in window \(window); adding \(prepared.units) would pass the limit \(limit)")
+                "producer \(chunk.producer) used \(usage) in window \(window); adding \(prepared.units) would pass the limit \(limit)"
+            )
         case .expired(let watermark):
             throw ChunkStoreError(
                 .expired, "chunk \(prepared.id) expires at \(prepared.expiry), not after the watermark \(watermark)")
         case .belowFloor(let floor):
             throw ChunkStoreError(
                 .expired,
-                "chunk \(prepared.id) is for slot \(chunk.slot), below the signing floor \(floor): the signing records of those slots were pruned, so they can never be signed again")
+                "chunk \(prepared.id) is for slot \(chunk.slot), below the signing floor \(floor): the signing records of those slots were pruned, so they can never be signed again"
+            )
         }
     }
 }

@@ -86,17 +86,20 @@ public struct StoreConfiguration: Sendable {
         guard rules.maxChunksPerSlot == 1 else {
             throw ChunkStoreError(
                 .invalidConfiguration,
-                "maxChunksPerSlot is \(rules.maxChunksPerSlot); the store signs exactly one chunk per producer and slot, so only 1 is supported")
+                "maxChunksPerSlot is \(rules.maxChunksPerSlot); the store signs exactly one chunk per producer and slot, so only 1 is supported"
+            )
         }
         if let signer, signer.nodeID != nodeID {
             throw ChunkStoreError(
                 .invalidConfiguration,
-                "the signer is node \(signer.nodeID) but the store belongs to node \(nodeID); a store keeps one node's signing history")
+                "the signer is node \(signer.nodeID) but the store belongs to node \(nodeID); a store keeps one node's signing history"
+            )
         }
         guard acceptedRetention >= 0, evidenceRetention >= 0, blockRetention ?? 0 >= 0 else {
             throw ChunkStoreError(
                 .invalidConfiguration,
-                "retention must not be negative (accepted \(acceptedRetention) ms, evidence \(evidenceRetention) ms, blocks \(blockRetention.map { "\($0) ms" } ?? "as accepted"))")
+                "retention must not be negative (accepted \(acceptedRetention) ms, evidence \(evidenceRetention) ms, blocks \(blockRetention.map { "\($0) ms" } ?? "as accepted"))"
+            )
         }
     }
 }

@@ -34,7 +34,7 @@ public enum DataFileCheck {
         while true {
             do {
                 return try validateOnce(directory: directory)
-            } catch where error.code == .corrupted && attempt < 3 {
+            } catch  where error.code == .corrupted && attempt < 3 {
                 attempt += 1
             }
         }

@@ -40,11 +40,15 @@ extension Environment {
             lastGrowthTimeout.store(Self.monotonicNanoseconds(), ordering: .relaxed)
             throw LMDBError(
                 .growthTimedOut, operation: "grow map", path: path,
-                message: "the map is full and a read transaction of this process stayed open longer than maxGrowthWait (\(options.maxGrowthWait)) while the map waited to grow; the write was not applied")
+                message:
+                    "the map is full and a read transaction of this process stayed open longer than maxGrowthWait (\(options.maxGrowthWait)) while the map waited to grow; the write was not applied"
+            )
         case .busy:
             throw LMDBError(
                 .growthTimedOut, operation: "grow map", path: path,
-                message: "the map is full, a read transaction of this process is open and growth waited in vain less than maxGrowthWait (\(options.maxGrowthWait)) ago; the write was not applied")
+                message:
+                    "the map is full, a read transaction of this process is open and growth waited in vain less than maxGrowthWait (\(options.maxGrowthWait)) ago; the write was not applied"
+            )
         case .ran, .skippedAsStale: return
         }
     }
@@ -67,7 +71,8 @@ extension Environment {
             // Remapping waits for every transaction, this thread's included.
             throw LMDBError(
                 .mapResized, operation: "mdb_env_set_mapsize", path: path,
-                message: "another process grew the map; it cannot be adopted while this thread holds another transaction")
+                message:
+                    "another process grew the map; it cannot be adopted while this thread holds another transaction")
         }
         var failure: LMDBError?
         let outcome = gate.exclusive(waitingAtMost: options.maxGrowthWait) { failure = setMapSize(0) }
@@ -77,7 +82,9 @@ extension Environment {
         case .timedOut:
             throw LMDBError(
                 .mapResized, operation: "mdb_env_set_mapsize", path: path,
-                message: "another process grew the map and a read transaction of this process stayed open longer than maxGrowthWait (\(options.maxGrowthWait)); retry once it ends")
+                message:
+                    "another process grew the map and a read transaction of this process stayed open longer than maxGrowthWait (\(options.maxGrowthWait)); retry once it ends"
+            )
         case .ran, .skippedAsStale, .busy: return
         }
     }
@@ -92,13 +99,17 @@ extension Environment {
     /// at a moment when no transaction of this process is open: it never
     /// holds a read back. Growth under pressure (the map full) is `write`'s.
     func growAheadIfNeeded() {
-        guard let (used, mapSize) = try? withOpenHandle("mdb_env_info", { env -> (Int, Int) in
-            var info = MDB_envinfo()
-            var stat = MDB_stat()
-            mdb_env_info(env, &info)
-            mdb_env_stat(env, &stat)
-            return ((info.me_last_pgno + 1) * Int(stat.ms_psize), info.me_mapsize)
-        }) else { return }
+        guard
+            let (used, mapSize) = try? withOpenHandle(
+                "mdb_env_info",
+                { env -> (Int, Int) in
+                    var info = MDB_envinfo()
+                    var stat = MDB_stat()
+                    mdb_env_info(env, &info)
+                    mdb_env_stat(env, &stat)
+                    return ((info.me_last_pgno + 1) * Int(stat.ms_psize), info.me_mapsize)
+                })
+        else { return }
         guard used > mapSize / 4 * 3, mapSize < options.maxMapSize else { return }
         gate.tryExclusive {
             // Unchanged since measured: nothing else grew it meanwhile.

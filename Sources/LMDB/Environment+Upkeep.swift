@@ -25,11 +25,13 @@ extension Environment {
         let lines = Lines()
         try withOpenHandle("mdb_reader_list") { env in
             let context = Unmanaged.passUnretained(lines).toOpaque()
-            let rc = mdb_reader_list(env, { message, context in
-                guard let message, let context else { return 0 }
-                Unmanaged<Lines>.fromOpaque(context).takeUnretainedValue().text += String(cString: message)
-                return 0
-            }, context)
+            let rc = mdb_reader_list(
+                env,
+                { message, context in
+                    guard let message, let context else { return 0 }
+                    Unmanaged<Lines>.fromOpaque(context).takeUnretainedValue().text += String(cString: message)
+                    return 0
+                }, context)
             if rc < 0 { try check(rc, "mdb_reader_list", path: path) }
         }
         return lines.text.split(separator: "\n").compactMap(ReaderSlot.init(line:))
@@ -41,7 +43,9 @@ extension Environment {
         guard let failure = writerFailure.withLock({ $0 }) else { return }
         throw LMDBError(
             .writerFailed, operation: "mdb_txn_begin", path: path,
-            message: "writes are refused since an earlier write failed (\(failure)); LMDB's state after a failed write or sync is unknown, so close and reopen the environment")
+            message:
+                "writes are refused since an earlier write failed (\(failure)); LMDB's state after a failed write or sync is unknown, so close and reopen the environment"
+        )
     }
 
     /// Records the first failure that leaves the state unknown.

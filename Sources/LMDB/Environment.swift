@@ -141,7 +141,10 @@ public final class Environment: @unchecked Sendable {
     /// The corresponding C function is `mdb_env_close`.
     public func close() {
         gate.exclusive(closing: true) {
-            for reader in readerPool.withLock({ pool in defer { pool.removeAll() }; return pool }) {
+            for reader in readerPool.withLock({ pool in
+                defer { pool.removeAll() }
+                return pool
+            }) {
                 mdb_txn_abort(reader.txn)
             }
             mdb_env_close(handle)

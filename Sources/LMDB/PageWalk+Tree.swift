@@ -147,8 +147,10 @@ struct TreeWalk {
             return nil
         }
         guard Bytes.u64(head, 0) == first, Bytes.u16(head, 10) & 0x0F == Self.overflow else {
-            report(first, "is not an overflow page (header page \(Bytes.u64(head, 0)), "
-                + "flags 0x\(String(Bytes.u16(head, 10), radix: 16))), reached from \(from)")
+            report(
+                first,
+                "is not an overflow page (header page \(Bytes.u64(head, 0)), "
+                    + "flags 0x\(String(Bytes.u16(head, 10), radix: 16))), reached from \(from)")
             return nil
         }
         let count = Bytes.u32(head, 12)

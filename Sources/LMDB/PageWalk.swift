@@ -48,8 +48,10 @@ public enum PageWalk {
         guard let (meta, bytes) = chosen else { return nil }
         reader.pageSize = meta.pageSize
         var walk = TreeWalk(reader: reader, lastPage: meta.lastPage)
-        try walk.walkTree(root: Bytes.u64(bytes, 80), depth: Int(Bytes.u16(bytes, 46)), isFree: true, what: "free-page tree")
-        try walk.walkTree(root: Bytes.u64(bytes, 128), depth: Int(Bytes.u16(bytes, 94)), isFree: false, what: "main tree")
+        try walk.walkTree(
+            root: Bytes.u64(bytes, 80), depth: Int(Bytes.u16(bytes, 46)), isFree: true, what: "free-page tree")
+        try walk.walkTree(
+            root: Bytes.u64(bytes, 128), depth: Int(Bytes.u16(bytes, 94)), isFree: false, what: "main tree")
         return PageWalkReport(
             transactionID: meta.transactionID, lastPage: meta.lastPage, reachablePages: walk.reachableCount,
             freePages: walk.freeCount, problemCount: walk.problemCount, problems: walk.problems)

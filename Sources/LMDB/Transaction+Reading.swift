@@ -12,7 +12,9 @@ extension Transaction where Self: ~Copyable {
     ) throws -> R? {
         var data = MDBValue()
         let rc = key.withValue { keyValue in
-            ReadTrace.record(database, key: UnsafeRawBufferPointer(start: keyValue.mv_data, count: keyValue.mv_size), lookingUp: true)
+            ReadTrace.record(
+                database, key: UnsafeRawBufferPointer(start: keyValue.mv_data, count: keyValue.mv_size), lookingUp: true
+            )
             return mdb_get(unsafeHandle, database.handle, &keyValue, &data)
         }
         if rc == MDB_NOTFOUND { return nil }
@@ -35,7 +37,8 @@ extension Transaction where Self: ~Copyable {
     /// The corresponding C function is `mdb_stat`.
     public func statistics(of database: Database) throws -> DatabaseStatistics {
         var stat = MDB_stat()
-        try check(mdb_stat(unsafeHandle, database.handle, &stat), "mdb_stat", database: database.name, path: environment.path)
+        try check(
+            mdb_stat(unsafeHandle, database.handle, &stat), "mdb_stat", database: database.name, path: environment.path)
         return DatabaseStatistics(stat)
     }
 

@@ -19,7 +19,10 @@ struct BlockTests {
             }
             #expect(try await store.addCertificate(Fixture.certificate(held)))
             #expect(try await store.addCertificate(Fixture.certificate(waiting)))
-            #expect(Set(try store.certificates(validAt: .milliseconds(now)).map(\.reference.chunkID)) == [held.id, waiting.id])
+            #expect(
+                Set(try store.certificates(validAt: .milliseconds(now)).map(\.reference.chunkID)) == [
+                    held.id, waiting.id,
+                ])
 
             let block = Fixture.block(height: 5, timestamp: now - 1_000, certifying: [held, absent])
             let report = try await store.recordAccepted(block)
@@ -41,7 +44,8 @@ struct BlockTests {
             try await store.storeAcceptedChunk(absent, for: Fixture.reference(absent), validators: Fixture.validators)
             #expect(try store.summary(of: absent.id)?.status == .accepted)
             #expect(try store.summary(of: absent.id)?.origin == .fetched)
-            #expect(try store.ledgerUsage(producer: absent.producer, window: Fixture.rules.window(ofSlot: slot)) == .zero)
+            #expect(
+                try store.ledgerUsage(producer: absent.producer, window: Fixture.rules.window(ofSlot: slot)) == .zero)
         }
     }
 
@@ -83,15 +87,18 @@ struct BlockTests {
             defer { store.close() }
             let first = Fixture.block(height: 5, timestamp: 1_000)
             let tip = try await store.recordAccepted(first).tip
-            #expect(await errorCode {
-                try await store.recordAccepted(Fixture.block(parent: first.id, height: 7, timestamp: 2_000))
-            } == .blockOutOfOrder)
-            #expect(await errorCode {
-                try await store.recordAccepted(Fixture.block(parent: .zero, height: 6, timestamp: 2_000))
-            } == .blockOutOfOrder)
-            #expect(await errorCode {
-                try await store.recordAccepted(Fixture.block(parent: first.id, height: 5, timestamp: 2_000))
-            } == .blockOutOfOrder)
+            #expect(
+                await errorCode {
+                    try await store.recordAccepted(Fixture.block(parent: first.id, height: 7, timestamp: 2_000))
+                } == .blockOutOfOrder)
+            #expect(
+                await errorCode {
+                    try await store.recordAccepted(Fixture.block(parent: .zero, height: 6, timestamp: 2_000))
+                } == .blockOutOfOrder)
+            #expect(
+                await errorCode {
+                    try await store.recordAccepted(Fixture.block(parent: first.id, height: 5, timestamp: 2_000))
+                } == .blockOutOfOrder)
             #expect(try store.acceptedTip() == tip)
             #expect(try store.watermark() == 1_000, "a refused block moves nothing")
             // Recording the tip again is a no-op.

@@ -10,7 +10,8 @@ struct CapacityTests {
             // A 64 KiB map fills after a few dozen chunks; every batch that
             // hits MDB_MAP_FULL is retried after growth. `.noSync`: the test
             // is about growth, not durability, and makes 900 writes.
-            var configuration = Fixture.configuration(path, rules: GarbageCollectionTests.roomyRules, durability: .noSync)
+            var configuration = Fixture.configuration(
+                path, rules: GarbageCollectionTests.roomyRules, durability: .noSync)
             configuration.mapSize = 64 << 10
             let store = try ChunkStore(configuration)
             defer { store.close() }
@@ -19,7 +20,8 @@ struct CapacityTests {
                     for producer in Fixture.producers {
                         group.addTask {
                             let chunk = Fixture.chunk(producer, slot: slot, size: 400, tag: slot)
-                            _ = try await store.persistAndSign(chunk, validators: Fixture.validators, now: .milliseconds(0))
+                            _ = try await store.persistAndSign(
+                                chunk, validators: Fixture.validators, now: .milliseconds(0))
                         }
                     }
                 }
@@ -38,14 +40,17 @@ struct CapacityTests {
             let store = try ChunkStore(Fixture.configuration(path))
             defer { store.close() }
             _ = try await store.persistAndSign(
-                Fixture.chunk(Fixture.producers[0], slot: 20), validators: Fixture.validators, now: .milliseconds(20_000))
+                Fixture.chunk(Fixture.producers[0], slot: 20), validators: Fixture.validators,
+                now: .milliseconds(20_000))
             let report = try await store.collectGarbage(upTo: .milliseconds(.max))
             #expect(report.expiredPending == 1 && report.signedRows == 1 && report.ledgerRows == 1)
             #expect(try store.watermark() == .max)
-            #expect(await errorCode {
-                try await store.persistAndSign(
-                    Fixture.chunk(Fixture.producers[1], slot: 21), validators: Fixture.validators, now: .milliseconds(20_000))
-            } == .expired)
+            #expect(
+                await errorCode {
+                    try await store.persistAndSign(
+                        Fixture.chunk(Fixture.producers[1], slot: 21), validators: Fixture.validators,
+                        now: .milliseconds(20_000))
+                } == .expired)
         }
     }
 }

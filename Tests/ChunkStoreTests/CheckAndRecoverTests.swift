@@ -101,7 +101,8 @@ import Testing
         #expect(flipped.producer == MaintenanceTestbed.signers[2].nodeID && flipped.slot == 3)
         let rival = MaintenanceTestbed.chunk(producer: 2, slot: 3, payload: 0xAB)
         await #expect {
-            _ = try await damaged.persistAndSign(rival, validators: MaintenanceTestbed.validators, now: .milliseconds(3_000))
+            _ = try await damaged.persistAndSign(
+                rival, validators: MaintenanceTestbed.validators, now: .milliseconds(3_000))
         } throws: { error in
             ChunkStoreError.Code.conflictingChunk ~= error
         }
@@ -137,7 +138,8 @@ import Testing
         var chunks: [Chunk] = []
         for slot in UInt64(1)...40 {
             let chunk = MaintenanceTestbed.chunk(producer: Int(slot % 4), slot: slot, size: 8_000)
-            _ = try await store.persistAndSign(chunk, validators: MaintenanceTestbed.validators, now: .milliseconds(Int64(slot) * 1_000))
+            _ = try await store.persistAndSign(
+                chunk, validators: MaintenanceTestbed.validators, now: .milliseconds(Int64(slot) * 1_000))
             chunks.append(chunk)
         }
         let garbage = try await store.collectGarbage(upTo: .milliseconds(45_000))

@@ -113,7 +113,8 @@ struct CrashCampaign {
             lines += try process.readRemainingLines()
             let (status, signal) = process.wait()
             guard signal == SIGKILL else {
-                throw failure(run, "the child ended by itself (status \(String(describing: status))): \(lines.suffix(3))")
+                throw failure(
+                    run, "the child ended by itself (status \(String(describing: status))): \(lines.suffix(3))")
             }
             outcome.kills += 1
             try parse(lines, run: run)
@@ -158,7 +159,8 @@ struct CrashCampaign {
         defer { store.close() }
         let rules = store.configuration.rules
         let watermark = try store.watermark()
-        let liveSlot = watermark < rules.chunkLifetime
+        let liveSlot =
+            watermark < rules.chunkLifetime
             ? 0 : UInt64((watermark - rules.chunkLifetime) / rules.slotDuration) + 1
         let lastSlot = highestSlot + rules.maxFutureSlots + 2
 
@@ -208,7 +210,8 @@ struct CrashCampaign {
                 }
                 let usage = try store.ledgerUsage(producer: producer, window: index)
                 guard usage == expected else {
-                    throw failure(run, "ledger of \(producer) window \(index) is \(usage); its stored chunks use \(expected)")
+                    throw failure(
+                        run, "ledger of \(producer) window \(index) is \(usage); its stored chunks use \(expected)")
                 }
             }
         }

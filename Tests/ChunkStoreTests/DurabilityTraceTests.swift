@@ -21,11 +21,12 @@ struct DurabilityTraceTests {
         let directory = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let tracePath = directory + "/trace"
-        let arguments = [
-            "-f", "-qq", "-y", "-o", tracePath, "-e", "signal=none",
-            "-e", "trace=openat,close,write,writev,pwrite64,pwritev,pwritev2,fsync,fdatasync,msync,sync_file_range",
-            child, "run", directory + "/store", "1", "100",
-        ] + (flushing.map { [$0] } ?? [])
+        let arguments =
+            [
+                "-f", "-qq", "-y", "-o", tracePath, "-e", "signal=none",
+                "-e", "trace=openat,close,write,writev,pwrite64,pwritev,pwritev2,fsync,fdatasync,msync,sync_file_range",
+                child, "run", directory + "/store", "1", "100",
+            ] + (flushing.map { [$0] } ?? [])
         let process = try ChildProcess(strace, arguments)
         var seen = 0
         while seen < acks, let line = try process.readLine(timeout: 30) {
@@ -33,19 +34,24 @@ struct DurabilityTraceTests {
         }
         // Kill the traced child itself (not strace, which must flush its
         // trace); strace then ends with it.
-        let children = (try? String(contentsOfFile: "/proc/\(process.pid)/task/\(process.pid)/children", encoding: .utf8)) ?? ""
+        let children =
+            (try? String(contentsOfFile: "/proc/\(process.pid)/task/\(process.pid)/children", encoding: .utf8)) ?? ""
         let pids = children.split(separator: " ").compactMap { pid_t($0) }
         for pid in pids { kill(pid, SIGKILL) }
         if pids.isEmpty { process.killHard() }
         _ = try process.readRemainingLines()
         _ = process.wait()
         #expect(seen == acks, "the traced child acknowledged only \(seen) shares")
-        if let keep = ProcessInfo.processInfo.environment["DSMR_KEEP_TRACE"] { try? FileManager.default.copyItem(atPath: tracePath, toPath: keep) }
-        return SyncTrace(text: try String(contentsOfFile: tracePath, encoding: .utf8), pageSize: Int(sysconf(Int32(_SC_PAGESIZE))))
+        if let keep = ProcessInfo.processInfo.environment["DSMR_KEEP_TRACE"] {
+            try? FileManager.default.copyItem(atPath: tracePath, toPath: keep)
+        }
+        return SyncTrace(
+            text: try String(contentsOfFile: tracePath, encoding: .utf8), pageSize: Int(sysconf(Int32(_SC_PAGESIZE))))
     }
 
     static func findStrace() throws -> String {
-        for directory in ["/usr/bin", "/bin", "/usr/local/bin"] where FileManager.default.isExecutableFile(atPath: directory + "/strace") {
+        for directory in ["/usr/bin", "/bin", "/usr/local/bin"]
+        where FileManager.default.isExecutableFile(atPath: directory + "/strace") {
             return directory + "/strace"
         }
         throw ChildProcessError("strace is needed for this test (Debian: apt-get install strace)")
@@ -64,7 +70,8 @@ struct DurabilityTraceTests {
         let trace = try Self.traceChild(flushing: "no-sync")
         #expect(trace.acknowledgements >= 40)
         #expect(trace.syncs == 0 && trace.metaWrites > 0, "\(trace)")
-        #expect(trace.violations.contains { $0.contains("acknowledged while the last commit's meta page was not synced") })
+        #expect(
+            trace.violations.contains { $0.contains("acknowledged while the last commit's meta page was not synced") })
         #expect(trace.violations.contains { $0.contains("before the data pages it points at were synced") })
     }
 
@@ -74,7 +81,8 @@ struct DurabilityTraceTests {
         let trace = try Self.traceChild(flushing: "no-meta-sync")
         #expect(trace.acknowledgements >= 40)
         #expect(trace.syncs > 0 && trace.metaWrites > 0, "\(trace)")
-        #expect(trace.violations.contains { $0.contains("acknowledged while the last commit's meta page was not synced") })
+        #expect(
+            trace.violations.contains { $0.contains("acknowledged while the last commit's meta page was not synced") })
         #expect(!trace.violations.contains { $0.contains("before the data pages it points at were synced") })
     }
 }

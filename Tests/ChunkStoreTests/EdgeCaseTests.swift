@@ -23,7 +23,6 @@ import Testing
         }
     }
 
-
     @Test func reSigningAChunkRecoveryLostDoesNotChargeItTwice() async throws {
         let bed = MaintenanceTestbed()
         defer { bed.removeAll() }
@@ -53,7 +52,6 @@ import Testing
         damaged.close()
     }
 
-
     @Test func aSignerOfAnotherNodeIsRefusedAtOpen() async {
         await withTemporaryDirectory { dir in
             var configuration = Fixture.configuration(dir + "/a")
@@ -81,7 +79,6 @@ import Testing
         }
     }
 
-
     @Test func lsListsAChunkWithAHugeSlot() async throws {
         let bed = MaintenanceTestbed()
         defer { bed.removeAll() }
@@ -105,7 +102,6 @@ import Testing
         #expect(listing.status == 0, "ls died: status \(listing.status), \(listing.error)")
         #expect(listing.output.contains(chunk.id.hex))
     }
-
 
     @Test func aNegativeRetentionIsRefusedAtOpen() async {
         await withTemporaryDirectory { dir in
@@ -134,9 +130,9 @@ import Testing
         let report = try reopened.check()
         #expect(report.isClean, "\(report.problemCount) problems, e.g. \(report.problems.first.map { "\($0)" } ?? "")")
         let recovery = try await reopened.recover()
-        #expect(recovery.chunksDropped == 0, "recover() deleted \(recovery.chunksDropped) of \(chunks.count) intact chunks")
+        #expect(
+            recovery.chunksDropped == 0, "recover() deleted \(recovery.chunksDropped) of \(chunks.count) intact chunks")
     }
-
 
     @Test func concurrentCloseIsHarmless() async throws {
         try await withTemporaryDirectory { dir in
@@ -156,7 +152,6 @@ import Testing
             }
         }
     }
-
 
     @Test func aBlockAfterHeightUInt64MaxIsRefused() async throws {
         try await withTemporaryDirectory { dir in

@@ -84,7 +84,12 @@ struct StoreFaultTests {
             for (index, chunk) in chunks.enumerated() {
                 group.addTask {
                     do {
-                        return (index, .success(try await store.persistAndSign(chunk, validators: Fixture.validators, now: .milliseconds(0))))
+                        return (
+                            index,
+                            .success(
+                                try await store.persistAndSign(
+                                    chunk, validators: Fixture.validators, now: .milliseconds(0)))
+                        )
                     } catch {
                         return (index, .failure(error))
                     }
@@ -112,7 +117,8 @@ struct StoreFaultTests {
             }
         }
         if fired {
-            #expect(refused.count == callers, "\(fault) N=\(nth): the fault fired but only \(refused.count) callers failed")
+            #expect(
+                refused.count == callers, "\(fault) N=\(nth): the fault fired but only \(refused.count) callers failed")
         } else {
             #expect(refused.isEmpty, "\(fault) N=\(nth): no fault fired, yet \(refused.count) callers failed")
         }
@@ -129,7 +135,9 @@ struct StoreFaultTests {
         }
         if fault.operation != .sync {
             // Nothing of a failed group reached the file.
-            for chunk in refused { #expect(try reopened.chunk(chunk.id) == nil, "\(fault) N=\(nth): refused but stored") }
+            for chunk in refused {
+                #expect(try reopened.chunk(chunk.id) == nil, "\(fault) N=\(nth): refused but stored")
+            }
         }
         for chunk in refused {
             _ = try await reopened.persistAndSign(chunk, validators: Fixture.validators, now: .milliseconds(0))

@@ -37,7 +37,8 @@ struct GarbageCollectionTests {
             try await Self.fill(store, slots: 0..<expiredSlots)
             try await Self.fill(store, slots: 1_000..<1_000 + liveSlots)
             let producers = UInt64(Fixture.producers.count)
-            let report = try await store.collectGarbage(upTo: .milliseconds(Fixture.rules.expiry(ofSlot: expiredSlots - 1)))
+            let report = try await store.collectGarbage(
+                upTo: .milliseconds(Fixture.rules.expiry(ofSlot: expiredSlots - 1)))
             #expect(report.expiredPending == Int(expiredSlots * producers))
             #expect(report.signedRows == Int(expiredSlots * producers))
             #expect(try store.chunks(status: .pending).count == Int(liveSlots * producers))
@@ -71,7 +72,8 @@ struct GarbageCollectionTests {
             try await Self.fill(store, slots: 0..<expiredSlots)
             try await Self.fill(store, slots: 1_000..<1_000 + liveSlots)
             let before = store.environment.cursorSteps
-            let report = try await store.collectGarbage(upTo: .milliseconds(Fixture.rules.expiry(ofSlot: expiredSlots - 1)))
+            let report = try await store.collectGarbage(
+                upTo: .milliseconds(Fixture.rules.expiry(ofSlot: expiredSlots - 1)))
             return (store.environment.cursorSteps - before, report)
         }
     }
@@ -85,7 +87,8 @@ struct GarbageCollectionTests {
         let large = try await cursorSteps(liveSlots: 400, expiredSlots: 8)
         print("gc cursor steps: small store \(small.steps), large store \(large.steps), \(large.report)")
         #expect(small.steps == large.steps, "small store: \(small.steps) steps, large store: \(large.steps)")
-        let removed = large.report.chunksRemoved + large.report.certificates + large.report.signedRows
+        let removed =
+            large.report.chunksRemoved + large.report.certificates + large.report.signedRows
             + large.report.ledgerRows + large.report.evidenceRows
         // Six ranges (pending and accepted chunks, certificates, signed,
         // ledger, evidence): a seek each and one step past each range's end.
@@ -155,9 +158,12 @@ struct GarbageCollectionTests {
             let now = Fixture.rules.slotStart(slot)
             let first = Fixture.chunk(producer, slot: slot, tag: 1)
             _ = try await store.persistAndSign(first, validators: Fixture.validators, now: .milliseconds(now))
-            #expect(await errorCode {
-                try await store.persistAndSign(Fixture.chunk(producer, slot: slot, tag: 2), validators: Fixture.validators, now: .milliseconds(now))
-            } == .conflictingChunk)
+            #expect(
+                await errorCode {
+                    try await store.persistAndSign(
+                        Fixture.chunk(producer, slot: slot, tag: 2), validators: Fixture.validators,
+                        now: .milliseconds(now))
+                } == .conflictingChunk)
             #expect(try await store.addCertificate(Fixture.certificate(first)))
             #expect(try await !store.addCertificate(Fixture.certificate(first)), "a second copy is not added")
             #expect(try store.certificates(validAt: .milliseconds(now)).map(\.reference.chunkID) == [first.id])

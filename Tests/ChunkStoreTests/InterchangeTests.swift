@@ -21,13 +21,16 @@ import Testing
         for chunk in chunks.prefix(6) {
             let rival = try Chunk.sign(
                 producer: MaintenanceTestbed.signers[1...3].first { $0.nodeID == chunk.producer }!,
-                beneficiary: chunk.producer, slot: chunk.slot, transactions: [[0xCC]], domain: MaintenanceTestbed.domain)
+                beneficiary: chunk.producer, slot: chunk.slot, transactions: [[0xCC]], domain: MaintenanceTestbed.domain
+            )
             await #expect {
-                _ = try await fresh.persistAndSign(rival, validators: MaintenanceTestbed.validators, now: .milliseconds(2_000))
+                _ = try await fresh.persistAndSign(
+                    rival, validators: MaintenanceTestbed.validators, now: .milliseconds(2_000))
             } throws: { ChunkStoreError.Code.conflictingChunk ~= $0 }
         }
         // The very chunk that was signed may be signed again, and is then held.
-        _ = try await fresh.persistAndSign(chunks[0], validators: MaintenanceTestbed.validators, now: .milliseconds(2_000))
+        _ = try await fresh.persistAndSign(
+            chunks[0], validators: MaintenanceTestbed.validators, now: .milliseconds(2_000))
         #expect(try fresh.chunk(chunks[0].id) != nil)
         let report = try fresh.check()
         #expect(report.isClean, "\(report.problems)")

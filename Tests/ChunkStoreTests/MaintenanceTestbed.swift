@@ -15,7 +15,8 @@ struct MaintenanceTestbed {
         slotDuration: 1_000, chunkLifetime: 10_000, maxFutureSlots: 5, maxChunkBytes: 64 << 10,
         rateLimitWindow: 4,
         maxUnitsPerWindow: Dimensions(
-            bandwidth: 1 << 20, compute: 1 << 20, storageRead: 1 << 20, storageAllocate: 1 << 20, storageWrite: 1 << 20))
+            bandwidth: 1 << 20, compute: 1 << 20, storageRead: 1 << 20, storageAllocate: 1 << 20, storageWrite: 1 << 20)
+    )
     static var domain: SigningDomain { Fixture.domain }
 
     let directory: String
@@ -49,8 +50,11 @@ struct MaintenanceTestbed {
 
     static func certificate(for chunk: Chunk) -> ChunkCertificate {
         let reference = ChunkReference(chunk: chunk, rules: rules)
-        let shares = signers.prefix(3).map { try! SignatureShare.sign(reference, rules: rules, signer: $0, domain: domain) }
-        return try! ChunkCertificate.aggregate(reference: reference, shares: shares, validators: validators, rules: rules)
+        let shares = signers.prefix(3).map {
+            try! SignatureShare.sign(reference, rules: rules, signer: $0, domain: domain)
+        }
+        return try! ChunkCertificate.aggregate(
+            reference: reference, shares: shares, validators: validators, rules: rules)
     }
 
     /// Signs `slots` chunks for producers 1...3, certifies every other one and
@@ -61,7 +65,8 @@ struct MaintenanceTestbed {
         for slot in slots {
             for producer in 1...3 {
                 let chunk = chunk(producer: producer, slot: slot, payload: UInt8(slot))
-                _ = try await store.persistAndSign(chunk, validators: validators, now: .milliseconds(Int64(slot) * 1_000))
+                _ = try await store.persistAndSign(
+                    chunk, validators: validators, now: .milliseconds(Int64(slot) * 1_000))
                 chunks.append(chunk)
             }
         }

@@ -181,7 +181,8 @@ struct ModelRun {
     }
 
     mutating func sign(_ chunk: Chunk, signatureValid: Bool, own: Bool) async throws {
-        operation = "\(own ? "storeOwnChunk" : "persistAndSign") \(chunk.id.hex.prefix(8)) producer \(chunk.producer.hex.prefix(8)) slot \(chunk.slot) now \(now)"
+        operation =
+            "\(own ? "storeOwnChunk" : "persistAndSign") \(chunk.id.hex.prefix(8)) producer \(chunk.producer.hex.prefix(8)) slot \(chunk.slot) now \(now)"
         let expected = model.sign(chunk, signatureValid: signatureValid, now: now, own: own)
         let store = self.store
         let now = self.now
@@ -190,7 +191,8 @@ struct ModelRun {
             if own {
                 result = .success(try await store.storeOwnChunk(chunk, now: .milliseconds(now)))
             } else {
-                result = .success(try await store.persistAndSign(chunk, validators: Fixture.validators, now: .milliseconds(now)))
+                result = .success(
+                    try await store.persistAndSign(chunk, validators: Fixture.validators, now: .milliseconds(now)))
             }
         } catch {
             result = .failure(error)
@@ -200,7 +202,8 @@ struct ModelRun {
             counts.signed += 1
             try require(share.reference == Fixture.reference(chunk), "share names \(share.reference)")
             try require(
-                share.verify(publicKey: Fixture.node.publicKey, rules: Fixture.rules, domain: Fixture.domain), "share does not verify")
+                share.verify(publicKey: Fixture.node.publicKey, rules: Fixture.rules, domain: Fixture.domain),
+                "share does not verify")
         case (let code?, .failure(let error as ChunkStoreError)) where error.code == code:
             switch code {
             case .rateLimited: counts.rateLimited += 1
@@ -247,7 +250,8 @@ struct ModelRun {
     }
 
     mutating func record(_ block: Block) async throws {
-        operation = "recordAccepted height \(block.height) timestamp \(block.timestamp) with \(block.certificates.count) certificates"
+        operation =
+            "recordAccepted height \(block.height) timestamp \(block.timestamp) with \(block.certificates.count) certificates"
         let expected = model.recordAccepted(block)
         let store = self.store
         let result: Result<AcceptanceReport, any Error>
@@ -281,7 +285,10 @@ struct ModelRun {
         let code = await errorCode { [store = self.store] in
             try await store.storeAcceptedChunk(chunk, for: reference, validators: Fixture.validators)
         }
-        try require(code == expected, "storeAcceptedChunk threw \(code.map { "\($0)" } ?? "nothing"), expected \(expected.map { "\($0)" } ?? "nothing")")
+        try require(
+            code == expected,
+            "storeAcceptedChunk threw \(code.map { "\($0)" } ?? "nothing"), expected \(expected.map { "\($0)" } ?? "nothing")"
+        )
     }
 
     mutating func markExecuted() async throws {
@@ -289,7 +296,10 @@ struct ModelRun {
         operation = "markExecuted \(height)"
         let expected = model.markExecuted(height)
         let code = await errorCode { [store = self.store] in try await store.markExecuted(height: height) }
-        try require(code == expected, "markExecuted threw \(code.map { "\($0)" } ?? "nothing"), expected \(expected.map { "\($0)" } ?? "nothing")")
+        try require(
+            code == expected,
+            "markExecuted threw \(code.map { "\($0)" } ?? "nothing"), expected \(expected.map { "\($0)" } ?? "nothing")"
+        )
     }
 
     mutating func collectGarbage() async throws {
@@ -356,7 +366,9 @@ struct ModelRun {
         }
         for status in ChunkStatus.allCases {
             let ids = try store.chunks(status: status).map(\.id)
-            try require(ids == model.ids(status), "\(status) chunks by expiry differ: \(ids.count) vs \(model.ids(status).count)")
+            try require(
+                ids == model.ids(status),
+                "\(status) chunks by expiry differ: \(ids.count) vs \(model.ids(status).count)")
         }
 
         var slots: ClosedRange<UInt64> = 0...0
@@ -365,39 +377,51 @@ struct ModelRun {
         }
         for producer in Fixture.validatorSigners + [Fixture.outsider] {
             let ids = try store.chunks(producer: producer.nodeID, slots: 0...Slot.max).map(\.id)
-            try require(ids == model.ids(producer: producer.nodeID), "chunks of \(producer.nodeID.hex.prefix(8)) differ")
+            try require(
+                ids == model.ids(producer: producer.nodeID), "chunks of \(producer.nodeID.hex.prefix(8)) differ")
             for slot in slots {
                 let key = ProducerNumber(producer: producer.nodeID, number: slot)
                 let signed = try store.signedChunk(producer: producer.nodeID, slot: Slot(slot))
-                try require(signed == model.signed[key], "signed \(key): \(String(describing: signed)), model \(String(describing: model.signed[key]))")
+                try require(
+                    signed == model.signed[key],
+                    "signed \(key): \(String(describing: signed)), model \(String(describing: model.signed[key]))")
             }
             for window in model.rules.window(ofSlot: slots.lowerBound)...model.rules.window(ofSlot: slots.upperBound) {
                 let key = ProducerNumber(producer: producer.nodeID, number: window)
                 let usage = try store.ledgerUsage(producer: producer.nodeID, window: window)
-                try require(usage == model.ledger[key] ?? .zero, "ledger \(key): \(usage), model \(String(describing: model.ledger[key]))")
+                try require(
+                    usage == model.ledger[key] ?? .zero,
+                    "ledger \(key): \(usage), model \(String(describing: model.ledger[key]))")
             }
         }
 
         let evidence = try store.evidence()
         let found = Dictionary(
-            evidence.map { (ProducerNumber(producer: $0.producer, number: $0.slot), $0) }, uniquingKeysWith: { a, _ in a })
+            evidence.map { (ProducerNumber(producer: $0.producer, number: $0.slot), $0) },
+            uniquingKeysWith: { a, _ in a })
         try require(found.count == evidence.count, "evidence repeats a (producer, slot)")
-        try require(Set(found.keys) == Set(model.evidence.keys), "evidence for \(found.keys.sorted()), model \(model.evidence.keys.sorted())")
+        try require(
+            Set(found.keys) == Set(model.evidence.keys),
+            "evidence for \(found.keys.sorted()), model \(model.evidence.keys.sorted())")
         for (key, proof) in found {
             let expected = model.evidence[key]!
             try require(
                 proof.signedChunkID == expected.signed && proof.conflictingChunk.id == expected.conflicting,
-                "evidence \(key) names \(proof.signedChunkID.hex.prefix(8)) and \(proof.conflictingChunk.id.hex.prefix(8))")
+                "evidence \(key) names \(proof.signedChunkID.hex.prefix(8)) and \(proof.conflictingChunk.id.hex.prefix(8))"
+            )
             let publicKey = Fixture.validatorSigners.first { $0.nodeID == proof.producer }!.publicKey
-            try require(proof.proves(publicKey: publicKey, domain: Fixture.domain), "evidence \(key) does not prove the fault")
+            try require(
+                proof.proves(publicKey: publicKey, domain: Fixture.domain), "evidence \(key) does not prove the fault")
         }
 
         let certificates = try store.certificates(validAt: .milliseconds(model.watermark)).map(\.reference.chunkID)
         try require(
             certificates == model.pendingCertificates(validAt: model.watermark),
-            "certificates valid at the watermark: \(certificates.count), model \(model.pendingCertificates(validAt: model.watermark).count)")
+            "certificates valid at the watermark: \(certificates.count), model \(model.pendingCertificates(validAt: model.watermark).count)"
+        )
         let later = try store.certificates(validAt: .milliseconds(now - 2_000), limit: 2).map(\.reference.chunkID)
         try require(
-            later == Array(model.pendingCertificates(validAt: now - 2_000).prefix(2)), "certificates valid at now - 2 s differ")
+            later == Array(model.pendingCertificates(validAt: now - 2_000).prefix(2)),
+            "certificates valid at now - 2 s differ")
     }
 }

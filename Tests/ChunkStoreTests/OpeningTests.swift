@@ -66,7 +66,8 @@ struct OpeningTests {
             #expect(second.message.contains(path), "\(second)")
             // The first store still works.
             _ = try await store.persistAndSign(
-                Fixture.chunk(Fixture.producers[0], slot: 20), validators: Fixture.validators, now: .milliseconds(20_000))
+                Fixture.chunk(Fixture.producers[0], slot: 20), validators: Fixture.validators,
+                now: .milliseconds(20_000))
         }
     }
 
@@ -83,15 +84,20 @@ struct OpeningTests {
             #expect(try store.signedChunk(producer: chunk.producer, slot: 20) == chunk.id)
             #expect(try store.watermark() == 0)
             #expect(await errorCode { try await store.collectGarbage(upTo: .milliseconds(1)) } == .readOnly)
-            #expect(await errorCode { try await store.recordAccepted(Fixture.block(height: 1, timestamp: 1)) } == .readOnly)
+            #expect(
+                await errorCode { try await store.recordAccepted(Fixture.block(height: 1, timestamp: 1)) } == .readOnly)
             #expect(await errorCode { try await store.addCertificate(Fixture.certificate(chunk)) } == .readOnly)
-            #expect(await errorCode {
-                try await store.storeAcceptedChunk(chunk, for: Fixture.reference(chunk), validators: Fixture.validators)
-            } == .readOnly)
-            #expect(await errorCode {
-                try await store.persistAndSign(
-                    Fixture.chunk(Fixture.producers[1], slot: 20), validators: Fixture.validators, now: .milliseconds(20_000))
-            } == .readOnly)
+            #expect(
+                await errorCode {
+                    try await store.storeAcceptedChunk(
+                        chunk, for: Fixture.reference(chunk), validators: Fixture.validators)
+                } == .readOnly)
+            #expect(
+                await errorCode {
+                    try await store.persistAndSign(
+                        Fixture.chunk(Fixture.producers[1], slot: 20), validators: Fixture.validators,
+                        now: .milliseconds(20_000))
+                } == .readOnly)
         }
     }
 
@@ -111,12 +117,14 @@ struct OpeningTests {
             let store = try ChunkStore(configuration)
             defer { store.close() }
             let chunk = Fixture.chunk(Fixture.producers[0], slot: 20)
-            #expect(await errorCode {
-                try await store.persistAndSign(chunk, validators: Fixture.validators, now: .milliseconds(20_000))
-            } == .noSigningKey)
-            #expect(await errorCode {
-                try await store.storeOwnChunk(Fixture.chunk(Fixture.node, slot: 20), now: .milliseconds(20_000))
-            } == .noSigningKey)
+            #expect(
+                await errorCode {
+                    try await store.persistAndSign(chunk, validators: Fixture.validators, now: .milliseconds(20_000))
+                } == .noSigningKey)
+            #expect(
+                await errorCode {
+                    try await store.storeOwnChunk(Fixture.chunk(Fixture.node, slot: 20), now: .milliseconds(20_000))
+                } == .noSigningKey)
             // Keeping chunks needs no key.
             try await store.recordAccepted(Fixture.block(height: 1, timestamp: 19_000, certifying: [chunk]))
             try await store.storeAcceptedChunk(chunk, for: Fixture.reference(chunk), validators: Fixture.validators)

@@ -14,7 +14,8 @@ import Testing
         for slot in Array(UInt64(1)...3) + Array(UInt64(6000)...6002) {
             for producer in 1...2 {
                 let chunk = MaintenanceTestbed.chunk(producer: producer, slot: slot)
-                _ = try await store.persistAndSign(chunk, validators: MaintenanceTestbed.validators, now: .milliseconds(6_000_000))
+                _ = try await store.persistAndSign(
+                    chunk, validators: MaintenanceTestbed.validators, now: .milliseconds(6_000_000))
                 expected[producer]!.append(chunk.id)
             }
         }

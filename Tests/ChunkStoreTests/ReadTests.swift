@@ -18,7 +18,8 @@ struct ReadTests {
             let other = Fixture.chunk(Fixture.producers[1], slot: 12)
             _ = try await store.persistAndSign(other, validators: Fixture.validators, now: .milliseconds(10_000))
 
-            #expect(try store.chunks(producer: producer.nodeID, slots: 12...13).map(\.id) == [chunks[2].id, chunks[3].id])
+            #expect(
+                try store.chunks(producer: producer.nodeID, slots: 12...13).map(\.id) == [chunks[2].id, chunks[3].id])
             #expect(try store.chunks(producer: producer.nodeID, slots: 0...Slot.max).map(\.id) == chunks.map(\.id))
             #expect(try store.chunks(producer: producer.nodeID, slots: 16...Slot.max).isEmpty)
             #expect(try store.chunks(producer: Fixture.outsider.nodeID, slots: 0...Slot.max).isEmpty)

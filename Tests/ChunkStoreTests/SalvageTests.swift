@@ -36,7 +36,8 @@ import Testing
     @discardableResult
     static func zeroLeafPage(holding key: [UInt8], valueSize: Int, in path: String) throws -> (page: Int, rows: Int) {
         let size = UInt32(valueSize)
-        let node = [UInt8(size & 0xFF), UInt8(size >> 8 & 0xFF), UInt8(size >> 16 & 0xFF), UInt8(size >> 24)]
+        let node =
+            [UInt8(size & 0xFF), UInt8(size >> 8 & 0xFF), UInt8(size >> 16 & 0xFF), UInt8(size >> 24)]
             + [0, 0, UInt8(key.count), 0] + key
         let file = path + "/data.mdb"
         var data = [UInt8](try Data(contentsOf: URL(fileURLWithPath: file)))
@@ -101,7 +102,9 @@ import Testing
         defer { salvaged.close() }
         let rules = MaintenanceTestbed.rules
         for chunk in chunks { #expect(try salvaged.chunk(ChunkReference(chunk: chunk, rules: rules)) != nil) }
-        let kept = certified.filter { (try? salvaged.certificate(for: ChunkReference(chunk: $0, rules: rules))) ?? nil != nil }
+        let kept = certified.filter {
+            (try? salvaged.certificate(for: ChunkReference(chunk: $0, rules: rules))) ?? nil != nil
+        }
         #expect(kept.count == certificates.rowsKept)
         #expect(try salvaged.acceptedTip()?.height == 1)
     }
@@ -224,8 +227,10 @@ import Testing
         }
         var heard: [StoreProgress] = []
         let report = try await ChunkStore.salvage(from: bed.path("a"), into: bed.path("d")) { heard.append($0) }
-        #expect(heard.last { $0.stage == "salvaging chunks" } == StoreProgress(
-            stage: "salvaging chunks", done: chunks.count, total: chunks.count))
+        #expect(
+            heard.last { $0.stage == "salvaging chunks" }
+                == StoreProgress(
+                    stage: "salvaging chunks", done: chunks.count, total: chunks.count))
         #expect(report.tables["chunks"]?.rowsStored == chunks.count)
         #expect(report.tables["chunks"]?.rowsDropped == 1)
         #expect(report.tables["chunks"]?.rowsKept == chunks.count - 1)

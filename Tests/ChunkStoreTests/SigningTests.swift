@@ -17,7 +17,12 @@ struct SigningTests {
                 for chunk in chunks {
                     group.addTask { [now] in
                         do {
-                            return (chunk, .success(try await store.persistAndSign(chunk, validators: Fixture.validators, now: .milliseconds(now))))
+                            return (
+                                chunk,
+                                .success(
+                                    try await store.persistAndSign(
+                                        chunk, validators: Fixture.validators, now: .milliseconds(now)))
+                            )
                         } catch {
                             return (chunk, .failure(error))
                         }
@@ -40,8 +45,11 @@ struct SigningTests {
             #expect(refusals == Array(repeating: .conflictingChunk, count: 15))
 
             #expect(try store.signedChunk(producer: producer.nodeID, slot: Slot(slot)) == winner.id)
-            #expect(try store.chunks(producer: producer.nodeID, slots: Slot(slot)...Slot(slot)).map(\.id) == [winner.id])
-            #expect(try store.ledgerUsage(producer: producer.nodeID, window: Fixture.rules.window(ofSlot: slot)) == Fixture.units(winner))
+            #expect(
+                try store.chunks(producer: producer.nodeID, slots: Slot(slot)...Slot(slot)).map(\.id) == [winner.id])
+            #expect(
+                try store.ledgerUsage(producer: producer.nodeID, window: Fixture.rules.window(ofSlot: slot))
+                    == Fixture.units(winner))
             let evidence = try store.evidence()
             try #require(evidence.count == 1)
             let proof = evidence[0]
@@ -68,12 +76,14 @@ struct SigningTests {
             let store = try ChunkStore(Fixture.configuration(path))
             defer { store.close() }
             #expect(try store.signedChunk(producer: producer.nodeID, slot: Slot(slot)) == first.id)
-            #expect(await errorCode {
-                try await store.persistAndSign(second, validators: Fixture.validators, now: .milliseconds(now))
-            } == .conflictingChunk)
-            #expect(await errorCode {
-                try await store.storeOwnChunk(ownSecond, now: .milliseconds(now))
-            } == .conflictingChunk)
+            #expect(
+                await errorCode {
+                    try await store.persistAndSign(second, validators: Fixture.validators, now: .milliseconds(now))
+                } == .conflictingChunk)
+            #expect(
+                await errorCode {
+                    try await store.storeOwnChunk(ownSecond, now: .milliseconds(now))
+                } == .conflictingChunk)
             // The chunk signed before the restart is signed again.
             let again = try await store.persistAndSign(first, validators: Fixture.validators, now: .milliseconds(now))
             #expect(again.reference == Fixture.reference(first))
@@ -90,7 +100,9 @@ struct SigningTests {
             let window = Fixture.rules.window(ofSlot: slot)
             let windowStart = window * Fixture.rules.rateLimitWindow
             // Two chunks of about 450 bytes each: 1000 units allow two, not three.
-            let chunks = (0..<3).map { Fixture.chunk(producer, slot: windowStart + UInt64($0), size: 330, tag: UInt64($0)) }
+            let chunks = (0..<3).map {
+                Fixture.chunk(producer, slot: windowStart + UInt64($0), size: 330, tag: UInt64($0))
+            }
             let now = Fixture.rules.slotStart(windowStart)
             var usage = Dimensions.zero
             do {
@@ -111,13 +123,16 @@ struct SigningTests {
             } catch let error as ChunkStoreError {
                 #expect(error.code == .rateLimited)
                 #expect(error.message.contains("\(usage)"), "the message names the usage: \(error.message)")
-                #expect(error.message.contains("\(Fixture.rules.maxUnitsPerWindow)"), "the message names the limit: \(error.message)")
+                #expect(
+                    error.message.contains("\(Fixture.rules.maxUnitsPerWindow)"),
+                    "the message names the limit: \(error.message)")
             }
             #expect(try store.chunk(chunks[2].id) == nil)
             #expect(try store.signedChunk(producer: producer.nodeID, slot: Slot(chunks[2].slot)) == nil)
             // Another producer, and the same producer in the next window, are not limited.
             _ = try await store.persistAndSign(
-                Fixture.chunk(Fixture.producers[1], slot: chunks[2].slot, size: 330), validators: Fixture.validators, now: .milliseconds(now))
+                Fixture.chunk(Fixture.producers[1], slot: chunks[2].slot, size: 330), validators: Fixture.validators,
+                now: .milliseconds(now))
             let nextWindow = windowStart + Fixture.rules.rateLimitWindow
             _ = try await store.persistAndSign(
                 Fixture.chunk(producer, slot: nextWindow, size: 330), validators: Fixture.validators,
@@ -138,26 +153,34 @@ struct SigningTests {
                 (.tooLarge, Fixture.chunk(producer, slot: slot, size: Fixture.rules.maxChunkBytes)),
             ]
             for (code, chunk) in cases {
-                #expect(await errorCode { try await store.persistAndSign(chunk, validators: validators, now: .milliseconds(now)) } == code)
+                #expect(
+                    await errorCode {
+                        try await store.persistAndSign(chunk, validators: validators, now: .milliseconds(now))
+                    } == code)
                 #expect(try store.chunk(chunk.id) == nil)
             }
             // A chunk signed for another chain does not verify here.
             let foreign = try Chunk.sign(
                 producer: producer, beneficiary: producer.nodeID, slot: slot, transactions: [[9]],
                 domain: SigningDomain(networkID: Fixture.networkID, chainID: Fixture.otherChainID))
-            #expect(await errorCode {
-                try await store.persistAndSign(foreign, validators: validators, now: .milliseconds(now))
-            } == .badSignature)
+            #expect(
+                await errorCode {
+                    try await store.persistAndSign(foreign, validators: validators, now: .milliseconds(now))
+                } == .badSignature)
             // Expired: at or below the watermark.
             try await store.collectGarbage(upTo: .milliseconds(Fixture.rules.expiry(ofSlot: slot - 1)))
-            #expect(await errorCode {
-                try await store.persistAndSign(Fixture.chunk(producer, slot: slot - 1), validators: validators, now: .milliseconds(now))
-            } == .expired)
-            _ = try await store.persistAndSign(Fixture.chunk(producer, slot: slot), validators: validators, now: .milliseconds(now))
+            #expect(
+                await errorCode {
+                    try await store.persistAndSign(
+                        Fixture.chunk(producer, slot: slot - 1), validators: validators, now: .milliseconds(now))
+                } == .expired)
+            _ = try await store.persistAndSign(
+                Fixture.chunk(producer, slot: slot), validators: validators, now: .milliseconds(now))
             // Own chunks must be this node's.
-            #expect(await errorCode {
-                try await store.storeOwnChunk(Fixture.chunk(producer, slot: slot + 1), now: .milliseconds(now))
-            } == .invalidChunk)
+            #expect(
+                await errorCode {
+                    try await store.storeOwnChunk(Fixture.chunk(producer, slot: slot + 1), now: .milliseconds(now))
+                } == .invalidChunk)
             #expect(try store.chunks(status: .pending).count == 1)
             #expect(try store.signedChunk(producer: producer.nodeID, slot: Slot(slot - 1)) == nil)
         }

@@ -60,7 +60,8 @@ struct SlowReaderTests {
                 let chunk = Fixture.chunk(Fixture.producers[Int(slot) % 3], slot: slot, size: 32 << 10, tag: slot)
                 let start = Date()
                 do {
-                    let share = try await store.persistAndSign(chunk, validators: Fixture.validators, now: .milliseconds(0))
+                    let share = try await store.persistAndSign(
+                        chunk, validators: Fixture.validators, now: .milliseconds(0))
                     #expect(share.reference.chunkID == chunk.id)
                     signed.append(chunk)
                 } catch ChunkStoreError.Code.busy {

@@ -14,8 +14,10 @@ import Testing
 
     /// Runs the `dsmr-store` binary built next to the test bundle.
     static func run(_ arguments: [String]) throws -> Run {
-        let directory = URL(fileURLWithPath: try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
-            .deletingLastPathComponent()
+        let directory = URL(
+            fileURLWithPath: try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+        )
+        .deletingLastPathComponent()
         let process = Process()
         process.executableURL = directory.appendingPathComponent("dsmr-store")
         process.arguments = arguments
@@ -97,8 +99,10 @@ import Testing
         let first = MaintenanceTestbed.chunk(producer: 2, slot: 5, payload: 1)
         let second = MaintenanceTestbed.chunk(producer: 2, slot: 5, payload: 2)
         _ = try await store.persistAndSign(first, validators: MaintenanceTestbed.validators, now: .milliseconds(5_000))
-        await #expect { _ = try await store.persistAndSign(second, validators: MaintenanceTestbed.validators, now: .milliseconds(5_000)) }
-            throws: { ChunkStoreError.Code.conflictingChunk ~= $0 }
+        await #expect {
+            _ = try await store.persistAndSign(
+                second, validators: MaintenanceTestbed.validators, now: .milliseconds(5_000))
+        } throws: { ChunkStoreError.Code.conflictingChunk ~= $0 }
         store.close()
 
         struct Line: Decodable {

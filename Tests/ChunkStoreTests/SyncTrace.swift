@@ -99,7 +99,8 @@ struct SyncTrace {
             if lastMeta == 0 {
                 violations.append("line \(line): a share was acknowledged before any commit was written")
             } else if !lastMetaDurable {
-                violations.append("line \(line): a share was acknowledged while the last commit's meta page was not synced")
+                violations.append(
+                    "line \(line): a share was acknowledged while the last commit's meta page was not synced")
             }
             return
         }
@@ -111,7 +112,8 @@ struct SyncTrace {
             if isMeta {
                 metaWrites += 1
                 if lastUnsyncedData > syncedThrough {
-                    violations.append("line \(line): a meta page was written before the data pages it points at were synced")
+                    violations.append(
+                        "line \(line): a meta page was written before the data pages it points at were synced")
                 }
                 lastMeta = sequence
                 lastMetaDurable = dsync

@@ -33,24 +33,35 @@ import Testing
         let reference = Fixtures.reference()
         let heavy = signers[0]
         let shares = Fixtures.shares([heavy], reference: reference)
-        let certificate = try ChunkCertificate.aggregate(reference: reference, shares: shares, validators: set, rules: Fixtures.rules)
+        let certificate = try ChunkCertificate.aggregate(
+            reference: reference, shares: shares, validators: set, rules: Fixtures.rules)
         try certificate.verify(against: set, rules: Fixtures.rules, domain: Fixtures.domain)
         let light = Fixtures.shares([signers[1], signers[2]], reference: reference)
-        #expect(code { _ = try ChunkCertificate.aggregate(reference: reference, shares: light, validators: set, rules: Fixtures.rules) } == .insufficientWeight)
+        #expect(
+            code {
+                _ = try ChunkCertificate.aggregate(
+                    reference: reference, shares: light, validators: set, rules: Fixtures.rules)
+            } == .insufficientWeight)
     }
 
     @Test func oneSignerShortFails() throws {
         let reference = Fixtures.reference()
         let set = Fixtures.validatorSet(all)
         let shares = Fixtures.shares(Array(all.prefix(6)), reference: reference)
-        #expect(code { _ = try ChunkCertificate.aggregate(reference: reference, shares: shares, validators: set, rules: Fixtures.rules) } == .insufficientWeight)
+        #expect(
+            code {
+                _ = try ChunkCertificate.aggregate(
+                    reference: reference, shares: shares, validators: set, rules: Fixtures.rules)
+            } == .insufficientWeight)
         // Assembled by hand, the same certificate fails verification too.
         let indices = shares.map { set.index(of: $0.signer)! }.sorted()
         let bySigner = Dictionary(uniqueKeysWithValues: shares.map { (set.index(of: $0.signer)!, $0.signature) })
         let short = try ChunkCertificate(
             reference: reference, epoch: set.epoch, signers: SignerBitSet(indices: indices),
             signatures: indices.map { bySigner[$0]! })
-        #expect(code { try short.verify(against: set, rules: Fixtures.rules, domain: Fixtures.domain) } == .insufficientWeight)
+        #expect(
+            code { try short.verify(against: set, rules: Fixtures.rules, domain: Fixtures.domain) }
+                == .insufficientWeight)
     }
 
     @Test func duplicateSignerIsRejectedWhenAggregating() {
@@ -58,7 +69,11 @@ import Testing
         let set = Fixtures.validatorSet(all)
         var shares = Fixtures.shares(Array(all.prefix(7)), reference: reference)
         shares.append(shares[0])
-        #expect(code { _ = try ChunkCertificate.aggregate(reference: reference, shares: shares, validators: set, rules: Fixtures.rules) } == .duplicateSigner)
+        #expect(
+            code {
+                _ = try ChunkCertificate.aggregate(
+                    reference: reference, shares: shares, validators: set, rules: Fixtures.rules)
+            } == .duplicateSigner)
     }
 
     @Test func signerOutsideTheSetIsRejected() throws {
@@ -66,14 +81,20 @@ import Testing
         let set = Fixtures.validatorSet(all)
         let stranger = Fixtures.signer(99)
         let shares = Fixtures.shares(Array(all.prefix(7)) + [stranger], reference: reference)
-        #expect(code { _ = try ChunkCertificate.aggregate(reference: reference, shares: shares, validators: set, rules: Fixtures.rules) } == .signerOutsideSet)
+        #expect(
+            code {
+                _ = try ChunkCertificate.aggregate(
+                    reference: reference, shares: shares, validators: set, rules: Fixtures.rules)
+            } == .signerOutsideSet)
         // A bit beyond the set's size.
         let certificate = try Fixtures.certificate(all: all, signing: 7)
         let beyond = try ChunkCertificate(
             reference: certificate.reference, epoch: certificate.epoch,
             signers: SignerBitSet(indices: certificate.signers.indices + [10]),
             signatures: certificate.signatures + [certificate.signatures[0]])
-        #expect(code { try beyond.verify(against: set, rules: Fixtures.rules, domain: Fixtures.domain) } == .signerOutsideSet)
+        #expect(
+            code { try beyond.verify(against: set, rules: Fixtures.rules, domain: Fixtures.domain) }
+                == .signerOutsideSet)
     }
 
     @Test func signatureByTheWrongKeyNamesTheSigner() throws {
@@ -82,8 +103,9 @@ import Testing
         let victimIndex = certificate.signers.indices[3]
         let victim = set.validators[victimIndex].nodeID
         var signatures = certificate.signatures
-        signatures[3] = try Fixtures.signer(99).sign(SignatureShare.message(
-            for: certificate.reference, epoch: certificate.epoch, domain: Fixtures.domain))
+        signatures[3] = try Fixtures.signer(99).sign(
+            SignatureShare.message(
+                for: certificate.reference, epoch: certificate.epoch, domain: Fixtures.domain))
         let forged = try ChunkCertificate(
             reference: certificate.reference, epoch: certificate.epoch, signers: certificate.signers,
             signatures: signatures)
@@ -114,7 +136,9 @@ import Testing
         let certificate = try Fixtures.certificate(all: all, signing: 7)
         #expect(certificate.epoch == 7)
         let nextEpoch = Fixtures.validatorSet(all, epoch: 8)
-        #expect(code { try certificate.verify(against: nextEpoch, rules: Fixtures.rules, domain: Fixtures.domain) } == .wrongEpoch)
+        #expect(
+            code { try certificate.verify(against: nextEpoch, rules: Fixtures.rules, domain: Fixtures.domain) }
+                == .wrongEpoch)
     }
 
     /// The epoch is bound to the slot and signed: a certificate made for
@@ -132,12 +156,17 @@ import Testing
             reference: reference, epoch: 9, signers: certificate.signers, signatures: certificate.signatures)
         let epoch9 = Fixtures.validatorSet(all, epoch: 9)
         // The slot says epoch 0: refused before any signature is checked.
-        #expect(code { try relabelled.verify(against: epoch9, rules: hourEpochs, domain: Fixtures.domain) } == .epochNotOfSlot)
+        #expect(
+            code { try relabelled.verify(against: epoch9, rules: hourEpochs, domain: Fixtures.domain) }
+                == .epochNotOfSlot)
         // Under rules that put slot 9 in epoch 9, the signatures (made over epoch 0) fail.
         let secondEpochs = Rules(epochDuration: 1_000)
         #expect(secondEpochs.epoch(ofSlot: 9) == 9)
-        #expect(code { try relabelled.verify(against: epoch9, rules: secondEpochs, domain: Fixtures.domain) } == .badSignature)
-        try certificate.verify(against: Fixtures.validatorSet(all, epoch: 0), rules: hourEpochs, domain: Fixtures.domain)
+        #expect(
+            code { try relabelled.verify(against: epoch9, rules: secondEpochs, domain: Fixtures.domain) }
+                == .badSignature)
+        try certificate.verify(
+            against: Fixtures.validatorSet(all, epoch: 0), rules: hourEpochs, domain: Fixtures.domain)
     }
 
     @Test func aShareForAnotherEpochFails() throws {
@@ -156,16 +185,18 @@ import Testing
         #expect(!forEpoch8.verify(publicKey: signer.publicKey, rules: Fixtures.rules, domain: Fixtures.domain))
         // And it cannot be aggregated into a certificate of epoch 7.
         let shares = Fixtures.shares(Array(all[1..<7]), reference: reference) + [forEpoch8]
-        #expect(code {
-            _ = try ChunkCertificate.aggregate(
-                reference: reference, shares: shares, validators: Fixtures.validatorSet(all), rules: Fixtures.rules)
-        } == .wrongEpoch)
+        #expect(
+            code {
+                _ = try ChunkCertificate.aggregate(
+                    reference: reference, shares: shares, validators: Fixtures.validatorSet(all), rules: Fixtures.rules)
+            } == .wrongEpoch)
         // Nor aggregated over a set of another epoch than the slot's.
-        #expect(code {
-            _ = try ChunkCertificate.aggregate(
-                reference: reference, shares: Fixtures.shares(all, reference: reference),
-                validators: Fixtures.validatorSet(all, epoch: 8), rules: Fixtures.rules)
-        } == .wrongEpoch)
+        #expect(
+            code {
+                _ = try ChunkCertificate.aggregate(
+                    reference: reference, shares: Fixtures.shares(all, reference: reference),
+                    validators: Fixtures.validatorSet(all, epoch: 8), rules: Fixtures.rules)
+            } == .wrongEpoch)
     }
 
     @Test func shareForAnotherReferenceIsRejected() {
@@ -173,25 +204,32 @@ import Testing
         var other = reference
         other.slot += 1
         let set = Fixtures.validatorSet(all)
-        let shares = Fixtures.shares(Array(all.prefix(6)), reference: reference)
+        let shares =
+            Fixtures.shares(Array(all.prefix(6)), reference: reference)
             + Fixtures.shares([all[6]], reference: other)
-        #expect(code { _ = try ChunkCertificate.aggregate(reference: reference, shares: shares, validators: set, rules: Fixtures.rules) } == .referenceMismatch)
+        #expect(
+            code {
+                _ = try ChunkCertificate.aggregate(
+                    reference: reference, shares: shares, validators: set, rules: Fixtures.rules)
+            } == .referenceMismatch)
     }
 
     @Test func signatureCountMustMatchSigners() throws {
         let certificate = try Fixtures.certificate(all: all, signing: 7)
-        #expect(code {
-            _ = try ChunkCertificate(
-                reference: certificate.reference, epoch: certificate.epoch, signers: certificate.signers,
-                signatures: Array(certificate.signatures.dropLast()))
-        } == .signatureCountMismatch)
+        #expect(
+            code {
+                _ = try ChunkCertificate(
+                    reference: certificate.reference, epoch: certificate.epoch, signers: certificate.signers,
+                    signatures: Array(certificate.signatures.dropLast()))
+            } == .signatureCountMismatch)
     }
 
     @Test func signaturesAreInSignerIndexOrder() throws {
         let set = Fixtures.validatorSet(all)
         let reference = Fixtures.reference()
         let shares = Fixtures.shares(Array(all.prefix(8)).reversed(), reference: reference)
-        let certificate = try ChunkCertificate.aggregate(reference: reference, shares: shares, validators: set, rules: Fixtures.rules)
+        let certificate = try ChunkCertificate.aggregate(
+            reference: reference, shares: shares, validators: set, rules: Fixtures.rules)
         let signerIDs = try certificate.signerIDs(in: set)
         #expect(signerIDs == signerIDs.sorted())
         for (id, signature) in zip(signerIDs, certificate.signatures) {

@@ -61,7 +61,10 @@ import Testing
 
     @Test func declaredLengthIsCheckedAgainstTheLimit() {
         var reader = CanonicalReader([0, 0, 0, 5, 1, 2, 3, 4, 5], root: "value")
-        #expect(throws: CodecError(code: .limitExceeded, field: "value.payload", message: "declared length 5 exceeds limit 4")) {
+        #expect(
+            throws: CodecError(
+                code: .limitExceeded, field: "value.payload", message: "declared length 5 exceeds limit 4")
+        ) {
             _ = try reader.readLengthPrefixed("payload", limit: 4)
         }
     }

@@ -78,7 +78,8 @@ import Testing
         let value = Dimensions(bandwidth: 1, compute: 2, storageRead: 3, storageAllocate: 4, storageWrite: .max)
         #expect(
             value.json
-                == #"{"bandwidth":1,"compute":2,"storageRead":3,"storageAllocate":4,"storageWrite":18446744073709551615}"#)
+                == #"{"bandwidth":1,"compute":2,"storageRead":3,"storageAllocate":4,"storageWrite":18446744073709551615}"#
+        )
         await propertyCheck(input: Self.anyDimensions) { value throws in
             #expect(try Dimensions(json: value.json) == value)
         }
@@ -122,7 +123,8 @@ import Testing
         let data = try JSONEncoder().encode(value)
         #expect(try Dimensions(json: String(decoding: data, as: UTF8.self)) == value)
         #expect(try JSONDecoder().decode(Dimensions.self, from: data) == value)
-        let unknown = Data(#"{"bandwidth":1,"compute":2,"storageRead":3,"storageAllocate":4,"storageWrite":5,"x":1}"#.utf8)
+        let unknown = Data(
+            #"{"bandwidth":1,"compute":2,"storageRead":3,"storageAllocate":4,"storageWrite":5,"x":1}"#.utf8)
         #expect(throws: DecodingError.self) { try JSONDecoder().decode(Dimensions.self, from: unknown) }
         let missing = Data(#"{"bandwidth":1}"#.utf8)
         #expect(throws: DecodingError.self) { try JSONDecoder().decode(Dimensions.self, from: missing) }

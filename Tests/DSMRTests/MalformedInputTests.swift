@@ -15,7 +15,8 @@ import Testing
         ("chunkReference", Fixtures.reference().encoded(), { _ = try ChunkReference(decoding: $0, limits: $1) }),
         (
             "signatureShare",
-            (try! SignatureShare.sign(Fixtures.reference(), rules: Fixtures.rules, signer: Fixtures.signer(3), domain: Fixtures.domain))
+            (try! SignatureShare.sign(
+                Fixtures.reference(), rules: Fixtures.rules, signer: Fixtures.signer(3), domain: Fixtures.domain))
                 .encoded(),
             { _ = try SignatureShare(decoding: $0, limits: $1) }
         ),
@@ -94,7 +95,10 @@ import Testing
             Issue.record("expected an error")
         } catch {
             #expect(error.code == .lengthExceedsRemaining)
-            #expect(error.description == "chunk.transactions[3]: declared length 4294967295 exceeds remaining \(bytes.count - offset - 4) bytes")
+            #expect(
+                error.description
+                    == "chunk.transactions[3]: declared length 4294967295 exceeds remaining \(bytes.count - offset - 4) bytes"
+            )
         }
     }
 
@@ -126,7 +130,9 @@ import Testing
         let block = Fixtures.block(certificates: [Self.certificate, Self.certificate]).encoded()
         limits = .default
         limits.maxCertificatesPerBlock = 1
-        #expect(Self.codecError(block, { _ = try Block(decoding: $0, limits: $1) }, limits: limits)?.field == "block.certificates")
+        #expect(
+            Self.codecError(block, { _ = try Block(decoding: $0, limits: $1) }, limits: limits)?.field
+                == "block.certificates")
         limits = .default
         limits.maxValidators = 2
         let error = Self.codecError(block, { _ = try Block(decoding: $0, limits: $1) }, limits: limits)
@@ -159,12 +165,16 @@ import Testing
         let beyond = head + [0, 0, 0, 1, bits | 0x80] + signatures + signatures[0..<68]
         let certificate = try ChunkCertificate(decoding: beyond)
         #expect(throws: CertificateError.self) {
-            try certificate.verify(against: Fixtures.validatorSet(Self.all), rules: Fixtures.rules, domain: Fixtures.domain)
+            try certificate.verify(
+                against: Fixtures.validatorSet(Self.all), rules: Fixtures.rules, domain: Fixtures.domain)
         }
     }
 
     @Test func identifiersAreNotSkippedOnShortInput() {
-        #expect(Self.codecError([1] + [UInt8](repeating: 0, count: 19)) { _ = try ChunkReference(decoding: $0, limits: $1) }?.field == "chunkReference.chunkID")
+        #expect(
+            Self.codecError([1] + [UInt8](repeating: 0, count: 19)) {
+                _ = try ChunkReference(decoding: $0, limits: $1)
+            }?.field == "chunkReference.chunkID")
         #expect(Self.codecError([]) { _ = try Chunk(decoding: $0, limits: $1) }?.field == "chunk.version")
     }
 }

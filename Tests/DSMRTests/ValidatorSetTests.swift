@@ -29,9 +29,13 @@ import Testing
             }
         }
         #expect(code([]) == .empty)
-        #expect(code([Validator(publicKey: a.publicKey, weight: 1), Validator(publicKey: a.publicKey, weight: 2)]) == .duplicate)
+        #expect(
+            code([Validator(publicKey: a.publicKey, weight: 1), Validator(publicKey: a.publicKey, weight: 2)])
+                == .duplicate)
         #expect(code([Validator(publicKey: a.publicKey, weight: 0)]) == .zeroWeight)
-        #expect(code([Validator(publicKey: a.publicKey, weight: .max), Validator(publicKey: b.publicKey, weight: 1)]) == .weightOverflow)
+        #expect(
+            code([Validator(publicKey: a.publicKey, weight: .max), Validator(publicKey: b.publicKey, weight: 1)])
+                == .weightOverflow)
         #expect(throws: ValidatorSetError.self) {
             _ = try Validator(nodeID: b.nodeID, publicKey: a.publicKey, weight: 1)
         }

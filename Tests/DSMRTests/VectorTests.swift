@@ -86,7 +86,8 @@ import Testing
         entries.append(("domain.message(chunk, 010203)", Self.hex(Fixtures.domain.message(.chunk, [1, 2, 3]))))
         entries.append(
             ("domain.message(signatureShare, 010203)", Self.hex(Fixtures.domain.message(.signatureShare, [1, 2, 3]))))
-        try Self.check("keys", "Ed25519 keys from seeds, node ids, signing messages.\n" + Self.setting, entries, signed: false)
+        try Self.check(
+            "keys", "Ed25519 keys from seeds, node ids, signing messages.\n" + Self.setting, entries, signed: false)
     }
 
     @Test func dimensions() throws {
@@ -100,7 +101,8 @@ import Testing
         let chunk = Self.chunk
         let committed = try Self.check(
             "chunk",
-            "Chunk by seed 1 for beneficiary seed 2, slot 42, transactions [010203, (empty), \"hello\"].\n" + Self.setting,
+            "Chunk by seed 1 for beneficiary seed 2, slot 42, transactions [010203, (empty), \"hello\"].\n"
+                + Self.setting,
             [
                 ("unsignedBytes", Self.hex(chunk.unsignedBytes)),
                 ("signingDigest", Self.hex(chunk.signingDigest)),

@@ -221,7 +221,9 @@ struct GrowthTests {
                                 seen += 1
                                 return .next
                             }
-                            if seen != count { errors.record("reader \(thread): \(seen) entries, statistics say \(count)") }
+                            if seen != count {
+                                errors.record("reader \(thread): \(seen) entries, statistics say \(count)")
+                            }
                         }
                         readsDuringGrowth.add(1, ordering: .relaxed)
                     } catch {
@@ -231,7 +233,9 @@ struct GrowthTests {
             }
             #expect(finished)
             #expect(errors.all == [])
-            #expect(readsDuringGrowth.load(ordering: .relaxed) >= 3, "every reader thread finished a read while the writer ran")
+            #expect(
+                readsDuringGrowth.load(ordering: .relaxed) >= 3,
+                "every reader thread finished a read while the writer ran")
             #expect(try env.info().mapSize >= 20 << 20)
             #expect(try env.read { try $0.count(of: db) } == 40 * 64 + 1)
         }

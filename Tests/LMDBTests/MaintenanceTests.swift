@@ -8,7 +8,8 @@ struct MaintenanceTests {
             let other = try env.database("other")
             try env.write { txn in
                 for i: UInt64 in 0..<5_000 {
-                    try txn.put([UInt8](repeating: UInt8(truncatingIfNeeded: i), count: 400), forKey: bigEndianKey(i), in: db)
+                    try txn.put(
+                        [UInt8](repeating: UInt8(truncatingIfNeeded: i), count: 400), forKey: bigEndianKey(i), in: db)
                 }
                 try txn.put(bytes("x"), forKey: bytes("y"), in: other)
             }

@@ -132,7 +132,8 @@ struct OpenErrorTests {
             // same error again, not alreadyOpen.
             #expect(openError(options(directory.path))?.code == .invalid)
             // A short file of text is refused the same way.
-            #expect(FileManager.default.createFile(atPath: directory.appending("data.mdb"), contents: Data("hello".utf8)))
+            #expect(
+                FileManager.default.createFile(atPath: directory.appending("data.mdb"), contents: Data("hello".utf8)))
             #expect(openError(options(directory.path))?.code == .invalid)
         }
     }
@@ -163,7 +164,9 @@ struct OpenErrorTests {
             #expect(error?.database == "main")
             expectError(.badValueSize) {
                 try env.write { txn in
-                    try txn.put(reserving: 10, forKey: tooLong, in: db) { $0.initializeMemory(as: UInt8.self, repeating: 0) }
+                    try txn.put(reserving: 10, forKey: tooLong, in: db) {
+                        $0.initializeMemory(as: UInt8.self, repeating: 0)
+                    }
                 }
             }
             // No such key can be stored, so none is found.

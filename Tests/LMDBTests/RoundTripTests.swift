@@ -76,7 +76,8 @@ struct RoundTripTests {
             try env.write { txn throws in
                 try txn.put(bytes("slice")[...], forKey: backing[2..<5], in: db)
                 try backing.withUnsafeBytes { key in
-                    try txn.put(ContiguousArray(bytes("raw")), forKey: UnsafeRawBufferPointer(rebasing: key[0..<2]), in: db)
+                    try txn.put(
+                        ContiguousArray(bytes("raw")), forKey: UnsafeRawBufferPointer(rebasing: key[0..<2]), in: db)
                 }
             }
             try env.read { txn throws in

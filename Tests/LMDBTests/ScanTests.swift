@@ -35,7 +35,8 @@ struct ScanTests {
     @Test func bigEndianIntegerKeysScanInNumericOrder() throws {
         try withEnvironment { env, db, _ in
             var generator = SystemRandomNumberGenerator()
-            let numbers = Self.boundaryNumbers + (0..<2_000).map { _ in UInt64.random(in: 0...UInt64.max, using: &generator) }
+            let numbers =
+                Self.boundaryNumbers + (0..<2_000).map { _ in UInt64.random(in: 0...UInt64.max, using: &generator) }
             let unique = Array(Set(numbers))
             try store(unique.shuffled().map(bigEndianKey), in: env, db)
             let scanned = try allKeys(env, db).map(bigEndianValue)
@@ -52,7 +53,8 @@ struct ScanTests {
             #expect(try scannedKeys(env, db, range).map(bigEndianValue) == Array(stride(from: 300, to: 600, by: 3)))
             // Bounds that are not stored keys.
             let between = KeyRange(lower: bigEndianKey(301), upper: bigEndianKey(599))
-            #expect(try scannedKeys(env, db, between).map(bigEndianValue) == Array(stride(from: 303, through: 597, by: 3)))
+            #expect(
+                try scannedKeys(env, db, between).map(bigEndianValue) == Array(stride(from: 303, through: 597, by: 3)))
             #expect(try scannedKeys(env, db, .from(bigEndianKey(2_990))).map(bigEndianValue) == [2_991, 2_994, 2_997])
             // Empty ranges.
             #expect(try scannedKeys(env, db, KeyRange(lower: bigEndianKey(5_000))).isEmpty)
@@ -95,9 +97,12 @@ struct ScanTests {
 
     @Test func prefixScanVisitsExactlyTheKeysWithThePrefix() throws {
         try withEnvironment { env, db, _ in
-            let keys = ["use", "user", "user/", "user/1", "user/2", "user/20", "user0", "userz", "users", "v", "a"].map(bytes)
+            let keys = ["use", "user", "user/", "user/1", "user/2", "user/20", "user0", "userz", "users", "v", "a"].map(
+                bytes)
             try store(keys, in: env, db)
-            #expect(try scannedKeys(env, db, .prefix(bytes("user/"))) == ["user/", "user/1", "user/2", "user/20"].map(bytes))
+            #expect(
+                try scannedKeys(env, db, .prefix(bytes("user/")))
+                    == ["user/", "user/1", "user/2", "user/20"].map(bytes))
             #expect(
                 try scannedKeys(env, db, .prefix(bytes("user/")), reverse: true)
                     == ["user/20", "user/2", "user/1", "user/"].map(bytes))
@@ -113,7 +118,9 @@ struct ScanTests {
                 [0xFF, 0xFF, 0x00], [0xFF, 0xFF, 0xFF], [0xFF, 0xFF, 0xFF, 0xFF],
             ]
             try store(keys.shuffled(), in: env, db)
-            let expected: [[UInt8]] = [[0xFF, 0xFF], [0xFF, 0xFF, 0x00], [0xFF, 0xFF, 0xFF], [0xFF, 0xFF, 0xFF, 0xFF]]
+            let expected: [[UInt8]] = [
+                [0xFF, 0xFF], [0xFF, 0xFF, 0x00], [0xFF, 0xFF, 0xFF], [0xFF, 0xFF, 0xFF, 0xFF],
+            ]
             #expect(try scannedKeys(env, db, .prefix([0xFF, 0xFF])) == expected)
             #expect(try scannedKeys(env, db, .prefix([0xFF, 0xFF]), reverse: true) == expected.reversed())
             #expect(try scannedKeys(env, db, .prefix([0xFF])) == Array(keys[2...]))
@@ -141,9 +148,15 @@ struct ScanTests {
             let all = try scannedKeys(env, db, .all, reverse: true).map(bigEndianValue)
             #expect(all == Array(stride(from: 998, through: 0, by: -2)))
             // Through a key that is stored: it is included.
-            #expect(try scannedKeys(env, db, .through(bigEndianKey(10)), reverse: true).map(bigEndianValue) == [10, 8, 6, 4, 2, 0])
+            #expect(
+                try scannedKeys(env, db, .through(bigEndianKey(10)), reverse: true).map(bigEndianValue) == [
+                    10, 8, 6, 4, 2, 0,
+                ])
             // Through a key that is not stored: starts below it.
-            #expect(try scannedKeys(env, db, .through(bigEndianKey(11)), reverse: true).map(bigEndianValue) == [10, 8, 6, 4, 2, 0])
+            #expect(
+                try scannedKeys(env, db, .through(bigEndianKey(11)), reverse: true).map(bigEndianValue) == [
+                    10, 8, 6, 4, 2, 0,
+                ])
             // Through a key above every key: starts at the last.
             #expect(try scannedKeys(env, db, .through(bigEndianKey(5_000)), reverse: true).count == 500)
             // Through a key below every key: nothing.
@@ -283,9 +296,10 @@ struct ScanTests {
                                 #expect(try cursor.seek(exactly: bigEndianKey(position)) != nil)
                                 try cursor.deleteCurrent()
                                 let entry = forward ? try cursor.next() : try cursor.previous()
-                                landed = .some(entry.map {
-                                    (bigEndianValue($0.keyBytes), bigEndianValue($0.valueBytes.prefix(8)))
-                                })
+                                landed = .some(
+                                    entry.map {
+                                        (bigEndianValue($0.keyBytes), bigEndianValue($0.valueBytes.prefix(8)))
+                                    })
                             }
                             throw Rollback()
                         }

@@ -145,7 +145,8 @@ struct TransactionTests {
                                 return .next
                             }
                             if first.count != Int(accounts) || first.reduce(0, +) != total {
-                                errors.record("reader \(thread): \(first.count) accounts summing to \(first.reduce(0, +))")
+                                errors.record(
+                                    "reader \(thread): \(first.count) accounts summing to \(first.reduce(0, +))")
                             }
                             // Hold the snapshot until the writer committed again.
                             let seen = try env.info().lastTransactionID

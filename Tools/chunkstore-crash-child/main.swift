@@ -86,7 +86,9 @@ func chunk(_ producer: Ed25519Signer, slot: UInt64, size: Int, random: inout Gen
 
 func certificate(_ chunk: Chunk) -> ChunkCertificate {
     let reference = ChunkReference(chunk: chunk, rules: CrashFixture.rules)
-    let shares = CrashFixture.producers.map { try! SignatureShare.sign(reference, rules: CrashFixture.rules, signer: $0, domain: CrashFixture.domain) }
+    let shares = CrashFixture.producers.map {
+        try! SignatureShare.sign(reference, rules: CrashFixture.rules, signer: $0, domain: CrashFixture.domain)
+    }
     return try! ChunkCertificate.aggregate(
         reference: reference, shares: shares, validators: CrashFixture.validators, rules: CrashFixture.rules)
 }
@@ -101,7 +103,8 @@ func run(path: String, seed: UInt64, firstSlot: UInt64, flushing: String) async 
         let now = CrashFixture.rules.slotStart(slot)
         var requests: [Chunk] = []
         for producer in CrashFixture.producers {
-            requests.append(chunk(producer, slot: slot, size: Int.random(in: 100...1_800, using: &random), random: &random))
+            requests.append(
+                chunk(producer, slot: slot, size: Int.random(in: 100...1_800, using: &random), random: &random))
             if Int.random(in: 0..<4, using: &random) == 0 {
                 requests.append(chunk(producer, slot: slot, size: 200, random: &random))
             }
@@ -111,7 +114,8 @@ func run(path: String, seed: UInt64, firstSlot: UInt64, flushing: String) async 
             for request in requests {
                 group.addTask {
                     do {
-                        _ = try await store.persistAndSign(request, validators: CrashFixture.validators, now: .milliseconds(now))
+                        _ = try await store.persistAndSign(
+                            request, validators: CrashFixture.validators, now: .milliseconds(now))
                         emit("ack \(request.id.hex) \(request.producer.hex) \(request.slot)")
                         return request
                     } catch ChunkStoreError.Code.conflictingChunk {
@@ -167,6 +171,8 @@ case "probe" where arguments.count == 3:
 case "probe-read" where arguments.count == 3:
     exit(probe(path: arguments[2], readOnly: true))
 default:
-    emit("usage: chunkstore-crash-child run <store> <seed> <first-slot> [no-sync | no-meta-sync] | probe <store> | probe-read <store>")
+    emit(
+        "usage: chunkstore-crash-child run <store> <seed> <first-slot> [no-sync | no-meta-sync] | probe <store> | probe-read <store>"
+    )
     exit(1)
 }

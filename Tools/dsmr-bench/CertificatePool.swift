@@ -33,7 +33,9 @@ struct CertificatePool: Sendable {
         return CertificatePool(validators: validators, certificates: made)
     }
 
-    private static func certificate(_ index: Int, signers: [Ed25519Signer], validators: ValidatorSet) throws
+    private static func certificate(
+        _ index: Int, signers: [Ed25519Signer], validators: ValidatorSet
+    ) throws
         -> ChunkCertificate
     {
         let slot = 1 + UInt64(index)
@@ -45,6 +47,7 @@ struct CertificatePool: Sendable {
                 reference, rules: Fixture.rules, signer: signers[(index + offset) % signers.count],
                 domain: Fixture.domain)
         }
-        return try ChunkCertificate.aggregate(reference: reference, shares: shares, validators: validators, rules: Fixture.rules)
+        return try ChunkCertificate.aggregate(
+            reference: reference, shares: shares, validators: validators, rules: Fixture.rules)
     }
 }

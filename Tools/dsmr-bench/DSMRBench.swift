@@ -14,7 +14,10 @@ struct DSMRBench: AsyncParsableCommand {
     @Flag(help: "Small sizes: every row well under 10 seconds.")
     var quick = false
 
-    @Flag(help: "Print the rows as a JSON array of {name, unit, value, baseline, ratio} (machine and progress go to standard error).")
+    @Flag(
+        help:
+            "Print the rows as a JSON array of {name, unit, value, baseline, ratio} (machine and progress go to standard error)."
+    )
     var json = false
 
     @Option(help: "Comma-separated rows to run, e.g. sign-1,read (default: every row).")

@@ -33,7 +33,9 @@ enum DevnetRow {
         row.goals = [Goal(text: ">= 20,000 tx/s", met: rate >= goal)]
         let p50 = percentile(outcome.latencies, 0.50) * 1_000
         let p99 = percentile(outcome.latencies, 0.99) * 1_000
-        row.notes = ["4 validators over TCP on loopback, 256-byte transfers; p50 \(pretty(p50)) ms, p99 \(pretty(p99)) ms"]
+        row.notes = [
+            "4 validators over TCP on loopback, 256-byte transfers; p50 \(pretty(p50)) ms, p99 \(pretty(p99)) ms"
+        ]
         row.extra = [("p50_ms", p50), ("p99_ms", p99)]
         return row
     }

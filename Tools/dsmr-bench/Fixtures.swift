@@ -86,7 +86,12 @@ enum Fixture {
                     for index in stride(from: worker, to: count, by: workers) {
                         let (producer, slot) = spec(index)
                         made.append(
-                            (index, try chunk(producer: producers[producer], slot: slot, encodedSize: encodedSize, transactions: transactions)))
+                            (
+                                index,
+                                try chunk(
+                                    producer: producers[producer], slot: slot, encodedSize: encodedSize,
+                                    transactions: transactions)
+                            ))
                     }
                     return made
                 }

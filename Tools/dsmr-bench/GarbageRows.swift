@@ -57,7 +57,9 @@ enum GarbageRows {
         /// Collects round `round` (the next `expired` chunks) in one synced transaction; milliseconds.
         func collect(_ store: ChunkStore, round: Int) async throws -> Double {
             var report: GarbageReport?
-            let time = try await seconds { report = try await store.collectGarbage(upTo: .milliseconds(watermark(afterRounds: round + 1))) }
+            let time = try await seconds {
+                report = try await store.collectGarbage(upTo: .milliseconds(watermark(afterRounds: round + 1)))
+            }
             guard report?.expiredPending == expired else {
                 throw BenchError("gc: collected \(report?.expiredPending ?? 0) chunks, not \(expired)")
             }
@@ -67,7 +69,9 @@ enum GarbageRows {
         /// The same call with nothing left to collect: one small synced
         /// commit, the floor under every collection on that store.
         func floor(_ store: ChunkStore, round: Int) async throws -> Double {
-            try await seconds { _ = try await store.collectGarbage(upTo: .milliseconds(watermark(afterRounds: round + 1))) } * 1_000
+            try await seconds {
+                _ = try await store.collectGarbage(upTo: .milliseconds(watermark(afterRounds: round + 1)))
+            } * 1_000
         }
 
         var rows: [Row] = []
@@ -87,7 +91,9 @@ enum GarbageRows {
             }
             if selected.contains(.gcSmall) {
                 var row = Row(.gcSmall, unit: "ms", value: median(smallTimes))
-                row.notes = ["collectGarbage of \(expired) expired chunks, all of a \(expired)-chunk store, one synced txn"]
+                row.notes = [
+                    "collectGarbage of \(expired) expired chunks, all of a \(expired)-chunk store, one synced txn"
+                ]
                 rows.append(row)
             }
         }
@@ -161,7 +167,8 @@ enum GarbageRows {
             }
             store.close()
             var row = Row(
-                .gcLarge, unit: "ms", value: median(largeTimes), baseline: median(smallTimes), baselineLabel: "gc-small")
+                .gcLarge, unit: "ms", value: median(largeTimes), baseline: median(smallTimes), baselineLabel: "gc-small"
+            )
             row.goals = [Goal(text: "ratio <= 1.5", met: (row.ratio ?? .infinity) <= 1.5)]
             row.notes = [
                 "collectGarbage of \(expired) expired chunks in a store of \(size) (\(bytes >> 20) MiB), one synced txn; "

@@ -67,7 +67,9 @@ enum GatherRow {
         for round in 0..<scale.rounds {
             func measureStore() throws {
                 let elapsed = try seconds {
-                    for _ in 0..<scale.gathers { count &+= try store.certificates(validAt: .milliseconds(time), limit: gathered).count }
+                    for _ in 0..<scale.gathers {
+                        count &+= try store.certificates(validAt: .milliseconds(time), limit: gathered).count
+                    }
                 }
                 storeRates.append(Double(scale.gathers) / elapsed)
             }
@@ -84,9 +86,13 @@ enum GatherRow {
                 try measureStore()
                 try measureRaw()
             }
-            log("  certs-gather round \(round + 1): store \(pretty(storeRates.last!)) /s, raw \(pretty(rawRates.last!)) /s")
+            log(
+                "  certs-gather round \(round + 1): store \(pretty(storeRates.last!)) /s, raw \(pretty(rawRates.last!)) /s"
+            )
         }
-        guard count == 2 * scale.rounds * scale.gathers * gathered else { throw BenchError("certs-gather: short gather") }
+        guard count == 2 * scale.rounds * scale.gathers * gathered else {
+            throw BenchError("certs-gather: short gather")
+        }
 
         let size = records[expired].value.count
         var row = Row(

@@ -29,9 +29,12 @@ struct Machine {
             let line = meminfo.split(separator: "\n").first(where: { $0.hasPrefix("MemTotal:") })
         {
             let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
-            if fields.count >= 2, let kib = Int(fields[1]) { memory = "\(kib / 1024 / 1024 + (kib / 1024 % 1024 >= 512 ? 1 : 0)) GiB" }
+            if fields.count >= 2, let kib = Int(fields[1]) {
+                memory = "\(kib / 1024 / 1024 + (kib / 1024 % 1024 >= 512 ? 1 : 0)) GiB"
+            }
         }
-        let load = readTextFile("/proc/loadavg").map { $0.split(separator: " ").prefix(3).joined(separator: " ") } ?? "unknown"
+        let load =
+            readTextFile("/proc/loadavg").map { $0.split(separator: " ").prefix(3).joined(separator: " ") } ?? "unknown"
         return Machine(cpu: cpu, cores: processorCount, kernel: kernel, memory: memory, load: load)
     }
 

@@ -111,7 +111,9 @@ enum NodeRow {
                 try await Task.sleep(for: .milliseconds(1))
             }
             guard let block = try? leader.buildBlock(parent: leader.lastAccepted, timestamp: now) else {
-                if built.isEmpty { throw BenchError("the node row stalled with \(outcome.executed) of \(transfers) executed") }
+                if built.isEmpty {
+                    throw BenchError("the node row stalled with \(outcome.executed) of \(transfers) executed")
+                }
                 continue
             }
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -142,7 +144,8 @@ enum NodeRow {
         let verifier = Ed25519Verifier()
         var valid = 0
         let verifying = seconds {
-            for _ in 0..<count where verifier.isValid(signature: signature, message: message, publicKey: key.publicKey) {
+            for _ in 0..<count where verifier.isValid(signature: signature, message: message, publicKey: key.publicKey)
+            {
                 valid += 1
             }
         }

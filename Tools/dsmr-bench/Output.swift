@@ -92,13 +92,15 @@ func markdownTable(_ rows: [Row]) -> [String] {
     ]
     for row in rows {
         let value = row.value.map(pretty) ?? "not available"
-        let baseline = row.baseline.map { pretty($0) + (row.baselineLabel.isEmpty ? "" : " (\(row.baselineLabel))") } ?? "-"
+        let baseline =
+            row.baseline.map { pretty($0) + (row.baselineLabel.isEmpty ? "" : " (\(row.baselineLabel))") } ?? "-"
         let ratio = row.ratio.map { fixed($0, decimals: 2) + "x" } ?? "-"
         let goals =
             row.goals.isEmpty
             ? "-" : row.goals.map { "\($0.text) \($0.met ? "met" : "**missed**")" }.joined(separator: "; ")
         let notes = row.notes.isEmpty ? "" : row.notes.joined(separator: "; ")
-        lines.append("| `\(row.name.rawValue)` | \(value) | \(row.unit) | \(baseline) | \(ratio) | \(goals) | \(notes) |")
+        lines.append(
+            "| `\(row.name.rawValue)` | \(value) | \(row.unit) | \(baseline) | \(ratio) | \(goals) | \(notes) |")
     }
     return lines
 }

@@ -76,8 +76,10 @@ final class RawEnvironment: @unchecked Sendable {
                 for record in records[index..<end] {
                     try record.key.withUnsafeBytes { key in
                         try record.value.withUnsafeBytes { value in
-                            var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
-                            var v = MDB_val(mv_size: value.count, mv_data: UnsafeMutableRawPointer(mutating: value.baseAddress))
+                            var k = MDB_val(
+                                mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
+                            var v = MDB_val(
+                                mv_size: value.count, mv_data: UnsafeMutableRawPointer(mutating: value.baseAddress))
                             try check(mdb_put(txn, dbi, &k, &v, 0), "mdb_put")
                         }
                     }

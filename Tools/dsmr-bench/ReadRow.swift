@@ -42,7 +42,8 @@ enum ReadRow {
         let keys = chunks.map { Fixture.record($0).key }
         let skip = Fixture.recordHeaderSize
         // Both sides must return the chunk's canonical bytes.
-        guard try store.chunkBytes(ids[0], expiry: expiries[0]) == chunks[0].encoded(), try raw.get(keys[0], skip: skip) == chunks[0].encoded()
+        guard try store.chunkBytes(ids[0], expiry: expiries[0]) == chunks[0].encoded(),
+            try raw.get(keys[0], skip: skip) == chunks[0].encoded()
         else { throw BenchError("read: the store or the baseline returned other bytes than the chunk's") }
 
         var random = SplitMix64(seed: 42)
@@ -59,7 +60,9 @@ enum ReadRow {
         for round in 0..<scale.rounds {
             func measureStore() throws {
                 let time = try seconds {
-                    for index in order { checksum &+= try store.chunkBytes(ids[index], expiry: expiries[index])?.count ?? 0 }
+                    for index in order {
+                        checksum &+= try store.chunkBytes(ids[index], expiry: expiries[index])?.count ?? 0
+                    }
                 }
                 storeRates.append(Double(order.count) / time)
             }
@@ -79,7 +82,9 @@ enum ReadRow {
             log("  read round \(round + 1): store \(pretty(storeRates.last!)) /s, raw \(pretty(rawRates.last!)) /s")
         }
         let expected = (ids.count + scale.rounds * order.count) * 2 * SignRows.chunkSize
-        guard checksum == expected else { throw BenchError("read: some chunk was missing (\(checksum) of \(expected) bytes)") }
+        guard checksum == expected else {
+            throw BenchError("read: some chunk was missing (\(checksum) of \(expected) bytes)")
+        }
 
         var row = Row(
             .read, unit: "reads/s", value: median(storeRates), baseline: median(rawRates),

@@ -113,7 +113,8 @@ enum SignRows {
             func measureStore() async throws {
                 let before = store.groupCommitCounts
                 let time = try await measured {
-                    try await Fixture.persist(chunks[range], into: store, validators: validators, now: now, callers: callers)
+                    try await Fixture.persist(
+                        chunks[range], into: store, validators: validators, now: now, callers: callers)
                 }
                 let after = store.groupCommitCounts
                 batches += after.batches - before.batches

@@ -86,7 +86,9 @@ struct SplitMix64: RandomNumberGenerator {
             while offset < count {
                 var word = next()
                 let take = min(8, count - offset)
-                withUnsafeBytes(of: &word) { buffer.baseAddress!.advanced(by: offset).copyMemory(from: $0.baseAddress!, byteCount: take) }
+                withUnsafeBytes(of: &word) {
+                    buffer.baseAddress!.advanced(by: offset).copyMemory(from: $0.baseAddress!, byteCount: take)
+                }
                 offset += take
             }
         }

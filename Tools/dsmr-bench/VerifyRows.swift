@@ -48,7 +48,8 @@ enum VerifyRows {
                 var valid = 0
                 let bareTime = seconds {
                     for item in bare {
-                        for pair in item.pairs where verifier.isValid(signature: pair.signature, message: item.message, publicKey: pair.key) {
+                        for pair in item.pairs
+                        where verifier.isValid(signature: pair.signature, message: item.message, publicKey: pair.key) {
                             valid += 1
                         }
                     }
@@ -83,7 +84,9 @@ enum VerifyRows {
                 let repeated = one[0]
                 let repeats = one.count * 100
                 let cachedTime = try seconds {
-                    for _ in 0..<repeats { try cache.verify(repeated, against: validators, rules: rules, domain: domain) }
+                    for _ in 0..<repeats {
+                        try cache.verify(repeated, against: validators, rules: rules, domain: domain)
+                    }
                 }
                 cachedRates.append(Double(repeats) / cachedTime)
             }
@@ -104,7 +107,9 @@ enum VerifyRows {
                 .certVerifyAll, unit: "certs/s", value: median(allRates), baseline: oneRate,
                 baselineLabel: "cert-verify-1")
             let goal = 0.8 * Double(workers)
-            row.goals = [Goal(text: "ratio >= \(fixed(goal, decimals: 1)) (\(workers) cores)", met: (row.ratio ?? 0) >= goal)]
+            row.goals = [
+                Goal(text: "ratio >= \(fixed(goal, decimals: 1)) (\(workers) cores)", met: (row.ratio ?? 0) >= goal)
+            ]
             row.notes = [
                 "\(many.count) certificates over \(workers) tasks (one per core); CPU the process got: "
                     + "\(fixed(median(coresUsed), decimals: 2)) cores here, \(fixed(median(oneCoresUsed), decimals: 2)) in cert-verify-1"

@@ -22,12 +22,15 @@ extension DSMRStore {
                     print("... and \(report.problemCount - report.problems.count) more")
                 }
                 let rows = report.rowsChecked.values.reduce(0, +)
-                print(report.isClean ? "OK: \(rows) rows checked" : "\(report.problemCount) errors found in \(rows) rows")
+                print(
+                    report.isClean ? "OK: \(rows) rows checked" : "\(report.problemCount) errors found in \(rows) rows")
                 if !report.isClean && report.problems.contains(where: \.isRepairable) {
                     print("`dsmr-store recover` repairs what is marked so; run it with the node stopped.")
                 }
                 if report.problems.contains(where: { !$0.isRepairable }) {
-                    print("`dsmr-store recover -o DIR` salvages what can be read into a new store and reports what it lost.")
+                    print(
+                        "`dsmr-store recover -o DIR` salvages what can be read into a new store and reports what it lost."
+                    )
                 }
             }
             if !report.isClean { throw ExitCode(2) }

@@ -21,7 +21,9 @@ extension DSMRStore {
             let limit = ChainTime.milliseconds(try watermark ?? store.watermark())
             let report = try await dryRun ? store.previewGarbage(upTo: limit) : store.collectGarbage(upTo: limit)
             if options.json { return try printJSON(report) }
-            print("watermark \(report.watermark)\(dryRun ? " (dry run, nothing changed)" : ""): \(dryRun ? "would remove" : "removed") \(report.expiredPending) pending and \(report.expiredAccepted) accepted chunks, \(report.certificates) certificates, \(report.signedRows) signed, \(report.ledgerRows) ledger and \(report.evidenceRows) evidence rows, \(report.blocks) blocks (\(report.rowsVisited) rows visited; \(report.damagedRecords) damaged records)")
+            print(
+                "watermark \(report.watermark)\(dryRun ? " (dry run, nothing changed)" : ""): \(dryRun ? "would remove" : "removed") \(report.expiredPending) pending and \(report.expiredAccepted) accepted chunks, \(report.certificates) certificates, \(report.signedRows) signed, \(report.ledgerRows) ledger and \(report.evidenceRows) evidence rows, \(report.blocks) blocks (\(report.rowsVisited) rows visited; \(report.damagedRecords) damaged records)"
+            )
         }
     }
 }

@@ -6,7 +6,8 @@ extension DSMRStore {
     struct Evidence: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "List the conflict evidence held: producers that signed two chunks for one slot.",
-            discussion: "With --json, each entry carries both chunks' canonical bytes in hex, so the proof can be handed on.")
+            discussion:
+                "With --json, each entry carries both chunks' canonical bytes in hex, so the proof can be handed on.")
 
         @OptionGroup var options: StoreOptions
 
@@ -16,7 +17,9 @@ extension DSMRStore {
             let evidence = try store.evidence()
             if options.json { return try printJSON(evidence.map(EvidenceLine.init)) }
             for proof in evidence {
-                print("producer \(proof.producer) slot \(proof.slot): signed \(proof.signedChunkID)\(proof.signedChunk == nil ? " (not held)" : ""), then \(proof.conflictingChunk.id)")
+                print(
+                    "producer \(proof.producer) slot \(proof.slot): signed \(proof.signedChunkID)\(proof.signedChunk == nil ? " (not held)" : ""), then \(proof.conflictingChunk.id)"
+                )
             }
             print("\(evidence.count) conflicts")
         }

@@ -17,7 +17,9 @@ extension DSMRStore {
             defer { store.close() }
             let result = try await store.importSigningHistory(history)
             if options.json { return try printJSON(result) }
-            print("added \(result.added) signed slots; \(result.alreadyPresent) already present, \(result.keptExisting) kept as recorded, \(result.obsolete) obsolete; watermark \(result.watermark)")
+            print(
+                "added \(result.added) signed slots; \(result.alreadyPresent) already present, \(result.keptExisting) kept as recorded, \(result.obsolete) obsolete; watermark \(result.watermark)"
+            )
         }
     }
 }

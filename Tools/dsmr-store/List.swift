@@ -37,9 +37,13 @@ extension DSMRStore {
                 chunks = try store.chunks(status: status == "pending" ? .pending : .accepted, limit: limit)
             }
             if options.json { return try printJSON(chunks.map(ChunkLine.init)) }
-            print("chunk                                                             producer                                   slot      expiry  status    origin   bytes")
+            print(
+                "chunk                                                             producer                                   slot      expiry  status    origin   bytes"
+            )
             for chunk in chunks {
-                print("\(chunk.id)  \(chunk.producer)  \(pad(chunk.slot, 6))  \(pad(chunk.expiry, 10))  \(chunk.status.description.padding(toLength: 8, withPad: " ", startingAt: 0))  \(chunk.origin.description.padding(toLength: 7, withPad: " ", startingAt: 0))  \(chunk.size)")
+                print(
+                    "\(chunk.id)  \(chunk.producer)  \(pad(chunk.slot, 6))  \(pad(chunk.expiry, 10))  \(chunk.status.description.padding(toLength: 8, withPad: " ", startingAt: 0))  \(chunk.origin.description.padding(toLength: 7, withPad: " ", startingAt: 0))  \(chunk.size)"
+                )
             }
             print("\(chunks.count) chunks")
         }

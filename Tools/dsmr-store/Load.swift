@@ -5,7 +5,8 @@ import Foundation
 extension DSMRStore {
     struct Load: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Make a new store from a dump, read once; the store is kept only if every row and the checksum verify.")
+            abstract:
+                "Make a new store from a dump, read once; the store is kept only if every row and the checksum verify.")
 
         @Option(name: .shortAndLong, help: "The new store's directory (must not hold a store).")
         var store: String

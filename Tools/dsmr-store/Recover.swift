@@ -29,7 +29,9 @@ extension DSMRStore {
             if options.json {
                 try printJSON(report)
             } else {
-                print("kept \(report.chunksKept) chunks (\(report.headersRebuilt) with rebuilt headers), dropped \(report.chunksDropped); wrote \(report.indexRowsWritten) index rows, \(report.ledgerRowsRewritten) ledger rows, \(report.signedRowsAdded) signed rows, rewrote \(report.signedRowsRewritten); dropped \(report.certificatesDropped) certificates and \(report.malformedKeysDropped) malformed keys")
+                print(
+                    "kept \(report.chunksKept) chunks (\(report.headersRebuilt) with rebuilt headers), dropped \(report.chunksDropped); wrote \(report.indexRowsWritten) index rows, \(report.ledgerRowsRewritten) ledger rows, \(report.signedRowsAdded) signed rows, rewrote \(report.signedRowsRewritten); dropped \(report.certificatesDropped) certificates and \(report.malformedKeysDropped) malformed keys"
+                )
                 for problem in report.unrepaired { print("not repaired: \(problem)") }
             }
             // Damage recovery cannot undo is still damage.
@@ -56,15 +58,22 @@ extension DSMRStore {
                         continue
                     }
                     print("\(name): read \(table.rowsRead), kept \(table.rowsKept), dropped \(table.rowsDropped)")
-                    if let count = table.rowsLost { print("  lost \(count) of the \(table.rowsStored ?? 0) rows stored") }
+                    if let count = table.rowsLost {
+                        print("  lost \(count) of the \(table.rowsStored ?? 0) rows stored")
+                    }
                     for lost in table.lost { print("  lost \(lost)") }
                 }
                 print("watermark \(report.watermark), signing floor \(report.signingFloor)")
                 if let slot = report.unprotectedFromSlot {
-                    print("signed rows were lost to the end of the table: slots from \(slot) on are not protected; import the signing history from a backup before signing, or wait until chain time passes their expiry")
+                    print(
+                        "signed rows were lost to the end of the table: slots from \(slot) on are not protected; import the signing history from a backup before signing, or wait until chain time passes their expiry"
+                    )
                 }
                 for problem in report.check.problems { print("after salvage: \(problem)") }
-                print(report.isComplete ? "OK: every row salvaged into \(output)" : "salvaged into \(output); rows were lost or dropped")
+                print(
+                    report.isComplete
+                        ? "OK: every row salvaged into \(output)" : "salvaged into \(output); rows were lost or dropped"
+                )
             }
             if !report.isComplete || !report.check.isClean { throw ExitCode(2) }
         }

@@ -28,7 +28,9 @@ extension DSMRStore {
                 }
                 let line = BlockLine(block)
                 if options.json { return try printJSON(line) }
-                print("block      \(line.id)\nheight     \(line.height)\nparent     \(line.parent)\ntimestamp  \(line.timestamp)")
+                print(
+                    "block      \(line.id)\nheight     \(line.height)\nparent     \(line.parent)\ntimestamp  \(line.timestamp)"
+                )
                 for reference in line.chunks { print("  chunk \(reference)") }
                 return
             }
@@ -38,14 +40,22 @@ extension DSMRStore {
                 throw ValidationError("chunk \(id) is not held")
             }
             let summary = stored.summary
-            let reference = ChunkReference(chunkID: id, producer: summary.producer, slot: summary.slot, expiry: summary.expiry)
+            let reference = ChunkReference(
+                chunkID: id, producer: summary.producer, slot: summary.slot, expiry: summary.expiry)
             let certified = try store.certificate(for: reference) != nil
             if options.json {
-                return try printJSON(ChunkDetail(summary: ChunkLine(summary), transactions: stored.chunk.transactions.count, beneficiary: stored.chunk.beneficiary.hex, certified: certified))
+                return try printJSON(
+                    ChunkDetail(
+                        summary: ChunkLine(summary), transactions: stored.chunk.transactions.count,
+                        beneficiary: stored.chunk.beneficiary.hex, certified: certified))
             }
             print("chunk        \(id)\nproducer     \(summary.producer)\nbeneficiary  \(stored.chunk.beneficiary)")
-            print("slot         \(summary.slot)\nexpiry       \(summary.expiry)\nstatus       \(summary.status)\norigin       \(summary.origin)")
-            print("units        \(summary.units)\nbytes        \(summary.size)\ntransactions \(stored.chunk.transactions.count)\ncertificate  \(certified ? "held" : "none")")
+            print(
+                "slot         \(summary.slot)\nexpiry       \(summary.expiry)\nstatus       \(summary.status)\norigin       \(summary.origin)"
+            )
+            print(
+                "units        \(summary.units)\nbytes        \(summary.size)\ntransactions \(stored.chunk.transactions.count)\ncertificate  \(certified ? "held" : "none")"
+            )
         }
     }
 }

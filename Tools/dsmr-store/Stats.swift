@@ -17,15 +17,23 @@ extension DSMRStore {
             print("network      \(stats.networkID)  chain \(stats.chainID)")
             print("node         \(stats.nodeID)")
             print("watermark    \(stats.watermark) ms")
-            print("accepted tip \(stats.acceptedHeight.map(String.init) ?? "none")  executed \(stats.executedHeight.map(String.init) ?? "none")")
+            print(
+                "accepted tip \(stats.acceptedHeight.map(String.init) ?? "none")  executed \(stats.executedHeight.map(String.init) ?? "none")"
+            )
             print("pending      \(stats.pending.chunks) chunks, \(formatBytes(stats.pending.bytes))")
             print("accepted     \(stats.accepted.chunks) chunks, \(formatBytes(stats.accepted.bytes))")
-            print("map          \(formatBytes(stats.environment.mapSize)), \(formatBytes(stats.environment.usedBytes)) used")
+            print(
+                "map          \(formatBytes(stats.environment.mapSize)), \(formatBytes(stats.environment.usedBytes)) used"
+            )
             print("")
-            print("producer                                  pending  accepted  latest window usage (limit \(stats.limitPerWindow))")
+            print(
+                "producer                                  pending  accepted  latest window usage (limit \(stats.limitPerWindow))"
+            )
             for producer in stats.producers {
                 let usage = producer.latestUsage.map { "w\(producer.latestWindow ?? 0) \($0)" } ?? "-"
-                print("\(producer.producer)  \(pad(producer.pending.chunks, 7))  \(pad(producer.accepted.chunks, 8))  \(usage)")
+                print(
+                    "\(producer.producer)  \(pad(producer.pending.chunks, 7))  \(pad(producer.accepted.chunks, 8))  \(usage)"
+                )
             }
             print("")
             print("database          entries  depth  branch    leaf  overflow  bytes")

@@ -96,7 +96,9 @@ struct GarbageCollector {
     /// verification reads last). A block is read only for its
     /// timestamp; a damaged one stops the walk (and is kept for `check` to
     /// report).
-    private func removeBlocks(upTo watermark: Int64, _ report: inout GarbageReport, _ w: borrowing StoreWriter)
+    private func removeBlocks(
+        upTo watermark: Int64, _ report: inout GarbageReport, _ w: borrowing StoreWriter
+    )
         throws
     {
         // Verifying a block walks its ancestors back over the validity
@@ -183,7 +185,9 @@ struct GarbageCollector {
     /// The `by_slot_producer` key of the record `value` of chunk `id`: from
     /// its header, or when the header is damaged from the chunk's own bytes
     /// if they still hash to `id` (nil when neither can be trusted).
-    static func slotProducerKey(of value: UnsafeRawBufferPointer, id: ChunkID, limits: DecodingLimits)
+    static func slotProducerKey(
+        of value: UnsafeRawBufferPointer, id: ChunkID, limits: DecodingLimits
+    )
         -> (key: SlotProducerKey?, damaged: Bool)
     {
         if let header = try? ChunkRecord.parse(value).record {

@@ -92,11 +92,13 @@ final class GroupCommitWriter: @unchecked Sendable {
     func start() {
         let context = Unmanaged.passRetained(self).toOpaque()
         var handle = pthread_t()
-        let rc = pthread_create(&handle, nil, { raw in
-            let writer = Unmanaged<GroupCommitWriter>.fromOpaque(raw!).takeRetainedValue()
-            writer.run()
-            return nil
-        }, context)
+        let rc = pthread_create(
+            &handle, nil,
+            { raw in
+                let writer = Unmanaged<GroupCommitWriter>.fromOpaque(raw!).takeRetainedValue()
+                writer.run()
+                return nil
+            }, context)
         precondition(rc == 0, "pthread_create failed: \(rc)")
         thread = handle
     }

@@ -149,7 +149,8 @@ struct StoreChecker {
             return "the chunk does not decode: \(error)"
         }
         if chunk.producer != record.producer || chunk.slot != record.slot {
-            return "the header says producer \(record.producer) slot \(record.slot), the chunk \(chunk.producer) slot \(chunk.slot)"
+            return
+                "the header says producer \(record.producer) slot \(record.slot), the chunk \(chunk.producer) slot \(chunk.slot)"
         }
         return nil
     }
@@ -177,7 +178,8 @@ struct StoreChecker {
         }
     }
 
-    private func checkExpiryIndex(_ report: inout CheckReport, _ r: borrowing some StoreTransaction & ~Copyable) throws {
+    private func checkExpiryIndex(_ report: inout CheckReport, _ r: borrowing some StoreTransaction & ~Copyable) throws
+    {
         try visit(r.tables.byExpiry, &report, r) { entry, report in
             guard let key = key(entry, &report) else { return }
             guard let record = try record(key.chunkKey, r) else {
@@ -224,7 +226,8 @@ struct StoreChecker {
             if whole ? stored != expected : !expected.fits(within: stored) {
                 report.add(
                     .ledgerMismatch, Schema.ledger, entry.raw.key,
-                    "producer \(key.producer) window \(key.window) records \(stored); the stored chunks imply \(expected)")
+                    "producer \(key.producer) window \(key.window) records \(stored); the stored chunks imply \(expected)"
+                )
             }
         }
         for (key, units) in implied where !seen.contains(key) && key.window >= liveWindow {

@@ -196,7 +196,8 @@ struct StoreRecovery {
                 report.ledgerRowsRewritten += 1
                 return .next
             }
-            let whole = !unseen.contains(key) && StoreChecker.isWhole(window: key.window, liveSlot: liveSlot, rules: rules)
+            let whole =
+                !unseen.contains(key) && StoreChecker.isWhole(window: key.window, liveSlot: liveSlot, rules: rules)
             let rebuilt = whole && !neverLowerLedgers ? expected : Self.maximum(stored, expected)
             if rebuilt != stored {
                 try w.put(w.tables.ledger, rowKey, rebuilt)

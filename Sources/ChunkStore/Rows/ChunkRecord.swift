@@ -110,8 +110,9 @@ struct ChunkRecord: Row, Sendable {
         guard version == Self.version else {
             throw ChunkStoreError(.corruptRecord, "chunk record version \(version) is not \(Self.version)")
         }
-        guard checksum(value).elementsEqual(
-            UnsafeRawBufferPointer(rebasing: value[checkedSize..<headerSize]))
+        guard
+            checksum(value).elementsEqual(
+                UnsafeRawBufferPointer(rebasing: value[checkedSize..<headerSize]))
         else {
             throw ChunkStoreError(.corruptRecord, "chunk record header does not match its checksum")
         }

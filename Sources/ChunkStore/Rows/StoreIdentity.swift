@@ -73,13 +73,15 @@ public struct StoreIdentity: Sendable, Hashable {
         if try r.meta(MetaKey.loadIncomplete) != nil {
             throw ChunkStoreError(
                 .wrongStore,
-                "the store was being written by a load from a dump or a salvage that did not finish; remove it and run that again")
+                "the store was being written by a load from a dump or a salvage that did not finish; remove it and run that again"
+            )
         }
         guard let version = try r.meta(MetaKey.version)?.value else { return nil }
         guard Schema.readable.contains(version) else {
             throw ChunkStoreError(
                 .wrongStore,
-                "the store has schema version \(version); this build reads versions \(Schema.readable.lowerBound) to \(Schema.readable.upperBound)")
+                "the store has schema version \(version); this build reads versions \(Schema.readable.lowerBound) to \(Schema.readable.upperBound)"
+            )
         }
         guard let network = try r.meta(MetaKey.network)?.value,
             let chain = try r.meta(MetaKey.chain),
@@ -114,7 +116,8 @@ public struct StoreIdentity: Sendable, Hashable {
             if !acceptTimingChange, let change = timingChange(from: stored.rules) {
                 throw ChunkStoreError(
                     .wrongStore,
-                    "\(path) was written with \(change); expiries, slots and rate-limit windows already stored follow the old value. Open with acceptTimingChange once the network has moved to the new rules")
+                    "\(path) was written with \(change); expiries, slots and rate-limit windows already stored follow the old value. Open with acceptTimingChange once the network has moved to the new rules"
+                )
             }
             if timingChange(from: stored.rules) != nil {
                 // Under the old rules every slot below this one could be

@@ -23,7 +23,8 @@ final class WriterLock: @unchecked Sendable {
             close(fd)
             throw ChunkStoreError(
                 .locked,
-                "the store at \(directory) is held by another writer (\(holder)); stop it first, or use a read-only command")
+                "the store at \(directory) is held by another writer (\(holder)); stop it first, or use a read-only command"
+            )
         }
         _ = ftruncate(fd, 0)
         var name = [CChar](repeating: 0, count: 256)

@@ -76,7 +76,8 @@ public struct Rules: Hashable, Sendable {
         try check(rateLimitWindow >= 1, "rateLimitWindow", "must be at least 1 slot, is \(rateLimitWindow)")
         try check(
             maxUnitsPerWindow.bandwidth >= UInt64(maxChunkBytes), "maxUnitsPerWindow",
-            "bandwidth \(maxUnitsPerWindow.bandwidth) is below maxChunkBytes (\(maxChunkBytes)): no full chunk could be signed")
+            "bandwidth \(maxUnitsPerWindow.bandwidth) is below maxChunkBytes (\(maxChunkBytes)): no full chunk could be signed"
+        )
         try check(
             epochDuration >= slotDuration, "epochDuration",
             "must be at least slotDuration (\(slotDuration)), is \(epochDuration)")

@@ -204,7 +204,8 @@ private struct Supervisor {
     /// on `stdout`, standard error shared, and the trace's descriptor named
     /// in the environment.
     private func spawn(stdout: Int32, trace: Int32) throws -> pid_t {
-        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+        let executable =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
             ?? Bundle.main.executablePath ?? CommandLine.arguments[0]
         #if canImport(Glibc)
         var actions = posix_spawn_file_actions_t()

@@ -25,7 +25,8 @@ extension StoreChecker {
             } else if row.status == .pending && key.expiry <= watermark {
                 report.add(
                     .expiredRowKept, Schema.certificates, entry.raw.key,
-                    "pending certificate of chunk \(key.id) expired at \(key.expiry), at or below the watermark \(watermark)")
+                    "pending certificate of chunk \(key.id) expired at \(key.expiry), at or below the watermark \(watermark)"
+                )
             }
         }
     }
@@ -42,7 +43,8 @@ extension StoreChecker {
         // A damaged chunk record is reported by the scan of `chunks`.
         guard let record = (try? record(key, r)) ?? nil else { return nil }
         if record.producer != reference.producer || record.slot != reference.slot || record.expiry != reference.expiry {
-            return "the certificate names producer \(reference.producer) slot \(reference.slot); the held chunk \(key.id) is producer \(record.producer) slot \(record.slot)"
+            return
+                "the certificate names producer \(reference.producer) slot \(reference.slot); the held chunk \(key.id) is producer \(record.producer) slot \(record.slot)"
         }
         return nil
     }

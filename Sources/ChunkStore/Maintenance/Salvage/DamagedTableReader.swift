@@ -87,7 +87,8 @@ struct DamagedTableReader {
     static func middle(_ low: [UInt8]?, _ high: [UInt8]?) -> [UInt8]? {
         let length = max(low?.count ?? 0, high?.count ?? 0, 8)
         let a = (low ?? []) + [UInt8](repeating: 0, count: length - (low?.count ?? 0))
-        let b = high.map { $0 + [UInt8](repeating: 0, count: length - $0.count) }
+        let b =
+            high.map { $0 + [UInt8](repeating: 0, count: length - $0.count) }
             ?? [UInt8](repeating: 0xFF, count: length)
         // (a + b) / 2, byte by byte from the most significant end.
         var sum = [UInt16](repeating: 0, count: length + 1)

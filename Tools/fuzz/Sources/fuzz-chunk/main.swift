@@ -9,6 +9,7 @@ fuzz { input in
     // and the one-pass signing digest is their SHA-256.
     let unsigned = chunk.unsignedBytes
     precondition(unsigned == Array(input.prefix(input.count - 4 - chunk.signature.count)), "unsigned bytes")
-    precondition(chunk.signingDigest == ChunkID(hashing: unsigned).bytes, "signing digest is not SHA-256 of the unsigned bytes")
+    precondition(
+        chunk.signingDigest == ChunkID(hashing: unsigned).bytes, "signing digest is not SHA-256 of the unsigned bytes")
     _ = try? chunk.units { _ in Dimensions(compute: 1) }
 }

@@ -15,13 +15,15 @@ let own = Hello(domain: domain, nodeID: local.nodeID, nonce: [UInt8](repeating: 
 fuzz { input in
     let (frames, _) = decodeFrames(input, maxFrameBytes: 256)
     guard case .hello(let hello)? = frames.first else { return }
-    expectCanonical(Array(input.prefix(Frame.headerBytes + 1 + Hello.encodedBytes)), Frame.hello(hello).encoded(), "hello")
+    expectCanonical(
+        Array(input.prefix(Frame.headerBytes + 1 + Hello.encodedBytes)), Frame.hello(hello).encoded(), "hello")
     guard
         let validator = try? PeerHandshake.checkHello(
             hello, domain: domain, local: local.nodeID, validators: validators, expected: nil)
     else { return }
     precondition(hello.domain == domain && validators.contains(hello.nodeID) && hello.nodeID != local.nodeID)
     guard frames.count > 1, case .proof(let signature) = frames[1] else { return }
-    let verified = (try? PeerHandshake.checkProof(signature, from: validator, domain: domain, own: own, other: hello)) != nil
+    let verified =
+        (try? PeerHandshake.checkProof(signature, from: validator, domain: domain, own: own, other: hello)) != nil
     precondition(!verified, "a proof not made with the validator's key verified")
 }
