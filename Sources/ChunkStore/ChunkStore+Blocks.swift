@@ -33,7 +33,7 @@ extension ChunkStore {
                     return try Self.outOfOrder(block, current)
                 }
             }
-            try w.put(w.tables.blocks, HeightKey(block.height), BytesRow(bytes))
+            try w.put(w.tables.blocks, HeightKey(block.height), BlockRow.encode(block: bytes, stateRoot: nil))
             var missing: [ChunkReference] = []
             for (reference, certificateBytes) in certificates {
                 let key = ChunkKey(expiry: reference.expiry, id: reference.chunkID)
@@ -99,7 +99,8 @@ extension ChunkStore {
                 throw ChunkStoreError(
                     .blockOutOfOrder, "cannot mark height \(height) executed: the executed tip is \(executed)")
             }
-            try w.put(w.tables.blocks, HeightKey(height), BytesRow(row.block.encoded() + root.bytes))
+            let executed = BlockRow.encode(block: row.block.encoded(), stateRoot: root)
+            try w.put(w.tables.blocks, HeightKey(height), executed)
             try w.setExecutedTip(height)
         }
     }
@@ -180,37 +181,3 @@ public enum StateRootKind: Digest32Kind {
 
 /// The state machine's state root after a block, recorded with the block.
 public typealias StateRoot = Digest32<StateRootKind>
-
-/// A `blocks` row: the block's canonical bytes, followed, once the block
-/// is executed, by the 32-byte state root it produced.
-struct BlockRow {
-    let block: Block
-    let stateRoot: StateRoot?
-
-    /// Parses a row; `corruptRecord` when the block does not decode or
-    /// something other than nothing or a 32-byte root follows it.
-    init(_ bytes: [UInt8], height: UInt64, limits: DecodingLimits) throws {
-        var reader = CanonicalReader(bytes, root: "block", limits: limits)
-        do {
-            let version = try reader.readUInt8("version")
-            guard version == Block.formatVersion else {
-                throw reader.error(.unsupportedVersion, "version", "version \(version) is not supported")
-            }
-            block = try Block(from: &reader)
-        } catch {
-            throw ChunkStoreError(.corruptRecord, "block at height \(height) does not decode: \(error)")
-        }
-        switch reader.remaining {
-        case 0:
-            stateRoot = nil
-        case StateRoot.byteCount:
-            stateRoot = try StateRoot(bytes: bytes.suffix(StateRoot.byteCount))
-        default:
-            throw ChunkStoreError(
-                .corruptRecord,
-                "block at height \(height) is followed by \(reader.remaining) bytes, "
-                    + "not a \(StateRoot.byteCount)-byte state root"
-            )
-        }
-    }
-}

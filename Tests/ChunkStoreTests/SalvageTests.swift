@@ -61,7 +61,7 @@ import Testing
 
     /// A `certificates` value: status (1) and the certificate.
     static func certificateRowSize(_ chunk: Chunk) -> Int {
-        1 + MaintenanceTestbed.certificate(for: chunk).encoded().count
+        1 + 8 + MaintenanceTestbed.certificate(for: chunk).encoded().count
     }
 
     static func chunkKey(_ chunk: Chunk) -> [UInt8] {

@@ -79,9 +79,11 @@ struct GarbageCollector {
             upper: watermark == .max ? nil : ChunkKey.bound(expiry: watermark + 1))
         var removed = 0
         let visited = try w.scan(w.tables.certificates, in: pendingRange) { entry in
-            // The status is the value's first byte; a row that does not
-            // decode is not kept for an accepted chunk.
-            if entry.raw.value.first == ChunkStatus.accepted.rawValue { return .next }
+            // The status is in the value's first byte (with the checked-form
+            // flag); a row that does not decode is not kept for an accepted
+            // chunk.
+            let status = entry.raw.value.first.map { $0 & ~CertificateRow.checkedForm }
+            if status == ChunkStatus.accepted.rawValue { return .next }
             removed += 1
             return .delete
         }

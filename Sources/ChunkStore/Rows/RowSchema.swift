@@ -4,8 +4,10 @@ extension Tables {
     /// Decodes `key` and `value` as a row of the database numbered `table`
     /// (in `Schema.all` order) and checks they are in the one form this
     /// build writes: each decodes, and encodes back to the same bytes (for
-    /// a chunk record, its header). A `meta` row must be one of
-    /// `MetaKey.all`, with the value its name calls for.
+    /// a chunk record, its header; a `certificates` row may also be in the
+    /// older form without a checksum, which this build still reads). A
+    /// `meta` row must be one of `MetaKey.all`, with the value its name
+    /// calls for.
     ///
     /// - Throws: `corruptRecord` naming the table and what is wrong.
     func checkRow(table: Int, key: [UInt8], value: [UInt8]) throws {
@@ -14,7 +16,7 @@ extension Tables {
         case 1: try check(chunks, key, value, valuePrefixOnly: true)
         case 2: try check(bySlotProducer, key, value)
         case 3: try check(byExpiry, key, value)
-        case 4: try check(certificates, key, value)
+        case 4: try check(certificates, key, value, form: { $0.storedForm })
         case 5: try check(signed, key, value)
         case 6: try check(ledger, key, value)
         case 7: try check(evidence, key, value)
@@ -23,15 +25,19 @@ extension Tables {
         }
     }
 
+    /// `form` gives the bytes a decoded value must match: its encoding, or
+    /// for a `certificates` row the form it was read in (a dump of an older
+    /// store holds rows without a checksum).
     private func check<Key, Value>(
-        _ table: Table<Key, Value>, _ key: [UInt8], _ value: [UInt8], valuePrefixOnly: Bool = false
+        _ table: Table<Key, Value>, _ key: [UInt8], _ value: [UInt8], valuePrefixOnly: Bool = false,
+        form: (Value) -> [UInt8] = { $0.encoded }
     ) throws {
         let decodedKey = try key.withUnsafeBytes { try table.key($0) }
         guard decodedKey.encoded == key else {
             throw ChunkStoreError(.corruptRecord, "\(table.name): the key is not in the form this build writes")
         }
         let decodedValue = try value.withUnsafeBytes { try table.value($0) }
-        let encoded = decodedValue.encoded
+        let encoded = form(decodedValue)
         guard valuePrefixOnly ? value.starts(with: encoded) : encoded == value else {
             throw ChunkStoreError(.corruptRecord, "\(table.name): the value is not in the form this build writes")
         }

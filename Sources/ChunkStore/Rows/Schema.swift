@@ -9,13 +9,15 @@ import LMDB
 /// | `chunks` | expiry (8), chunk id (32) | `ChunkRecord` |
 /// | `by_slot_producer` | slot (8), producer (20), chunk id (32) | expiry (8) |
 /// | `by_expiry` | status (1), expiry (8), chunk id (32) | empty |
-/// | `certificates` | expiry (8), chunk id (32) | status (1), certificate |
+/// | `certificates` | expiry (8), chunk id (32) | `CertificateRow`: 0x80 + status (1), checksum (8), certificate |
 /// | `signed` | slot (8), producer (20) | `SignedRecord` (chunk id, expiry) |
 /// | `ledger` | window (8), producer (20) | `Dimensions` (40) |
 /// | `evidence` | slot (8), producer (20) | `ConflictEvidence` |
-/// | `blocks` | height (8) | block bytes, then the state root (32) once executed |
+/// | `blocks` | height (8) | `BlockRow`: block bytes, the state root (32) once executed, checksum (8) |
 ///
 /// Integers are big-endian and fixed-width so byte order is numeric order.
+/// `certificates` and `blocks` rows written before their checksums still
+/// read (their layouts tell the two forms apart), so schema 2 is unchanged.
 enum Schema {
     /// Bumped whenever a key or value layout changes. Version 2 records the
     /// producer's public key in `evidence` rows.

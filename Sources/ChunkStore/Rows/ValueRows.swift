@@ -1,3 +1,4 @@
+import Crypto
 import DSMR
 
 /// A `by_slot_producer` value: the chunk's expiry (8), which locates its
@@ -21,31 +22,68 @@ struct IndexedExpiry: Row, Hashable {
     }
 }
 
-/// A `certificates` value: the chunk's status (1), then the certificate's
-/// canonical bytes (decoded with the rules' limits by the reader).
+/// A `certificates` value: a form byte (`0x80` | the chunk's status), a
+/// checksum (8: the first 8 bytes of the SHA-256 of the form byte and the
+/// certificate), then the certificate's canonical bytes (decoded with the
+/// rules' limits by the reader). Rows written before the checksum start with
+/// the bare status (0 or 1) and the certificate; they still decode, unchecked,
+/// and are rewritten in the checked form whenever the row is written again.
 struct CertificateRow: Row {
     static let size: Int? = nil
+    /// Set in the form byte of a row that carries a checksum.
+    static let checkedForm: UInt8 = 0x80
+    static let checksumSize = 8
     var status: ChunkStatus
     var certificate: [UInt8]
+    /// Whether the row was decoded from the form without a checksum.
+    private(set) var isUnchecked = false
 
     init(status: ChunkStatus, certificate: [UInt8]) {
         self.status = status
         self.certificate = certificate
     }
 
-    var encoded: [UInt8] { [status.rawValue] + certificate }
+    /// The row as written now, with its checksum.
+    var encoded: [UInt8] {
+        let form = Self.checkedForm | status.rawValue
+        var writer = RowWriter(capacity: 1 + Self.checksumSize + certificate.count)
+        writer.uint8(form)
+        writer.bytes(Self.checksum(form: form, certificate))
+        writer.bytes(certificate)
+        return writer.bytes
+    }
+
+    /// The row in the form it was decoded from (a row without a checksum
+    /// stays without one): what a dump of an older store holds.
+    var storedForm: [UInt8] { isUnchecked ? [status.rawValue] + certificate : encoded }
 
     init(decoding bytes: UnsafeRawBufferPointer) throws {
         var reader = RowReader(bytes, "a certificate row")
-        let raw = try reader.uint8()
-        guard let status = ChunkStatus(rawValue: raw) else {
-            throw ChunkStoreError(.corruptRecord, "certificate row has unknown status \(raw)")
+        let form = try reader.uint8()
+        guard let status = ChunkStatus(rawValue: form & ~Self.checkedForm) else {
+            throw ChunkStoreError(.corruptRecord, "certificate row has unknown status \(form & ~Self.checkedForm)")
         }
         self.status = status
+        guard form & Self.checkedForm != 0 else {
+            isUnchecked = true
+            certificate = Array(reader.rest())
+            return
+        }
+        let stored = Array(try reader.bytes(Self.checksumSize))
         certificate = Array(reader.rest())
+        guard stored == Self.checksum(form: form, certificate) else {
+            throw ChunkStoreError(.corruptRecord, "certificate row does not match its checksum")
+        }
     }
 
-    /// Decodes the certificate.
+    private static func checksum(form: UInt8, _ certificate: [UInt8]) -> [UInt8] {
+        var hasher = SHA256()
+        hasher.update(data: [form])
+        hasher.update(data: certificate)
+        return Array(hasher.finalize().prefix(checksumSize))
+    }
+
+/// Decodes the certificate.
     func decode(limits: DecodingLimits) throws -> ChunkCertificate {
         do {
             return try ChunkCertificate(decoding: certificate, limits: limits)
