@@ -116,7 +116,7 @@ import Testing
         let first = try Self.zeroLeafPage(
             holding: Self.chunkKey(certified[8]), valueSize: Self.certificateRowSize(certified[8]), in: bed.path("c"))
         let second = try Self.zeroLeafPage(
-            holding: Self.chunkKey(certified[50]), valueSize: Self.certificateRowSize(certified[50]), in: bed.path("c"))
+            holding: Self.chunkKey(certified[40]), valueSize: Self.certificateRowSize(certified[40]), in: bed.path("c"))
         #expect(first.page != second.page)
         let report = try await ChunkStore.salvage(from: bed.path("c"), into: bed.path("d"), isolation: Self.isolation())
         let certificates = try #require(report.tables["certificates"])
@@ -124,7 +124,7 @@ import Testing
         let salvaged = try ChunkStore(adopting: bed.path("d"), readOnly: true)
         defer { salvaged.close() }
         // The rows between the two pages are read from the middle.
-        let middle = certified[29]
+        let middle = certified[24]
         #expect(try salvaged.certificate(for: ChunkReference(chunk: middle, rules: MaintenanceTestbed.rules)) != nil)
         let middleKey = Self.chunkKey(middle)
         for lost in certificates.lost {

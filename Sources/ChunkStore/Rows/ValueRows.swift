@@ -83,7 +83,7 @@ struct CertificateRow: Row {
         return Array(hasher.finalize().prefix(checksumSize))
     }
 
-/// Decodes the certificate.
+    /// Decodes the certificate.
     func decode(limits: DecodingLimits) throws -> ChunkCertificate {
         do {
             return try ChunkCertificate(decoding: certificate, limits: limits)
