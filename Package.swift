@@ -10,6 +10,9 @@ let package = Package(
         .library(name: "DSMRNode", targets: ["DSMRNode"]),
         .library(name: "DemoVM", targets: ["DemoVM"]),
         .library(name: "DSMRNetwork", targets: ["DSMRNetwork"]),
+        .library(name: "DSMRNodeRuntime", targets: ["DSMRNodeRuntime"]),
+        .executable(name: "dsmr-node", targets: ["dsmr-node"]),
+        .executable(name: "dsmr-store", targets: ["dsmr-store"]),
         .executable(name: "dsmr-bench", targets: ["dsmr-bench"]),
     ],
     dependencies: [
@@ -18,6 +21,8 @@ let package = Package(
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // The system's LMDB (Debian: liblmdb-dev), found through pkg-config.
@@ -59,6 +64,31 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
+        ),
+        // One validator as a process: configuration, control socket, metrics; and the local devnet.
+        .target(
+            name: "DSMRNodeRuntime",
+            dependencies: [
+                "DSMR", "DSMRNode", "DSMRNetwork", "ChunkStore", "DemoVM", "SystemC",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
+
+        // Runs a validator, or a local devnet of them.
+        .executableTarget(
+            name: "dsmr-node",
+            dependencies: [
+                "DSMRNodeRuntime", "DSMR",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tools/dsmr-node"
         ),
 
         // Operators' tool: inspect, check and maintain a store.
@@ -119,6 +149,10 @@ let package = Package(
             ]
         ),
         .testTarget(name: "DemoVMTests", dependencies: ["DemoVM", "DSMRNode", "DSMR"]),
+        .testTarget(
+            name: "DSMRNodeRuntimeTests",
+            dependencies: ["DSMRNodeRuntime", "DSMRNetwork", "DSMRNode", "DSMR", "ChunkStore", "DemoVM"]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

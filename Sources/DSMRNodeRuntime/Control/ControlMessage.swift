@@ -1,0 +1,146 @@
+import ChunkStore
+import DSMR
+
+/// What a local client (the devnet's ordering driver and load generator,
+/// or an operator's tool) asks a running node over its control socket.
+///
+/// The block API is the one a consensus engine drives: build a block on the
+/// last accepted one, and verify then accept a block.
+public enum ControlRequest: Hashable, Sendable {
+    /// The node's heights, counters and sizes.
+    case status
+    /// Canonical DemoVM transfers for the mempool.
+    case submit([[UInt8]])
+    /// Builds a block on the last accepted block at `timestamp` (not accepted).
+    case buildBlock(timestamp: Int64)
+    /// Verifies `block` against the last accepted block, accepts it and executes it.
+    case acceptBlock(Block)
+    /// The accepted block at a height.
+    case block(height: UInt64)
+    /// The SHA-256 digests of the transactions the block at a height carried
+    /// to execution (duplicates dropped), in order.
+    case blockTransactions(height: UInt64)
+    /// The executed state's nonce of each account (32-byte public keys).
+    case nonces([[UInt8]])
+    /// The state root recorded for an executed height.
+    case stateRoot(height: UInt64)
+
+    enum Tag: UInt8 { case status = 1, submit, buildBlock, acceptBlock, block, blockTransactions, nonces, stateRoot }
+
+    /// The most transactions in one ``submit(_:)``.
+    public static let maxSubmitted = 10_000
+}
+
+/// A node's answer to a ``ControlRequest``.
+public enum ControlResponse: Hashable, Sendable {
+    /// The answer to ``ControlRequest/status``.
+    case status(NodeStatus)
+    /// How many submitted transactions went into the mempool, how many are
+    /// assigned to another validator (not taken), and how many were refused
+    /// (undecodable, expired, held already, or the mempool full).
+    case submitted(added: UInt32, notAssigned: UInt32, refused: UInt32)
+    /// A block built or asked for.
+    case block(Block)
+    /// The block is accepted; the node has executed up to `executedHeight`.
+    case accepted(height: UInt64, executedHeight: UInt64)
+    /// The digests asked for.
+    case transactions([[UInt8]])
+    /// The nonces asked for, in the order asked.
+    case nonces([UInt64])
+    /// The state root of an executed height.
+    case stateRoot(StateRoot)
+    /// A refusal.
+    case error(ControlError)
+
+    enum Tag: UInt8 { case status = 1, submitted, block, accepted, transactions, error, nonces, stateRoot }
+}
+
+/// A node's refusal of a control request.
+public struct ControlError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// Why.
+    public enum Code: UInt8, Sendable {
+        /// The request could not be decoded.
+        case malformed = 1
+        /// No certificate can go into a block now.
+        case nothingToBuild
+        /// The block does not extend the node's last accepted block; the
+        /// message gives the node's height.
+        case notNext
+        /// The block failed verification.
+        case invalidBlock
+        /// No block (or no executed block) at that height.
+        case notFound
+        /// The node failed; the message says how.
+        case failed
+        /// The node is stopping.
+        case stopping
+    }
+
+    /// Why.
+    public let code: Code
+    /// Details.
+    public let message: String
+
+    /// A refusal.
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "\(code): \(message)" }
+}
+
+/// A running node's state, as ``ControlRequest/status`` reports it.
+public struct NodeStatus: Hashable, Sendable {
+    /// The node.
+    public var nodeID: NodeID
+    /// The process id.
+    public var processID: UInt32
+    /// The last accepted block's height, id and timestamp.
+    public var acceptedHeight: UInt64
+    /// The last accepted block's id.
+    public var acceptedID: BlockID
+    /// The last accepted block's timestamp (chain time).
+    public var acceptedTimestamp: Int64
+    /// The highest executed height.
+    public var executedHeight: UInt64
+    /// Its state root.
+    public var executedRoot: StateRoot
+    /// Transactions waiting in the mempool.
+    public var mempool: UInt64
+    /// Chunks this node built and stored.
+    public var chunksBuilt: UInt64
+    /// Chunks of this node that a quorum certified.
+    public var chunksCertified: UInt64
+    /// Blocks accepted since the process started.
+    public var blocksAccepted: UInt64
+    /// Transactions executed since the process started (duplicates dropped).
+    public var transactionsExecuted: UInt64
+    /// Bytes of the chunk store's data file.
+    public var storeBytes: UInt64
+    /// Bytes of the DemoVM state's data file.
+    public var stateBytes: UInt64
+
+    /// A status from its parts.
+    public init(
+        nodeID: NodeID, processID: UInt32, acceptedHeight: UInt64, acceptedID: BlockID, acceptedTimestamp: Int64,
+        executedHeight: UInt64, executedRoot: StateRoot, mempool: UInt64, chunksBuilt: UInt64,
+        chunksCertified: UInt64, blocksAccepted: UInt64, transactionsExecuted: UInt64, storeBytes: UInt64,
+        stateBytes: UInt64
+    ) {
+        self.nodeID = nodeID
+        self.processID = processID
+        self.acceptedHeight = acceptedHeight
+        self.acceptedID = acceptedID
+        self.acceptedTimestamp = acceptedTimestamp
+        self.executedHeight = executedHeight
+        self.executedRoot = executedRoot
+        self.mempool = mempool
+        self.chunksBuilt = chunksBuilt
+        self.chunksCertified = chunksCertified
+        self.blocksAccepted = blocksAccepted
+        self.transactionsExecuted = transactionsExecuted
+        self.storeBytes = storeBytes
+        self.stateBytes = stateBytes
+    }
+}

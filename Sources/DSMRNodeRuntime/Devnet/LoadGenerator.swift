@@ -1,0 +1,166 @@
+import DSMR
+import DSMRNode
+import DemoVM
+import Synchronization
+
+/// Signs DemoVM transfers between the devnet's funded accounts at a steady
+/// rate, sends each to the validator the partition assigns its sender to,
+/// and tracks each one until it executes or is known lost.
+///
+/// A transfer is lost when its node dies with it in the mempool, or its
+/// chunk was never certified: it then expires (chain time passes its
+/// expiry) without executing, and every later transfer of its sender is
+/// stuck behind its nonce. ``reconcile(nonces:chainTime:)`` finds such
+/// senders from the executed nonces and restarts them at the executed nonce.
+final class LoadGenerator: Sendable {
+    struct Pending {
+        let sender: Int
+        let nonce: UInt64
+        let expiry: Int64
+        let submitted: ContinuousClock.Instant
+    }
+
+    struct State {
+        var nextNonce: [UInt64]
+        var pending: [[UInt8]: Pending] = [:]
+        var pendingBySender: [Int: Set<UInt64>] = [:]
+        var submitted = 0
+        var executed = 0
+        var lost = 0
+        var latencies: [Duration] = []
+        var recent: [Duration] = []
+        var round = 0
+    }
+
+    let accounts: [Ed25519Signer]
+    let domain: SigningDomain
+    let set: ValidatorSet
+    /// Index of the validator (in the devnet's order) each account's transfers go to.
+    let assignment: [Int]
+    /// How long a transfer stays valid after it is signed (ms).
+    let lifetime: Int64
+    let state: Mutex<State>
+
+    init(accounts: [Ed25519Signer], validators: [NodeID], set: ValidatorSet, domain: SigningDomain, lifetime: Int64) {
+        self.accounts = accounts
+        self.domain = domain
+        self.set = set
+        self.lifetime = lifetime
+        let index = Dictionary(uniqueKeysWithValues: validators.enumerated().map { ($1, $0) })
+        assignment = accounts.map { index[TransactionPartition.validator(for: $0.publicKey, in: set)] ?? 0 }
+        state = Mutex(State(nextNonce: [UInt64](repeating: 0, count: accounts.count)))
+    }
+
+    /// Signs `count` transfers from accounts whose validator is in `live`,
+    /// round-robin, and returns them by validator index.
+    func make(count: Int, live: Set<Int>, now: Int64) -> [Int: [(digest: [UInt8], bytes: [UInt8])]] {
+        var batches: [Int: [(digest: [UInt8], bytes: [UInt8])]] = [:]
+        guard !live.isEmpty else { return batches }
+        var made = 0
+        var tries = 0
+        while made < count, tries < count * accounts.count {
+            tries += 1
+            let sender = state.withLock { state -> Int in
+                defer { state.round += 1 }
+                return state.round % accounts.count
+            }
+            let node = assignment[sender]
+            guard live.contains(node) else { continue }
+            let nonce = state.withLock { state -> UInt64 in
+                defer { state.nextNonce[sender] += 1 }
+                return state.nextNonce[sender]
+            }
+            let recipient = accounts[(sender + 1) % accounts.count].publicKey
+            guard
+                let transfer = try? Transfer.sign(
+                    sender: accounts[sender], recipient: recipient, amount: 1, nonce: nonce, expiry: now + lifetime,
+                    domain: domain)
+            else { continue }
+            let digest = transfer.id.bytes
+            state.withLock { state in
+                state.pending[digest] = Pending(
+                    sender: sender, nonce: nonce, expiry: now + lifetime, submitted: .now)
+                state.pendingBySender[sender, default: []].insert(nonce)
+                state.submitted += 1
+            }
+            batches[node, default: []].append((digest, transfer.encoded()))
+            made += 1
+        }
+        return batches
+    }
+
+    /// Records that the transactions with `digests` executed.
+    func executed(_ digests: [[UInt8]]) {
+        let now = ContinuousClock.now
+        state.withLock { state in
+            for digest in digests {
+                guard let pending = state.pending.removeValue(forKey: digest) else { continue }
+                state.pendingBySender[pending.sender]?.remove(pending.nonce)
+                state.executed += 1
+                let latency = now - pending.submitted
+                state.latencies.append(latency)
+                state.recent.append(latency)
+            }
+        }
+    }
+
+    /// The senders with a transfer pending longer than `age`.
+    func stuckSenders(olderThan age: Duration) -> [Int] {
+        let cutoff = ContinuousClock.now - age
+        return state.withLock { state in
+            Array(Set(state.pending.values.filter { $0.submitted < cutoff }.map(\.sender))).sorted()
+        }
+    }
+
+    /// Given the executed nonce of each sender in `nonces`: transfers below
+    /// it executed (their digests were missed); a sender whose next transfer
+    /// expired before `chainTime` without executing lost it and everything
+    /// after it, and starts again at the executed nonce. Returns how many were lost.
+    @discardableResult
+    func reconcile(nonces: [Int: UInt64], chainTime: Int64) -> Int {
+        let now = ContinuousClock.now
+        return state.withLock { state in
+            var lost = 0
+            for (sender, executedNonce) in nonces {
+                let mine = state.pending.filter { $0.value.sender == sender }
+                for (digest, pending) in mine where pending.nonce < executedNonce {
+                    state.pending.removeValue(forKey: digest)
+                    state.executed += 1
+                    state.latencies.append(now - pending.submitted)
+                }
+                let waiting = mine.filter { $0.value.nonce >= executedNonce }
+                let next = waiting.first { $0.value.nonce == executedNonce }
+                let blocked = next.map { $0.value.expiry < chainTime } ?? !waiting.isEmpty
+                guard blocked else {
+                    state.pendingBySender[sender] = Set(waiting.map(\.value.nonce))
+                    continue
+                }
+                for digest in waiting.keys { state.pending.removeValue(forKey: digest) }
+                lost += waiting.count
+                state.pendingBySender[sender] = []
+                state.nextNonce[sender] = executedNonce
+            }
+            state.lost += lost
+            return lost
+        }
+    }
+
+    /// Counts so far, and the latencies recorded since the last call.
+    func snapshot() -> (submitted: Int, executed: Int, lost: Int, pending: Int, recent: [Duration]) {
+        state.withLock { state in
+            defer { state.recent = [] }
+            return (state.submitted, state.executed, state.lost, state.pending.count, state.recent)
+        }
+    }
+
+    /// Every latency recorded.
+    var latencies: [Duration] { state.withLock { $0.latencies } }
+}
+
+/// The `fraction` quantile (0...1) of `values`, nil when there are none.
+func quantile(_ values: [Duration], _ fraction: Double) -> Duration? {
+    guard !values.isEmpty else { return nil }
+    let sorted = values.sorted()
+    let index = min(sorted.count - 1, max(0, Int((Double(sorted.count) * fraction).rounded(.up)) - 1))
+    return sorted[index]
+}

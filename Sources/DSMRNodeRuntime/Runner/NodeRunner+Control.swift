@@ -1,0 +1,145 @@
+import ChunkStore
+import Crypto
+import DSMR
+import DSMRNode
+import DemoVM
+import Foundation
+import SystemC
+
+extension NodeRunner {
+    /// Answers one control request.
+    func handle(_ request: ControlRequest) async -> ControlResponse {
+        guard !isStopping else { return .error(ControlError(.stopping, "the node is stopping")) }
+        do {
+            switch request {
+            case .status:
+                return .status(try status())
+            case .submit(let transactions):
+                return submit(transactions)
+            case .buildBlock(let timestamp):
+                return try buildBlock(timestamp: timestamp)
+            case .acceptBlock(let block):
+                return try await serial.run { try await accept(block) }
+            case .block(let height):
+                guard let block = try node.store.block(at: height) else {
+                    return .error(ControlError(.notFound, "no block held at height \(height)"))
+                }
+                return .block(block)
+            case .blockTransactions(let height):
+                guard let block = try node.store.block(at: height), let executed = try node.store.executedTip(),
+                    executed >= height
+                else {
+                    return .error(ControlError(.notFound, "no executed block held at height \(height)"))
+                }
+                let transactions = try await node.executor.transactions(of: block)
+                return .transactions(transactions.map { Array(SHA256.hash(data: $0)) })
+            case .nonces(let accounts):
+                return .nonces(try accounts.map { try vm.account($0).nonce })
+            case .stateRoot(let height):
+                guard let root = try node.store.stateRoot(at: height) else {
+                    return .error(ControlError(.notFound, "no state root recorded at height \(height)"))
+                }
+                return .stateRoot(root)
+            }
+        } catch let error as ControlError {
+            return .error(error)
+        } catch {
+            return .error(ControlError(.failed, "\(error)"))
+        }
+    }
+
+    func status() throws -> NodeStatus {
+        let last = node.lastAccepted
+        let executed = try node.store.executedTip() ?? 0
+        let root = try node.store.stateRoot(at: executed) ?? .zero
+        let counters = self.counters.withLock { $0 }
+        let storeBytes = fileSize("\(configuration.store)/data.mdb")
+        let stateBytes = fileSize("\(configuration.state)/data.mdb")
+        metrics.acceptedHeight.record(Int64(clamping: last.height))
+        metrics.executedHeight.record(Int64(clamping: executed))
+        metrics.storeBytes.record(Int64(clamping: storeBytes))
+        metrics.stateBytes.record(Int64(clamping: stateBytes))
+        return NodeStatus(
+            nodeID: node.nodeID, processID: UInt32(getpid()), acceptedHeight: last.height, acceptedID: last.id,
+            acceptedTimestamp: last.timestamp, executedHeight: executed, executedRoot: root,
+            mempool: UInt64(node.mempool.count), chunksBuilt: counters.chunksBuilt,
+            chunksCertified: counters.chunksCertified, blocksAccepted: counters.blocksAccepted,
+            transactionsExecuted: counters.transactionsExecuted, storeBytes: storeBytes, stateBytes: stateBytes)
+    }
+
+    /// Decodes each transfer strictly and keeps those assigned to this
+    /// validator that have not expired. Signatures are checked when the
+    /// transfer executes: the control socket is local and privileged.
+    func submit(_ transactions: [[UInt8]]) -> ControlResponse {
+        var added: UInt32 = 0
+        var notAssigned: UInt32 = 0
+        var refused: UInt32 = 0
+        let now = SystemClock().now().milliseconds
+        let limits = DecodingLimits(rules: node.rules)
+        for bytes in transactions {
+            guard let transfer = try? Transfer(decoding: bytes, limits: limits), transfer.expiry >= now else {
+                refused += 1
+                continue
+            }
+            guard TransactionPartition.validator(for: transfer.sponsor, in: set) == node.nodeID else {
+                notAssigned += 1
+                continue
+            }
+            if node.mempool.add(PendingTransaction(transfer)) { added += 1 } else { refused += 1 }
+        }
+        metrics.transactionsSubmitted.increment(by: Int(added))
+        return .submitted(added: added, notAssigned: notAssigned, refused: refused)
+    }
+
+    func buildBlock(timestamp: Int64) throws -> ControlResponse {
+        do {
+            let block = try node.buildBlock(parent: node.lastAccepted, timestamp: timestamp)
+            metrics.blocksBuilt.increment()
+            return .block(block)
+        } catch let error as NodeError where error.code == .noAvailableCertificates {
+            throw ControlError(.nothingToBuild, error.message)
+        }
+    }
+
+    /// Verifies and accepts `block` if it extends the last accepted block;
+    /// a block already accepted is answered as accepted again.
+    func accept(_ block: Block) async throws -> ControlResponse {
+        let last = node.lastAccepted
+        if block.height <= last.height {
+            guard let held = try node.store.block(at: block.height), held.id == block.id else {
+                throw ControlError(
+                    .notNext, "a different block is accepted at height \(block.height); the node is at \(last.height)")
+            }
+            return .accepted(height: block.height, executedHeight: try node.store.executedTip() ?? 0)
+        }
+        guard block.height == last.height + 1 else {
+            throw ControlError(.notNext, "the node is at height \(last.height), the block is at \(block.height)")
+        }
+        do {
+            try node.verify(block: block, parent: last)
+        } catch let error as BlockVerificationError {
+            metrics.blocksRefused.increment()
+            throw ControlError(.invalidBlock, "\(error)")
+        }
+        let started = ContinuousClock.now
+        do {
+            try await node.accept(block)
+        } catch let error as NodeError where error.code == .chunkUnavailable {
+            logger.notice("accepted block waits for chunks", metadata: ["height": "\(block.height)"])
+        }
+        metrics.acceptTime.recordInterval(since: started)
+        metrics.blocksAccepted.increment()
+        counters.withLock { $0.blocksAccepted += 1 }
+        let executed = try node.store.executedTip() ?? 0
+        metrics.acceptedHeight.record(Int64(clamping: block.height))
+        metrics.executedHeight.record(Int64(clamping: executed))
+        return .accepted(height: block.height, executedHeight: executed)
+    }
+}
+
+/// The size of the file at `path`, 0 when it cannot be read.
+func fileSize(_ path: String) -> UInt64 {
+    var info = stat()
+    guard stat(path, &info) == 0 else { return 0 }
+    return UInt64(info.st_size)
+}

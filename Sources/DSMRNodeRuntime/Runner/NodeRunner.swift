@@ -1,0 +1,254 @@
+import ChunkStore
+import DSMR
+import DSMRNetwork
+import DSMRNode
+import DemoVM
+import Foundation
+import Logging
+import Metrics
+import Synchronization
+
+/// One validator as a process: its store, DemoVM state, TCP transport,
+/// node core, control socket and chunk-building loop, from a
+/// ``NodeConfiguration``.
+///
+/// ``start()`` opens everything; ``run()`` builds chunks until ``stop()``,
+/// then shuts down in order: the control socket, the chunk loop, the
+/// transport (finishing work in hand), then the state and the store.
+public final class NodeRunner: Sendable {
+    struct Counters {
+        var chunksBuilt: UInt64 = 0
+        var chunksCertified: UInt64 = 0
+        var blocksAccepted: UInt64 = 0
+        var transactionsExecuted: UInt64 = 0
+    }
+
+    final class CounterBox: Sendable {
+        private let value = Mutex(Counters())
+        func withLock<T>(_ body: (inout Counters) -> T) -> T { value.withLock { body(&$0) } }
+    }
+
+    /// The configuration, with absolute paths.
+    public let configuration: NodeConfiguration
+    /// The node core.
+    public let node: Node
+    /// The peer transport.
+    public let transport: TCPTransport
+    let vm: DemoVM
+    let set: ValidatorSet
+    let logger: Logger
+    let metrics = NodeMetrics()
+    let counters = CounterBox()
+    let serial = AsyncSerial()
+    let stopping = Mutex(false)
+    let stopped = Mutex<[CheckedContinuation<Void, Never>]?>([])
+    let control = Mutex<ControlServer?>(nil)
+    let chunkInterval: Duration
+
+    /// Opens the store (taking its writer lock: a second node on the same
+    /// store is refused with the holder named), the state, and the
+    /// transport, listening on the configured address.
+    ///
+    /// - Throws: ``ConfigurationError`` for a bad setting; the store's,
+    ///   key file's or transport's errors.
+    public init(_ configuration: NodeConfiguration, logger: Logger) async throws {
+        self.configuration = configuration
+        self.logger = logger
+        let rules = try configuration.rules.rules()
+        let chainID: ChainID
+        do {
+            chainID = try ChainID(hex: configuration.chainID)
+        } catch {
+            throw ConfigurationError("chainID: \(error)")
+        }
+        let domain = SigningDomain(networkID: configuration.networkID, chainID: chainID)
+        let signer = try Ed25519Signer(keyFile: configuration.keyFile)
+        var members: [(Validator, Endpoint)] = []
+        for (index, member) in configuration.validators.enumerated() {
+            guard let key = Hex.decode(member.publicKey), key.count == 32 else {
+                throw ConfigurationError("validators[\(index)].publicKey is not 32 bytes of hex")
+            }
+            guard member.weight > 0 else { throw ConfigurationError("validators[\(index)].weight must be positive") }
+            members.append(
+                (Validator(publicKey: key, weight: member.weight),
+                 try Endpoint(parsing: member.address, setting: "validators[\(index)].address")))
+        }
+        do {
+            set = try ValidatorSet(epoch: 0, validators: members.map(\.0))
+        } catch {
+            throw ConfigurationError("validators: \(error)")
+        }
+        guard set.contains(signer.nodeID) else {
+            throw ConfigurationError(
+                "the key in \(configuration.keyFile) (node \(signer.nodeID)) is not one of the configured validators")
+        }
+        let listen = try Endpoint(parsing: configuration.listen, setting: "listen")
+        let genesis = try JSONDecoder().decode(
+            DemoGenesis.self, from: Data(contentsOf: URL(fileURLWithPath: configuration.genesis))
+        ).allocations()
+        chunkInterval = .milliseconds(configuration.chunkInterval ?? max(1, rules.slotDuration / 4))
+
+        var storeConfiguration = StoreConfiguration(
+            path: configuration.store, networkID: domain.networkID, chainID: domain.chainID, nodeID: signer.nodeID,
+            rules: rules)
+        storeConfiguration.signer = signer
+        if let retention = configuration.acceptedRetention { storeConfiguration.acceptedRetention = retention }
+        try FileManager.default.createDirectory(atPath: configuration.store, withIntermediateDirectories: true)
+        let store = try ChunkStore(storeConfiguration)
+        do {
+            vm = try DemoVM(path: configuration.state, domain: domain, genesis: genesis)
+        } catch {
+            store.close()
+            throw error
+        }
+        let schedule = ValidatorSchedule(initial: set.validators, rules: rules)
+        var transportConfiguration = TCPTransportConfiguration(
+            signer: signer, domain: domain, limits: DecodingLimits(rules: rules)
+        ) { [set] in set }
+        transportConfiguration.host = listen.host
+        transportConfiguration.port = listen.port
+        transportConfiguration.logger = logger
+        do {
+            transport = try await TCPTransport(transportConfiguration)
+        } catch {
+            vm.close()
+            store.close()
+            throw ConfigurationError("cannot listen on \(listen): \(error)")
+        }
+        for (validator, endpoint) in members where validator.nodeID != signer.nodeID {
+            transport.setAddress(host: endpoint.host, port: endpoint.port, of: validator.nodeID)
+        }
+        var options = NodeOptions()
+        options.genesisTime = .milliseconds(configuration.genesisTime)
+        options.shareTimeout = .seconds(1)
+        options.aggregationDeadline = .seconds(3)
+        options.fetchTimeout = .seconds(1)
+        let counters = self.counters
+        let metrics = self.metrics
+        let assembler = CountingAssembler(vm) { count in
+            counters.withLock { $0.transactionsExecuted += UInt64(count) }
+            metrics.transactionsExecuted.increment(by: count)
+        }
+        do {
+            node = try await Node(
+                signer: signer, store: store, transport: transport, validators: schedule, clock: SystemClock(),
+                assembler: assembler, options: options)
+        } catch {
+            await transport.shutdown(within: .seconds(1))
+            vm.close()
+            store.close()
+            throw error
+        }
+    }
+
+    /// Starts the control socket, then builds chunks until ``stop()``, then shuts down.
+    public func run() async throws {
+        let server = try await ControlServer(path: configuration.controlSocket) { [self] request in
+            await self.handle(request)
+        }
+        control.withLock { $0 = server }
+        logger.info(
+            "node running",
+            metadata: [
+                "node": "\(node.nodeID)", "port": "\(transport.port)", "control": "\(configuration.controlSocket)",
+                "height": "\(node.lastAccepted.height)",
+            ])
+        // Blocks accepted before a restart whose chunks could not be had yet.
+        await serial.run { _ = try? await node.executePending() }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.buildChunks() }
+            group.addTask { await self.executeLeftovers() }
+            await self.waitUntilStopped()
+            group.cancelAll()
+        }
+        await shutdown()
+    }
+
+    /// Asks ``run()`` to stop; returns at once.
+    public func stop() {
+        let waiters = stopped.withLock { waiters in
+            defer { waiters = nil }
+            return waiters ?? []
+        }
+        stopping.withLock { $0 = true }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    var isStopping: Bool { stopping.withLock { $0 } }
+
+    private func waitUntilStopped() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let already = stopped.withLock { waiters -> Bool in
+                guard waiters != nil else { return true }
+                waiters!.append(continuation)
+                return false
+            }
+            if already { continuation.resume() }
+        }
+    }
+
+    private func shutdown() async {
+        if let server = control.withLock({ $0 }) { await server.close() }
+        await transport.shutdown(within: .seconds(5))
+        await serial.run {
+            vm.close()
+            node.store.close()
+        }
+        logger.info("node stopped", metadata: ["node": "\(node.nodeID)"])
+    }
+
+    /// Builds a chunk whenever the mempool has transactions for this node, at most one per slot.
+    private func buildChunks() async {
+        while !Task.isCancelled, !isStopping {
+            if node.mempool.count > 0 {
+                let started = ContinuousClock.now
+                do {
+                    if let built = try await node.buildChunk() {
+                        metrics.chunksBuilt.increment()
+                        if built.certificate != nil {
+                            metrics.chunksCertified.increment()
+                            metrics.certifyTime.recordInterval(since: started)
+                        } else {
+                            metrics.chunksUncertified.increment()
+                            logger.notice(
+                                "chunk not certified by the deadline",
+                                metadata: ["slot": "\(built.chunk.slot)", "weight": "\(built.signedWeight)"])
+                        }
+                        counters.withLock {
+                            $0.chunksBuilt += 1
+                            if built.certificate != nil { $0.chunksCertified += 1 }
+                        }
+                    }
+                } catch {
+                    metrics.chunkErrors.increment()
+                    logger.warning("cannot build a chunk", metadata: ["error": "\(error)"])
+                }
+            }
+            metrics.mempool.record(node.mempool.count)
+            try? await Task.sleep(for: chunkInterval)
+        }
+    }
+
+    /// Retries executing accepted blocks whose chunks could not be fetched at acceptance.
+    private func executeLeftovers() async {
+        while !Task.isCancelled, !isStopping {
+            try? await Task.sleep(for: .milliseconds(500))
+            guard let accepted = try? node.store.acceptedTip(), let executed = try? node.store.executedTip(),
+                executed < accepted.height
+            else { continue }
+            await serial.run {
+                do {
+                    try await node.executePending()
+                } catch {
+                    logger.notice("execution still waits for chunks", metadata: ["error": "\(error)"])
+                }
+            }
+        }
+    }
+}
+
+extension Metrics.Timer {
+    func recordInterval(since start: ContinuousClock.Instant) {
+        recordNanoseconds(Int64((ContinuousClock.now - start) / .nanoseconds(1)))
+    }
+}

@@ -1,0 +1,135 @@
+import ArgumentParser
+import DSMRNodeRuntime
+import Foundation
+import SystemC
+
+extension DSMRNodeCommand {
+    struct Devnet: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run a local devnet: N validators as separate processes on 127.0.0.1, with load.",
+            discussion: """
+                Keys, configurations and stores live under --data and are reused on the next run \
+                (--reset starts a new chain). A load generator submits signed DemoVM transfers at \
+                --tx-rate per second, and an ordering driver (a test driver, not consensus) has the \
+                validators build and accept blocks in turn. A status line shows throughput, latency \
+                and store sizes; the summary lists every validator's state root at the last common \
+                height, and the command fails (exit 1) if they differ.
+                """)
+
+        @Option(help: "How many validators.")
+        var validators = 4
+
+        @Option(help: "The devnet's directory.")
+        var data = "devnet-data"
+
+        @Option(help: "How long the load runs, in seconds.")
+        var duration: Double = 15
+
+        @Option(name: .customLong("tx-rate"), help: "Transfers submitted per second.")
+        var txRate = 500
+
+        @Flag(help: "Delete the directory's chain first (a new devnet).")
+        var reset = false
+
+        @Flag(help: "Print the summary as JSON.")
+        var json = false
+
+        func validate() throws {
+            guard (1...32).contains(validators) else { throw ValidationError("--validators must be 1...32") }
+            guard duration > 0, duration <= 86_400 else { throw ValidationError("--duration must be in (0, 86400]") }
+            guard (1...100_000).contains(txRate) else { throw ValidationError("--tx-rate must be 1...100000") }
+        }
+
+        func run() async throws {
+            if reset { try? FileManager.default.removeItem(atPath: data) }
+            let executable = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+            var options = DevnetOptions(directory: data, executable: executable)
+            options.validators = validators
+            options.duration = .milliseconds(Int64(duration * 1_000))
+            options.transactionRate = txRate
+            let devnet: DSMRNodeRuntime.Devnet
+            do {
+                devnet = try DSMRNodeRuntime.Devnet(options)
+            } catch {
+                throw ValidationError("\(error)")
+            }
+            let terminal = isatty(1) == 1
+            print("devnet in \(devnet.layout.directory): \(validators) validators, \(txRate) transfers/s for \(duration) s")
+            for (index, address) in devnet.metricsAddresses.enumerated() {
+                print("  node\(index): metrics http://\(address)/metrics, log \(devnet.layout.logPath(index))")
+            }
+            let interrupt = installInterruptHandler { devnet.stopLoad() }
+            defer { interrupt.cancel() }
+            let summary = try await devnet.run { progress in
+                if terminal {
+                    print("\r\u{1B}[2K" + progress.line, terminator: "")
+                    fflush(nil)
+                } else {
+                    print(progress.line)
+                }
+            }
+            if terminal { print("") }
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                print(String(decoding: try encoder.encode(summary), as: UTF8.self))
+            } else {
+                printSummary(summary, layout: devnet.layout)
+            }
+            guard summary.rootsAgree else {
+                printError("the validators' state roots differ at height \(summary.commonHeight)")
+                throw ExitCode(1)
+            }
+        }
+
+        func printSummary(_ summary: DevnetSummary, layout: DevnetLayout) {
+            func ms(_ value: Double?) -> String { value.map { String(format: "%.0f ms", $0) } ?? "-" }
+            print(
+                String(
+                    format: "%d transfers submitted, %d executed (%.0f/s over %.1f s), %d lost and re-sent, %d pending",
+                    summary.submitted, summary.executed, summary.executedPerSecond, summary.seconds, summary.lost,
+                    summary.pending))
+            print(
+                "\(summary.blocks) blocks, \(summary.certificates) chunk certificates; "
+                    + "latency p50 \(ms(summary.p50Milliseconds)), p99 \(ms(summary.p99Milliseconds))")
+            print("state roots at height \(summary.commonHeight):")
+            for node in summary.nodes {
+                print(
+                    "  node\(node.index) \(node.nodeID.prefix(12))  executed \(node.executedHeight)  "
+                        + "root \(node.stateRoot ?? "-")  store \(node.storeBytes / 1_048_576) MiB")
+            }
+            print(summary.rootsAgree ? "all validators agree" : "VALIDATORS DISAGREE")
+            print("look at a store: dsmr-store stats --store \(layout.storePath(0))")
+            print("                 dsmr-store check --store \(layout.storePath(0))")
+            print("                 dsmr-store replay --store \(layout.storePath(0)) --genesis \(layout.genesisPath)")
+        }
+    }
+}
+
+/// Runs `action` on the first SIGINT; a second SIGINT ends the process.
+func installInterruptHandler(_ action: @escaping @Sendable () -> Void) -> any DispatchSourceSignal {
+    signal(SIGINT, SIG_IGN)
+    let source = DispatchSource.makeSignalSource(signal: SIGINT)
+    let count = Counter()
+    source.setEventHandler {
+        if count.next() > 1 { exit(130) }
+        action()
+    }
+    source.resume()
+    return source
+}
+
+private final class Counter: @unchecked Sendable {
+    private var value = 0
+    private let lock = NSLock()
+    func next() -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        value += 1
+        return value
+    }
+}
+
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+}

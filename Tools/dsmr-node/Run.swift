@@ -1,0 +1,69 @@
+import ArgumentParser
+import DSMRNodeRuntime
+import Dispatch
+import Foundation
+import Logging
+import Metrics
+import Prometheus
+
+extension DSMRNodeCommand {
+    struct Run: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run one validator from a configuration file until SIGTERM or SIGINT.",
+            discussion: """
+                The node takes its store's writer lock: a second node on the same store is refused, \
+                naming the holder. It listens for its peers on the configured address, answers the \
+                control API (block building and acceptance, transaction submission, status) on a Unix \
+                socket with mode 0600, and serves Prometheus metrics on GET /metrics when "metrics" is set.
+                """)
+
+        @Option(help: "The node's JSON configuration file.")
+        var config: String
+
+        @Option(help: "Log level: trace, debug, info, notice, warning, error or critical.")
+        var logLevel: String = "info"
+
+        func run() async throws {
+            guard let level = Logger.Level(rawValue: logLevel) else {
+                throw ValidationError("--log-level \(logLevel) is not a log level")
+            }
+            let configuration: NodeConfiguration
+            do {
+                configuration = try NodeConfiguration.load(from: config)
+            } catch {
+                throw ValidationError("\(error)")
+            }
+            LoggingSystem.bootstrap { label in
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            }
+            let logger = Logger(label: "dsmr.node")
+            let registry = PrometheusCollectorRegistry()
+            MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+            let runner: NodeRunner
+            do {
+                runner = try await NodeRunner(configuration, logger: logger)
+            } catch {
+                logger.critical("cannot start the node: \(error)")
+                throw ExitCode(1)
+            }
+            var endpoint: MetricsEndpoint?
+            if let metrics = configuration.metrics {
+                let address = try Endpoint(parsing: metrics, setting: "metrics")
+                endpoint = try await MetricsEndpoint(registry: registry, host: address.host, port: address.port)
+                logger.info("metrics served", metadata: ["address": "\(address.host):\(endpoint!.port)"])
+            }
+            let signals = [SIGTERM, SIGINT].map { number -> any DispatchSourceSignal in
+                signal(number, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: number)
+                source.setEventHandler { runner.stop() }
+                source.resume()
+                return source
+            }
+            defer { signals.forEach { $0.cancel() } }
+            try await runner.run()
+            await endpoint?.close()
+        }
+    }
+}
