@@ -54,7 +54,9 @@ extension DSMRNodeCommand {
                 throw ValidationError("\(error)")
             }
             let terminal = isatty(1) == 1
-            print("devnet in \(devnet.layout.directory): \(validators) validators, \(txRate) transfers/s for \(duration) s")
+            print(
+                "devnet in \(devnet.layout.directory): \(validators) validators, \(txRate) transfers/s for \(duration) s"
+            )
             for (index, address) in devnet.metricsAddresses.enumerated() {
                 print("  node\(index): metrics http://\(address)/metrics, log \(devnet.layout.logPath(index))")
             }
@@ -96,7 +98,8 @@ extension DSMRNodeCommand {
             for node in summary.nodes {
                 print(
                     "  node\(node.index) \(node.nodeID.prefix(12))  executed \(node.executedHeight)  "
-                        + "root \(node.stateRoot ?? "-")  store \(node.storeBytes / 1_048_576) MiB")
+                        + "root \(node.stateRoot ?? "-")  store "
+                        + String(format: "%.1f MiB", Double(node.storeBytes) / 1_048_576))
             }
             print(summary.rootsAgree ? "all validators agree" : "VALIDATORS DISAGREE")
             print("look at a store: dsmr-store stats --store \(layout.storePath(0))")

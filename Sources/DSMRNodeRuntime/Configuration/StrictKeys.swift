@@ -12,7 +12,8 @@ func refuseUnknownKeys(_ decoder: any Decoder, allowed: some Sequence<String>, i
     let container = try decoder.container(keyedBy: AnyCodingKey.self)
     let known = Set(allowed)
     if let unknown = container.allKeys.map(\.stringValue).sorted().first(where: { !known.contains($0) }) {
-        throw ConfigurationError("unknown key \"\(unknown)\" in \(object); known keys: \(known.sorted().joined(separator: ", "))")
+        throw ConfigurationError(
+            "unknown key \"\(unknown)\" in \(object); known keys: \(known.sorted().joined(separator: ", "))")
     }
 }
 

@@ -133,7 +133,8 @@ extension ControlResponse: CanonicalValue {
         case .accepted:
             self = .accepted(height: try reader.readUInt64("height"), executedHeight: try reader.readUInt64("executed"))
         case .transactions:
-            let count = try reader.readCount("digests", limit: ControlFrame.maxPayloadBytes / 32, minimumElementSize: 32)
+            let count = try reader.readCount(
+                "digests", limit: ControlFrame.maxPayloadBytes / 32, minimumElementSize: 32)
             var digests: [[UInt8]] = []
             digests.reserveCapacity(count)
             for _ in 0..<count { digests.append(try reader.readRaw(32, "digest")) }

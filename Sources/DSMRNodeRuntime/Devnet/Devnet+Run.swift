@@ -120,7 +120,9 @@ extension Devnet {
 
     func summarise(seconds: Double) async throws -> DevnetSummary {
         try await refreshStatus()
-        let statuses = members.withLock { members in members.enumerated().map { ($0.offset, $0.element.status, $0.element.client) } }
+        let statuses = members.withLock { members in
+            members.enumerated().map { ($0.offset, $0.element.status, $0.element.client) }
+        }
         let running = statuses.filter { $0.2 != nil }
         let common = running.compactMap { $0.1?.executedHeight }.min() ?? 0
         var nodes: [DevnetSummary.NodeSummary] = []
@@ -134,14 +136,18 @@ extension Devnet {
             nodes.append(
                 DevnetSummary.NodeSummary(
                     index: index, nodeID: keys[index].hex, acceptedHeight: status?.acceptedHeight ?? 0,
-                    executedHeight: status?.executedHeight ?? 0, stateRoot: root?.hex, storeBytes: status?.storeBytes ?? 0))
+                    executedHeight: status?.executedHeight ?? 0, stateRoot: root?.hex,
+                    storeBytes: status?.storeBytes ?? 0))
         }
         let counts = generator.snapshot()
         let latencies = generator.latencies
-        let (ordered, certified) = (chain.withLock { $0.ordered }, members.withLock { $0.reduce(0) { $0 + $1.certified } })
+        let (ordered, certified) = (
+            chain.withLock { $0.ordered }, members.withLock { $0.reduce(0) { $0 + $1.certified } }
+        )
         return DevnetSummary(
             validators: options.validators, seconds: seconds, submitted: counts.submitted, executed: counts.executed,
-            lost: counts.lost, pending: counts.pending, executedPerSecond: Double(counts.executed) / max(seconds, 0.001),
+            lost: counts.lost, pending: counts.pending,
+            executedPerSecond: Double(counts.executed) / max(seconds, 0.001),
             blocks: ordered, certificates: certified,
             p50Milliseconds: quantile(latencies, 0.5).map(\.milliseconds),
             p99Milliseconds: quantile(latencies, 0.99).map(\.milliseconds), commonHeight: common,

@@ -62,7 +62,8 @@ public struct DevnetLayout: Sendable {
         let identityPath = "\(directory)/devnet.json"
         let manager = FileManager.default
         if manager.fileExists(atPath: identityPath) {
-            let identity = try JSONDecoder().decode(Identity.self, from: Data(contentsOf: URL(fileURLWithPath: identityPath)))
+            let identity = try JSONDecoder().decode(
+                Identity.self, from: Data(contentsOf: URL(fileURLWithPath: identityPath)))
             guard identity.validators == validators else {
                 throw ConfigurationError(
                     "\(directory) holds a devnet of \(identity.validators) validators, not \(validators); "

@@ -70,8 +70,10 @@ public final class NodeRunner: Sendable {
             }
             guard member.weight > 0 else { throw ConfigurationError("validators[\(index)].weight must be positive") }
             members.append(
-                (Validator(publicKey: key, weight: member.weight),
-                 try Endpoint(parsing: member.address, setting: "validators[\(index)].address")))
+                (
+                    Validator(publicKey: key, weight: member.weight),
+                    try Endpoint(parsing: member.address, setting: "validators[\(index)].address")
+                ))
         }
         do {
             set = try ValidatorSet(epoch: 0, validators: members.map(\.0))
