@@ -22,7 +22,8 @@ public struct Rules: Hashable, Sendable {
     public var quorum: Quorum
     /// The length of an epoch: `epoch = time / epochDuration`.
     public var epochDuration: Int64
-    /// How far a block's timestamp may lie ahead of the local clock.
+    /// How far after its parent's timestamp a block's timestamp may lie, so a block cannot
+    /// move chain time far ahead in one step; an idle chain catches up in steps of this size.
     public var maxBlockSkew: Int64
     /// How far back a block looks for repeated certificates; at least ``chunkLifetime``.
     public var validityWindow: Int64
