@@ -9,7 +9,7 @@ import Prometheus
 extension DSMRNodeCommand {
     struct Run: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Run one validator from a configuration file until SIGTERM or SIGINT.",
+            abstract: "Run one validator until SIGTERM or SIGINT, from a configuration file, flags, or both.",
             discussion: """
                 The node takes its store's writer lock: a second node on the same store is refused, \
                 naming the holder. It listens for its peers on the configured address, answers the \
@@ -17,8 +17,33 @@ extension DSMRNodeCommand {
                 socket with mode 0600, and serves Prometheus metrics on GET /metrics when "metrics" is set.
                 """)
 
-        @Option(help: "The node's JSON configuration file.")
-        var config: String
+        @Option(help: "The node's JSON configuration file; flags below replace its settings.")
+        var config: String?
+
+        @Option(help: "The validator's key file (see keygen).")
+        var keyFile: String?
+        @Option(help: "The chunk store's directory.")
+        var store: String?
+        @Option(help: "The DemoVM state's directory.")
+        var state: String?
+        @Option(help: "The control socket's path.")
+        var controlSocket: String?
+        @Option(help: "Where to listen for peers, host:port.")
+        var listen: String?
+        @Option(help: "Where to serve Prometheus metrics, host:port.")
+        var metrics: String?
+        @Option(help: "The network id.")
+        var networkID: UInt32?
+        @Option(help: "The chain id, 64 hex digits.")
+        var chainID: String?
+        @Option(help: "The genesis block's timestamp, ms since 1970.")
+        var genesisTime: Int64?
+        @Option(help: "The DemoVM genesis balances file.")
+        var genesis: String?
+        @Option(
+            name: .customLong("validator"),
+            help: "A validator, PUBLICKEY:WEIGHT@HOST:PORT; repeat for each (replaces the file's list).")
+        var validators: [String] = []
 
         @Option(help: "Log level: trace, debug, info, notice, warning, error or critical.")
         var logLevel: String = "info"
@@ -27,9 +52,21 @@ extension DSMRNodeCommand {
             guard let level = Logger.Level(rawValue: logLevel) else {
                 throw ValidationError("--log-level \(logLevel) is not a log level")
             }
+            var overrides = NodeConfiguration.Overrides()
+            overrides.keyFile = keyFile
+            overrides.store = store
+            overrides.state = state
+            overrides.controlSocket = controlSocket
+            overrides.listen = listen
+            overrides.metrics = metrics
+            overrides.networkID = networkID
+            overrides.chainID = chainID
+            overrides.genesisTime = genesisTime
+            overrides.genesis = genesis
+            overrides.validators = validators
             let configuration: NodeConfiguration
             do {
-                configuration = try NodeConfiguration.load(from: config)
+                configuration = try overrides.apply(to: try config.map { try NodeConfiguration.load(from: $0) })
             } catch {
                 throw ValidationError("\(error)")
             }
