@@ -51,7 +51,8 @@ extension DSMRNodeCommand {
             do {
                 devnet = try DSMRNodeRuntime.Devnet(options)
             } catch {
-                throw ValidationError("\(error)")
+                printError("error: \(error)")
+                throw ExitCode(1)
             }
             let terminal = isatty(1) == 1
             print(

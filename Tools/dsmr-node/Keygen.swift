@@ -15,7 +15,8 @@ extension DSMRNodeCommand {
             do {
                 try signer.writeKeyFile(to: path)
             } catch {
-                throw ValidationError("\(error)")
+                printError("error: \(error)")
+                throw ExitCode(1)
             }
             print("publicKey \(Hex.encode(signer.publicKey))")
             print("nodeID \(signer.nodeID)")

@@ -68,7 +68,8 @@ extension DSMRNodeCommand {
             do {
                 configuration = try overrides.apply(to: try config.map { try NodeConfiguration.load(from: $0) })
             } catch {
-                throw ValidationError("\(error)")
+                printError("error: \(error)")
+                throw ExitCode(1)
             }
             LoggingSystem.bootstrap { label in
                 var handler = StreamLogHandler.standardError(label: label)
