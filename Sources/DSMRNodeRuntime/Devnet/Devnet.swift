@@ -149,10 +149,17 @@ public final class Devnet: Sendable {
 
     var live: [Int] { members.withLock { members in members.indices.filter { members[$0].client != nil } } }
 
-    /// Asks every running validator for its status.
+    /// Asks every running validator for its status; a validator whose
+    /// process has ended is marked down.
     func refreshStatus() async throws {
         for index in live {
-            guard let client = client(of: index) else { continue }
+            let (client, process) = members.withLock { ($0[index].client, $0[index].process) }
+            if let process, !process.isRunning {
+                members.withLock { $0[index].client = nil }
+                await client?.close()
+                continue
+            }
+            guard let client else { continue }
             if case .status(let status)? = try? await client.send(.status) {
                 members.withLock {
                     $0[index].status = status
