@@ -96,7 +96,21 @@ extension ChunkStore {
     /// as they are, and the watermark becomes the higher of the two (raising
     /// it collects what it expires, as accepting a block does). A history of
     /// another network, chain or node is refused.
-    public func importSigningHistory(_ history: SigningHistory) async throws -> SigningHistoryImport {
+    ///
+    /// A history whose watermark or floor lies beyond the
+    /// ``SigningHistoryBounds`` of this store (measured from the later of
+    /// its watermark and `now`) is refused unless `force` is true: importing
+    /// `Int64.max` would collect every row.
+    ///
+    /// - Parameters:
+    ///   - now: the node's clock as chain time; nil reads the wall clock.
+    ///   - force: imports a watermark or floor beyond the bounds.
+    /// - Throws: ``ChunkStoreError/Code/badInterchange`` for a history of
+    ///   another network, chain or node; ``ChunkStoreError/Code/implausible``
+    ///   naming the field and value beyond the bounds.
+    public func importSigningHistory(
+        _ history: SigningHistory, now: ChainTime? = nil, force: Bool = false
+    ) async throws -> SigningHistoryImport {
         let metadata = history.metadata
         guard metadata.networkID == configuration.networkID, metadata.chainID == configuration.chainID,
             metadata.nodeID == configuration.nodeID
@@ -110,10 +124,14 @@ extension ChunkStore {
         let lowSlot = history.metadata.lowSlot
         let rules = configuration.rules
         let collector = garbageCollector
+        let clock = now ?? Platform.wallClock()
         return try await submit { w in
             var result = SigningHistoryImport()
-            let watermark = max(try w.watermark(), metadata.lowWatermark)
             let previous = try w.watermark()
+            if !force {
+                try SigningHistoryBounds(reference: max(.milliseconds(previous), clock), rules: rules).check(metadata)
+            }
+            let watermark = max(previous, metadata.lowWatermark)
             if watermark > previous {
                 // Every move of the watermark collects what it expires.
                 try w.setWatermark(watermark)

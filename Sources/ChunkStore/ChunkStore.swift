@@ -43,7 +43,7 @@ import Synchronization
 ///   `recover(into:)`, `compact(to:)`, `statistics()`, `storageInfo()`, `sync()`.
 /// - Interchange (`ChunkStore+Interchange`): `dump(to:progress:)`,
 ///   `load(dump:into:progress:)`, `exportSigningHistory()`,
-///   `importSigningHistory(_:)`.
+///   `importSigningHistory(_:now:force:)`.
 public final class ChunkStore: Sendable {
     /// The configuration the store was opened with (identity and rules as
     /// stored when adopted from an existing store).

@@ -12,7 +12,7 @@ public struct ChunkStoreError: Error, Sendable, CustomStringConvertible {
             case notAValidator, badSignature, tooLarge, expired, tooFarInFuture, conflictingChunk, rateLimited
             case invalidChunk, blockOutOfOrder, corruptRecord, wrongStore, locked, readOnly, closed
             case badInterchange, io, invalidConfiguration, noSigningKey, alreadyExists, damaged, outputInsideStore
-            case notAccepted
+            case notAccepted, implausible
             case storeFull, writerFailed, busy, internalError
         }
 
@@ -42,6 +42,11 @@ public struct ChunkStoreError: Error, Sendable, CustomStringConvertible {
         public static let invalidChunk = Code(.invalidChunk)
         /// No accepted block's certificate names the chunk.
         public static let notAccepted = Code(.notAccepted)
+        /// A value to be imported lies implausibly far ahead of the store's
+        /// chain time (a signing history's watermark or floor, see
+        /// ``SigningHistoryBounds``); the message names the field and value.
+        /// Importing it anyway takes `force`.
+        public static let implausible = Code(.implausible)
         /// A block does not extend the accepted tip.
         public static let blockOutOfOrder = Code(.blockOutOfOrder)
         /// A stored value does not decode.

@@ -1,3 +1,4 @@
+import DSMR
 import SystemC
 
 /// POSIX calls whose names clash with methods (`read`, `write`), named
@@ -13,6 +14,14 @@ enum Platform {
     /// set.
     static func read(_ descriptor: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> Int {
         SystemC.read(descriptor, buffer, count)
+    }
+
+    /// The wall clock as chain time (milliseconds since 1970, UTC), read
+    /// with `clock_gettime(CLOCK_REALTIME)`.
+    static func wallClock() -> ChainTime {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return .milliseconds(Int64(now.tv_sec) * 1_000 + Int64(now.tv_nsec) / 1_000_000)
     }
 
     /// The system's description of the current `errno`.
