@@ -11,7 +11,10 @@ import SystemC
 /// `LMDBError.Code.corrupted` for one that is damaged.
 ///
 /// A `lock.mdb` that is not a regular file (a symbolic link, a directory, a
-/// FIFO) is refused as `invalid` too: LMDB would write through it.
+/// FIFO) is refused as `invalid` too: LMDB would write through it. So is a
+/// `data.mdb` that is a symbolic link: LMDB would map the file it names (and
+/// a writable open create or write it), so an environment is only ever the
+/// files in its own directory.
 ///
 /// They read the file (`pread`) and never write it. They cannot see damage
 /// inside the trees: a damaged branch or leaf page is found by LMDB only when
@@ -30,6 +33,7 @@ public enum DataFileCheck {
     @discardableResult
     public static func validate(directory: String) throws(LMDBError) -> MetaPage? {
         try checkLockFile(directory: directory)
+        try checkDataFileIsNotALink(directory: directory)
         var attempt = 1
         while true {
             do {
@@ -60,13 +64,50 @@ public enum DataFileCheck {
             message: "\(path) is \(what); LMDB would write through it, so the environment is not opened")
     }
 
+    /// Refuses a `data.mdb` that is a symbolic link. LMDB opens it by name,
+    /// with `O_CREAT` on a writable open: through a link it would map another
+    /// file, let a writer write it, or create the file the link names.
+    private static func checkDataFileIsNotALink(directory: String) throws(LMDBError) {
+        let path = directory + "/data.mdb"
+        var info = stat()
+        if lstat(path, &info) != 0 {
+            let code = errno
+            if code == ENOENT { return }
+            throw ioError(code, path, "lstat")
+        }
+        if info.st_mode & S_IFMT == S_IFLNK { throw linkedDataFile(path) }
+    }
+
+    /// Confirms that the data file LMDB opened, `descriptor`, is the regular
+    /// file named `data.mdb` in `directory` and not one reached through a
+    /// symbolic link put there after ``validate(directory:)`` looked.
+    static func confirmOpened(_ descriptor: Int32, directory: String) throws(LMDBError) {
+        let path = directory + "/data.mdb"
+        var named = stat()
+        var opened = stat()
+        guard lstat(path, &named) == 0 else { throw ioError(errno, path, "lstat") }
+        guard fstat(descriptor, &opened) == 0 else { throw ioError(errno, path, "fstat") }
+        if named.st_mode & S_IFMT == S_IFLNK || named.st_dev != opened.st_dev || named.st_ino != opened.st_ino {
+            throw linkedDataFile(path)
+        }
+    }
+
+    private static func linkedDataFile(_ path: String) -> LMDBError {
+        LMDBError(
+            .invalid, operation: "check data.mdb", path: path,
+            message: "\(path) is a symbolic link; LMDB would map (and a writer write) the file it names, "
+                + "so the environment is not opened. Put the data file itself in the directory")
+    }
+
     private static func validateOnce(directory: String) throws(LMDBError) -> MetaPage? {
         let path = directory + "/data.mdb"
-        // Non-blocking, so that a FIFO in its place cannot stall the open.
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        // Non-blocking, so that a FIFO in its place cannot stall the open;
+        // never through a link (refused before, but it may be put there since).
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW)
         if fd < 0 {
             let code = errno
             if code == ENOENT { return nil }
+            if code == ELOOP { throw linkedDataFile(path) }
             throw ioError(code, path, "open")
         }
         defer { close(fd) }

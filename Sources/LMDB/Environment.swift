@@ -49,13 +49,16 @@ public final class Environment: @unchecked Sendable {
     /// An existing `data.mdb` is checked before it is mapped
     /// (`DataFileCheck`): an empty file, one that is not LMDB, a damaged meta
     /// page or a file shorter than its meta page says fail with
-    /// `LMDBError.Code.invalid` or `.corrupted` instead of faulting later.
+    /// `LMDBError.Code.invalid` or `.corrupted` instead of faulting later. A
+    /// `data.mdb` or `lock.mdb` that is a symbolic link is refused with
+    /// `invalid`, naming it (checked before and, for `data.mdb`, again
+    /// against the file LMDB opened).
     /// A `lock.mdb` that is not a lock file is rebuilt by LMDB when no other
     /// process has the environment open, and refused with `invalid` or
     /// `versionMismatch` when one has.
     ///
     /// The corresponding C functions are `mdb_env_create`, `mdb_env_open`,
-    /// `mdb_reader_check` and `mdb_dbi_open`.
+    /// `mdb_env_get_fd`, `mdb_reader_check` and `mdb_dbi_open`.
     public init(_ options: EnvironmentOptions) throws {
         try options.validate()
         let path = options.path
@@ -83,6 +86,9 @@ public final class Environment: @unchecked Sendable {
                     message: "data.mdb or lock.mdb is not an LMDB file of a compatible version")
             }
             try check(rc, "mdb_env_open", path: path)
+            var descriptor: mdb_filehandle_t = -1
+            try check(mdb_env_get_fd(env, &descriptor), "mdb_env_get_fd", path: path)
+            try DataFileCheck.confirmOpened(descriptor, directory: path)
             var dead: Int32 = 0
             try check(mdb_reader_check(env, &dead), "mdb_reader_check", path: path)
             self.staleReadersCleared = Int(dead)

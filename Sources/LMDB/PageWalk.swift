@@ -28,7 +28,7 @@ public enum PageWalk {
     /// invalid (see `DataFileCheck`).
     public static func verify(directory: String, transactionID: UInt64? = nil) throws(LMDBError) -> PageWalkReport? {
         let path = directory + "/data.mdb"
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW)
         guard fd >= 0 else { throw ioError(errno, path) }
         defer { close(fd) }
         var reader = PageReader(fd: fd, path: path, pageSize: MetaPage.pageSizes.upperBound)

@@ -158,6 +158,35 @@ struct DataFileCheckTests {
         }
     }
 
+    /// LMDB opens `data.mdb` by its name (with `O_CREAT` on a writable
+    /// open): a symbolic link there would have the open map, and a writer
+    /// write, whatever file the link names, or create one where it points.
+    @Test func aDataFileThatIsASymbolicLinkIsRefusedNamingItAndNothingIsWritten() throws {
+        try withTemporaryDirectory { directory in
+            let elsewhere = try directory.makeDirectory("elsewhere")
+            try populate(elsewhere)
+            let original = try data(elsewhere)
+            let store = try directory.makeDirectory("store")
+            for (make, target) in [
+                ("symlink", elsewhere + "/data.mdb"), ("dangling symlink", directory.appending("absent")),
+            ] {
+                _ = unlink(store + "/data.mdb")
+                #expect(symlink(target, store + "/data.mdb") == 0)
+                for readOnly in [true, false] {
+                    let error = #expect(throws: LMDBError.self, "data.mdb as a \(make)") {
+                        try open(store, readOnly: readOnly).close()
+                    }
+                    #expect(error?.code == .invalid, "\(String(describing: error))")
+                    #expect(
+                        error?.message.contains(store + "/data.mdb is a symbolic link") == true,
+                        "\(String(describing: error))")
+                }
+            }
+            #expect(try data(elsewhere) == original)
+            #expect(!FileManager.default.fileExists(atPath: directory.appending("absent")))
+        }
+    }
+
     @Test func healthyFilesOpenIncludingExtendedCompactedAndNew() throws {
         try withTemporaryDirectory { directory in
             let source = try directory.makeDirectory("source")

@@ -4,7 +4,9 @@ import Foundation
 ///
 /// Taken with `flock(LOCK_EX | LOCK_NB)`; the file holds the holder's pid and
 /// host so a refused process can say who holds it. The kernel drops the lock
-/// when the holder dies, so a crash never leaves the store locked.
+/// when the holder dies, so a crash never leaves the store locked. The file
+/// is opened with `O_NOFOLLOW`: a symbolic link (or anything but a regular
+/// file) in its place is refused as `damaged`, never written through.
 final class WriterLock: @unchecked Sendable {
     // Sendable: the descriptor is written once at init and closed once, in
     // `release`, which the store calls from `close` only.
@@ -14,9 +16,22 @@ final class WriterLock: @unchecked Sendable {
 
     init(directory: String) throws {
         let path = Self.path(in: directory)
-        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        // Never through a link: taking the lock truncates and writes the file.
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0o600)
         guard fd >= 0 else {
+            if errno == ELOOP {
+                throw ChunkStoreError(
+                    .damaged,
+                    "\(path) is a symbolic link; the writer lock is never taken through one (its target would be overwritten), so the store at \(directory) was not opened. Remove the link"
+                )
+            }
             throw ChunkStoreError(.io, "cannot open \(path): \(Platform.lastError)")
+        }
+        var info = stat()
+        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
+            close(fd)
+            throw ChunkStoreError(
+                .damaged, "\(path) is not a regular file, so the store at \(directory) was not opened")
         }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             let holder = Self.readHolder(fd)
@@ -37,7 +52,7 @@ final class WriterLock: @unchecked Sendable {
 
     /// Who holds the lock at `directory`, or nil when nobody does.
     static func holder(of directory: String) -> String? {
-        let fd = open(path(in: directory), O_RDONLY | O_CLOEXEC)
+        let fd = open(path(in: directory), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
         if flock(fd, LOCK_SH | LOCK_NB) == 0 {
