@@ -1,4 +1,5 @@
 import DSMR
+import LMDB
 
 extension ChunkStore {
     /// Salvages what the damaged store at `source` still holds into a new
@@ -23,6 +24,14 @@ extension ChunkStore {
     /// slot read and the report names the first slot left unprotected
     /// (`SalvageReport.unprotectedFromSlot`).
     ///
+    /// When one of the source's two meta pages is damaged and the other is
+    /// sound, the store is read from a private copy of its data file (in a
+    /// new directory beside `destination`, removed afterwards) in which the
+    /// damaged page is rewritten from the sound one: salvage then holds the
+    /// state of the sound page's transaction, and the report says which
+    /// page was used (`SalvageReport.metaPageFallback`). The original is
+    /// never written.
+    ///
     /// The source's identity (`meta`) must be readable: it says which
     /// network, chain, node and rules the new store is for. Until salvage
     /// returns, the new store is marked unfinished and refuses to open, so a
@@ -45,10 +54,24 @@ extension ChunkStore {
         }
         // Outside every store's directory, new or empty (made 0700 if missing).
         _ = try OutputPlacement.newStoreDirectory(destination)
+        // One damaged meta page: read a copy at the other page's transaction.
+        let metaCopy = try MetaPageCopy.make(of: source, beside: destination)
+        defer { metaCopy?.remove() }
+        let readable = metaCopy?.directory ?? source
+        if metaCopy == nil {
+            // Both meta pages damaged, or the file cut short: no reader could
+            // open it, so say what is wrong with it (`damaged`).
+            do {
+                try DataFileCheck.validate(directory: source)
+            } catch {
+                throw ChunkStoreError.opening(source, error)
+            }
+        }
         // With child readers this process never maps the source.
-        let environment = isolation == .inProcess ? try StoreEnvironment.open(source, readOnly: true) : nil
+        let environment = isolation == .inProcess ? try StoreEnvironment.open(readable, readOnly: true) : nil
         defer { environment?.close() }
-        let meta = try await StoreSalvage.readAll(Schema.meta, path: source, isolation: isolation, source: environment)
+        let meta = try await StoreSalvage.readAll(
+            Schema.meta, path: readable, isolation: isolation, source: environment)
         let identity = try StoreIdentity(salvaging: meta, path: source)
         var configuration = StoreConfiguration(
             path: destination, networkID: identity.networkID, chainID: identity.chainID, nodeID: identity.nodeID,
@@ -58,10 +81,12 @@ extension ChunkStore {
         let store = try ChunkStore(configuration)
         defer { store.close() }
         var salvage = StoreSalvage(
-            source: environment, path: source, isolation: isolation, rules: identity.rules,
+            source: environment, path: readable, isolation: isolation, rules: identity.rules,
             limits: DecodingLimits(rules: identity.rules), domain: configuration.domain)
         salvage.progress = progress
-        return try await salvage.run(into: store, meta: meta)
+        var report = try await salvage.run(into: store, meta: meta)
+        report.metaPageFallback = metaCopy?.fallback
+        return report
     }
 
     /// The salvage reader child's work (`SalvageIsolation.childProcess`):

@@ -11,7 +11,9 @@ extension DSMRStore {
                 must be stopped). With -o DIR, reads the store table by table and row by row, around the \
                 parts LMDB refuses, and writes every row that decodes and passes its checks into a new \
                 store at DIR, leaving the source untouched; prints per table what was kept, dropped and \
-                lost. Exits 2 when rows were dropped or lost.
+                lost. When one of data.mdb's two meta pages is damaged, reads a private copy in which it is \
+                rewritten from the other (the store as of that page's transaction) and says so. Exits 2 when \
+                rows were dropped or lost, or a meta page was damaged.
                 """)
 
         @OptionGroup var options: StoreOptions
@@ -52,6 +54,11 @@ extension DSMRStore {
             if options.json {
                 try printJSON(report)
             } else {
+                if let fallback = report.metaPageFallback {
+                    print(
+                        "meta page \(fallback.damagedPage) is damaged (\(fallback.problem)); read from meta page \(fallback.usedPage), transaction \(fallback.transactionID), on a private copy of data.mdb: what a later commit wrote under the damaged page is lost"
+                    )
+                }
                 for (name, table) in report.tables.sorted(by: { $0.key < $1.key }) {
                     if table.rebuilt {
                         print("\(name): rebuilt from the chunks")

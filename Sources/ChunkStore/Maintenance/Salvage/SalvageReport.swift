@@ -41,8 +41,25 @@ public struct SalvageReport: Sendable, Hashable, Codable {
         public var rebuilt = false
     }
 
+    /// Which meta page salvage read when one of the two was damaged.
+    public struct MetaPageFallback: Sendable, Hashable, Codable {
+        /// The damaged meta page: 0 or 1.
+        public var damagedPage: Int
+        /// The sound meta page read instead.
+        public var usedPage: Int
+        /// The transaction the sound meta page records: the state read.
+        public var transactionID: UInt64
+        /// What is wrong with the damaged page.
+        public var problem: String
+    }
+
     /// Per table, by name.
     public var tables: [String: Table] = [:]
+    /// Set when one meta page was damaged: the store was read, from a
+    /// private copy of its data file with that page rewritten, at the other
+    /// page's transaction. When the damaged page was the newer one, what its
+    /// transaction committed is lost, and no count of it survives.
+    public var metaPageFallback: MetaPageFallback?
     /// The watermark given to the new store: the source's, or, when that is
     /// unreadable, the highest the surviving rows allow (never below the
     /// last block's timestamp).
@@ -62,8 +79,10 @@ public struct SalvageReport: Sendable, Hashable, Codable {
     /// `check()` of the new store after salvage.
     public var check = CheckReport()
 
-    /// Whether every row of every table was read and kept.
+    /// Whether every row of every table was read and kept, from the newest
+    /// meta page (false after a ``metaPageFallback``: the last commit may be
+    /// lost).
     public var isComplete: Bool {
-        tables.values.allSatisfy { $0.lost.isEmpty && $0.rowsDropped == 0 }
+        metaPageFallback == nil && tables.values.allSatisfy { $0.lost.isEmpty && $0.rowsDropped == 0 }
     }
 }
