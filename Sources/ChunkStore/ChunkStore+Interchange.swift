@@ -27,8 +27,9 @@ extension ChunkStore {
     ///
     /// The file is opened once and read once: each row is checked (a known
     /// table, a key of 1 to 511 bytes, a value no longer than the rest of
-    /// the file, rows in strictly increasing key order per table, so none is
-    /// written twice), hashed and written into the new store, which carries a
+    /// the file nor than the largest its table can legally hold, chunks
+    /// bounded by the dump's own `maxChunkBytes`, rows in strictly
+    /// increasing key order per table, so none is written twice), hashed and written into the new store, which carries a
     /// marker that makes opening it refuse while the load runs. Only when the
     /// end marker, the checksum over everything read and the file's end all
     /// check out is the marker cleared and the store synced; on any failure

@@ -1,4 +1,5 @@
 import Crypto
+import DSMR
 import Foundation
 
 /// Reads a store dump through one descriptor, once: every byte is hashed as
@@ -87,20 +88,30 @@ final class DumpReader {
         }
     }
 
-    /// The next row, or nil at the end marker. The table must be one of
-    /// the schema's `tables`; the key 1 to `StoreDump.maxKeyBytes` bytes;
-    /// the value no longer than what is left of the file.
-    func row(tables: Int) throws -> Row? {
+    /// The next row, the `number`th, or nil at the end marker. The table
+    /// must be one of `tables` (names in schema order); the key 1 to
+    /// `StoreDump.maxKeyBytes` bytes; the value at most `largestValue(name)`
+    /// bytes (the largest its table can legally hold, checked before it is
+    /// read) and no longer than what is left of the file.
+    func row(number: Int, tables: [String], largestValue: (String) -> Int) throws -> Row? {
         let start = offset
         let table = try take(1, "a row's table")[0]
         if table == StoreDump.endMarker { return nil }
-        guard Int(table) < tables else { throw failure("unknown table \(table) at byte \(start)") }
+        guard Int(table) < tables.count else { throw failure("unknown table \(table) at byte \(start)") }
         let keyLength = try length("a key length")
         guard keyLength >= 1, keyLength <= StoreDump.maxKeyBytes else {
             throw failure("key length \(keyLength) at byte \(offset - 4) is outside 1...\(StoreDump.maxKeyBytes)")
         }
         let key = try take(keyLength, "a key")
-        let value = try take(try length("a value length"), "a value")
+        let name = tables[Int(table)]
+        let valueLength = try length("a value length")
+        let largest = largestValue(name)
+        guard valueLength <= largest else {
+            throw failure(
+                "row \(number) (\(name), key \(Hex.encode(key.prefix(64)))) declares a value of \(valueLength) bytes "
+                    + "at byte \(offset - 4); a \(name) value is at most \(largest) bytes")
+        }
+        let value = try take(valueLength, "a value")
         return Row(table: Int(table), key: key, value: value)
     }
 

@@ -72,16 +72,20 @@ extension StoreDump {
         var previous: DumpReader.Row?
         var rowNumber = 0
         var finished = false
+        // Bounded by the dump's rules once its `meta` rules row is read
+        // (meta comes first).
+        var bounds = ValueBounds(rules: nil)
+        let names = Schema.all
         while !finished {
             progress?(StoreProgress(stage: "loading", done: reader.offset, total: summary.bytes))
             var batch: [DumpReader.Row] = []
             var batchBytes = 0
             while batchBytes < loadBatchBytes {
-                guard let row = try reader.row(tables: databases.count) else {
+                rowNumber += 1
+                guard let row = try reader.row(number: rowNumber, tables: names, largestValue: bounds.largest) else {
                     finished = true
                     break
                 }
-                rowNumber += 1
                 try checkOrder(row, after: previous, tables: databases, path: path)
                 if row.table == 0 && row.key == marker.key.bytes {
                     throw ChunkStoreError(.badInterchange, "\(path): holds the marker of an unfinished load")
@@ -93,6 +97,9 @@ extension StoreDump {
                         .badInterchange,
                         "\(path): row \(rowNumber) (\(databases[row.table].name), key \(Hex.encode(row.key.prefix(64)))) "
                             + "does not match the schema: \(error.message)")
+                }
+                if row.table == 0 && row.key == MetaKey.rules.key.bytes {
+                    bounds = ValueBounds(rules: try row.value.withUnsafeBytes { try RulesRow(decoding: $0) }.rules)
                 }
                 previous = row
                 batch.append(row)
