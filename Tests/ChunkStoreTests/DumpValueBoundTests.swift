@@ -65,6 +65,27 @@ import Testing
         }
     }
 
+    /// A record whose header decodes but whose chunk is not the one its key
+    /// names (a flipped byte, another chunk's bytes) is not loaded.
+    @Test func aChunkRecordWhoseChunkIsNotTheKeysIsRefusedNamingTheRow() async throws {
+        let bed = MaintenanceTestbed()
+        defer { bed.removeAll() }
+        let rows = try Self.parse(try await DumpLoadTests.dump(bed, "store.dump"))
+        let chunkRows = rows.indices.filter { rows[$0].table == 1 }
+        let index = chunkRows[0]
+        var flipped = rows
+        flipped[index].value[ChunkRecord.headerSize + 10] ^= 0x01
+        var swapped = rows
+        swapped[index].value =
+            Array(rows[index].value.prefix(ChunkRecord.headerSize))
+            + rows[chunkRows[1]].value.dropFirst(ChunkRecord.headerSize)
+        for crafted in [flipped, swapped] {
+            let bytes = DumpLoadTests.craft(crafted.map { DumpLoadTests.row($0.table, $0.key, $0.value) })
+            Self.expectRefused(
+                bytes, bed, ["row \(index + 1) (chunks, key \(Hex.encode(rows[index].key)))", "do not hash to"])
+        }
+    }
+
     @Test func aFixedSizeRowWithALongValueIsRefusedBeforeItIsRead() {
         let bed = MaintenanceTestbed()
         defer { bed.removeAll() }

@@ -1,3 +1,5 @@
+import DSMR
+
 /// Checks rows that come from outside the store (a dump being loaded)
 /// against the schema, with the same typed decoders every read uses.
 extension Tables {
@@ -7,13 +9,15 @@ extension Tables {
     /// a chunk record, its header; a `certificates` row may also be in the
     /// older form without a checksum, which this build still reads). A
     /// `meta` row must be one of `MetaKey.all`, with the value its name
-    /// calls for.
+    /// calls for. A chunk record's chunk must hash to its key's id.
     ///
     /// - Throws: `corruptRecord` naming the table and what is wrong.
     func checkRow(table: Int, key: [UInt8], value: [UInt8]) throws {
         switch table {
         case 0: try checkMeta(key: key, value: value)
-        case 1: try check(chunks, key, value, valuePrefixOnly: true)
+        case 1:
+            try check(chunks, key, value, valuePrefixOnly: true)
+            try checkChunkBody(key: key, value: value)
         case 2: try check(bySlotProducer, key, value)
         case 3: try check(byExpiry, key, value)
         case 4: try check(certificates, key, value, form: { $0.storedForm })
@@ -40,6 +44,24 @@ extension Tables {
         let encoded = form(decodedValue)
         guard valuePrefixOnly ? value.starts(with: encoded) : encoded == value else {
             throw ChunkStoreError(.corruptRecord, "\(table.name): the value is not in the form this build writes")
+        }
+    }
+
+    /// A chunk record must hold the chunk its key names: the bytes after
+    /// the header hash to the key's chunk id, and the header's expiry is
+    /// the key's (the header's checksum covers only the header).
+    private func checkChunkBody(key: [UInt8], value: [UInt8]) throws {
+        let chunkKey = try key.withUnsafeBytes { try chunks.key($0) }
+        try value.withUnsafeBytes { raw in
+            let (record, body) = try ChunkRecord.parse(raw)
+            guard ChunkID(hashing: body) == chunkKey.id else {
+                throw ChunkStoreError(
+                    .corruptRecord, "chunks: the record's \(body.count) chunk bytes do not hash to \(chunkKey.id)")
+            }
+            guard record.expiry == chunkKey.expiry else {
+                throw ChunkStoreError(
+                    .corruptRecord, "chunks: the header's expiry \(record.expiry) is not the key's \(chunkKey.expiry)")
+            }
         }
     }
 
