@@ -59,7 +59,8 @@ public struct ChunkStoreError: Error, Sendable, CustomStringConvertible {
         /// another schema version.
         public static let wrongStore = Code(.wrongStore)
         /// Another process holds the store's writer lock, or this process
-        /// has the store open already.
+        /// has the store open already, or (for `compactInPlace`) another
+        /// process has the store open at all.
         public static let locked = Code(.locked)
         /// The store is open read-only.
         public static let readOnly = Code(.readOnly)

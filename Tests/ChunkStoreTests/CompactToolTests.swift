@@ -24,6 +24,38 @@ import Testing
         store.close()
     }
 
+    /// A process that has the store open, reading (a reader slot with its
+    /// pid) or idle (only LMDB's shared lock on lock.mdb), would go on
+    /// reading the replaced file: `--in-place` refuses, naming its pid, and
+    /// leaves data.mdb as it was.
+    @Test(arguments: ["reading", "idle"])
+    func compactInPlaceRefusesWhileAnotherProcessHasTheStoreOpen(mode: String) async throws {
+        let bed = MaintenanceTestbed()
+        defer { bed.removeAll() }
+        let store = try bed.open("a")
+        try await MaintenanceTestbed.fill(store)
+        store.close()
+        let data = bed.path("a") + "/data.mdb"
+        let before = try Data(contentsOf: URL(fileURLWithPath: data))
+        let child = try ChildProcess(
+            try siblingExecutable("lmdb-reader-child"), [bed.path("a")] + (mode == "idle" ? ["idle"] : []))
+        #expect(try child.readLine(timeout: 20) == "ready")
+
+        let refused = try StoreToolTests.run(["compact", "-s", bed.path("a"), "--in-place"])
+        #expect(refused.status == 1, "compact --in-place ran beside a \(mode) process")
+        #expect(refused.error.contains("pid \(child.pid)"), "\(refused.error)")
+        // A reader is seen in the reader table; an idle opener by LMDB's lock.
+        #expect(refused.error.contains(mode == "idle" ? "lock.mdb" : "reader table"), "\(refused.error)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: data)) == before)
+        let library = #expect(throws: ChunkStoreError.self) { try ChunkStore.compactInPlace(at: bed.path("a")) }
+        #expect(library?.code == .locked, "\(String(describing: library))")
+
+        child.killHard()
+        _ = child.wait()
+        let compacted = try StoreToolTests.run(["compact", "-s", bed.path("a"), "--in-place"])
+        #expect(compacted.status == 0, "\(compacted.error)")
+    }
+
     @Test func compactInPlaceShrinksTheFileAndKeepsEveryRow() async throws {
         let bed = MaintenanceTestbed()
         defer { bed.removeAll() }

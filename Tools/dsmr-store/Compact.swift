@@ -8,7 +8,9 @@ extension DSMRStore {
             discussion: """
                 Refuses while a node holds the store's writer lock: a copy taken beside a live node \
                 would lack what it signs afterwards. With -o the source is not touched; with \
-                --in-place the compacted copy replaces data.mdb by an atomic rename.
+                --in-place the compacted copy replaces data.mdb by an atomic rename, and any other process \
+                that has the store open (reading or not) is refused by pid, since it would go on reading \
+                the replaced file.
                 """)
 
         @OptionGroup var options: StoreOptions

@@ -1,7 +1,9 @@
 // lmdb-reader-child: opens the LMDB environment in the directory given as the
-// only argument, begins a read transaction, prints "ready" and sleeps until
+// first argument, begins a read transaction, prints "ready" and sleeps until
 // it is killed. The LMDB tests kill it with SIGKILL to leave a stale reader
-// slot behind.
+// slot behind. With `idle` as the second argument it opens the environment
+// and sleeps without reading, so it holds no reader slot (only LMDB's shared
+// lock on lock.mdb).
 import SystemC
 import LMDB
 
@@ -13,13 +15,17 @@ func writeLine(_ text: String, to descriptor: Int32) {
 }
 
 let arguments = CommandLine.arguments
-guard arguments.count == 2 else {
-    writeLine("usage: lmdb-reader-child <environment directory>", to: STDERR_FILENO)
+guard arguments.count == 2 || arguments.count == 3 && arguments[2] == "idle" else {
+    writeLine("usage: lmdb-reader-child <environment directory> [idle]", to: STDERR_FILENO)
     exit(2)
 }
 
 do {
     let environment = try Environment(EnvironmentOptions(path: arguments[1]))
+    if arguments.count == 3 {
+        writeLine("ready", to: STDOUT_FILENO)
+        while true { sleep(3600) }
+    }
     try environment.read { _ in
         writeLine("ready", to: STDOUT_FILENO)
         while true { sleep(3600) }
