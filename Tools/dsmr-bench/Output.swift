@@ -23,7 +23,9 @@ struct Goal {
 
 /// One line of the result: `value` measured through the store, `baseline`
 /// the same work done another way (raw LMDB where there is such a figure),
-/// `ratio` = value / baseline.
+/// `ratio` = value / baseline; where a row has one, `limit` is the most this
+/// machine could do of the whole operation (the sign rows: raw LMDB and the
+/// signature work together), `limitRatio` = value / limit.
 struct Row {
     let name: RowName
     var unit: String
@@ -31,6 +33,10 @@ struct Row {
     var baseline: Double?
     /// What `baseline` is, for the table.
     var baselineLabel: String = ""
+    /// The physical limit of the row's operation, where the row has one.
+    var limit: Double?
+    /// What `limit` is, for the table.
+    var limitLabel: String = ""
     var goals: [Goal] = []
     var notes: [String] = []
     /// Further figures, also written to the JSON row under "extra".
@@ -47,6 +53,11 @@ struct Row {
     var ratio: Double? {
         guard let value, let baseline, baseline > 0 else { return nil }
         return value / baseline
+    }
+
+    var limitRatio: Double? {
+        guard let value, let limit, limit > 0 else { return nil }
+        return value / limit
     }
 }
 
@@ -87,27 +98,31 @@ private func groupThousands(_ value: Int) -> String {
 /// The rows as a Markdown table (pastes straight into the README).
 func markdownTable(_ rows: [Row]) -> [String] {
     var lines = [
-        "| row | value | unit | baseline | ratio | goal | notes |",
-        "|---|---:|---|---:|---:|---|---|",
+        "| row | value | unit | baseline | ratio | limit | of limit | goal | notes |",
+        "|---|---:|---|---:|---:|---:|---:|---|---|",
     ]
     for row in rows {
         let value = row.value.map(pretty) ?? "not available"
         let baseline =
             row.baseline.map { pretty($0) + (row.baselineLabel.isEmpty ? "" : " (\(row.baselineLabel))") } ?? "-"
         let ratio = row.ratio.map { fixed($0, decimals: 2) + "x" } ?? "-"
+        let limit = row.limit.map { pretty($0) + (row.limitLabel.isEmpty ? "" : " (\(row.limitLabel))") } ?? "-"
+        let limitRatio = row.limitRatio.map { fixed($0, decimals: 2) + "x" } ?? "-"
         let goals =
             row.goals.isEmpty
             ? "-" : row.goals.map { "\($0.text) \($0.met ? "met" : "**missed**")" }.joined(separator: "; ")
         let notes = row.notes.isEmpty ? "" : row.notes.joined(separator: "; ")
         lines.append(
-            "| `\(row.name.rawValue)` | \(value) | \(row.unit) | \(baseline) | \(ratio) | \(goals) | \(notes) |")
+            "| `\(row.name.rawValue)` | \(value) | \(row.unit) | \(baseline) | \(ratio) | \(limit) | \(limitRatio) "
+                + "| \(goals) | \(notes) |")
     }
     return lines
 }
 
 /// The rows as a JSON array of `{"name", "unit", "value", "baseline",
-/// "ratio"}` (plus "extra" where a row has further figures); a figure that
-/// does not exist is null.
+/// "ratio"}` (plus "limit" and "limitRatio" where a row has a limit, and
+/// "extra" where it has further figures); a figure that does not exist is
+/// null.
 func jsonRows(_ rows: [Row]) -> String {
     var items: [String] = []
     for row in rows {
@@ -118,6 +133,10 @@ func jsonRows(_ rows: [Row]) -> String {
             "\"baseline\": \(jsonNumber(row.baseline))",
             "\"ratio\": \(jsonNumber(row.ratio))",
         ]
+        if row.limit != nil {
+            fields.append("\"limit\": \(jsonNumber(row.limit))")
+            fields.append("\"limitRatio\": \(jsonNumber(row.limitRatio))")
+        }
         if !row.extra.isEmpty {
             let extra = row.extra.map { "\(jsonString($0.key)): \(jsonNumber($0.value))" }.joined(separator: ", ")
             fields.append("\"extra\": {\(extra)}")
