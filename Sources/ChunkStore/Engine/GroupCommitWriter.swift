@@ -4,6 +4,10 @@ import LMDB
 /// One queued write: applied inside the writer's transaction, completed after
 /// the commit.
 class PendingWrite: @unchecked Sendable {
+    /// Applies the write straight into the batch's transaction and records
+    /// its result. Throws whatever the write throws: the caller then
+    /// abandons the whole transaction.
+    func applyDirectly(_ txn: borrowing WriteTransaction) throws {}
     /// Applies the write in a nested transaction. Throws only when the whole
     /// transaction must abort and be retried (the map filled up); a request
     /// that fails otherwise records its failure, and its nested transaction
@@ -31,6 +35,10 @@ final class TypedWrite<Value: Sendable>: PendingWrite, @unchecked Sendable {
         self.continuation = continuation
     }
 
+    override func applyDirectly(_ txn: borrowing WriteTransaction) throws {
+        outcome = .success(try body(txn))
+    }
+
     override func apply(_ txn: borrowing WriteTransaction) throws {
         do {
             outcome = .success(try txn.nested { child in try body(child) })
@@ -56,6 +64,14 @@ final class TypedWrite<Value: Sendable>: PendingWrite, @unchecked Sendable {
 /// request, applies as many as are waiting (up to `maxBatch`) in one write
 /// transaction with one durable commit, then completes each caller with its
 /// own result.
+///
+/// A batch is first applied with every request straight in the batch's
+/// transaction. Only if one of them throws is that attempt abandoned whole
+/// (nothing of it was committed) and the batch applied again with each
+/// request in its own nested transaction, so the failing one leaves nothing
+/// behind and its neighbours still commit. A nested transaction per request
+/// costs a copy of every page the request touches that the batch already
+/// changed, and most batches fail nowhere.
 ///
 /// Write transactions therefore always begin and commit on this one thread.
 /// A request that fails on its own (a conflict, a rate limit) does not fail
@@ -137,13 +153,35 @@ final class GroupCommitWriter: @unchecked Sendable {
     private func run() {
         while let batch = nextBatch() {
             do {
-                try environment.write { txn in
-                    for write in batch { try write.apply(txn) }
-                }
+                try commit(batch)
                 for write in batch { write.complete(failure: nil) }
             } catch {
                 for write in batch { write.complete(failure: error) }
             }
+        }
+    }
+
+    /// Applies `batch` in one write transaction and commits it: every request
+    /// straight in the transaction, or, when one of them throws, the whole
+    /// batch again with a nested transaction each. A full map is rethrown as
+    /// it is, so the environment grows the map and runs the attempt again.
+    private func commit(_ batch: [PendingWrite]) throws {
+        do {
+            try environment.write { txn in
+                for write in batch {
+                    do {
+                        try write.applyDirectly(txn)
+                    } catch let error as LMDBError where error.code == .mapFull {
+                        throw error
+                    } catch {
+                        throw IsolateRequests()
+                    }
+                }
+            }
+            return
+        } catch is IsolateRequests {}
+        try environment.write { txn in
+            for write in batch { try write.apply(txn) }
         }
     }
 
@@ -160,3 +198,7 @@ final class GroupCommitWriter: @unchecked Sendable {
         return batch
     }
 }
+
+/// Abandons a batch applied directly so that it is applied again, each
+/// request isolated in a nested transaction.
+private struct IsolateRequests: Error {}
