@@ -8,7 +8,8 @@ struct DSMRBench: AsyncParsableCommand {
         discussion: """
             Rows, in order: \(RowName.allCases.map(\.rawValue).joined(separator: ", ")).
             Every storage row is also measured through LMDB's C API with the same value sizes,
-            durability and transaction grouping; `ratio` is value / baseline.
+            durability and transaction grouping; `ratio` is value / baseline. The sign rows also
+            have `limit`, raw LMDB plus the sign path's Ed25519 work, and `limitRatio` = value / limit.
             """)
 
     @Flag(help: "Small sizes: every row well under 10 seconds.")
@@ -16,7 +17,7 @@ struct DSMRBench: AsyncParsableCommand {
 
     @Flag(
         help:
-            "Print the rows as a JSON array of {name, unit, value, baseline, ratio} (machine and progress go to standard error)."
+            "Print the rows as a JSON array of {name, unit, value, baseline, ratio}, plus limit and limitRatio on the sign rows (machine and progress go to standard error)."
     )
     var json = false
 

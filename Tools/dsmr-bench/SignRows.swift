@@ -181,8 +181,9 @@ enum SignRows {
             let limitSeconds = callers == 1 ? rawSeconds + workSeconds : max(rawSeconds, workSeconds)
             limitRates.append(Double(range.count) / limitSeconds)
             log(
-                "  \(label) round \(round + 1): store \(pretty(storeRates.last!)) /s, raw \(pretty(rawRates.last!)) /s, "
-                    + "Ed25519 work \(pretty(workRates.last!)) /s, limit \(pretty(limitRates.last!)) /s")
+                "  \(label) round \(round + 1): store \(pretty(storeRates.last!)) /s, "
+                    + "raw \(pretty(rawRates.last!)) /s, Ed25519 work \(pretty(workRates.last!)) /s, "
+                    + "limit \(pretty(limitRates.last!)) /s")
         }
         return Result(
             store: median(storeRates), raw: median(rawRates), limit: median(limitRates), work: median(workRates),
