@@ -162,8 +162,9 @@ final class GroupCommitWriter: @unchecked Sendable {
     }
 
     /// Applies `batch` in one write transaction and commits it: every request
-    /// straight in the transaction, or, when one of them throws, the whole
-    /// batch again with a nested transaction each. A full map is rethrown as
+    /// straight in the transaction, or, when one of them throws or leaves the
+    /// transaction unusable, the whole batch again with a nested transaction
+    /// each. A full map is rethrown as
     /// it is, so the environment grows the map and runs the attempt again.
     private func commit(_ batch: [PendingWrite]) throws {
         do {
@@ -177,6 +178,10 @@ final class GroupCommitWriter: @unchecked Sendable {
                         throw IsolateRequests()
                     }
                 }
+                // A request that caught a failure which left LMDB's
+                // transaction unusable (a damaged page it read) would make the
+                // commit fail and the writer close: isolate the requests instead.
+                guard txn.isUsable else { throw IsolateRequests() }
             }
             return
         } catch is IsolateRequests {}
