@@ -32,7 +32,7 @@ struct GroupCommitTests {
             let gate = Task {
                 try await store.submit { _ in
                     queued.store(true, ordering: .releasing)
-                    let deadline = Date().addingTimeInterval(10)
+                    let deadline = Date().addingTimeInterval(Self.patience)
                     while store.queuedWriteCount < 4 && Date() < deadline { usleep(100) }
                 }
             }
@@ -74,13 +74,20 @@ struct GroupCommitTests {
         }
     }
 
-    /// Polls `condition` until it holds, failing after ten seconds.
+    /// How long a wait for a queue state may take: generous, because the
+    /// whole suite runs in parallel on few cores and a task may wait long for
+    /// a thread.
+    static let patience: TimeInterval = 60
+
+    /// Polls `condition` until it holds, failing after `patience`.
     private func waitUntil(
         _ condition: () -> Bool, sourceLocation: SourceLocation = #_sourceLocation
     ) async throws {
-        let deadline = Date().addingTimeInterval(10)
+        let deadline = Date().addingTimeInterval(Self.patience)
         while !condition() {
-            guard Date() < deadline else { throw TimedOut(description: "waited 10 s at \(sourceLocation)") }
+            guard Date() < deadline else {
+                throw TimedOut(description: "waited \(Int(Self.patience)) s at \(sourceLocation)")
+            }
             try await Task.sleep(for: .milliseconds(1))
         }
     }
