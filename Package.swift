@@ -151,7 +151,11 @@ let package = Package(
         .testTarget(name: "DemoVMTests", dependencies: ["DemoVM", "DSMRNode", "DSMR"]),
         .testTarget(
             name: "DSMRNodeRuntimeTests",
-            dependencies: ["DSMRNodeRuntime", "DSMRNetwork", "DSMRNode", "DSMR", "ChunkStore", "DemoVM"]
+            dependencies: [
+                "DSMRNodeRuntime", "DSMRNetwork", "DSMRNode", "DSMR", "ChunkStore", "DemoVM",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -34,3 +34,47 @@ struct ControlMessageTests {
         }
     }
 }
+
+@Suite("Control messages under hostile input")
+struct ControlMessageHostileInputTests {
+    @Test func aLongErrorMessageRoundTripsCutOnWholeCharacters() throws {
+        // 1 + 2 × 3000 bytes: a cut at 4096 bytes alone would split an "é".
+        let long = ControlResponse.error(ControlError(.failed, "a" + String(repeating: "é", count: 3_000)))
+        let decoded = try ControlResponse(decoding: long.encoded())
+        #expect(decoded == long)
+        guard case .error(let error) = decoded else { return }
+        #expect(error.message.utf8.count <= 4_096)
+        #expect(error.message.unicodeScalars.allSatisfy { $0 == "a" || $0 == "é" })
+    }
+
+    @Test func anErrorMessageThatIsNotUTF8IsRefused() {
+        var bytes = ControlResponse.error(ControlError(.failed, "ab")).encoded()
+        bytes[bytes.count - 1] = 0xFF
+        #expect(throws: CodecError.self) { try ControlResponse(decoding: bytes) }
+    }
+
+    @Test func framesSplitWhereTheirLengthsSayAndKeepTheirIDs() {
+        let first = ControlFrame(id: 7, payload: ControlRequest.status.encoded())
+        let second = ControlFrame(id: .max, payload: [])
+        let bytes = first.encoded() + second.encoded()
+        #expect(first.encoded().count == ControlFrame.headerBytes + first.payload.count)
+        // Every cut short of the end leaves the partial frame for later, with no error.
+        for end in 0...bytes.count {
+            let (frames, error) = decodeControlFrames(Array(bytes[..<end]))
+            #expect(error == nil)
+            let whole = end < first.encoded().count ? 0 : end < bytes.count ? 1 : 2
+            #expect(frames == Array([first, second].prefix(whole)))
+        }
+    }
+
+    @Test func aLengthTooShortForTheIDOrAboveTheMaximumIsRefusedBeforeTheBody() {
+        for length in [UInt32(0), 7, UInt32(8 + ControlFrame.maxPayloadBytes + 1), .max] {
+            // The length prefix alone: the decoder must not wait for the body.
+            let prefix = withUnsafeBytes(of: length.bigEndian) { Array($0) }
+            let (frames, error) = decodeControlFrames(prefix)
+            #expect(frames.isEmpty && error?.code == .malformed, "length \(length)")
+        }
+        let largest = UInt32(8 + ControlFrame.maxPayloadBytes)
+        #expect(decodeControlFrames(withUnsafeBytes(of: largest.bigEndian) { Array($0) }).error == nil)
+    }
+}

@@ -112,7 +112,7 @@ extension ControlResponse: CanonicalValue {
         case .error(let error):
             writer.write(Tag.error.rawValue)
             writer.write(error.code.rawValue)
-            writer.writeLengthPrefixed(Array(error.message.utf8.prefix(4_096)))
+            writer.writeLengthPrefixed(Array(error.message.utf8))
         }
     }
 
@@ -151,8 +151,11 @@ extension ControlResponse: CanonicalValue {
             guard let code = ControlError.Code(rawValue: raw) else {
                 throw reader.error(.nonCanonical, "code", "unknown control error code \(raw)")
             }
-            let message = try reader.readLengthPrefixed("message", limit: 4_096)
-            self = .error(ControlError(code, String(decoding: message, as: UTF8.self)))
+            let bytes = try reader.readLengthPrefixed("message", limit: ControlError.maxMessageBytes)
+            guard let message = String(validating: bytes, as: UTF8.self) else {
+                throw reader.error(.nonCanonical, "message", "not UTF-8")
+            }
+            self = .error(ControlError(code, message))
         }
     }
 }

@@ -81,10 +81,27 @@ public struct ControlError: Error, Hashable, Sendable, CustomStringConvertible {
     /// Details.
     public let message: String
 
-    /// A refusal.
+    /// The longest message carried, in UTF-8 bytes; longer ones are cut.
+    public static let maxMessageBytes = 4_096
+
+    /// A refusal; a message longer than ``maxMessageBytes`` keeps the whole characters that fit.
     public init(_ code: Code, _ message: String) {
         self.code = code
-        self.message = message
+        self.message = Self.cut(message)
+    }
+
+    /// The longest prefix of whole characters that fits ``maxMessageBytes``.
+    private static func cut(_ message: String) -> String {
+        guard message.utf8.count > maxMessageBytes else { return message }
+        var bytes = 0
+        var end = message.startIndex
+        for index in message.indices {
+            let next = message.index(after: index)
+            bytes += message[index..<next].utf8.count
+            if bytes > maxMessageBytes { break }
+            end = next
+        }
+        return String(message[..<end])
     }
 
     public var description: String { "\(code): \(message)" }

@@ -1,0 +1,239 @@
+import ChunkStore
+import DSMR
+import DSMRNodeRuntime
+import Foundation
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// The `dsmr-node` executable built next to the test bundle; `DSMR_NODE`
+/// overrides where it is looked for.
+func builtNodeExecutable() throws -> String {
+    if let path = ProcessInfo.processInfo.environment["DSMR_NODE"] { return path }
+    var candidates: [String] = []
+    if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+        candidates.append((exe as NSString).deletingLastPathComponent)
+    }
+    var bundle = (CommandLine.arguments[0] as NSString).deletingLastPathComponent
+    // On macOS the bundle's executable sits in <debug>/X.xctest/Contents/MacOS.
+    for _ in 0..<4 {
+        candidates.append(bundle)
+        bundle = (bundle as NSString).deletingLastPathComponent
+    }
+    for directory in candidates where FileManager.default.isExecutableFile(atPath: directory + "/dsmr-node") {
+        return directory + "/dsmr-node"
+    }
+    throw SupportError(
+        "dsmr-node not found next to the test bundle (looked in \(candidates)); run `swift build --build-tests`")
+}
+
+struct SupportError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Runs `body` with a started devnet of `validators` real `dsmr-node`
+/// processes in a fresh directory, then stops them and removes the directory.
+func withStartedDevnet<T>(
+    validators: Int, duration: Duration = .seconds(3), transactionRate: Int = 200,
+    _ body: (Devnet) async throws -> T
+) async throws -> T {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dsmr-attack-\(UUID())").path
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    var options = DevnetOptions(directory: directory, executable: try builtNodeExecutable())
+    options.validators = validators
+    options.duration = duration
+    options.transactionRate = transactionRate
+    options.drainTimeout = .seconds(10)
+    options.statusInterval = .milliseconds(500)
+    let devnet = try Devnet(options)
+    do {
+        try await devnet.start()
+        let result = try await body(devnet)
+        await devnet.stopNodes()
+        return result
+    } catch {
+        await devnet.stopNodes()
+        throw error
+    }
+}
+
+/// A stream client (TCP or Unix socket) with no protocol: it writes the
+/// bytes it is given and keeps every byte that comes back.
+final class RawStreamClient: Sendable {
+    let channel: any Channel
+    private let inbox: Inbox
+
+    private init(channel: any Channel, inbox: Inbox) {
+        self.channel = channel
+        self.inbox = inbox
+    }
+
+    /// Connects to `host:port`.
+    static func connect(host: String = "127.0.0.1", port: Int) async throws -> RawStreamClient {
+        let inbox = Inbox()
+        let channel = try await bootstrap(inbox).connect(host: host, port: port).get()
+        return RawStreamClient(channel: channel, inbox: inbox)
+    }
+
+    /// Connects to the Unix socket at `path`.
+    static func connect(unixPath path: String) async throws -> RawStreamClient {
+        let inbox = Inbox()
+        let channel = try await bootstrap(inbox).connect(unixDomainSocketPath: path).get()
+        return RawStreamClient(channel: channel, inbox: inbox)
+    }
+
+    private static func bootstrap(_ inbox: Inbox) -> ClientBootstrap {
+        ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(inbox) }
+            }
+    }
+
+    /// Writes `bytes`; a connection the other side closed already is not an error here.
+    func send(_ bytes: [UInt8]) async {
+        try? await channel.writeAndFlush(ByteBuffer(bytes: bytes)).get()
+    }
+
+    /// Every byte received so far.
+    var received: [UInt8] { inbox.bytes.withLock { $0 } }
+
+    /// Whether the other side closed the connection within `deadline`.
+    func closedByPeer(within deadline: Duration = .seconds(10)) async -> Bool {
+        await waitUntil(within: deadline) { !channel.isActive }
+    }
+
+    /// The bytes received once there are at least `count`, or nil at `deadline`.
+    func receive(atLeast count: Int, within deadline: Duration = .seconds(10)) async -> [UInt8]? {
+        await waitUntil(within: deadline) { received.count >= count } ? received : nil
+    }
+
+    func close() async { try? await channel.close() }
+
+    private final class Inbox: ChannelInboundHandler, Sendable {
+        typealias InboundIn = ByteBuffer
+
+        let bytes = Mutex<[UInt8]>([])
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            let buffer = unwrapInboundIn(data)
+            bytes.withLock { $0 += buffer.readableBytesView }
+        }
+
+        func errorCaught(context: ChannelHandlerContext, error: any Error) { context.close(promise: nil) }
+    }
+}
+
+/// Waits until `condition` holds; false after `deadline`.
+func waitUntil(within deadline: Duration, _ condition: () async throws -> Bool) async rethrows -> Bool {
+    let end = ContinuousClock.now + deadline
+    while !(try await condition()) {
+        if ContinuousClock.now >= end { return false }
+        try? await Task.sleep(for: .milliseconds(5))
+    }
+    return true
+}
+
+/// One HTTP/1.1 answer, as a plain TCP client reads it.
+struct HTTPAnswer {
+    let status: Int
+    let body: String
+
+    /// Sends `method path` to `address` (`host:port`) and reads the answer until the server closes.
+    static func fetch(_ path: String, from address: String, method: String = "GET") async throws -> HTTPAnswer {
+        guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]) else {
+            throw SupportError("not host:port: \(address)")
+        }
+        let client = try await RawStreamClient.connect(host: String(address[..<colon]), port: port)
+        defer { Task { await client.close() } }
+        await client.send(Array("\(method) \(path) HTTP/1.1\r\nHost: \(address)\r\nConnection: close\r\n\r\n".utf8))
+        guard await client.closedByPeer() else { throw SupportError("\(address) did not finish its answer") }
+        let text = String(decoding: client.received, as: UTF8.self)
+        guard let split = text.range(of: "\r\n\r\n") else { throw SupportError("no header end in \(text.prefix(200))") }
+        let statusLine = text[..<split.lowerBound].split(separator: "\r\n").first ?? ""
+        let parts = statusLine.split(separator: " ")
+        guard parts.count >= 2, parts[0].hasPrefix("HTTP/1."), let status = Int(parts[1]) else {
+            throw SupportError("bad status line: \(statusLine)")
+        }
+        return HTTPAnswer(status: status, body: String(text[split.upperBound...]))
+    }
+
+    /// The samples of Prometheus text: each metric line's name (labels
+    /// included) and value; comments skipped.
+    var samples: [String: Double] {
+        var samples: [String: Double] = [:]
+        for line in body.split(separator: "\n") where !line.hasPrefix("#") {
+            guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else {
+                continue
+            }
+            samples[String(line[..<space])] = value
+        }
+        return samples
+    }
+}
+
+/// Validator `index` of a running devnet as an attacker sees it: its peer
+/// port, its network, the validator set, and its store.
+struct PeerTarget {
+    let configuration: NodeConfiguration
+    let port: Int
+    let domain: SigningDomain
+    let validators: ValidatorSet
+    let nodeID: NodeID
+    let rules: Rules
+
+    init(_ devnet: Devnet, index: Int) throws {
+        configuration = try NodeConfiguration.load(from: devnet.layout.configurationPath(index))
+        port = try Endpoint(parsing: configuration.listen, setting: "listen").port
+        domain = SigningDomain(networkID: configuration.networkID, chainID: try ChainID(hex: configuration.chainID))
+        validators = try ValidatorSet(
+            epoch: 0,
+            validators: configuration.validators.map {
+                Validator(publicKey: Hex.decode($0.publicKey) ?? [], weight: $0.weight)
+            })
+        nodeID = try Ed25519Signer(keyFile: configuration.keyFile).nodeID
+        rules = try configuration.rules.rules()
+    }
+
+    /// The other validators.
+    var others: [NodeID] { validators.validators.map(\.nodeID).filter { $0 != nodeID } }
+
+    /// The slot of the wall clock now.
+    var currentSlot: UInt64 { rules.slot(at: Int64((Date().timeIntervalSince1970 * 1_000).rounded(.down))) }
+
+    /// Calls `body` with the validator's store opened read-only beside the running node.
+    func withStore<T>(_ body: (ChunkStore) async throws -> T) async throws -> T {
+        let store = try ChunkStore(adopting: configuration.store, readOnly: true)
+        defer { store.close() }
+        return try await body(store)
+    }
+}
+
+/// Whether `store` holds a share signed for another validator's chunk at a slot from `first` to now.
+func signedForOthers(_ store: ChunkStore, _ target: PeerTarget, since first: UInt64) throws -> Bool {
+    for slot in first...max(first, target.currentSlot + 1) {
+        for producer in target.others where try store.signedChunk(producer: producer, slot: Slot(slot)) != nil {
+            return true
+        }
+    }
+    return false
+}
+
+/// After a devnet's load: every validator answers for every height up to
+/// the common one with the same state root.
+func stateRootsAgreeAtEveryHeight(_ devnet: Devnet, upTo height: UInt64) async throws -> Bool {
+    var clients: [ControlClient] = []
+    for index in 0..<devnet.options.validators {
+        clients.append(try await ControlClient.connect(path: devnet.layout.controlSocket(index)))
+    }
+    defer { for client in clients { Task { await client.close() } } }
+    for height in 1...max(1, height) {
+        var roots: Set<StateRoot> = []
+        for client in clients {
+            guard case .stateRoot(let root) = try await client.send(.stateRoot(height: height)) else { return false }
+            roots.insert(root)
+        }
+        if roots.count != 1 { return false }
+    }
+    return true
+}
