@@ -6,7 +6,7 @@ import PackageDescription
 let decoders = [
     "chunk", "chunk-reference", "signature-share", "chunk-certificate", "block", "dimensions-bytes",
     "dimensions-json", "signing-history", "key-file", "certificate-verify", "dump-load", "store-rows",
-    "frame", "handshake",
+    "frame", "handshake", "control",
 ]
 
 let package = Package(
@@ -20,7 +20,8 @@ let package = Package(
                 name: "fuzz-\(name)",
                 dependencies: [
                     .product(name: "DSMR", package: "dsmr"), .product(name: "ChunkStore", package: "dsmr"),
-                    .product(name: "DSMRNetwork", package: "dsmr"), "FuzzSupport",
+                    .product(name: "DSMRNetwork", package: "dsmr"),
+                    .product(name: "DSMRNodeRuntime", package: "dsmr"), "FuzzSupport",
                 ],
                 path: "Sources/fuzz-\(name)")
         },
