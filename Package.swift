@@ -155,6 +155,7 @@ let package = Package(
                 "DSMRNodeRuntime", "DSMRNetwork", "DSMRNode", "DSMR", "ChunkStore", "DemoVM",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
     ],

@@ -2,9 +2,16 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import Prometheus
+import Synchronization
 
 /// Serves a Prometheus registry as text on `GET /metrics` over HTTP/1.1;
 /// any other path is 404 and any other method 405.
+///
+/// Anyone who can reach the address can connect, so connections are
+/// bounded: at most `maxConnections` are open at once (a further one is
+/// closed as soon as it is accepted), and each is closed `requestTimeout`
+/// after it was accepted, answered or not. Idle or slow clients cannot pile
+/// up in the node.
 public final class MetricsEndpoint: Sendable {
     /// The port it listens on.
     public let port: Int
@@ -12,13 +19,23 @@ public final class MetricsEndpoint: Sendable {
 
     /// Listens on `host:port` (port 0 picks a free one).
     public init(
-        registry: PrometheusCollectorRegistry, host: String, port: Int,
-        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+        registry: PrometheusCollectorRegistry, host: String, port: Int, maxConnections: Int = 16,
+        requestTimeout: Duration = .seconds(5), group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws {
+        let open = ConnectionCount(limit: maxConnections)
+        let lifetime = TimeAmount.nanoseconds(Int64(requestTimeout / .nanoseconds(1)))
         channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
-                channel.pipeline.configureHTTPServerPipeline().flatMapThrowing {
+                guard open.enter() else {
+                    return channel.eventLoop.makeFailedFuture(ChannelError.inappropriateOperationForState)
+                }
+                let deadline = channel.eventLoop.scheduleTask(in: lifetime) { channel.close(promise: nil) }
+                channel.closeFuture.whenComplete { _ in
+                    deadline.cancel()
+                    open.leave()
+                }
+                return channel.pipeline.configureHTTPServerPipeline().flatMapThrowing {
                     try channel.pipeline.syncOperations.addHandler(MetricsHTTPHandler(registry: registry))
                 }
             }
@@ -29,6 +46,25 @@ public final class MetricsEndpoint: Sendable {
 
     /// Stops listening.
     public func close() async { try? await channel.close() }
+}
+
+/// The endpoint's open connections, against their bound.
+private final class ConnectionCount: Sendable {
+    private let count = Mutex(0)
+    private let limit: Int
+
+    init(limit: Int) { self.limit = limit }
+
+    /// Counts one more connection; false (and not counted) at the bound.
+    func enter() -> Bool {
+        count.withLock { count in
+            guard count < limit else { return false }
+            count += 1
+            return true
+        }
+    }
+
+    func leave() { count.withLock { $0 -= 1 } }
 }
 
 private final class MetricsHTTPHandler: ChannelInboundHandler, Sendable {

@@ -1,0 +1,37 @@
+import DSMRNodeRuntime
+import Prometheus
+import Testing
+
+/// The metrics endpoint is reachable by anyone who can reach its address:
+/// connections that never ask cannot pile up in the node.
+@Suite("Metrics endpoint under hostile clients")
+struct MetricsEndpointTests {
+    @Test func connectionsPastTheBoundAreClosedAtOnceAndScrapingGoesOnAfterThem() async throws {
+        let endpoint = try await MetricsEndpoint(
+            registry: PrometheusCollectorRegistry(), host: "127.0.0.1", port: 0, maxConnections: 8,
+            requestTimeout: .seconds(600))
+        var idle: [RawStreamClient] = []
+        for _ in 0..<40 { idle.append(try await RawStreamClient.connect(port: endpoint.port)) }
+        #expect(await waitUntil(within: .seconds(10)) { idle.filter { !$0.channel.isActive }.count == 32 })
+        for client in idle { await client.close() }
+        // Once the idle ones leave, a scrape is served.
+        let scraped = await waitUntil(within: .seconds(10)) {
+            (try? await HTTPAnswer.fetch("/metrics", from: "127.0.0.1:\(endpoint.port)").status) == 200
+        }
+        #expect(scraped)
+        await endpoint.close()
+    }
+
+    @Test func aConnectionThatSendsNoRequestIsClosedAfterTheTimeout() async throws {
+        let endpoint = try await MetricsEndpoint(
+            registry: PrometheusCollectorRegistry(), host: "127.0.0.1", port: 0, requestTimeout: .milliseconds(200))
+        let silent = try await RawStreamClient.connect(port: endpoint.port)
+        // Half a request head, then nothing.
+        let halfHead = try await RawStreamClient.connect(port: endpoint.port)
+        await halfHead.send(Array("GET /metrics HTTP/1.1\r\n".utf8))
+        #expect(await silent.closedByPeer(within: .seconds(10)))
+        #expect(await halfHead.closedByPeer(within: .seconds(10)))
+        #expect(halfHead.received.isEmpty)
+        await endpoint.close()
+    }
+}
