@@ -226,14 +226,14 @@ func stateRootsAgreeAtEveryHeight(_ devnet: Devnet, upTo height: UInt64) async t
     for index in 0..<devnet.options.validators {
         clients.append(try await ControlClient.connect(path: devnet.layout.controlSocket(index)))
     }
-    defer { for client in clients { Task { await client.close() } } }
-    for height in 1...max(1, height) {
-        var roots: Set<StateRoot> = []
+    var agree = true
+    for height in 1...max(1, height) where agree {
+        var roots: [StateRoot] = []
         for client in clients {
-            guard case .stateRoot(let root) = try await client.send(.stateRoot(height: height)) else { return false }
-            roots.insert(root)
+            if case .stateRoot(let root)? = try? await client.send(.stateRoot(height: height)) { roots.append(root) }
         }
-        if roots.count != 1 { return false }
+        agree = roots.count == clients.count && Set(roots).count == 1
     }
-    return true
+    for client in clients { await client.close() }
+    return agree
 }

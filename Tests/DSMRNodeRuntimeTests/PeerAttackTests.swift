@@ -100,11 +100,12 @@ struct PeerAttackTests {
             // Random bytes that happen to start with a small length wait for their body until the handshake timeout.
             for client in garbage { #expect(await client.closedByPeer(within: .seconds(15))) }
 
-            // A flood of connections that say nothing: past the pending-handshake bound they are closed at once.
+            // A flood of connections that say nothing: past the 64 the node lets wait in their handshake,
+            // each is closed at once (well before the 5-second handshake timeout would close it).
             var idle: [RawStreamClient] = []
             for _ in 0..<100 { idle.append(try await RawStreamClient.connect(port: target.port)) }
             #expect(
-                await waitUntil(within: .seconds(4)) { idle.filter { !$0.channel.isActive }.count >= 30 },
+                await waitUntil(within: .seconds(3)) { idle.filter { !$0.channel.isActive }.count >= 36 },
                 "at most 64 connections wait in their handshake")
             for client in idle { await client.close() }
 
