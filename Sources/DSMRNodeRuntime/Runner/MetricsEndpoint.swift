@@ -95,4 +95,9 @@ private final class MetricsHTTPHandler: ChannelInboundHandler, Sendable {
         let channel = context.channel
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
     }
+
+    /// Bytes that are not HTTP have been answered 400 by the pipeline's error handler; the connection ends here.
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
 }
