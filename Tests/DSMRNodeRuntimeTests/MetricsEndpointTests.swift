@@ -27,7 +27,9 @@ struct MetricsEndpointTests {
         let endpoint = try await MetricsEndpoint(
             registry: PrometheusCollectorRegistry(), host: "127.0.0.1", port: 0, requestTimeout: .seconds(600))
         let client = try await RawStreamClient.connect(port: endpoint.port)
-        await client.send([0x16, 0x03, 0x01, 0x02, 0x00, 0x01] + [UInt8](repeating: 0xEE, count: 64) + [13, 10, 13, 10])
+        // The start of a TLS hello, then filler and an empty line.
+        let tlsHello: [UInt8] = [0x16, 0x03, 0x01, 0x02, 0x00, 0x01]
+        await client.send(tlsHello + [UInt8](repeating: 0xEE, count: 64) + Array("\r\n\r\n".utf8))
         #expect(await client.closedByPeer(within: .seconds(5)))
         #expect(String(decoding: client.received, as: UTF8.self).hasPrefix("HTTP/1.1 400"))
         await endpoint.close()
