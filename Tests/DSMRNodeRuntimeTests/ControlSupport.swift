@@ -39,7 +39,11 @@ func withStartedDevnet<T>(
     _ body: (Devnet) async throws -> T
 ) async throws -> T {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dsmr-attack-\(UUID())").path
-    defer { try? FileManager.default.removeItem(atPath: directory) }
+    defer {
+        if ProcessInfo.processInfo.environment["DSMR_KEEP_DEVNET"] == nil {
+            try? FileManager.default.removeItem(atPath: directory)
+        }
+    }
     var options = DevnetOptions(directory: directory, executable: try builtNodeExecutable())
     options.validators = validators
     options.duration = duration
@@ -209,14 +213,20 @@ struct PeerTarget {
     }
 }
 
-/// Whether `store` holds a share signed for another validator's chunk at a slot from `first` to now.
-func signedForOthers(_ store: ChunkStore, _ target: PeerTarget, since first: UInt64) throws -> Bool {
-    for slot in first...max(first, target.currentSlot + 1) {
-        for producer in target.others where try store.signedChunk(producer: producer, slot: Slot(slot)) != nil {
-            return true
-        }
+/// A chunk a validator signed: its producer and slot.
+struct SignedSlot: Hashable {
+    let producer: NodeID
+    let slot: UInt64
+}
+
+/// The other validators' chunks that `store` signed.
+func signedForOthers(_ store: ChunkStore, _ target: PeerTarget) throws -> Set<SignedSlot> {
+    let others = Set(target.others)
+    var signed: Set<SignedSlot> = []
+    for history in try store.exportSigningHistory().data where others.contains(history.producer) {
+        for chunk in history.signedChunks { signed.insert(SignedSlot(producer: history.producer, slot: chunk.slot)) }
     }
-    return false
+    return signed
 }
 
 /// After a devnet's load: every validator answers for every height up to
