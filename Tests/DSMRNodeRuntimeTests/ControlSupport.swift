@@ -33,7 +33,8 @@ struct SupportError: Error, CustomStringConvertible {
 }
 
 /// Runs `body` with a started devnet of `validators` real `dsmr-node`
-/// processes in a fresh directory, then stops them and removes the directory.
+/// processes in a fresh directory, then stops them and removes the directory
+/// (kept when `DSMR_KEEP_DEVNET` is set, for the nodes' logs and stores).
 func withStartedDevnet<T>(
     validators: Int, duration: Duration = .seconds(3), transactionRate: Int = 200,
     _ body: (Devnet) async throws -> T
