@@ -77,7 +77,7 @@ struct ControlSocketTests {
 /// The `index`-th frame (counting from 0) `client` has received, once it is whole.
 private func nextFrame(from client: RawStreamClient, after index: Int) async -> ControlFrame? {
     var frames: [ControlFrame] = []
-    let whole = await waitUntil(within: .seconds(10)) {
+    let whole = await eventually(within: .seconds(10)) {
         frames = decodeControlFrames(client.received).frames
         return frames.count > index
     }

@@ -105,12 +105,12 @@ final class RawStreamClient: Sendable {
 
     /// Whether the other side closed the connection within `deadline`.
     func closedByPeer(within deadline: Duration = .seconds(10)) async -> Bool {
-        await waitUntil(within: deadline) { !channel.isActive }
+        await eventually(within: deadline) { !channel.isActive }
     }
 
     /// The bytes received once there are at least `count`, or nil at `deadline`.
     func receive(atLeast count: Int, within deadline: Duration = .seconds(10)) async -> [UInt8]? {
-        await waitUntil(within: deadline) { received.count >= count } ? received : nil
+        await eventually(within: deadline) { received.count >= count } ? received : nil
     }
 
     func close() async { try? await channel.close() }
@@ -130,7 +130,7 @@ final class RawStreamClient: Sendable {
 }
 
 /// Waits until `condition` holds; false after `deadline`.
-func waitUntil(within deadline: Duration, _ condition: () async throws -> Bool) async rethrows -> Bool {
+func eventually(within deadline: Duration, _ condition: () async throws -> Bool) async rethrows -> Bool {
     let end = ContinuousClock.now + deadline
     while !(try await condition()) {
         if ContinuousClock.now >= end { return false }

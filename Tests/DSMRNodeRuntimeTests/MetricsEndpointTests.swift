@@ -12,10 +12,10 @@ struct MetricsEndpointTests {
             requestTimeout: .seconds(600))
         var idle: [RawStreamClient] = []
         for _ in 0..<40 { idle.append(try await RawStreamClient.connect(port: endpoint.port)) }
-        #expect(await waitUntil(within: .seconds(10)) { idle.filter { !$0.channel.isActive }.count == 32 })
+        #expect(await eventually(within: .seconds(10)) { idle.filter { !$0.channel.isActive }.count == 32 })
         for client in idle { await client.close() }
         // Once the idle ones leave, a scrape is served.
-        let scraped = await waitUntil(within: .seconds(10)) {
+        let scraped = await eventually(within: .seconds(10)) {
             (try? await HTTPAnswer.fetch("/metrics", from: "127.0.0.1:\(endpoint.port)").status) == 200
         }
         #expect(scraped)

@@ -56,7 +56,7 @@ struct PeerAttackTests {
 
             // Node 0 goes on signing the other validators' chunks.
             try await target.withStore { store in
-                let signed = try await waitUntil(within: .seconds(20)) {
+                let signed = try await eventually(within: .seconds(20)) {
                     try !signedForOthers(store, target).subtracting(signedBefore).isEmpty
                 }
                 #expect(signed, "node 0 signs the other validators' chunks during the attack")
@@ -105,7 +105,7 @@ struct PeerAttackTests {
             var idle: [RawStreamClient] = []
             for _ in 0..<100 { idle.append(try await RawStreamClient.connect(port: target.port)) }
             #expect(
-                await waitUntil(within: .seconds(3)) { idle.filter { !$0.channel.isActive }.count >= 36 },
+                await eventually(within: .seconds(3)) { idle.filter { !$0.channel.isActive }.count >= 36 },
                 "at most 64 connections wait in their handshake")
             for client in idle { await client.close() }
 
@@ -116,14 +116,14 @@ struct PeerAttackTests {
             configuration.logger.logLevel = .critical
             let twin = try await TCPTransport(configuration)
             twin.setAddress(host: "127.0.0.1", port: target.port, of: target.nodeID)
-            let flooded = await waitUntil(within: .seconds(20)) {
+            let flooded = await eventually(within: .seconds(20)) {
                 await floodOfRequests(from: twin, to: target.nodeID, count: 400).overloaded > 0
             }
             #expect(flooded, "a burst of 400 requests from one validator gets overloaded replies")
             await twin.shutdown(within: .seconds(1))
 
             try await target.withStore { store in
-                let signed = try await waitUntil(within: .seconds(20)) {
+                let signed = try await eventually(within: .seconds(20)) {
                     try !signedForOthers(store, target).subtracting(signedBefore).isEmpty
                 }
                 #expect(signed, "node 0 signs the other validators' chunks during the attack")
