@@ -11,7 +11,7 @@ struct DevnetProcessTests {
     @Test func fourNodeProcessesExecuteALoadAndAgreeOnStateRoots() async throws {
         let scratch = try ScratchDirectory("agree")
         defer { scratch.remove() }
-        let devnet = try Devnet(try devnetOptions(scratch.path, load: .seconds(3)))
+        let devnet = try Devnet(try devnetOptions(scratch.path, load: .seconds(2)))
         let summary = try await devnet.run { _ in }
 
         #expect(summary.rootsAgree, "\(summary)")
