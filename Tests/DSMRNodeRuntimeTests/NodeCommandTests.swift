@@ -35,7 +35,8 @@ struct NodeCommandTests {
         _ = try layout.writeConfigurations()
         let path = try rewriteConfiguration(layout, as: "misspelt.json") { $0["listenAddress"] = "127.0.0.1:1" }
 
-        let run = try await runTool(try builtExecutable("dsmr-node"), ["run", "--config", path])
+        let node = try builtExecutable("dsmr-node")
+        let run = try await runTool(node, ["run", "--config", path], timeout: .seconds(30))
         #expect(run.status != 0, "\(run)")
         #expect(run.stderr.contains("unknown key \"listenAddress\""), "\(run)")
         #expect(!FileManager.default.fileExists(atPath: layout.storePath(0)), "nothing is created")
@@ -51,7 +52,7 @@ struct NodeCommandTests {
         #expect(keygen.status == 0, "\(keygen)")
         let path = try rewriteConfiguration(layout, as: "outsider.json") { $0["keyFile"] = "outsider.key" }
 
-        let run = try await runTool(node, ["run", "--config", path])
+        let run = try await runTool(node, ["run", "--config", path], timeout: .seconds(30))
         #expect(run.status != 0, "\(run)")
         #expect(run.stderr.contains("keyFile"), "\(run)")
         #expect(run.stderr.contains("outsider.key"), "\(run)")
