@@ -15,6 +15,7 @@ struct DevnetProcessTests {
         let summary = try await devnet.run { _ in }
 
         #expect(summary.rootsAgree, "\(summary)")
+        #expect(summary.submitted >= 2 * 200, "the load submits its rate for its whole duration")
         #expect(summary.executed > 0)
         #expect(summary.commonHeight > 0)
         #expect(summary.pending == 0, "every submitted transfer executed or was accounted as lost")
@@ -42,6 +43,9 @@ struct DevnetProcessTests {
         options.rules.validityWindow = 4_000
         let transferLifetime: Int64 = 4_000
         let all = 0..<options.validators
+        // Generous: only a failing run waits this long, and a loaded machine (the whole suite in
+        // parallel on two cores) can slow the validators many times over.
+        let patience = Duration.seconds(120)
         var killed: [Int] = []
         let layout = try await withDevnet(options) { devnet in
             let layout = devnet.layout
@@ -53,26 +57,35 @@ struct DevnetProcessTests {
                     let victim = (round + 1) % options.validators
                     let others = all.filter { $0 != victim }
                     let before = try await tip(layout, all)
-                    try await waitUntil("the chain grows by 3 blocks under load before the kill") {
+                    try await waitUntil(
+                        "the chain grows by 3 blocks under load before the kill", timeout: patience,
+                        diagnosis: { await diagnose(layout, all) }
+                    ) {
                         try await tip(layout, all) >= before + 3
                     }
                     await devnet.kill(victim)
                     lastKill = Int64(Date().timeIntervalSince1970 * 1_000)
                     killed.append(victim)
                     let atKill = try await tip(layout, others)
-                    try await waitUntil("the others order 3 blocks without validator \(victim)") {
+                    try await waitUntil(
+                        "the others order 3 blocks without validator \(victim)", timeout: patience,
+                        diagnosis: { await diagnose(layout, all) }
+                    ) {
                         try await tip(layout, others) >= atKill + 3
                     }
                     try await devnet.startNode(victim)
                     let target = try await tip(layout, others)
                     try await waitUntil(
-                        "restarted validator \(victim) executes up to \(target)\n\(logTail(layout, victim))",
-                        timeout: .seconds(60)
+                        "restarted validator \(victim) executes up to \(target)", timeout: patience,
+                        diagnosis: { await diagnose(layout, all) }
                     ) {
                         (await nodeStatus(layout.controlSocket(victim)))?.executedHeight ?? 0 >= target
                     }
                 }
-                try await waitUntil("chain time passes the expiry of transfers lost with the last kill") {
+                try await waitUntil(
+                    "chain time passes the expiry of transfers lost with the last kill", timeout: patience,
+                    diagnosis: { await diagnose(layout, all) }
+                ) {
                     try await statuses(layout, all).values.map(\.acceptedTimestamp).max() ?? 0
                         > lastKill + transferLifetime + 500
                 }
@@ -90,7 +103,9 @@ struct DevnetProcessTests {
 
             // Ordering has stopped: every validator executes the whole chain and agrees on its root.
             var final: [Int: NodeStatus] = [:]
-            try await waitUntil("every validator executes the same height: \(final.mapValues(\.executedHeight))") {
+            try await waitUntil(
+                "every validator executes the same height: \(final.mapValues(\.executedHeight))", timeout: patience
+            ) {
                 final = try await statuses(layout, all)
                 let executed = Set(final.values.map(\.executedHeight))
                 let accepted = Set(final.values.map(\.acceptedHeight))
@@ -118,6 +133,17 @@ struct DevnetProcessTests {
             #expect(replay.status == 0 && !replay.signalled, "replay of validator \(victim): \(replay)")
         }
     }
+}
+
+/// Validators `indices`' statuses and the last lines of their logs, for failure messages.
+private func diagnose(_ layout: DevnetLayout, _ indices: some Sequence<Int>) async -> String {
+    var lines: [String] = []
+    for index in indices {
+        let status = await nodeStatus(layout.controlSocket(index))
+        lines.append("node\(index): \(status.map { "\($0)" } ?? "no answer")")
+        lines.append(logTail(layout, index, lines: 8))
+    }
+    return lines.joined(separator: "\n")
 }
 
 /// The highest accepted height among validators `indices`.

@@ -93,13 +93,17 @@ func runTool(_ executable: String, _ arguments: [String], timeout: Duration = .s
         stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "")
 }
 
-/// Polls `condition` every 50 ms until it holds; throws naming `what` after `timeout`.
+/// Polls `condition` every 50 ms until it holds; after `timeout` throws
+/// naming `what`, with `diagnosis` (evaluated then) appended.
 func waitUntil(
-    _ what: @autoclosure () -> String, timeout: Duration = .seconds(30), _ condition: () async throws -> Bool
+    _ what: @autoclosure () -> String, timeout: Duration = .seconds(30),
+    diagnosis: () async -> String = { "" }, _ condition: () async throws -> Bool
 ) async throws {
     let deadline = ContinuousClock.now + timeout
     while try await !condition() {
-        guard ContinuousClock.now < deadline else { throw ProcessTestError("timed out after \(timeout): \(what())") }
+        guard ContinuousClock.now < deadline else {
+            throw ProcessTestError("timed out after \(timeout): \(what())\n\(await diagnosis())")
+        }
         try await Task.sleep(for: .milliseconds(50))
     }
 }
