@@ -158,7 +158,8 @@ func withDevnet<T>(_ options: DevnetOptions, _ body: (Devnet) async throws -> T)
         return result
     } catch {
         await devnet.stopNodes()
-        throw error
+        let logs = (0..<options.validators).map { "node\($0).log:\n\(logTail(devnet.layout, $0, lines: 8))" }
+        throw ProcessTestError("\(error)\n\(logs.joined(separator: "\n"))")
     }
 }
 
