@@ -39,9 +39,11 @@ struct DevnetProcessTests {
         // Transfers die with the killed validator's mempool; they expire
         // 2 × chunkLifetime after signing, and the run accounts for them
         // once chain time passes that. maxBlockSkew stays below
-        // chunkLifetime: a chain that lags the clock (a slow start) gets its
-        // chunks for chain time + maxBlockSkew, which must not have expired
-        // by the block the driver then builds at that time.
+        // validityWindow: while chain time lags the clock (a slow start),
+        // chunks expire at most validityWindow after chain time, and the
+        // driver's next block lies maxBlockSkew after it; with the default
+        // skew (5 s) that block could carry none of them and the chain
+        // would stall.
         options.rules.chunkLifetime = 2_000
         options.rules.validityWindow = 4_000
         options.rules.maxBlockSkew = 1_000
