@@ -51,8 +51,10 @@ extension Devnet {
         var sent = 0
         var lastReconcile = ContinuousClock.now
         while !loadStopped.withLock({ $0 }) {
-            let elapsed = ContinuousClock.now - started
-            if let duration = options.duration, elapsed >= duration { break }
+            var elapsed = ContinuousClock.now - started
+            // The last round sends what was due up to the duration, however late it wakes.
+            let last = options.duration.map { elapsed >= $0 } ?? false
+            if last, let duration = options.duration { elapsed = duration }
             let due = Int(elapsed.seconds * Double(options.transactionRate)) - sent
             if due > 0 {
                 let running = Set(live)
@@ -69,6 +71,7 @@ extension Devnet {
                 lastReconcile = .now
                 await reconcileStuckSenders(olderThan: .milliseconds(2 * rules.chunkLifetime + 2_000))
             }
+            if last { break }
             try? await Task.sleep(for: tick)
         }
     }

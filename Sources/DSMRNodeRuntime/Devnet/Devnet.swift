@@ -143,6 +143,10 @@ public final class Devnet: Sendable {
         }
     }
 
+    /// Validator `index`'s process while the devnet runs it; nil before
+    /// ``startNode(_:)`` and after ``kill(_:)``.
+    public func process(_ index: Int) -> NodeProcess? { members.withLock { $0[index].process } }
+
     func client(of index: Int) -> ControlClient? { members.withLock { $0[index].client } }
 
     func statusIndex(_ status: NodeStatus) -> Int { keys.firstIndex(of: status.nodeID) ?? 0 }

@@ -62,7 +62,12 @@ public final class NodeRunner: Sendable {
             throw ConfigurationError("chainID: \(error)")
         }
         let domain = SigningDomain(networkID: configuration.networkID, chainID: chainID)
-        let signer = try Ed25519Signer(keyFile: configuration.keyFile)
+        let signer: Ed25519Signer
+        do {
+            signer = try Ed25519Signer(keyFile: configuration.keyFile)
+        } catch {
+            throw ConfigurationError("keyFile: \(error)")
+        }
         var members: [(Validator, Endpoint)] = []
         for (index, member) in configuration.validators.enumerated() {
             guard let key = Hex.decode(member.publicKey), key.count == 32 else {
@@ -82,7 +87,8 @@ public final class NodeRunner: Sendable {
         }
         guard set.contains(signer.nodeID) else {
             throw ConfigurationError(
-                "the key in \(configuration.keyFile) (node \(signer.nodeID)) is not one of the configured validators")
+                "keyFile: the key in \(configuration.keyFile) (node \(signer.nodeID)) "
+                    + "is not one of the configured validators")
         }
         let listen = try Endpoint(parsing: configuration.listen, setting: "listen")
         let genesis = try JSONDecoder().decode(

@@ -1,0 +1,117 @@
+import DSMR
+import DSMRNodeRuntime
+import Foundation
+import Testing
+
+/// `dsmr-node keygen` and `dsmr-node run` as processes: key files, bad
+/// configurations, the store's writer lock and a clean shutdown.
+@Suite("dsmr-node commands")
+struct NodeCommandTests {
+    @Test func keygenWritesAnOwnerOnlyKeyFileAndNeverReplacesOne() async throws {
+        let scratch = try ScratchDirectory("keygen")
+        defer { scratch.remove() }
+        let node = try builtExecutable("dsmr-node")
+        let path = scratch.path + "/node.key"
+
+        let first = try await runTool(node, ["keygen", path])
+        #expect(first.status == 0, "\(first)")
+        #expect(first.stdout.contains("publicKey "), "\(first)")
+        let attributes = try FileManager.default.attributesOfItem(atPath: path)
+        #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+        let written = try Data(contentsOf: URL(fileURLWithPath: path))
+        let signer = try Ed25519Signer(keyFile: path)
+        #expect(first.stdout.contains(Hex.encode(signer.publicKey)))
+
+        let second = try await runTool(node, ["keygen", path])
+        #expect(second.status != 0, "\(second)")
+        #expect(second.stderr.contains(path), "\(second)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == written, "the existing key file is unchanged")
+    }
+
+    @Test func runRefusesAConfigurationWithAnUnknownKeyNamingIt() async throws {
+        let scratch = try ScratchDirectory("unknown")
+        defer { scratch.remove() }
+        let layout = try DevnetLayout.prepare(directory: scratch.path + "/devnet", validators: 1)
+        _ = try layout.writeConfigurations()
+        let path = try rewriteConfiguration(layout, as: "misspelt.json") { $0["listenAddress"] = "127.0.0.1:1" }
+
+        let node = try builtExecutable("dsmr-node")
+        let run = try await runTool(node, ["run", "--config", path], timeout: .seconds(30))
+        #expect(run.status != 0, "\(run)")
+        #expect(run.stderr.contains("unknown key \"listenAddress\""), "\(run)")
+        #expect(!FileManager.default.fileExists(atPath: layout.storePath(0)), "nothing is created")
+    }
+
+    @Test func runRefusesAKeyOutsideTheValidatorSetNamingTheSetting() async throws {
+        let scratch = try ScratchDirectory("outsider")
+        defer { scratch.remove() }
+        let layout = try DevnetLayout.prepare(directory: scratch.path + "/devnet", validators: 1)
+        _ = try layout.writeConfigurations()
+        let node = try builtExecutable("dsmr-node")
+        let keygen = try await runTool(node, ["keygen", layout.nodeDirectory(0) + "/outsider.key"])
+        #expect(keygen.status == 0, "\(keygen)")
+        let path = try rewriteConfiguration(layout, as: "outsider.json") { $0["keyFile"] = "outsider.key" }
+
+        let run = try await runTool(node, ["run", "--config", path], timeout: .seconds(30))
+        #expect(run.status != 0, "\(run)")
+        #expect(run.stderr.contains("keyFile"), "\(run)")
+        #expect(run.stderr.contains("outsider.key"), "\(run)")
+        #expect(!FileManager.default.fileExists(atPath: layout.storePath(0)), "nothing is created")
+    }
+
+    @Test func aSecondNodeOnTheSameStoreIsRefusedNamingTheHolder() async throws {
+        let scratch = try ScratchDirectory("lock")
+        defer { scratch.remove() }
+        let options = try devnetOptions(scratch.path, validators: 1, load: .seconds(1))
+        try await withDevnet(options) { devnet in
+            let layout = devnet.layout
+            let socket = layout.controlSocket(0)
+            let holder = try #require(await nodeStatus(socket))
+
+            let second = try await runTool(options.executable, ["run", "--config", layout.configurationPath(0)])
+            #expect(second.status != 0 && !second.signalled, "\(second)")
+            #expect(second.stderr.contains("held by another writer (pid \(holder.processID) on"), "\(second)")
+
+            // The first node goes on: it answers on its socket (not replaced) and executes a load.
+            #expect(FileManager.default.fileExists(atPath: socket))
+            #expect(await nodeStatus(socket)?.processID == holder.processID)
+            let summary = try await devnet.runLoad { _ in }
+            #expect(summary.executed > 0 && summary.rootsAgree, "\(summary)")
+        }
+    }
+
+    @Test func sigtermStopsTheNodeCleanlyAndItsStorePassesCheck() async throws {
+        let scratch = try ScratchDirectory("term")
+        defer { scratch.remove() }
+        let options = try devnetOptions(scratch.path, validators: 1, load: .seconds(1))
+        try await withDevnet(options) { devnet in
+            let layout = devnet.layout
+            let summary = try await devnet.runLoad { _ in }
+            #expect(summary.executed > 0, "the store holds executed blocks: \(summary)")
+            let process = try #require(devnet.process(0))
+
+            process.signal(SIGTERM)
+            try await waitUntil("dsmr-node ends after SIGTERM", timeout: .seconds(20)) { !process.isRunning }
+            #expect(process.exitStatus == 0, "\(logTail(layout, 0))")
+            #expect(!FileManager.default.fileExists(atPath: layout.controlSocket(0)), "the control socket is removed")
+            #expect(logTail(layout, 0, lines: 3).contains("node stopped"), "\(logTail(layout, 0))")
+
+            let check = try await runTool(try builtExecutable("dsmr-store"), ["check", "--store", layout.storePath(0)])
+            #expect(check.status == 0 && !check.signalled, "\(check)")
+        }
+    }
+}
+
+/// Writes validator 0's configuration, changed by `change`, beside it as `name`; returns its path.
+private func rewriteConfiguration(
+    _ layout: DevnetLayout, as name: String, _ change: (inout [String: Any]) -> Void
+) throws -> String {
+    let data = try Data(contentsOf: URL(fileURLWithPath: layout.configurationPath(0)))
+    guard var object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+        throw ProcessTestError("\(layout.configurationPath(0)) is not a JSON object")
+    }
+    change(&object)
+    let path = layout.nodeDirectory(0) + "/" + name
+    try JSONSerialization.data(withJSONObject: object).write(to: URL(fileURLWithPath: path))
+    return path
+}
