@@ -81,7 +81,19 @@ public final class DemoVM: Assembler, Sendable {
     public func execute(
         parentRoot: StateRoot, parent: Block, timestamp: Int64, height: UInt64, transactions: [[UInt8]]
     ) async throws -> StateRoot {
-        try environment.write { txn in
+        try await executeReporting(
+            parentRoot: parentRoot, parent: parent, timestamp: timestamp, height: height, transactions: transactions
+        ).root
+    }
+
+    /// ``execute(parentRoot:parent:timestamp:height:transactions:)``, also
+    /// telling which transactions were applied (the others were invalid and
+    /// skipped). `applied` is nil when the height had been executed already
+    /// and nothing ran.
+    public func executeReporting(
+        parentRoot: StateRoot, parent: Block, timestamp: Int64, height: UInt64, transactions: [[UInt8]]
+    ) async throws -> (root: StateRoot, applied: [Bool]?) {
+        try environment.write { txn -> (root: StateRoot, applied: [Bool]?) in
             let last = try txn.get(Self.heightKey, in: meta).map { Self.uint64($0[...]) }
             let current =
                 try txn.contains(Self.rootKey, in: meta)
@@ -90,7 +102,7 @@ public final class DemoVM: Assembler, Sendable {
                 guard last == height else {
                     throw DemoVMError("asked to execute height \(height); the state is at \(last)")
                 }
-                return current
+                return (current, nil)
             }
             if let last, height != last + 1 {
                 throw DemoVMError("asked to execute height \(height); the state is at \(last)")
@@ -98,33 +110,36 @@ public final class DemoVM: Assembler, Sendable {
             guard current == parentRoot else {
                 throw DemoVMError("parent state root \(parentRoot) is not the state's root \(current)")
             }
-            for bytes in transactions { try apply(bytes, at: timestamp, txn) }
+            let applied = try transactions.map { try apply($0, at: timestamp, txn) }
             let root = try Self.root(txn, accounts)
             try txn.put(Self.bytes(height), forKey: Self.heightKey, in: meta)
             try txn.put(root.bytes, forKey: Self.rootKey, in: meta)
-            return root
+            return (root, applied)
         }
     }
 
-    /// Applies one transfer, or skips it when it is invalid.
-    private func apply(_ bytes: [UInt8], at timestamp: Int64, _ txn: borrowing WriteTransaction) throws {
+    /// Applies one transfer, or skips it when it is invalid; returns whether it applied.
+    private func apply(_ bytes: [UInt8], at timestamp: Int64, _ txn: borrowing WriteTransaction) throws -> Bool {
         guard let transfer = try? Transfer(decoding: bytes), transfer.expiry >= timestamp,
             transfer.verifySignature(domain: domain)
-        else { return }
+        else { return false }
         let sender = try state(transfer.sender, txn)
-        guard sender.nonce == transfer.nonce, sender.balance >= transfer.amount, sender.nonce < .max else { return }
+        guard sender.nonce == transfer.nonce, sender.balance >= transfer.amount, sender.nonce < .max else {
+            return false
+        }
         if transfer.sender == transfer.recipient {
             try txn.put(
                 Self.account(balance: sender.balance, nonce: sender.nonce + 1), forKey: transfer.sender, in: accounts)
-            return
+            return true
         }
         let recipient = try state(transfer.recipient, txn)
         let (credited, overflow) = recipient.balance.addingReportingOverflow(transfer.amount)
-        guard !overflow else { return }
+        guard !overflow else { return false }
         try txn.put(
             Self.account(balance: sender.balance - transfer.amount, nonce: sender.nonce + 1), forKey: transfer.sender,
             in: accounts)
         try txn.put(Self.account(balance: credited, nonce: recipient.nonce), forKey: transfer.recipient, in: accounts)
+        return true
     }
 
     private func state(_ account: [UInt8], _ txn: borrowing WriteTransaction) throws -> (balance: UInt64, nonce: UInt64)

@@ -24,6 +24,23 @@ struct DevnetProcessTests {
         #expect(summary.nodes.allSatisfy { $0.executedHeight >= summary.commonHeight && $0.stateRoot != nil })
     }
 
+    /// A devnet run again on its directory continues its chain, and its
+    /// accounts' transfers go on from the nonces the chain executed: every
+    /// transfer of the second run applies, and the state moves on.
+    @Test func aSecondRunContinuesTheChainAndItsTransfersApply() async throws {
+        let scratch = try ScratchDirectory("again")
+        defer { scratch.remove() }
+        let first = try await Devnet(try devnetOptions(scratch.path, load: .seconds(1), rate: 100)).run { _ in }
+        let second = try await Devnet(try devnetOptions(scratch.path, load: .seconds(1), rate: 100)).run { _ in }
+
+        #expect(first.rootsAgree && second.rootsAgree)
+        #expect(first.executed > 0)
+        #expect(second.commonHeight > first.commonHeight, "the second run extends the first run's chain")
+        #expect(second.submitted > 0 && second.executed == second.submitted, "\(second)")
+        #expect(second.lost == 0)
+        #expect(Set(second.nodes.compactMap(\.stateRoot)) != Set(first.nodes.compactMap(\.stateRoot)))
+    }
+
     /// Kills a validator with SIGKILL while load flows, lets the others go
     /// on without it, restarts it on its store and waits until it has
     /// executed what the others had when it came back; `DSMR_DEVNET_KILLS`

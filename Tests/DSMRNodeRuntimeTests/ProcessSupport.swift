@@ -136,7 +136,9 @@ func statuses(_ layout: DevnetLayout, _ indices: some Sequence<Int>) async throw
 }
 
 /// Options for a short devnet under `directory` running the built `dsmr-node`.
-func devnetOptions(_ directory: String, validators: Int = 4, load: Duration?, rate: Int = 200) throws
+func devnetOptions(
+    _ directory: String, validators: Int = 4, load: Duration?, rate: Int = 200
+) throws
     -> DevnetOptions
 {
     var options = DevnetOptions(directory: directory + "/devnet", executable: try builtExecutable("dsmr-node"))

@@ -87,6 +87,16 @@ public struct RulesConfiguration: Codable, Sendable, Hashable {
         } catch {
             throw ConfigurationError("rules: \(error)")
         }
+        // While chain time lags the clock, chunks are built to expire at most
+        // validityWindow after chain time, and the next block may lie
+        // maxBlockSkew after it: with less than a slot between the two, no
+        // block could carry a new chunk and chain time would never move.
+        guard rules.validityWindow >= rules.maxBlockSkew + rules.slotDuration else {
+            throw ConfigurationError(
+                "rules: validityWindow (\(rules.validityWindow) ms) must be at least maxBlockSkew "
+                    + "(\(rules.maxBlockSkew) ms) plus slotDuration (\(rules.slotDuration) ms), or a chain whose "
+                    + "time lags the clock could never carry a new chunk")
+        }
         return rules
     }
 }

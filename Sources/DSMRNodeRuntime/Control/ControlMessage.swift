@@ -17,8 +17,9 @@ public enum ControlRequest: Hashable, Sendable {
     case acceptBlock(Block)
     /// The accepted block at a height.
     case block(height: UInt64)
-    /// The SHA-256 digests of the transactions the block at a height carried
-    /// to execution (duplicates dropped), in order.
+    /// The SHA-256 digests of the transactions that applied at an executed
+    /// height, in order (for a height executed before the node's process
+    /// started: every transaction the block carried to execution).
     case blockTransactions(height: UInt64)
     /// The executed state's nonce of each account (32-byte public keys).
     case nonces([[UInt8]])
@@ -131,7 +132,7 @@ public struct NodeStatus: Hashable, Sendable {
     public var chunksCertified: UInt64
     /// Blocks accepted since the process started.
     public var blocksAccepted: UInt64
-    /// Transactions executed since the process started (duplicates dropped).
+    /// Transactions applied since the process started (invalid ones skipped).
     public var transactionsExecuted: UInt64
     /// Bytes of the chunk store's data file.
     public var storeBytes: UInt64

@@ -24,6 +24,9 @@ public final class ControlServer: Sendable {
             throw ControlError(.failed, "control socket path \(path) is longer than a Unix socket allows (103 bytes)")
         }
         self.path = path
+        // The socket is created with mode 0600 (no moment with a wider one).
+        let previousMask = umask(0o077)
+        defer { umask(previousMask) }
         channel = try await ServerBootstrap(group: group)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -36,7 +39,10 @@ public final class ControlServer: Sendable {
             }
             .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true)
             .get()
-        chmod(path, 0o600)
+        guard chmod(path, 0o600) == 0 else {
+            try? await channel.close()
+            throw ControlError(.failed, "cannot make the control socket \(path) owner-only")
+        }
     }
 
     /// Stops listening and removes the socket file.

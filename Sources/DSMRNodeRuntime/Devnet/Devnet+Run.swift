@@ -30,17 +30,39 @@ extension Devnet {
         let reporting = Task { await reportStatus(started: started, report: report) }
         await submitLoad(started: started)
         let loadSeconds = (ContinuousClock.now - started).seconds
-        // Drain: what was submitted gets its chance to execute.
-        let drainDeadline = ContinuousClock.now + options.drainTimeout
-        while generator.snapshot().pending > 0, ContinuousClock.now < drainDeadline {
-            try? await Task.sleep(for: .milliseconds(100))
-            await reconcileStuckSenders(olderThan: .milliseconds(rules.chunkLifetime))
-        }
+        await drain()
         stopOrdering()
         await ordering.value
         reporting.cancel()
         await reporting.value
         return try await summarise(seconds: loadSeconds)
+    }
+
+    /// Lets what was submitted execute. Ends when nothing is pending, at
+    /// ``DevnetOptions/drainTimeout``, or once the validators have been
+    /// quiet for five seconds (every mempool empty, no block ordered; longer
+    /// than a chunk may wait for its certificate): then
+    /// nothing can carry what is still pending, which is counted lost.
+    func drain() async {
+        let deadline = ContinuousClock.now + options.drainTimeout
+        var quiet: (since: ContinuousClock.Instant, blocks: Int)?
+        while generator.pendingCount > 0, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(250))
+            await reconcileStuckSenders(olderThan: .milliseconds(rules.chunkLifetime))
+            try? await refreshStatus()
+            let blocks = chain.withLock { $0.ordered }
+            let mempools = members.withLock { members in
+                members.filter { $0.client != nil }.reduce(UInt64(0)) { $0 + ($1.status?.mempool ?? 0) }
+            }
+            guard mempools == 0, let start = quiet, start.blocks == blocks else {
+                quiet = mempools == 0 ? (.now, blocks) : nil
+                continue
+            }
+            if ContinuousClock.now - start.since >= .seconds(5) {
+                generator.abandonPending()
+                break
+            }
+        }
     }
 
     /// Ends the load early (the run then drains and summarises).

@@ -35,8 +35,10 @@ public final class Devnet: Sendable {
     public let options: DevnetOptions
     /// Its directory.
     public let layout: DevnetLayout
-    /// The addresses each validator serves Prometheus metrics on.
-    public let metricsAddresses: [String]
+    /// The addresses each validator serves Prometheus metrics on (new ports
+    /// if ``start()`` had to retry).
+    public var metricsAddresses: [String] { metrics.withLock { $0 } }
+    let metrics: Mutex<[String]>
     let keys: [NodeID]
     let rules: Rules
     let generator: LoadGenerator
@@ -50,7 +52,7 @@ public final class Devnet: Sendable {
     public init(_ options: DevnetOptions) throws {
         self.options = options
         layout = try DevnetLayout.prepare(directory: options.directory, validators: options.validators)
-        metricsAddresses = try layout.writeConfigurations(rules: options.rules)
+        metrics = Mutex(try layout.writeConfigurations(rules: options.rules))
         rules = try options.rules.rules()
         let signers = try layout.validatorKeys()
         keys = signers.map(\.nodeID)
@@ -67,9 +69,26 @@ public final class Devnet: Sendable {
 
     // MARK: Processes
 
-    /// Starts every validator and connects to its control socket.
+    /// Starts every validator and connects to its control socket, then
+    /// starts each account's transfers at the nonce the chain has executed.
+    ///
+    /// Ports are picked free just before the validators start; should one be
+    /// taken meanwhile (a validator fails to start), every validator is
+    /// stopped and the start is tried again with new ports, three times at most.
     public func start() async throws {
-        for index in 0..<options.validators { try await startNode(index) }
+        var attempt = 1
+        while true {
+            do {
+                for index in 0..<options.validators { try await startNode(index) }
+                break
+            } catch {
+                await stopNodes()
+                guard attempt < 3 else { throw error }
+                attempt += 1
+                let addresses = try layout.writeConfigurations(rules: options.rules)
+                metrics.withLock { $0 = addresses }
+            }
+        }
         try await refreshStatus()
         let top = members.withLock { $0.compactMap(\.status).max { $0.acceptedHeight < $1.acceptedHeight } }
         guard let top, let reference = client(of: statusIndex(top)) else {
@@ -83,6 +102,12 @@ public final class Devnet: Sendable {
             chain.blocks[tip.height] = tip
             chain.digestsThrough = tip.height
         }
+        let accounts = generator.accounts.map(\.publicKey)
+        guard case .nonces(let nonces) = try await reference.send(.nonces(accounts)), nonces.count == accounts.count
+        else {
+            throw DevnetError("validator did not return the accounts' nonces")
+        }
+        generator.startNonces(nonces)
     }
 
     /// Starts validator `index` and waits until its control socket answers.

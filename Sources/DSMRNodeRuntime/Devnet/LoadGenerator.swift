@@ -51,6 +51,28 @@ final class LoadGenerator: Sendable {
         state = Mutex(State(nextNonce: [UInt64](repeating: 0, count: accounts.count)))
     }
 
+    /// Starts each account (in ``accounts`` order) at the nonce its state has executed.
+    func startNonces(_ nonces: [UInt64]) {
+        state.withLock { state in
+            for (index, nonce) in nonces.enumerated() where index < state.nextNonce.count {
+                state.nextNonce[index] = max(state.nextNonce[index], nonce)
+            }
+        }
+    }
+
+    /// Counts every transfer still pending as lost (nothing can execute it
+    /// any more) and restarts its sender at its lowest pending nonce.
+    func abandonPending() {
+        state.withLock { state in
+            for pending in state.pending.values {
+                state.nextNonce[pending.sender] = min(state.nextNonce[pending.sender], pending.nonce)
+            }
+            state.lost += state.pending.count
+            state.pending = [:]
+            state.pendingBySender = [:]
+        }
+    }
+
     /// Signs `count` transfers from accounts whose validator is in `live`,
     /// round-robin, and returns them by validator index.
     func make(count: Int, live: Set<Int>, now: Int64) -> [Int: [(digest: [UInt8], bytes: [UInt8])]] {
@@ -152,6 +174,9 @@ final class LoadGenerator: Sendable {
             return (state.submitted, state.executed, state.lost, state.pending.count, state.recent)
         }
     }
+
+    /// Transfers submitted and neither executed nor lost.
+    var pendingCount: Int { state.withLock { $0.pending.count } }
 
     /// Every latency recorded.
     var latencies: [Duration] { state.withLock { $0.latencies } }

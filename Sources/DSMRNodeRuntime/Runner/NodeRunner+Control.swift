@@ -31,6 +31,8 @@ extension NodeRunner {
                 else {
                     return .error(ControlError(.notFound, "no executed block held at height \(height)"))
                 }
+                if let applied = assembler.appliedDigests(at: height) { return .transactions(applied) }
+                // Executed before this process started: what the block carried to execution.
                 let transactions = try await node.executor.transactions(of: block)
                 return .transactions(transactions.map { Array(SHA256.hash(data: $0)) })
             case .nonces(let accounts):

@@ -35,6 +35,7 @@ public final class NodeRunner: Sendable {
     /// The peer transport.
     public let transport: TCPTransport
     let vm: DemoVM
+    let assembler: ReportingAssembler
     let set: ValidatorSet
     let logger: Logger
     let metrics = NodeMetrics()
@@ -133,10 +134,11 @@ public final class NodeRunner: Sendable {
         options.fetchTimeout = .seconds(1)
         let counters = self.counters
         let metrics = self.metrics
-        let assembler = CountingAssembler(vm) { count in
+        let assembler = ReportingAssembler(vm) { count in
             counters.withLock { $0.transactionsExecuted += UInt64(count) }
             metrics.transactionsExecuted.increment(by: count)
         }
+        self.assembler = assembler
         do {
             node = try await Node(
                 signer: signer, store: store, transport: transport, validators: schedule, clock: SystemClock(),
