@@ -14,7 +14,8 @@ import Synchronization
 ///    signatures on 4 nodes alone would allow on every core, which is more
 ///    than the devnet executes; submission pauses while more than 1.5 s of
 ///    that rate is pending, so the backlog stays bounded. The value is the
-///    executed rate over the phase after its warm-up.
+///    rate executed from the first block after a warm-up to the last one
+///    before the load stops.
 /// 2. Sustained: 90% of that rate is offered; p50 and p99 are the latencies
 ///    from submission to execution of every transfer this phase submitted.
 ///
@@ -26,7 +27,8 @@ import Synchronization
 /// the row also reports, over phase 1's window, the CPU the node processes
 /// ran on (`node_cores`), how long their threads waited for a CPU
 /// (`node_wait_cores`: other load took it), and the share of their CPU
-/// time the least Ed25519 work accounts for (`ed25519_share`). The run fails if the validators' state roots differ.
+/// time the least Ed25519 work accounts for (`ed25519_share`). The run
+/// fails if the validators' state roots differ.
 enum DevnetRow {
     static let validators = 4
     static let goal = 0.6
