@@ -117,7 +117,7 @@ let package = Package(
         .executableTarget(
             name: "dsmr-bench",
             dependencies: [
-                "ChunkStore", "DSMR", "DSMRNode", "DemoVM", "LMDB", "CLMDB", "SystemC",
+                "ChunkStore", "DSMR", "DSMRNode", "DSMRNodeRuntime", "DemoVM", "LMDB", "CLMDB", "SystemC",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Tools/dsmr-bench"

@@ -89,7 +89,7 @@ struct DSMRBench: AsyncParsableCommand {
             record([try await NodeRow.run(context)])
         }
         if selected.contains(.devnet) {
-            record([try await DevnetRow.run()])
+            record([try await DevnetRow.run(context)])
         }
         log("total: \(pretty(started.duration(to: .now).seconds)) s")
 

@@ -8,12 +8,8 @@ import DemoVM
 /// store and DemoVM state, against the least Ed25519 work those transfers
 /// and their chunks need, measured in the same run.
 ///
-/// The least work: per transfer, its signature checked by each of the 4
-/// executing nodes; per chunk, the producer's signature made once and
-/// checked by the 3 other validators, 3 shares made and checked by the
-/// builder, and the certificate's 3 signatures checked by each of the 3
-/// nodes it is gossiped to. The baseline is the transfers per second that
-/// work alone allows on every core; `ratio` is value / baseline.
+/// The least work is ``Ed25519Work``'s. The baseline is the transfers per
+/// second that work alone allows on every core; `ratio` is value / baseline.
 enum NodeRow {
     static let validators = 4
 
@@ -21,14 +17,10 @@ enum NodeRow {
         let transfers = context.scale.quick ? 2_000 : 20_000
         let outcome = try await drive(transfers: transfers, context)
         let rate = Double(outcome.executed) / outcome.seconds
-        let (signsPerSecond, verifiesPerSecond) = try measureEd25519()
-        let signs = Double(outcome.chunks) * 4
-        let verifies = Double(outcome.executed) * 4 + Double(outcome.chunks) * (3 + 3 + 9)
-        let cores = Double(Machine.current().cores)
-        let leastSeconds = (signs / signsPerSecond + verifies / verifiesPerSecond) / cores
+        let limit = try Ed25519Work.measure().limit(
+            transfers: Double(outcome.executed), chunks: Double(outcome.chunks), cores: Double(Machine.current().cores))
         var row = Row(
-            .nodeInProcess, unit: "tx/s", value: rate, baseline: Double(outcome.executed) / leastSeconds,
-            baselineLabel: "Ed25519 work alone")
+            .nodeInProcess, unit: "tx/s", value: rate, baseline: limit, baselineLabel: "Ed25519 work alone")
         row.notes = [
             "\(validators) validators in process, synced stores, \(outcome.executed) transfers in \(outcome.chunks) chunks, "
                 + "\(outcome.blocks) blocks"
@@ -132,24 +124,5 @@ enum NodeRow {
         }
         outcome.seconds = started.duration(to: .now).seconds
         return outcome
-    }
-
-    /// Ed25519 signatures made and checked per second on one thread.
-    static func measureEd25519() throws -> (signs: Double, verifies: Double) {
-        let key = try Ed25519Signer(seed: [UInt8](repeating: 7, count: 32))
-        let message = [UInt8](repeating: 1, count: 120)
-        let count = 2_000
-        var signature: [UInt8] = []
-        let signing = try seconds { for _ in 0..<count { signature = try key.sign(message) } }
-        let verifier = Ed25519Verifier()
-        var valid = 0
-        let verifying = seconds {
-            for _ in 0..<count where verifier.isValid(signature: signature, message: message, publicKey: key.publicKey)
-            {
-                valid += 1
-            }
-        }
-        guard valid == count else { throw BenchError("Ed25519 verification failed while measuring") }
-        return (Double(count) / signing, Double(count) / verifying)
     }
 }

@@ -23,19 +23,46 @@ extension Devnet {
 
     /// With the validators started: orders blocks and submits load until the
     /// duration passes (or ``stopLoad()``), drains, and summarises. Leaves the
-    /// validators running.
-    public func runLoad(report: @escaping @Sendable (DevnetProgress) -> Void) async throws -> DevnetSummary {
+    /// validators running, so it can run again (each run's summary counts
+    /// only that run).
+    ///
+    /// - Parameters:
+    ///   - rate: transfers submitted per second; nil takes ``DevnetOptions/transactionRate``.
+    ///   - duration: how long the load runs; nil takes ``DevnetOptions/duration``.
+    ///   - report: called with a status line every ``DevnetOptions/statusInterval``.
+    public func runLoad(
+        rate: Int? = nil, duration: Duration? = nil, report: @escaping @Sendable (DevnetProgress) -> Void
+    ) async throws -> DevnetSummary {
+        ordering.withLock { $0 = true }
+        loadStopped.withLock { $0 = false }
+        generator.clearLatencies()
+        let base = RunBase(
+            counts: generator.snapshot(), blocks: chain.withLock { $0.ordered },
+            certified: members.withLock { $0.reduce(0) { $0 + $1.certified } })
         let started = ContinuousClock.now
         let ordering = Task { await orderBlocks() }
-        let reporting = Task { await reportStatus(started: started, report: report) }
-        await submitLoad(started: started)
+        let reporting = Task { await reportStatus(started: started, base: base, report: report) }
+        await submitLoad(
+            started: started, rate: rate ?? options.transactionRate, duration: duration ?? options.duration)
         let loadSeconds = (ContinuousClock.now - started).seconds
         await drain()
         stopOrdering()
         await ordering.value
         reporting.cancel()
         await reporting.value
-        return try await summarise(seconds: loadSeconds)
+        return try await summarise(seconds: loadSeconds, base: base)
+    }
+
+    /// Signs `count` transfers ahead, valid until `expiry` (ms since 1970),
+    /// for the next runs to submit: the load generator's signing then does
+    /// not compete with the validators for the CPU while the load runs.
+    public func signAhead(count: Int, expiry: Int64) { generator.signAhead(count: count, expiry: expiry) }
+
+    /// The counts when a run started, which its reports and summary subtract.
+    struct RunBase {
+        var counts: (submitted: Int, executed: Int, lost: Int, pending: Int, recent: [Duration])
+        var blocks: Int
+        var certified: UInt64
     }
 
     /// Lets what was submitted execute. Ends when nothing is pending, at
@@ -68,16 +95,21 @@ extension Devnet {
     /// Ends the load early (the run then drains and summarises).
     public func stopLoad() { loadStopped.withLock { $0 = true } }
 
-    func submitLoad(started: ContinuousClock.Instant) async {
+    func submitLoad(started: ContinuousClock.Instant, rate: Int, duration: Duration?) async {
         let tick = Duration.milliseconds(20)
         var sent = 0
         var lastReconcile = ContinuousClock.now
         while !loadStopped.withLock({ $0 }) {
             var elapsed = ContinuousClock.now - started
             // The last round sends what was due up to the duration, however late it wakes.
-            let last = options.duration.map { elapsed >= $0 } ?? false
-            if last, let duration = options.duration { elapsed = duration }
-            let due = Int(elapsed.seconds * Double(options.transactionRate)) - sent
+            let last = duration.map { elapsed >= $0 } ?? false
+            if last, let duration { elapsed = duration }
+            var due = Int(elapsed.seconds * Double(rate)) - sent
+            if let maxPending = options.maxPending, generator.pendingCount >= maxPending {
+                // Paused: the time is not made up later.
+                sent += due
+                due = 0
+            }
             if due > 0 {
                 let running = Set(live)
                 let batches = generator.make(count: due, live: running, now: SystemClockMilliseconds.now())
@@ -114,8 +146,13 @@ extension Devnet {
         generator.reconcile(nonces: Dictionary(uniqueKeysWithValues: zip(stuck, nonces)), chainTime: tip.timestamp)
     }
 
-    func reportStatus(started: ContinuousClock.Instant, report: @escaping @Sendable (DevnetProgress) -> Void) async {
-        var last = (time: started, submitted: 0, executed: 0, certified: UInt64(0), blocks: 0)
+    func reportStatus(
+        started: ContinuousClock.Instant, base: RunBase, report: @escaping @Sendable (DevnetProgress) -> Void
+    ) async {
+        var last = (
+            time: started, submitted: base.counts.submitted, executed: base.counts.executed,
+            certified: base.certified, blocks: base.blocks
+        )
         while !Task.isCancelled {
             try? await Task.sleep(for: options.statusInterval)
             if Task.isCancelled { break }
@@ -138,12 +175,15 @@ extension Devnet {
                     certificatesPerSecond: Double(certified &- last.certified) / seconds,
                     blocksPerSecond: Double(ordered - last.blocks) / seconds,
                     p50: quantile(counts.recent, 0.5), p99: quantile(counts.recent, 0.99), height: height,
-                    pending: counts.pending, storeBytes: stores, validatorsUp: up, validators: options.validators))
+                    pending: counts.pending, storeBytes: stores, validatorsUp: up, validators: options.validators,
+                    submitted: counts.submitted - base.counts.submitted,
+                    executed: counts.executed - base.counts.executed, certificates: certified &- base.certified,
+                    blocks: ordered - base.blocks))
             last = (now, counts.submitted, counts.executed, certified, ordered)
         }
     }
 
-    func summarise(seconds: Double) async throws -> DevnetSummary {
+    func summarise(seconds: Double, base: RunBase) async throws -> DevnetSummary {
         try await refreshStatus()
         let statuses = members.withLock { members in
             members.enumerated().map { ($0.offset, $0.element.status, $0.element.client) }
@@ -169,11 +209,12 @@ extension Devnet {
         let (ordered, certified) = (
             chain.withLock { $0.ordered }, members.withLock { $0.reduce(0) { $0 + $1.certified } }
         )
+        let executed = counts.executed - base.counts.executed
         return DevnetSummary(
-            validators: options.validators, seconds: seconds, submitted: counts.submitted, executed: counts.executed,
-            lost: counts.lost, pending: counts.pending,
-            executedPerSecond: Double(counts.executed) / max(seconds, 0.001),
-            blocks: ordered, certificates: certified,
+            validators: options.validators, seconds: seconds, submitted: counts.submitted - base.counts.submitted,
+            executed: executed, lost: counts.lost - base.counts.lost, pending: counts.pending,
+            executedPerSecond: Double(executed) / max(seconds, 0.001),
+            blocks: ordered - base.blocks, certificates: certified &- base.certified,
             p50Milliseconds: quantile(latencies, 0.5).map(\.milliseconds),
             p99Milliseconds: quantile(latencies, 0.99).map(\.milliseconds), commonHeight: common,
             rootsAgree: roots.count == 1 && nodes.filter { $0.stateRoot != nil }.count == running.count, nodes: nodes)
@@ -206,6 +247,14 @@ public struct DevnetProgress: Sendable {
     public var validatorsUp: Int
     /// Validators in the devnet.
     public var validators: Int
+    /// Transfers submitted since the run started.
+    public var submitted = 0
+    /// Transfers executed since the run started.
+    public var executed = 0
+    /// Chunks certified since the run started, over all validators.
+    public var certificates: UInt64 = 0
+    /// Blocks ordered since the run started.
+    public var blocks = 0
 
     /// The report as one line.
     public var line: String {

@@ -16,6 +16,10 @@ public struct DevnetOptions: Sendable {
     public var statusInterval: Duration = .seconds(1)
     /// How long after the load stops the devnet waits for what was submitted to execute.
     public var drainTimeout: Duration = .seconds(20)
+    /// Submission pauses while this many transfers are pending (submitted, not
+    /// yet executed), and the time paused is not made up later; nil never pauses.
+    /// Bounds the backlog when the offered rate is above what the devnet executes.
+    public var maxPending: Int?
     /// The protocol rules; absent fields take the devnet's.
     public var rules = RulesConfiguration()
 

@@ -1,6 +1,7 @@
 import DSMR
 import DSMRNode
 import DemoVM
+import Dispatch
 import Synchronization
 
 /// Signs DemoVM transfers between the devnet's funded accounts at a steady
@@ -20,6 +21,13 @@ final class LoadGenerator: Sendable {
         let submitted: ContinuousClock.Instant
     }
 
+    /// A transfer signed ahead of time, waiting for its sender to reach its nonce.
+    struct Signed {
+        let digest: [UInt8]
+        let bytes: [UInt8]
+        let expiry: Int64
+    }
+
     struct State {
         var nextNonce: [UInt64]
         var pending: [[UInt8]: Pending] = [:]
@@ -30,6 +38,8 @@ final class LoadGenerator: Sendable {
         var latencies: [Duration] = []
         var recent: [Duration] = []
         var round = 0
+        /// Transfers signed ahead, by sender, then nonce.
+        var signed: [Int: [UInt64: Signed]] = [:]
     }
 
     let accounts: [Ed25519Signer]
@@ -92,23 +102,53 @@ final class LoadGenerator: Sendable {
                 defer { state.nextNonce[sender] += 1 }
                 return state.nextNonce[sender]
             }
-            let recipient = accounts[(sender + 1) % accounts.count].publicKey
-            guard
-                let transfer = try? Transfer.sign(
-                    sender: accounts[sender], recipient: recipient, amount: 1, nonce: nonce, expiry: now + lifetime,
-                    domain: domain)
-            else { continue }
-            let digest = transfer.id.bytes
+            let ahead = state.withLock { $0.signed[sender]?.removeValue(forKey: nonce) }
+            guard let transfer = ahead ?? sign(sender: sender, nonce: nonce, expiry: now + lifetime) else { continue }
             state.withLock { state in
-                state.pending[digest] = Pending(
-                    sender: sender, nonce: nonce, expiry: now + lifetime, submitted: .now)
+                state.pending[transfer.digest] = Pending(
+                    sender: sender, nonce: nonce, expiry: transfer.expiry, submitted: .now)
                 state.pendingBySender[sender, default: []].insert(nonce)
                 state.submitted += 1
             }
-            batches[node, default: []].append((digest, transfer.encoded()))
+            batches[node, default: []].append((transfer.digest, transfer.bytes))
             made += 1
         }
         return batches
+    }
+
+    /// Signs, on every core, the next `count` transfers ``make(count:live:now:)``
+    /// would make (round-robin over every account, from each one's next
+    /// nonce), valid until `expiry`, and keeps them for it: signing is the
+    /// clients' work, and done ahead it does not compete with the validators
+    /// for the CPU. A transfer made later at a nonce signed ahead uses it.
+    func signAhead(count: Int, expiry: Int64) {
+        guard count > 0 else { return }
+        let (round, next) = state.withLock { ($0.round, $0.nextNonce) }
+        let senders = accounts.count
+        let results = Mutex([Int: [UInt64: Signed]]())
+        DispatchQueue.concurrentPerform(iterations: senders) { sender in
+            // The senders `count` transfers from `round` on go to, and how many each.
+            let first = (sender - round % senders + senders) % senders
+            let own = first < count ? (count - first + senders - 1) / senders : 0
+            var made: [UInt64: Signed] = [:]
+            for nonce in next[sender]..<(next[sender] + UInt64(own)) {
+                if let transfer = sign(sender: sender, nonce: nonce, expiry: expiry) { made[nonce] = transfer }
+            }
+            results.withLock { $0[sender] = made }
+        }
+        let made = results.withLock { $0 }
+        state.withLock { state in
+            for (sender, transfers) in made { state.signed[sender, default: [:]].merge(transfers) { _, new in new } }
+        }
+    }
+
+    private func sign(sender: Int, nonce: UInt64, expiry: Int64) -> Signed? {
+        let recipient = accounts[(sender + 1) % accounts.count].publicKey
+        guard
+            let transfer = try? Transfer.sign(
+                sender: accounts[sender], recipient: recipient, amount: 1, nonce: nonce, expiry: expiry, domain: domain)
+        else { return nil }
+        return Signed(digest: transfer.id.bytes, bytes: transfer.encoded(), expiry: expiry)
     }
 
     /// Records that the transactions with `digests` executed.
@@ -178,8 +218,16 @@ final class LoadGenerator: Sendable {
     /// Transfers submitted and neither executed nor lost.
     var pendingCount: Int { state.withLock { $0.pending.count } }
 
-    /// Every latency recorded.
+    /// Every latency recorded since the last ``clearLatencies()``.
     var latencies: [Duration] { state.withLock { $0.latencies } }
+
+    /// Forgets the latencies recorded so far.
+    func clearLatencies() {
+        state.withLock { state in
+            state.latencies = []
+            state.recent = []
+        }
+    }
 }
 
 /// The `fraction` quantile (0...1) of `values`, nil when there are none.
