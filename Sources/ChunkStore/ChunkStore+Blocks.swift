@@ -118,31 +118,61 @@ extension ChunkStore {
 
     /// Moves the watermark forward to `time` (never back) and collects
     /// garbage up to it.
+    ///
+    /// A `time` beyond the ``ChainTimeBounds`` of this store (measured from
+    /// the later of its watermark and `now`) is refused unless `force` is
+    /// true: collecting up to `Int64.max` would remove every row.
+    ///
+    /// - Parameters:
+    ///   - now: the node's clock as chain time; nil reads the wall clock.
+    ///   - force: collects up to a time beyond the bounds.
+    /// - Throws: ``ChunkStoreError/Code/implausible`` naming the time and the
+    ///   bound, changing nothing.
     @discardableResult
-    public func collectGarbage(upTo time: ChainTime) async throws -> GarbageReport {
+    public func collectGarbage(upTo time: ChainTime, now: ChainTime? = nil, force: Bool = false) async throws
+        -> GarbageReport
+    {
         let collector = garbageCollector
+        let rules = configuration.rules
+        let clock = now ?? Platform.wallClock()
         return try await submit { w in
             let previous = try w.watermark()
+            if !force { try Self.checkPlausible(time, previous: previous, clock: clock, rules: rules) }
             let current = max(previous, time.milliseconds)
             try w.setWatermark(current)
             return try collector.collect(from: previous, upTo: current, w)
         }
     }
 
-    /// What `collectGarbage(upTo:)` would remove now, changing nothing: the
-    /// collection runs in a nested transaction that is rolled back, so the
-    /// figures are exact and the store (watermark included) stays as it was.
-    /// Needs the writer, like a real collection.
-    public func previewGarbage(upTo time: ChainTime) async throws -> GarbageReport {
+    /// What `collectGarbage(upTo:now:force:)` would remove now, changing
+    /// nothing: the collection runs in a nested transaction that is rolled
+    /// back, so the figures are exact and the store (watermark included)
+    /// stays as it was. Needs the writer, like a real collection, and refuses
+    /// what it would refuse.
+    public func previewGarbage(upTo time: ChainTime, now: ChainTime? = nil, force: Bool = false) async throws
+        -> GarbageReport
+    {
         let collector = garbageCollector
+        let rules = configuration.rules
+        let clock = now ?? Platform.wallClock()
         return try await submit { w in
             try w.rolledBack { child in
                 let previous = try child.watermark()
+                if !force { try Self.checkPlausible(time, previous: previous, clock: clock, rules: rules) }
                 let current = max(previous, time.milliseconds)
                 try child.setWatermark(current)
                 return try collector.collect(from: previous, upTo: current, child)
             }
         }
+    }
+
+    /// Refuses a collection up to `time` beyond the bounds measured from the
+    /// later of the `previous` watermark and `clock`.
+    private static func checkPlausible(_ time: ChainTime, previous: Int64, clock: ChainTime, rules: Rules) throws {
+        try ChainTimeBounds(reference: max(.milliseconds(previous), clock), rules: rules).checkWatermark(
+            time.milliseconds, field: "the watermark",
+            consequence: "collecting up to it would remove every row expiring before it",
+            remedy: "Collect with force (--force)")
     }
 
     /// The last accepted block's height and id, or nil before the first.

@@ -99,7 +99,7 @@ extension ChunkStore {
     /// another network, chain or node is refused.
     ///
     /// A history whose watermark or floor lies beyond the
-    /// ``SigningHistoryBounds`` of this store (measured from the later of
+    /// ``ChainTimeBounds`` of this store (measured from the later of
     /// its watermark and `now`) is refused unless `force` is true: importing
     /// `Int64.max` would collect every row.
     ///
@@ -130,7 +130,7 @@ extension ChunkStore {
             var result = SigningHistoryImport()
             let previous = try w.watermark()
             if !force {
-                try SigningHistoryBounds(reference: max(.milliseconds(previous), clock), rules: rules).check(metadata)
+                try ChainTimeBounds(reference: max(.milliseconds(previous), clock), rules: rules).check(metadata)
             }
             let watermark = max(previous, metadata.lowWatermark)
             if watermark > previous {

@@ -38,7 +38,7 @@ import Synchronization
 ///   `certificates(validAt:limit:)`, `certificate(for:)`.
 /// - Blocks and garbage (`ChunkStore+Blocks`): `recordAccepted(_:)`,
 ///   `markExecuted(height:)`, `markExecuted(height:stateRoot:)`, `stateRoot(at:)`,
-///   `collectGarbage(upTo:)`, `acceptedTip()`, `executedTip()`, `block(at:)`.
+///   `collectGarbage(upTo:now:force:)`, `acceptedTip()`, `executedTip()`, `block(at:)`.
 /// - Maintenance (`ChunkStore+Maintenance`): `check(progress:)`, `recover()`,
 ///   `recover(into:)`, `compact(to:)`, `statistics()`, `storageInfo()`, `sync()`.
 /// - Interchange (`ChunkStore+Interchange`): `dump(to:progress:)`,

@@ -42,10 +42,11 @@ public struct ChunkStoreError: Error, Sendable, CustomStringConvertible {
         public static let invalidChunk = Code(.invalidChunk)
         /// No accepted block's certificate names the chunk.
         public static let notAccepted = Code(.notAccepted)
-        /// A value to be imported lies implausibly far ahead of the store's
-        /// chain time (a signing history's watermark or floor, see
-        /// ``SigningHistoryBounds``); the message names the field and value.
-        /// Importing it anyway takes `force`.
+        /// A value given from outside lies implausibly far ahead of the
+        /// store's chain time (a signing history's watermark or floor, or the
+        /// time a collection was asked to reach; see ``ChainTimeBounds``);
+        /// the message names the field, its value and the bound. Accepting it
+        /// anyway takes `force`.
         public static let implausible = Code(.implausible)
         /// A block does not extend the accepted tip.
         public static let blockOutOfOrder = Code(.blockOutOfOrder)

@@ -42,7 +42,7 @@ struct CapacityTests {
             _ = try await store.persistAndSign(
                 Fixture.chunk(Fixture.producers[0], slot: 20), validators: Fixture.validators,
                 now: .milliseconds(20_000))
-            let report = try await store.collectGarbage(upTo: .milliseconds(.max))
+            let report = try await store.collectGarbage(upTo: .milliseconds(.max), force: true)
             #expect(report.expiredPending == 1 && report.signedRows == 1 && report.ledgerRows == 1)
             #expect(try store.watermark() == .max)
             #expect(

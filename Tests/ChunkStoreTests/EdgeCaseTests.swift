@@ -71,7 +71,7 @@ import Testing
             #expect(Fixture.rules.expiry(ofSlot: slot) == .max)
             let chunk = Fixture.chunk(Fixture.producers[0], slot: slot)
             _ = try await store.persistAndSign(chunk, validators: Fixture.validators, now: .milliseconds(now))
-            let report = try await store.collectGarbage(upTo: .milliseconds(.max))
+            let report = try await store.collectGarbage(upTo: .milliseconds(.max), force: true)
             #expect(report.signedRows == 1)
             #expect(report.expiredPending == 1, "the expired chunk was kept")
             #expect(try store.chunk(chunk.id, expiry: .max) == nil)

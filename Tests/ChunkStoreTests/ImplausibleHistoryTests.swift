@@ -10,8 +10,8 @@ import Testing
     /// The importing node's clock in these tests.
     static let now = ChainTime.milliseconds(20_000)
 
-    static var bounds: SigningHistoryBounds {
-        SigningHistoryBounds(reference: now, rules: MaintenanceTestbed.rules)
+    static var bounds: ChainTimeBounds {
+        ChainTimeBounds(reference: now, rules: MaintenanceTestbed.rules)
     }
 
     @Test func theBoundsFollowTheRulesAndTheLaterOfClockAndWatermark() {
@@ -19,7 +19,7 @@ import Testing
         let bounds = Self.bounds
         #expect(bounds.watermark == 20_000 + rules.maxBlockSkew + rules.epochDuration)
         #expect(bounds.lowSlot == rules.slot(at: bounds.watermark) + rules.maxFutureSlots + 1)
-        let saturated = SigningHistoryBounds(reference: .milliseconds(.max - 1), rules: rules)
+        let saturated = ChainTimeBounds(reference: .milliseconds(.max - 1), rules: rules)
         #expect(saturated.watermark == .max)
     }
 
