@@ -32,6 +32,24 @@ public enum PageWalk {
         guard fd >= 0 else { throw ioError(errno, path) }
         defer { close(fd) }
         var reader = PageReader(fd: fd, path: path, pageSize: MetaPage.pageSizes.upperBound)
+        guard let (meta, bytes) = try snapshot(&reader, transactionID: transactionID) else { return nil }
+        var walk = TreeWalk(reader: reader, lastPage: meta.lastPage)
+        try walk.walkTree(
+            root: Bytes.u64(bytes, 80), depth: Int(Bytes.u16(bytes, 46)), isFree: true, what: "free-page tree")
+        try walk.walkTree(
+            root: Bytes.u64(bytes, 128), depth: Int(Bytes.u16(bytes, 94)), isFree: false, what: "main tree")
+        return PageWalkReport(
+            transactionID: meta.transactionID, lastPage: meta.lastPage, reachablePages: walk.reachableCount,
+            freePages: walk.freeCount, problemCount: walk.problemCount, problems: walk.problems)
+    }
+
+    /// The meta page (parsed, and its bytes) of `transactionID` (the newest
+    /// when nil), with `reader`'s page size set to its; nil when no meta
+    /// page holds `transactionID`.
+    static func snapshot(
+        _ reader: inout PageReader, transactionID: UInt64?
+    ) throws(LMDBError) -> (MetaPage, [UInt8])? {
+        let path = reader.path
         let first = try reader.read(offset: 0, count: MetaPage.byteCount)
         let meta0: MetaPage
         do { meta0 = try MetaPage(index: 0, bytes: first) } catch { throw damaged(path, "meta page 0: \(error.text)") }
@@ -45,16 +63,9 @@ public enum PageWalk {
         } else {
             chosen = meta0.transactionID >= meta1.transactionID ? candidates[0] : candidates[1]
         }
-        guard let (meta, bytes) = chosen else { return nil }
-        reader.pageSize = meta.pageSize
-        var walk = TreeWalk(reader: reader, lastPage: meta.lastPage)
-        try walk.walkTree(
-            root: Bytes.u64(bytes, 80), depth: Int(Bytes.u16(bytes, 46)), isFree: true, what: "free-page tree")
-        try walk.walkTree(
-            root: Bytes.u64(bytes, 128), depth: Int(Bytes.u16(bytes, 94)), isFree: false, what: "main tree")
-        return PageWalkReport(
-            transactionID: meta.transactionID, lastPage: meta.lastPage, reachablePages: walk.reachableCount,
-            freePages: walk.freeCount, problemCount: walk.problemCount, problems: walk.problems)
+        guard let chosen else { return nil }
+        reader.pageSize = chosen.0.pageSize
+        return chosen
     }
 
     static func damaged(_ path: String, _ text: String) -> LMDBError {

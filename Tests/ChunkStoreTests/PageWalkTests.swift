@@ -38,6 +38,30 @@ import Testing
         #expect(run.status == 2, "check exited \(run.status): \(run.output) \(run.error)")
     }
 
+    /// Salvage starts reading at leaf pages after damage from the keys the
+    /// branch pages hold: one per leaf page but the first, in key order.
+    @Test func leafBoundariesAreOnePerLeafPageButTheFirstInKeyOrder() async throws {
+        let bed = MaintenanceTestbed()
+        defer { bed.removeAll() }
+        let store = try bed.open("store")
+        try await MaintenanceTestbed.fill(store, slots: 1...40)
+        store.close()
+        var deep = 0
+        for table in ["chunks", "by_expiry", "signed", "certificates"] {
+            let boundaries = try #require(try PageWalk.leafBoundaries(directory: bed.path("store"), database: table))
+            var statistics: DatabaseStatistics?
+            try bed.withRawEnvironment("store") { environment in
+                statistics = try environment.statistics(of: try environment.database(table))
+            }
+            let leaves = try #require(statistics).leafPages
+            #expect(boundaries.complete && boundaries.keys.count == leaves - 1, "\(table): \(leaves) leaves")
+            #expect(zip(boundaries.keys, boundaries.keys.dropFirst()).allSatisfy { $0.lexicographicallyPrecedes($1) })
+            if leaves > 2 { deep += 1 }
+        }
+        #expect(deep >= 2)
+        #expect(try PageWalk.leafBoundaries(directory: bed.path("store"), database: "no_such_table") == nil)
+    }
+
     @Test func aHealthyStoreHasNoPageProblems() async throws {
         let bed = MaintenanceTestbed()
         defer { bed.removeAll() }

@@ -29,18 +29,34 @@ import Testing
     }
 
     /// Zeroes, in the data file at `path`, the leaf page holding `key` with a
-    /// value of `valueSize` bytes on the page, and returns its page number.
-    /// The key is found with its node header (value size, flags 0, key size;
-    /// little-endian), so the same bytes in another table do not match.
-    /// Returns the page number and how many rows the page held.
+    /// value of `valueSize` bytes on the page (see `leafPage`). Returns the
+    /// page number and how many rows the page held.
     @discardableResult
     static func zeroLeafPage(holding key: [UInt8], valueSize: Int, in path: String) throws -> (page: Int, rows: Int) {
+        let found = try leafPage(holding: key, valueSize: valueSize, in: path)
+        try zeroPage(found.page, in: path)
+        return found
+    }
+
+    /// The leaf page, in the data file at `path`, holding `key` with a value
+    /// of `valueSize` bytes on the page, and how many rows it holds. The key
+    /// is found with its node header (value size, flags 0, key size;
+    /// little-endian), so the same bytes in another table do not match.
+    static func leafPage(holding key: [UInt8], valueSize: Int, in path: String) throws -> (page: Int, rows: Int) {
+        try leafPage(holding: key, valueSize: valueSize, data: try dataFile(path))
+    }
+
+    /// The bytes of the data file of the store at `path`.
+    static func dataFile(_ path: String) throws -> [UInt8] {
+        [UInt8](try Data(contentsOf: URL(fileURLWithPath: path + "/data.mdb")))
+    }
+
+    /// `leafPage(holding:valueSize:in:)` in the data file's bytes `data`.
+    static func leafPage(holding key: [UInt8], valueSize: Int, data: [UInt8]) throws -> (page: Int, rows: Int) {
         let size = UInt32(valueSize)
         let node =
             [UInt8(size & 0xFF), UInt8(size >> 8 & 0xFF), UInt8(size >> 16 & 0xFF), UInt8(size >> 24)]
             + [0, 0, UInt8(key.count), 0] + key
-        let file = path + "/data.mdb"
-        var data = [UInt8](try Data(contentsOf: URL(fileURLWithPath: file)))
         let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
         let leafFlag: UInt16 = 0x02
         var found: [Int] = []
@@ -54,9 +70,16 @@ import Testing
         let start = found[0] * pageSize
         // The page header's lower bound: 16 header bytes, then 2 per row.
         let rows = (Int(data[start + 12]) | Int(data[start + 13]) << 8 - 16) / 2
-        data.replaceSubrange(start..<start + pageSize, with: [UInt8](repeating: 0, count: pageSize))
-        try Data(data).write(to: URL(fileURLWithPath: file))
         return (found[0], rows)
+    }
+
+    /// Overwrites page `page` of the data file at `path` with zeros.
+    static func zeroPage(_ page: Int, in path: String) throws {
+        let file = path + "/data.mdb"
+        var data = [UInt8](try Data(contentsOf: URL(fileURLWithPath: file)))
+        let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
+        data.replaceSubrange(page * pageSize..<(page + 1) * pageSize, with: [UInt8](repeating: 0, count: pageSize))
+        try Data(data).write(to: URL(fileURLWithPath: file))
     }
 
     /// A `certificates` value: status (1) and the certificate.
@@ -133,6 +156,40 @@ import Testing
             #expect(!(after.lexicographicallyPrecedes(middleKey) && middleKey.lexicographicallyPrecedes(before)))
         }
         #expect(certificates.rowsKept == certified.count - first.rows - second.rows)
+        #expect(report.check.isClean, "\(report.check.problems)")
+    }
+
+    /// The table's last leaf page and the one before the page before it are
+    /// zeroed: reading from the end fails at once, so there is no readable
+    /// key above the damage; the rows on the page between are still read,
+    /// and exactly the rows on the zeroed pages are lost.
+    @Test func rowsBetweenADamagedPageAndADamagedLastPageAreRead() async throws {
+        let (bed, chunks) = try await Self.compactedStore()
+        defer { bed.removeAll() }
+        // In key order, as the table holds them.
+        let certified = chunks.enumerated().filter { $0.offset % 2 == 0 }.map(\.element)
+            .sorted { Self.chunkKey($0).lexicographicallyPrecedes(Self.chunkKey($1)) }
+        let data = try Self.dataFile(bed.path("c"))
+        let pages = try certified.map {
+            try Self.leafPage(holding: Self.chunkKey($0), valueSize: Self.certificateRowSize($0), data: data).page
+        }
+        var leaves: [Int] = []
+        for page in pages where leaves.last != page { leaves.append(page) }
+        try #require(Set(leaves).count == leaves.count && leaves.count >= 4, "certificate leaves \(leaves)")
+        let zeroed: Set = [leaves[leaves.count - 1], leaves[leaves.count - 3]]
+        for page in zeroed { try Self.zeroPage(page, in: bed.path("c")) }
+
+        let report = try await ChunkStore.salvage(from: bed.path("c"), into: bed.path("d"), isolation: Self.isolation())
+        let certificates = try #require(report.tables["certificates"])
+        let expected = zip(certified, pages).filter { !zeroed.contains($0.1) }.map(\.0)
+        #expect(certificates.rowsKept == expected.count, "\(certificates)")
+        #expect(certificates.lost.count == 2 && certificates.lost.last?.before == nil, "\(certificates.lost)")
+        #expect(certificates.rowsLost == certified.count - expected.count)
+        let salvaged = try ChunkStore(adopting: bed.path("d"), readOnly: true)
+        defer { salvaged.close() }
+        let rules = MaintenanceTestbed.rules
+        let kept = try certified.filter { try salvaged.certificate(for: ChunkReference(chunk: $0, rules: rules)) != nil }
+        #expect(kept.map(\.id) == expected.map(\.id))
         #expect(report.check.isClean, "\(report.check.problems)")
     }
 

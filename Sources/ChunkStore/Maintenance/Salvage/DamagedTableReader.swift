@@ -6,9 +6,11 @@ import LMDB
 /// the front in key order until reading fails (an LMDB error, keys that stop
 /// ascending, or, in a child process, the child dying by a signal), then
 /// from the back in reverse order down to where the front stopped, then from
-/// keys halfway through what is still unread, so that rows between two
-/// damaged places are read too. What stays unread is reported as ranges of
-/// keys.
+/// probe keys inside what is still unread, so that rows between two damaged
+/// places, or between a damaged place and a damaged end of the table, are
+/// read too. Probe keys are the keys at which leaf pages begin, read from
+/// the table's branch pages (`PageWalk.leafBoundaries`), then keys halfway
+/// through what is left. What stays unread is reported as ranges of keys.
 struct DamagedTableReader {
     let path: String
     let table: String
@@ -31,14 +33,18 @@ struct DamagedTableReader {
         let reason: String
     }
 
-    /// Most probes into one table's unreadable ranges (each is two passes).
+    /// Most probes at keys halfway through one table's unreadable ranges
+    /// (each is two passes).
     static let maxProbes = 8
+    /// Most probes at leaf boundaries in one table (each is two passes).
+    static let maxBoundaryProbes = 256
 
     /// Hands every readable row to `body`, in batches; returns the ranges
     /// that could not be read, in key order (empty when the whole table was
     /// read). After the passes from both ends, each unreadable range is
-    /// probed from the key halfway through it, reading down and up from
-    /// there, so rows between two damaged places are read too.
+    /// probed from a key inside it, reading down and up from there: the
+    /// middle one of the leaf boundaries inside it, or, when none is left,
+    /// the key halfway through it.
     func read(_ body: ([CopiedRow]) async throws -> Void) async throws -> [Gap] {
         var last: [UInt8]?
         let failure = try await pass(after: nil, before: nil, reverse: false) { rows in
@@ -56,13 +62,21 @@ struct DamagedTableReader {
         var pending = [Gap(after: last, before: first, reason: failure)]
         var gaps: [Gap] = []
         var probes = 0
+        var boundaryProbes = 0
+        let boundaries = (try? PageWalk.leafBoundaries(directory: path, database: table))?.keys ?? []
         while !pending.isEmpty {
             let gap = pending.removeFirst()
-            guard probes < Self.maxProbes, let middle = Self.middle(gap.after, gap.before) else {
+            let middle: [UInt8]
+            if boundaryProbes < Self.maxBoundaryProbes, let boundary = Self.middle(of: boundaries, inside: gap) {
+                boundaryProbes += 1
+                middle = boundary
+            } else if probes < Self.maxProbes, let halfway = Self.middle(gap.after, gap.before) {
+                probes += 1
+                middle = halfway
+            } else {
                 gaps.append(gap)
                 continue
             }
-            probes += 1
             // Down from the middle (itself included), then up from it.
             var lowest: [UInt8]?
             let downStop = try await pass(after: gap.after, before: middle + [0], reverse: true) { rows in
@@ -79,6 +93,15 @@ struct DamagedTableReader {
             if upStop != nil { pending.append(Gap(after: highest ?? middle, before: gap.before, reason: gap.reason)) }
         }
         return Self.merged(gaps)
+    }
+
+    /// The middle one of the sorted `keys` strictly inside `gap`, or nil.
+    static func middle(of keys: [[UInt8]], inside gap: Gap) -> [UInt8]? {
+        let start = gap.after.map { after in keys.partitioningIndex { after.lexicographicallyPrecedes($0) } } ?? 0
+        let end =
+            gap.before.map { before in keys.partitioningIndex { !$0.lexicographicallyPrecedes(before) } }
+            ?? keys.count
+        return start < end ? keys[(start + end) / 2] : nil
     }
 
     /// The key halfway between `low` and `high` (nil: the ends of the key
@@ -171,5 +194,18 @@ struct DamagedTableReader {
             return try await TableRowStream.readChild(
                 executable: executable, arguments: childArguments, watchdog: watchdog, body)
         }
+    }
+}
+
+extension Array {
+    /// The first index whose element satisfies `belongs`, for a predicate
+    /// false on a prefix and true on the rest (binary search).
+    fileprivate func partitioningIndex(where belongs: (Element) -> Bool) -> Int {
+        var low = 0, high = count
+        while low < high {
+            let middle = (low + high) / 2
+            if belongs(self[middle]) { high = middle } else { low = middle + 1 }
+        }
+        return low
     }
 }
