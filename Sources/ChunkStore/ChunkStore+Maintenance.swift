@@ -14,7 +14,8 @@ extension ChunkStore {
     /// tips that are not the last block, a watermark below the tip's
     /// timestamp; pending rows the watermark should have collected; keys of
     /// the wrong shape; and LMDB's page structure (`PageWalk`: pages reached
-    /// twice, in use and listed free, out of range or with wrong headers),
+    /// twice, in use and listed free, out of range or with wrong headers,
+    /// and, when none of those, pages neither in use nor listed free),
     /// reported in the pseudo-table `pages`. Runs in one snapshot, so it is
     /// safe on a live store.
     /// `progress`, if given, hears how far each table's check has come.
@@ -29,6 +30,12 @@ extension ChunkStore {
         }
         for problem in walk?.problems ?? [] {
             report.add(.pageStructure, "pages", Self.bigEndian(problem.page), problem.description)
+        }
+        for run in walk?.leakedRuns ?? [] {
+            let pages = run.count == 1 ? "page \(run.lowerBound) is" : "pages \(run) (\(run.count) pages) are"
+            report.add(
+                .pageLeaked, "pages", Self.bigEndian(run.lowerBound),
+                "\(pages) neither reachable from any tree nor listed free: the space is lost, the rows are intact")
         }
         return report
     }

@@ -164,6 +164,27 @@ struct TreeWalk {
         return try reader.read(offset: first * UInt64(reader.pageSize) + UInt64(Self.headerSize), count: size)
     }
 
+    /// The runs of pages 2...`lastPage` neither reachable nor listed free, in
+    /// page order, at most `limit` of them, and how many pages they hold in
+    /// all (past the limit too).
+    func unaccountedRuns(limit: Int) -> (runs: [ClosedRange<UInt64>], pages: Int) {
+        var runs: [ClosedRange<UInt64>] = []
+        var pages = 0
+        var start: UInt64?
+        guard lastPage >= 2 else { return (runs, pages) }
+        for page in UInt64(2)...lastPage {
+            if state[Int(page)] == 0 {
+                pages += 1
+                if start == nil { start = page }
+            } else if let first = start {
+                if runs.count < limit { runs.append(first...(page - 1)) }
+                start = nil
+            }
+        }
+        if let first = start, runs.count < limit { runs.append(first...lastPage) }
+        return (runs, pages)
+    }
+
     /// Records the page numbers of a free-list value: a count, then ids.
     private mutating func listFree(_ value: [UInt8], from: String, page: UInt64) {
         guard value.count >= 8 else {

@@ -14,8 +14,20 @@ import Darwin
 /// reports a page number at or past the meta page's last page + 1, a page
 /// reached twice, a page both reachable and listed free (or listed free
 /// twice), and a page whose header has the wrong page number or flags.
-/// It does not call a page lost that is neither reachable nor free: such
-/// pages may still be held by an older snapshot.
+///
+/// When it finds none of those, it also accounts for every page: pages 0
+/// and 1 are the meta pages, and each of pages 2...last page must be either
+/// reachable or listed free. LMDB 0.9 keeps that true of every committed
+/// snapshot: a commit lists the pages it freed under its own transaction id
+/// (they stay listed while a reader of an older snapshot may use them, as
+/// pages of older records are reclaimed only below the oldest reader), and
+/// writes the reclaimed pages it did not use back to the free-page tree;
+/// every page of an overflow run is reached, and listed when freed. A page
+/// that is neither is *leaked*: its space is lost, and LMDB's compacting
+/// copy (`mdb_env_copy2` with `MDB_CP_COMPACT`) refuses the file
+/// (`MDB_INCOMPATIBLE`), as its count of pages then disagrees. When a tree
+/// could not be walked whole, its unwalked pages would look leaked, so no
+/// accounting is reported.
 ///
 /// Everything is bounded: each page is read at most once, trees at most
 /// `MetaPage.maxDepth` deep, node counts by the page size.
@@ -38,9 +50,12 @@ public enum PageWalk {
             root: Bytes.u64(bytes, 80), depth: Int(Bytes.u16(bytes, 46)), isFree: true, what: "free-page tree")
         try walk.walkTree(
             root: Bytes.u64(bytes, 128), depth: Int(Bytes.u16(bytes, 94)), isFree: false, what: "main tree")
+        let accounted = walk.problemCount == 0
+        let leaks = accounted ? walk.unaccountedRuns(limit: PageWalkReport.problemLimit) : (runs: [], pages: 0)
         return PageWalkReport(
             transactionID: meta.transactionID, lastPage: meta.lastPage, reachablePages: walk.reachableCount,
-            freePages: walk.freeCount, problemCount: walk.problemCount, problems: walk.problems)
+            freePages: walk.freeCount, problemCount: walk.problemCount, problems: walk.problems,
+            isAccounted: accounted, leakedPages: leaks.pages, leakedRuns: leaks.runs)
     }
 
     /// The meta page (parsed, and its bytes) of `transactionID` (the newest
@@ -93,6 +108,15 @@ public struct PageWalkReport: Sendable, Hashable {
     public let problemCount: Int
     /// What is certainly wrong, at most `PageWalkReport.problemLimit`.
     public let problems: [PageProblem]
+    /// Whether every page was accounted for: true when no problem was found
+    /// (otherwise pages below a damaged tree were not walked, and the
+    /// figures below are zero).
+    public let isAccounted: Bool
+    /// Pages 2...`lastPage` neither reachable nor listed free, in all.
+    public let leakedPages: Int
+    /// Those pages as runs of consecutive page numbers, in page order, at
+    /// most `PageWalkReport.problemLimit` runs.
+    public let leakedRuns: [ClosedRange<UInt64>]
 
     /// The most problems kept.
     public static let problemLimit = 1_000

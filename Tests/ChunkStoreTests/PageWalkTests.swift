@@ -62,6 +62,38 @@ import Testing
         #expect(try PageWalk.leafBoundaries(directory: bed.path("store"), database: "no_such_table") == nil)
     }
 
+    /// A page neither reachable nor listed free is lost space: `check`
+    /// reports it and says what reclaims it. LMDB's compacting copy counts
+    /// pages and refuses the file; `recover -o` copies the rows into a new
+    /// store that accounts for every page.
+    @Test func aPageDroppedFromTheFreeListIsReportedLeakedAndRecoverIntoANewStoreReclaimsIt() async throws {
+        let bed = MaintenanceTestbed()
+        defer { bed.removeAll() }
+        let path = try await Self.writtenStore(bed)
+        let leaked = try FreeListEdit.dropLastFreePage(in: path + "/data.mdb")
+        let run = try ToolRun.dsmrStore(["check", "-s", path], deadline: 60)
+        #expect(run.status == 2, "check exited \(run.status): \(run.output) \(run.error)")
+        #expect(run.output.contains("pageLeaked in pages at \(Self.hex(leaked))"), "\(run.output)")
+        #expect(run.output.contains("page \(leaked) is neither reachable"), "\(run.output)")
+        #expect(run.output.contains("compact refuses the store; recover -o copies the rows"), "\(run.output)")
+        let report = try #require(try PageWalk.verify(directory: path))
+        #expect(report.problems.isEmpty && report.isAccounted, "\(report.problems)")
+        #expect(report.leakedPages == 1 && report.leakedRuns == [leaked...leaked])
+
+        let compacted = try ToolRun.dsmrStore(["compact", "-s", path, "-o", bed.path("compacted")], deadline: 60)
+        #expect(compacted.status == 2 && compacted.error.contains("MDB_INCOMPATIBLE"), "\(compacted.error)")
+        let salvaged = try ToolRun.dsmrStore(["recover", "-s", path, "-o", bed.path("salvaged")], deadline: 60)
+        #expect(salvaged.status == 0, "\(salvaged.output) \(salvaged.error)")
+        let clean = try ToolRun.dsmrStore(["check", "-s", bed.path("salvaged")], deadline: 60)
+        #expect(clean.status == 0, "\(clean.output)")
+        let accounted = try #require(try PageWalk.verify(directory: bed.path("salvaged")))
+        #expect(accounted.isAccounted && accounted.leakedPages == 0)
+    }
+
+    static func hex(_ page: UInt64) -> String {
+        (0..<8).map { String(format: "%02x", UInt8(truncatingIfNeeded: page >> (56 - 8 * $0))) }.joined()
+    }
+
     @Test func aHealthyStoreHasNoPageProblems() async throws {
         let bed = MaintenanceTestbed()
         defer { bed.removeAll() }
@@ -69,6 +101,9 @@ import Testing
         let report = try #require(try PageWalk.verify(directory: path))
         #expect(report.problems.isEmpty, "\(report.problems)")
         #expect(report.freePages > 0 && report.reachablePages > 2)
+        // Every page but the two meta pages is in use or free, none both.
+        #expect(report.isAccounted && report.leakedPages == 0 && report.leakedRuns.isEmpty)
+        #expect(report.reachablePages + report.freePages == Int(report.lastPage) - 1)
     }
 }
 
@@ -89,6 +124,27 @@ enum FreeListEdit {
         for byte in 0..<8 { data[value + 8 + byte] = UInt8((mainRoot >> (8 * byte)) & 0xFF) }
         try Data(data).write(to: URL(fileURLWithPath: file))
         return UInt64(mainRoot)
+    }
+
+    /// Takes the last page number off the first free list (free-page tree of
+    /// depth 1) by lowering its count, so that page is neither reachable nor
+    /// listed free; returns it.
+    static func dropLastFreePage(in file: String) throws -> UInt64 {
+        var data = [UInt8](try Data(contentsOf: URL(fileURLWithPath: file)))
+        func u(_ at: Int, _ n: Int) -> Int { (0..<n).reduce(0) { $0 | Int(data[at + $1]) << (8 * $1) } }
+        let pageSize = u(40, 4)
+        let metaAt = u(144, 8) >= u(pageSize + 144, 8) ? 0 : pageSize
+        let freeRoot = u(metaAt + 80, 8)
+        try #require(u(metaAt + 46, 2) == 1, "the free-page tree is not a single leaf")
+        let page = freeRoot * pageSize
+        let node = page + u(page + 16, 2)
+        let value = node + 8 + u(node + 6, 2)
+        let count = u(value, 8)
+        try #require(u(node + 4, 2) == 0 && count > 0, "the first free list is not inline")
+        let dropped = u(value + 8 * count, 8)
+        for byte in 0..<8 { data[value + byte] = UInt8(((count - 1) >> (8 * byte)) & 0xFF) }
+        try Data(data).write(to: URL(fileURLWithPath: file))
+        return UInt64(dropped)
     }
 
     /// Points the first child of the first branch page at its second child;

@@ -43,6 +43,12 @@ public struct StoreProblem: Sendable, Hashable, Codable, CustomStringConvertible
         /// the last page, or with a wrong header. Rows may read back intact
         /// while the next write reuses a live page.
         case pageStructure
+        /// Pages of `data.mdb` neither reachable from any tree nor listed
+        /// free (table `pages`, key the first page of a run): their space is
+        /// lost, while every row reads intact. `recover` cannot reclaim them
+        /// and LMDB's compacting copy refuses such a file, so `compact`
+        /// fails; `recover -o` copies the rows into a new store without them.
+        case pageLeaked
     }
 
     /// The kind of damage.
@@ -55,7 +61,10 @@ public struct StoreProblem: Sendable, Hashable, Codable, CustomStringConvertible
     public let detail: String
 
     public var description: String {
-        let repair = isRepairable ? "recover repairs this" : "recover cannot repair this"
+        let repair =
+            kind == .pageLeaked
+            ? "recover cannot repair this and compact refuses the store; recover -o copies the rows into a new store"
+            : isRepairable ? "recover repairs this" : "recover cannot repair this"
         return "\(kind.rawValue) in \(table) at \(key): \(detail) (\(repair))"
     }
 
@@ -65,7 +74,7 @@ public struct StoreProblem: Sendable, Hashable, Codable, CustomStringConvertible
         case .missingIndexRow, .danglingIndexRow, .ledgerMismatch, .signedRowMismatch, .certificateCorrupt,
             .chunkHashMismatch, .chunkRecordCorrupt, .malformedKey:
             return true
-        case .evidenceCorrupt, .blockCorrupt, .metaInvalid, .expiredRowKept, .pageStructure:
+        case .evidenceCorrupt, .blockCorrupt, .metaInvalid, .expiredRowKept, .pageStructure, .pageLeaked:
             return false
         }
     }
