@@ -90,6 +90,38 @@ import Testing
         #expect(accounted.isAccounted && accounted.leakedPages == 0)
     }
 
+    /// Pages freed while another process reads an older snapshot cannot be
+    /// reused and stay listed under the freeing commits: every page is
+    /// still accounted for, and nothing is called leaked.
+    @Test func pagesFreedWhileAnOlderSnapshotIsReadAreAccountedFor() async throws {
+        let bed = MaintenanceTestbed()
+        defer { bed.removeAll() }
+        let store = try bed.open("a")
+        try await MaintenanceTestbed.fill(store, slots: 1...10)
+        store.close()
+        let reader = try ChildProcess(try siblingExecutable("lmdb-reader-child"), [bed.path("a")])
+        defer {
+            reader.killHard()
+            _ = reader.wait()
+        }
+        #expect(try reader.readLine(timeout: 20) == "ready")
+        let written = try bed.open("a")
+        defer { written.close() }
+        for slot in UInt64(11)...30 {
+            for producer in 1...3 {
+                _ = try await written.persistAndSign(
+                    MaintenanceTestbed.chunk(producer: producer, slot: slot, payload: UInt8(slot)),
+                    validators: MaintenanceTestbed.validators, now: .milliseconds(Int64(slot) * 1_000))
+            }
+        }
+        try await written.collectGarbage(upTo: .milliseconds(25_000))
+        let report = try written.check()
+        #expect(report.isClean, "\(report.problems)")
+        let walk = try #require(try PageWalk.verify(directory: bed.path("a")))
+        #expect(walk.isAccounted && walk.leakedPages == 0 && walk.freePages > 0, "\(walk)")
+        #expect(walk.reachablePages + walk.freePages == Int(walk.lastPage) - 1)
+    }
+
     static func hex(_ page: UInt64) -> String {
         (0..<8).map { String(format: "%02x", UInt8(truncatingIfNeeded: page >> (56 - 8 * $0))) }.joined()
     }
