@@ -65,6 +65,10 @@ extension ChunkStore {
     /// to a new temporary file (`O_EXCL|O_NOFOLLOW`, mode 0600), synced, then
     /// linked into place and the directory synced.
     ///
+    /// Every `certificates` and `blocks` row of the copy is in the
+    /// checksummed form: rows written before rows carried checksums are
+    /// rewritten in the copy, which is then compacted again in place.
+    ///
     /// The corresponding C call is `mdb_env_copyfd2` with `MDB_CP_COMPACT`.
     ///
     /// - Throws: ``ChunkStoreError/Code/outputInsideStore`` or
@@ -78,6 +82,10 @@ extension ChunkStore {
             }
         }
         try file.finish()
+        let limits = DecodingLimits(rules: configuration.rules)
+        if try Self.addChecksums(at: directory.path, limits: limits).total > 0 {
+            _ = try Self.compactInPlace(at: directory.path)
+        }
     }
 
     /// Copies the store, compacted, into `destination`, then rebuilds the

@@ -24,6 +24,13 @@ extension DSMRStore {
                 let rows = report.rowsChecked.values.reduce(0, +)
                 print(
                     report.isClean ? "OK: \(rows) rows checked" : "\(report.problemCount) errors found in \(rows) rows")
+                let unchecked = report.rowsWithoutChecksum.sorted { $0.key < $1.key }
+                if !unchecked.isEmpty {
+                    let counts = unchecked.map { "\($0.value) \($0.key)" }.joined(separator: " and ")
+                    print(
+                        "\(counts) rows lack a checksum (written by an older version; damage to them goes unseen): `dsmr-store compact` rewrites them with one."
+                    )
+                }
                 if !report.isClean && report.problems.contains(where: \.isRepairable) {
                     print("`dsmr-store recover` repairs what is marked so; run it with the node stopped.")
                 }

@@ -1,3 +1,4 @@
+import DSMR
 import Foundation
 import LMDB
 
@@ -14,7 +15,10 @@ extension ChunkStore {
     /// lock (refusing, with the holder named, while a node holds it), writes
     /// a compacted copy to a new temporary file in the store's directory,
     /// syncs it, renames it over `data.mdb` (atomic: a crash leaves either
-    /// the old file or the new one) and syncs the directory.
+    /// the old file or the new one) and syncs the directory. Before the
+    /// copy, every `certificates` and `blocks` row written before rows
+    /// carried checksums is rewritten with its checksum, in one synced
+    /// transaction on the store itself.
     ///
     /// No other process may have the store open, read-only tools included:
     /// one that does would keep reading the old file. Such a process is
@@ -35,6 +39,14 @@ extension ChunkStore {
         // process's LMDB locks on lock.mdb.
         let probe = try SealedErrors.sealed(path, .opening) { try LockFileProbe(directory: path) }
         defer { probe.close() }
+        let limits: DecodingLimits
+        do {
+            let store = try ChunkStore(adopting: path, readOnly: true)
+            defer { store.close() }
+            try refuseOtherOpeners(path, probe, store)
+            limits = DecodingLimits(rules: store.configuration.rules)
+        }
+        _ = try addChecksums(at: path, limits: limits)
         do {
             let store = try ChunkStore(adopting: path, readOnly: true)
             defer { store.close() }

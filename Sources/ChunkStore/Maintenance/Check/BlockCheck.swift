@@ -18,7 +18,9 @@ extension StoreChecker {
             last = (key.height, nil)
             let block: Block
             do {
-                block = try BlockRow(Array(entry.raw.value), height: key.height, limits: limits).block
+                let row = try BlockRow(Array(entry.raw.value), height: key.height, limits: limits)
+                if row.isUnchecked { report.countWithoutChecksum(Schema.blocks) }
+                block = row.block
             } catch {
                 report.add(.blockCorrupt, Schema.blocks, entry.raw.key, "\(error)")
                 return

@@ -15,6 +15,7 @@ extension StoreChecker {
             let certificate: ChunkCertificate
             do {
                 row = try entry.value()
+                if row.isUnchecked { report.countWithoutChecksum(Schema.certificates) }
                 certificate = try row.decode(limits: limits)
             } catch {
                 report.add(.certificateCorrupt, Schema.certificates, entry.raw.key, "\(error)")

@@ -81,6 +81,8 @@ struct StoreSalvage {
             // Rebuild the indexes first: collection walks `by_expiry`.
             let rebuilt = try recovery.recover(w)
             _ = try collector.collect(from: 0, upTo: watermark, w)
+            // Rows copied as read get the checksums older versions did not write.
+            _ = try ChecksumUpgrade.rewrite(w, limits: limits)
             try w.delete(w.tables.meta, MetaKey.loadIncomplete.key)
             return rebuilt
         }
