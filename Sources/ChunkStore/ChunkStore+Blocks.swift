@@ -129,9 +129,9 @@ extension ChunkStore {
     /// - Throws: ``ChunkStoreError/Code/implausible`` naming the time and the
     ///   bound, changing nothing.
     @discardableResult
-    public func collectGarbage(upTo time: ChainTime, now: ChainTime? = nil, force: Bool = false) async throws
-        -> GarbageReport
-    {
+    public func collectGarbage(
+        upTo time: ChainTime, now: ChainTime? = nil, force: Bool = false
+    ) async throws -> GarbageReport {
         let collector = garbageCollector
         let rules = configuration.rules
         let clock = now ?? Platform.wallClock()
@@ -149,9 +149,9 @@ extension ChunkStore {
     /// back, so the figures are exact and the store (watermark included)
     /// stays as it was. Needs the writer, like a real collection, and refuses
     /// what it would refuse.
-    public func previewGarbage(upTo time: ChainTime, now: ChainTime? = nil, force: Bool = false) async throws
-        -> GarbageReport
-    {
+    public func previewGarbage(
+        upTo time: ChainTime, now: ChainTime? = nil, force: Bool = false
+    ) async throws -> GarbageReport {
         let collector = garbageCollector
         let rules = configuration.rules
         let clock = now ?? Platform.wallClock()

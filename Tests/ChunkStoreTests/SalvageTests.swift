@@ -188,7 +188,9 @@ import Testing
         let salvaged = try ChunkStore(adopting: bed.path("d"), readOnly: true)
         defer { salvaged.close() }
         let rules = MaintenanceTestbed.rules
-        let kept = try certified.filter { try salvaged.certificate(for: ChunkReference(chunk: $0, rules: rules)) != nil }
+        let kept = try certified.filter {
+            try salvaged.certificate(for: ChunkReference(chunk: $0, rules: rules)) != nil
+        }
         #expect(kept.map(\.id) == expected.map(\.id))
         #expect(report.check.isClean, "\(report.check.problems)")
     }
