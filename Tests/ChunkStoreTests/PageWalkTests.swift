@@ -122,6 +122,31 @@ import Testing
         #expect(walk.reachablePages + walk.freePages == Int(walk.lastPage) - 1)
     }
 
+    /// Nested transactions rolled back (dry-run collections, each deleting
+    /// and rewriting pages) and refused signing requests return every page
+    /// they took: nothing is called leaked.
+    @Test func rolledBackNestedTransactionsLeakNoPage() async throws {
+        let bed = MaintenanceTestbed()
+        defer { bed.removeAll() }
+        let store = try bed.open("a")
+        let chunks = try await MaintenanceTestbed.fill(store, slots: 1...30)
+        for upTo in stride(from: Int64(5_000), through: 40_000, by: 5_000) {
+            _ = try await store.previewGarbage(upTo: .milliseconds(upTo))
+        }
+        // A second chunk for a slot already signed is refused inside the batch.
+        for chunk in chunks.prefix(10) {
+            _ = try? await store.persistAndSign(
+                MaintenanceTestbed.chunk(producer: 1, slot: chunk.slot, payload: 0xEE),
+                validators: MaintenanceTestbed.validators, now: .milliseconds(Int64(chunk.slot) * 1_000))
+        }
+        try await store.collectGarbage(upTo: .milliseconds(20_000))
+        _ = try await store.previewGarbage(upTo: .milliseconds(40_000))
+        store.close()
+        let walk = try #require(try PageWalk.verify(directory: bed.path("a")))
+        #expect(walk.problems.isEmpty && walk.isAccounted && walk.leakedPages == 0, "\(walk)")
+        #expect(walk.reachablePages + walk.freePages == Int(walk.lastPage) - 1)
+    }
+
     static func hex(_ page: UInt64) -> String {
         (0..<8).map { String(format: "%02x", UInt8(truncatingIfNeeded: page >> (56 - 8 * $0))) }.joined()
     }
