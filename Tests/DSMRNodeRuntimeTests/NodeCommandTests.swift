@@ -115,3 +115,18 @@ private func rewriteConfiguration(
     try JSONSerialization.data(withJSONObject: object).write(to: URL(fileURLWithPath: path))
     return path
 }
+
+@Suite("dsmr-node devnet --reset")
+struct DevnetResetTests {
+    @Test func resetRefusesADirectoryThatHoldsNoDevnet() async throws {
+        let scratch = try ScratchDirectory("reset")
+        defer { scratch.remove() }
+        let precious = scratch.path + "/precious.txt"
+        try Data("keep me".utf8).write(to: URL(fileURLWithPath: precious))
+        let run = try await runTool(
+            try builtExecutable("dsmr-node"), ["devnet", "--data", scratch.path, "--reset", "--duration", "1"])
+        #expect(run.status == 1, "\(run)")
+        #expect(run.stderr.contains("not a devnet directory"), "\(run)")
+        #expect(FileManager.default.fileExists(atPath: precious))
+    }
+}

@@ -41,7 +41,7 @@ extension DSMRNodeCommand {
         }
 
         func run() async throws {
-            if reset { try? FileManager.default.removeItem(atPath: data) }
+            if reset { try resetDirectory() }
             let executable = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
             var options = DevnetOptions(directory: data, executable: executable)
             options.validators = validators
@@ -61,8 +61,12 @@ extension DSMRNodeCommand {
             for (index, address) in devnet.metricsAddresses.enumerated() {
                 print("  node\(index): metrics http://\(address)/metrics, log \(devnet.layout.logPath(index))")
             }
-            let interrupt = installInterruptHandler { devnet.stopLoad() }
-            defer { interrupt.cancel() }
+            let interrupt = installInterruptHandler(stop: { devnet.stopLoad() }, kill: { devnet.killAllNow() })
+            let termination = installTerminationHandler { devnet.killAllNow() }
+            defer {
+                interrupt.cancel()
+                termination.cancel()
+            }
             let summary = try await devnet.run { progress in
                 if terminal {
                     print("\r\u{1B}[2K" + progress.line, terminator: "")
@@ -83,6 +87,18 @@ extension DSMRNodeCommand {
                 printError("the validators' state roots differ at height \(summary.commonHeight)")
                 throw ExitCode(1)
             }
+        }
+
+        /// Deletes `--data` for `--reset`, only if it holds a devnet (or is empty).
+        func resetDirectory() throws {
+            let manager = FileManager.default
+            guard manager.fileExists(atPath: data) else { return }
+            let entries = (try? manager.contentsOfDirectory(atPath: data)) ?? []
+            guard entries.isEmpty || manager.fileExists(atPath: "\(data)/devnet.json") else {
+                printError("error: --reset: \(data) is not a devnet directory (no devnet.json); not deleting it")
+                throw ExitCode(1)
+            }
+            try manager.removeItem(atPath: data)
         }
 
         func printSummary(_ summary: DevnetSummary, layout: DevnetLayout) {
@@ -110,14 +126,31 @@ extension DSMRNodeCommand {
     }
 }
 
-/// Runs `action` on the first SIGINT; a second SIGINT ends the process.
-func installInterruptHandler(_ action: @escaping @Sendable () -> Void) -> any DispatchSourceSignal {
+/// Runs `stop` on the first SIGINT; a second SIGINT runs `kill` and ends the process.
+func installInterruptHandler(
+    stop: @escaping @Sendable () -> Void, kill: @escaping @Sendable () -> Void
+) -> any DispatchSourceSignal {
     signal(SIGINT, SIG_IGN)
     let source = DispatchSource.makeSignalSource(signal: SIGINT)
     let count = Counter()
     source.setEventHandler {
-        if count.next() > 1 { exit(130) }
-        action()
+        if count.next() > 1 {
+            kill()
+            exit(130)
+        }
+        stop()
+    }
+    source.resume()
+    return source
+}
+
+/// On SIGTERM runs `kill` and ends the process.
+func installTerminationHandler(_ kill: @escaping @Sendable () -> Void) -> any DispatchSourceSignal {
+    signal(SIGTERM, SIG_IGN)
+    let source = DispatchSource.makeSignalSource(signal: SIGTERM)
+    source.setEventHandler {
+        kill()
+        exit(143)
     }
     source.resume()
     return source

@@ -45,6 +45,9 @@ extension DSMRNodeCommand {
             help: "A validator, PUBLICKEY:WEIGHT@HOST:PORT; repeat for each (replaces the file's list).")
         var validators: [String] = []
 
+        @Flag(help: "Stop when the process that started this one ends (the devnet starts its validators so).")
+        var exitWithParent = false
+
         @Option(help: "Log level: trace, debug, info, notice, warning, error or critical.")
         var logLevel: String = "info"
 
@@ -100,6 +103,16 @@ extension DSMRNodeCommand {
                 return source
             }
             defer { signals.forEach { $0.cancel() } }
+            let parentWatch = Task { [exitWithParent] in
+                guard exitWithParent else { return }
+                let parent = getppid()
+                while !Task.isCancelled, getppid() == parent { try? await Task.sleep(for: .milliseconds(250)) }
+                if !Task.isCancelled {
+                    logger.warning("the parent process ended; stopping")
+                    runner.stop()
+                }
+            }
+            defer { parentWatch.cancel() }
             try await runner.run()
             await endpoint?.close()
         }

@@ -11,6 +11,8 @@ public final class ControlClient: Sendable {
     private struct State {
         var next: UInt64 = 1
         var waiting: [UInt64: CheckedContinuation<ControlResponse, any Error>] = [:]
+        /// Requests whose time ran out before they were waiting (removed when they start).
+        var expired: Set<UInt64> = []
         var closed = false
     }
 
@@ -44,22 +46,31 @@ public final class ControlClient: Sendable {
         return client
     }
 
-    /// Sends `request` and waits for the answer.
+    /// Sends `request` and waits at most `timeout` for the answer.
     ///
     /// - Throws: ``ControlError`` when the node refuses; ``ControlError/Code/failed``
-    ///   when the connection closes first or the answer cannot be decoded.
-    public func send(_ request: ControlRequest) async throws -> ControlResponse {
+    ///   when the connection closes first, the answer cannot be decoded, or
+    ///   none came in time.
+    public func send(_ request: ControlRequest, timeout: Duration = .seconds(30)) async throws -> ControlResponse {
+        let id = state.withLock { state -> UInt64 in
+            defer { state.next += 1 }
+            return state.next
+        }
+        let timer = Task { [weak self] in
+            try await Task.sleep(for: timeout)
+            self?.expire(id, ControlError(.failed, "no answer within \(timeout)"))
+        }
+        defer { timer.cancel() }
         let response = try await withCheckedThrowingContinuation {
             (continuation: CheckedContinuation<ControlResponse, any Error>) in
-            let id = state.withLock { state -> UInt64? in
-                guard !state.closed else { return nil }
-                let id = state.next
-                state.next += 1
+            let refusal = state.withLock { state -> ControlError? in
+                if state.closed { return ControlError(.failed, "the control connection is closed") }
+                if state.expired.remove(id) != nil { return ControlError(.failed, "no answer within \(timeout)") }
                 state.waiting[id] = continuation
-                return id
+                return nil
             }
-            guard let id else {
-                continuation.resume(throwing: ControlError(.failed, "the control connection is closed"))
+            if let refusal {
+                continuation.resume(throwing: refusal)
                 return
             }
             channel.writeAndFlush(ControlFrame(id: id, payload: request.encoded())).whenFailure { error in
@@ -68,6 +79,16 @@ public final class ControlClient: Sendable {
         }
         if case .error(let error) = response { throw error }
         return response
+    }
+
+    /// Fails the request `id` with `error`, or marks it expired if it is not waiting yet.
+    private func expire(_ id: UInt64, _ error: ControlError) {
+        let continuation = state.withLock { state in
+            let waiting = state.waiting.removeValue(forKey: id)
+            if waiting == nil { state.expired.insert(id) }
+            return waiting
+        }
+        continuation?.resume(throwing: error)
     }
 
     /// Closes the connection.

@@ -28,6 +28,7 @@ extension Devnet {
 
     func orderOneBlock() async {
         guard let tip = chain.withLock({ $0.tip }) else { return }
+        if await adoptBlockAhead(of: tip) { return }
         let candidates = members.withLock { members in
             members.indices.filter { members[$0].client != nil && members[$0].height == tip.height }
         }
@@ -42,7 +43,9 @@ extension Devnet {
             let leader = candidates[(round + offset) % candidates.count]
             guard let client = client(of: leader) else { continue }
             do {
-                if case .block(let built) = try await client.send(.buildBlock(timestamp: timestamp)) {
+                if case .block(let built) = try await client.send(.buildBlock(timestamp: timestamp)),
+                    built.parent == tip.id, built.height == tip.height + 1
+                {
                     block = built
                     break
                 }
@@ -60,6 +63,28 @@ extension Devnet {
             chain.blocks[block.height] = block
             chain.ordered += 1
         }
+    }
+
+    /// A validator may hold a block past the tip: it accepted the block
+    /// durably, then died before its answer arrived. That block is the chain
+    /// now (there is no other at its height): it becomes the tip and the
+    /// others get it as laggards. Returns whether a block was adopted.
+    func adoptBlockAhead(of tip: Block) async -> Bool {
+        let ahead = members.withLock { members in
+            members.indices.filter { members[$0].client != nil && members[$0].height > tip.height }
+        }
+        for index in ahead {
+            guard case .block(let block)? = try? await client(of: index)?.send(.block(height: tip.height + 1)),
+                block.parent == tip.id
+            else { continue }
+            chain.withLock { chain in
+                chain.tip = block
+                chain.blocks[block.height] = block
+                chain.ordered += 1
+            }
+            return true
+        }
+        return false
     }
 
     /// Has every running validator at the block's parent accept it; returns how many did.

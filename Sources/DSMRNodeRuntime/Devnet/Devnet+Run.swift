@@ -10,8 +10,8 @@ extension Devnet {
     /// - Parameter report: called with a status line every
     ///   ``DevnetOptions/statusInterval``.
     public func run(report: @escaping @Sendable (DevnetProgress) -> Void) async throws -> DevnetSummary {
-        try await start()
         do {
+            try await start()
             let summary = try await runLoad(report: report)
             await stopNodes()
             return summary
@@ -34,7 +34,6 @@ extension Devnet {
         rate: Int? = nil, duration: Duration? = nil, report: @escaping @Sendable (DevnetProgress) -> Void
     ) async throws -> DevnetSummary {
         ordering.withLock { $0 = true }
-        loadStopped.withLock { $0 = false }
         generator.clearLatencies()
         let base = RunBase(
             counts: generator.snapshot(), blocks: chain.withLock { $0.ordered },

@@ -52,6 +52,12 @@ public final class Devnet: Sendable {
     public init(_ options: DevnetOptions) throws {
         self.options = options
         layout = try DevnetLayout.prepare(directory: options.directory, validators: options.validators)
+        guard layout.controlSocket(options.validators - 1).utf8.count < 104 else {
+            throw ConfigurationError(
+                "the devnet directory \(layout.directory) is too long for its validators' control sockets "
+                    + "(\(layout.controlSocket(options.validators - 1)) passes the 103 bytes a Unix socket path may have)"
+            )
+        }
         metrics = Mutex(try layout.writeConfigurations(rules: options.rules))
         rules = try options.rules.rules()
         let signers = try layout.validatorKeys()
@@ -101,6 +107,17 @@ public final class Devnet: Sendable {
             chain.tip = tip
             chain.blocks[tip.height] = tip
             chain.digestsThrough = tip.height
+        }
+        // The nonces of a state that executed everything accepted (a node
+        // executes what it accepted before a stop right after it starts).
+        let deadline = ContinuousClock.now + .seconds(60)
+        while case .status(let status) = try await reference.send(.status),
+            status.executedHeight < status.acceptedHeight
+        {
+            guard ContinuousClock.now < deadline else {
+                throw DevnetError("validator \(statusIndex(top)) has not executed its accepted blocks in 60 s")
+            }
+            try await Task.sleep(for: .milliseconds(50))
         }
         let accounts = generator.accounts.map(\.publicKey)
         guard case .nonces(let nonces) = try await reference.send(.nonces(accounts)), nonces.count == accounts.count
@@ -154,6 +171,12 @@ public final class Devnet: Sendable {
         process?.signal(SIGKILL)
         await process?.wait()
         await client?.close()
+    }
+
+    /// Sends SIGKILL to every validator at once, without waiting (for a
+    /// process about to exit).
+    public func killAllNow() {
+        for member in members.withLock({ $0 }) { member.process?.signal(SIGKILL) }
     }
 
     /// Stops every validator with SIGTERM.

@@ -175,20 +175,20 @@ final class LoadGenerator: Sendable {
     }
 
     /// Given the executed nonce of each sender in `nonces`: transfers below
-    /// it executed (their digests were missed); a sender whose next transfer
+    /// it that were never seen applied lost their nonce to another; a sender whose next transfer
     /// expired before `chainTime` without executing lost it and everything
     /// after it, and starts again at the executed nonce. Returns how many were lost.
     @discardableResult
     func reconcile(nonces: [Int: UInt64], chainTime: Int64) -> Int {
-        let now = ContinuousClock.now
-        return state.withLock { state in
+        state.withLock { state in
             var lost = 0
             for (sender, executedNonce) in nonces {
                 let mine = state.pending.filter { $0.value.sender == sender }
+                // Below the executed nonce but never seen applied: another
+                // transfer took that nonce (only applied digests count as executed).
                 for (digest, pending) in mine where pending.nonce < executedNonce {
                     state.pending.removeValue(forKey: digest)
-                    state.executed += 1
-                    state.latencies.append(now - pending.submitted)
+                    lost += 1
                 }
                 let waiting = mine.filter { $0.value.nonce >= executedNonce }
                 let next = waiting.first { $0.value.nonce == executedNonce }

@@ -19,7 +19,7 @@ public final class NodeProcess: @unchecked Sendable {
         log.seekToEndOfFile()
         process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = ["run", "--config", configuration]
+        process.arguments = ["run", "--config", configuration, "--exit-with-parent"]
         process.standardOutput = log
         process.standardError = log
         process.standardInput = FileHandle.nullDevice
@@ -34,7 +34,11 @@ public final class NodeProcess: @unchecked Sendable {
     public var exitStatus: Int32? { process.isRunning ? nil : process.terminationStatus }
 
     /// Sends `signal` to the child.
-    public func signal(_ number: Int32) { kill(process.processIdentifier, number) }
+    public func signal(_ number: Int32) {
+        // Once reaped, the pid may belong to another process.
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, number)
+    }
 
     /// Sends SIGTERM, waits up to `grace` for the child to end, then SIGKILLs it.
     public func stop(grace: Duration = .seconds(10)) async {

@@ -95,6 +95,12 @@ public final class NodeRunner: Sendable {
         let genesis = try JSONDecoder().decode(
             DemoGenesis.self, from: Data(contentsOf: URL(fileURLWithPath: configuration.genesis))
         ).allocations()
+        if let interval = configuration.chunkInterval, interval <= 0 {
+            throw ConfigurationError("chunkInterval must be positive, is \(interval)")
+        }
+        if let retention = configuration.acceptedRetention, retention < 0 {
+            throw ConfigurationError("acceptedRetention must not be negative, is \(retention)")
+        }
         chunkInterval = .milliseconds(configuration.chunkInterval ?? max(1, rules.slotDuration / 4))
 
         var storeConfiguration = StoreConfiguration(
@@ -243,6 +249,7 @@ public final class NodeRunner: Sendable {
     private func executeLeftovers() async {
         while !Task.isCancelled, !isStopping {
             try? await Task.sleep(for: .milliseconds(500))
+            _ = try? status()  // keeps the height and size gauges current
             guard let accepted = try? node.store.acceptedTip(), let executed = try? node.store.executedTip(),
                 executed < accepted.height
             else { continue }
