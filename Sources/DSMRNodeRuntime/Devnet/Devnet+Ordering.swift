@@ -62,8 +62,13 @@ extension Devnet {
             chain.tip = block
             chain.blocks[block.height] = block
             chain.ordered += 1
+            // Older blocks are asked of a validator when a laggard needs them.
+            if block.height >= Self.blocksKept { chain.blocks[block.height - Self.blocksKept] = nil }
         }
     }
+
+    /// How many recent blocks the driver keeps in memory.
+    static let blocksKept: UInt64 = 4_096
 
     /// A validator may hold a block past the tip: it accepted the block
     /// durably, then died before its answer arrived. That block is the chain

@@ -35,7 +35,10 @@ final class LoadGenerator: Sendable {
         var submitted = 0
         var executed = 0
         var lost = 0
+        /// A uniform sample of at most ``LoadGenerator/maxLatencySamples`` latencies.
         var latencies: [Duration] = []
+        /// Latencies seen since the sample was cleared.
+        var latenciesSeen = 0
         var recent: [Duration] = []
         var round = 0
         /// Transfers signed ahead, by sender, then nonce.
@@ -160,7 +163,7 @@ final class LoadGenerator: Sendable {
                 state.pendingBySender[pending.sender]?.remove(pending.nonce)
                 state.executed += 1
                 let latency = now - pending.submitted
-                state.latencies.append(latency)
+                Self.sample(latency, into: &state)
                 state.recent.append(latency)
             }
         }
@@ -218,13 +221,28 @@ final class LoadGenerator: Sendable {
     /// Transfers submitted and neither executed nor lost.
     var pendingCount: Int { state.withLock { $0.pending.count } }
 
-    /// Every latency recorded since the last ``clearLatencies()``.
+    /// The most latencies kept for the quantiles; past it they are a uniform
+    /// sample (reservoir sampling), so a long run's memory stays bounded.
+    static let maxLatencySamples = 1 << 20
+
+    private static func sample(_ latency: Duration, into state: inout State) {
+        state.latenciesSeen += 1
+        if state.latencies.count < maxLatencySamples {
+            state.latencies.append(latency)
+        } else {
+            let slot = Int.random(in: 0..<state.latenciesSeen)
+            if slot < maxLatencySamples { state.latencies[slot] = latency }
+        }
+    }
+
+    /// The latencies recorded since the last ``clearLatencies()`` (a uniform sample past ``maxLatencySamples``).
     var latencies: [Duration] { state.withLock { $0.latencies } }
 
     /// Forgets the latencies recorded so far.
     func clearLatencies() {
         state.withLock { state in
             state.latencies = []
+            state.latenciesSeen = 0
             state.recent = []
         }
     }

@@ -19,7 +19,11 @@ extension NodeRunner {
             case .buildBlock(let timestamp):
                 return try buildBlock(timestamp: timestamp)
             case .acceptBlock(let block):
-                return try await serial.run { try await accept(block) }
+                return try await serial.run {
+                    // Stopping may have begun while this waited its turn; the store then closes after it.
+                    guard !isStopping else { throw ControlError(.stopping, "the node is stopping") }
+                    return try await accept(block)
+                }
             case .block(let height):
                 guard let block = try node.store.block(at: height) else {
                     return .error(ControlError(.notFound, "no block held at height \(height)"))
