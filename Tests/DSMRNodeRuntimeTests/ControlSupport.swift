@@ -10,21 +10,7 @@ import Synchronization
 /// overrides where it is looked for.
 func builtNodeExecutable() throws -> String {
     if let path = ProcessInfo.processInfo.environment["DSMR_NODE"] { return path }
-    var candidates: [String] = []
-    if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
-        candidates.append((exe as NSString).deletingLastPathComponent)
-    }
-    var bundle = (CommandLine.arguments[0] as NSString).deletingLastPathComponent
-    // On macOS the bundle's executable sits in <debug>/X.xctest/Contents/MacOS.
-    for _ in 0..<4 {
-        candidates.append(bundle)
-        bundle = (bundle as NSString).deletingLastPathComponent
-    }
-    for directory in candidates where FileManager.default.isExecutableFile(atPath: directory + "/dsmr-node") {
-        return directory + "/dsmr-node"
-    }
-    throw SupportError(
-        "dsmr-node not found next to the test bundle (looked in \(candidates)); run `swift build --build-tests`")
+    return try builtExecutable("dsmr-node")
 }
 
 struct SupportError: Error, CustomStringConvertible {
