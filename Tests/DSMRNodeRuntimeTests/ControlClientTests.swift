@@ -14,9 +14,8 @@ struct ControlClientTests {
             return .nonces([])
         }
         let client = try await ControlClient.connect(path: path)
-        let started = ContinuousClock.now
+        // Without the deadline the answer would come after 30 s, and no error.
         await #expect(throws: ControlError.self) { try await client.send(.status, timeout: .milliseconds(300)) }
-        #expect(ContinuousClock.now - started < .seconds(10))
         // The connection still serves the next request.
         #expect(try await client.send(.nonces([]), timeout: .seconds(10)) == .nonces([]))
         await client.close()
