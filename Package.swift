@@ -7,6 +7,7 @@ let package = Package(
         .library(name: "LMDB", targets: ["LMDB"]),
         .library(name: "DSMR", targets: ["DSMR"]),
         .library(name: "ChunkStore", targets: ["ChunkStore"]),
+        .library(name: "StoreMaintenance", targets: ["StoreMaintenance"]),
         .library(name: "DSMRNode", targets: ["DSMRNode"]),
         .library(name: "DemoVM", targets: ["DemoVM"]),
         .library(name: "DSMRNetwork", targets: ["DSMRNetwork"]),
@@ -35,6 +36,8 @@ let package = Package(
         .target(name: "SystemC"),
         // A safe Swift wrapper over LMDB that knows nothing of DSMR.
         .target(name: "LMDB", dependencies: ["CLMDB", "SystemC"]),
+        // Readers of LMDB's on-disk format for forensics: page walk, meta-page fallback, lock probe.
+        .target(name: "LMDBForensics", dependencies: ["LMDB", "SystemC"]),
         // DSMR's values: ids, Dimensions, codec, chunks, certificates, blocks.
         .target(
             name: "DSMR",
@@ -45,6 +48,14 @@ let package = Package(
             name: "ChunkStore",
             dependencies: ["LMDB", "DSMR", "SystemC", .product(name: "Crypto", package: "swift-crypto")]
         ),
+        // What operators run on a store: check, recover, salvage, compaction, dumps, signing histories.
+        .target(
+            name: "StoreMaintenance",
+            dependencies: [
+                "ChunkStore", "LMDB", "LMDBForensics", "DSMR", "SystemC",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         // DSMR's protocol logic over the store, independent of any transport.
         .target(
             name: "DSMRNode",
@@ -53,7 +64,7 @@ let package = Package(
         // A sample state machine: signed token transfers with a state root, on its own LMDB environment.
         .target(
             name: "DemoVM",
-            dependencies: ["DSMR", "DSMRNode", "ChunkStore", "LMDB", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["DSMR", "DSMRNode", "LMDB", .product(name: "Crypto", package: "swift-crypto")]
         ),
         // The node's transport over TCP: framed, authenticated connections between validators.
         .target(
@@ -65,7 +76,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // One validator as a process: configuration, control socket, metrics; and the local devnet.
+        // One validator as a process: configuration, control socket, metrics.
         .target(
             name: "DSMRNodeRuntime",
             dependencies: [
@@ -79,12 +90,21 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
+        // A local devnet: validator processes, their ordering driver and a load generator.
+        .target(
+            name: "DSMRDevnet",
+            dependencies: [
+                "DSMRNodeRuntime", "DSMR", "DSMRNode", "DemoVM", "SystemC",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
 
         // Runs a validator, or a local devnet of them.
         .executableTarget(
             name: "dsmr-node",
             dependencies: [
-                "DSMRNodeRuntime", "DSMR",
+                "DSMRNodeRuntime", "DSMRDevnet", "DSMR",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -95,7 +115,7 @@ let package = Package(
         .executableTarget(
             name: "dsmr-store",
             dependencies: [
-                "ChunkStore", "DSMR", "DSMRNode", "DemoVM",
+                "ChunkStore", "StoreMaintenance", "DSMR", "DSMRNode", "DemoVM",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Tools/dsmr-store"
@@ -117,13 +137,14 @@ let package = Package(
         .executableTarget(
             name: "dsmr-bench",
             dependencies: [
-                "ChunkStore", "DSMR", "DSMRNode", "DSMRNodeRuntime", "DemoVM", "LMDB", "CLMDB", "SystemC",
+                "ChunkStore", "StoreMaintenance", "DSMR", "DSMRNode", "DSMRNodeRuntime", "DSMRDevnet", "DemoVM", "LMDB",
+                "CLMDB", "SystemC",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Tools/dsmr-bench"
         ),
 
-        .testTarget(name: "LMDBTests", dependencies: ["LMDB", "CLMDB"]),
+        .testTarget(name: "LMDBTests", dependencies: ["LMDB", "LMDBForensics", "CLMDB"]),
         .testTarget(
             name: "DSMRTests",
             dependencies: [
@@ -135,11 +156,12 @@ let package = Package(
         .testTarget(
             name: "ChunkStoreTests",
             dependencies: [
-                "ChunkStore", "LMDB", "DSMR", "SystemC",
+                "ChunkStore", "StoreMaintenance", "LMDB", "LMDBForensics", "DSMR", "SystemC",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
-        .testTarget(name: "DSMRNodeTests", dependencies: ["DSMRNode", "ChunkStore", "DSMR", "DemoVM"]),
+        .testTarget(
+            name: "DSMRNodeTests", dependencies: ["DSMRNode", "ChunkStore", "StoreMaintenance", "DSMR", "DemoVM"]),
         .testTarget(
             name: "DSMRNetworkTests",
             dependencies: [
@@ -152,7 +174,8 @@ let package = Package(
         .testTarget(
             name: "DSMRNodeRuntimeTests",
             dependencies: [
-                "DSMRNodeRuntime", "DSMRNetwork", "DSMRNode", "DSMR", "ChunkStore", "DemoVM",
+                "DSMRNodeRuntime", "DSMRDevnet", "DSMRNetwork", "DSMRNode", "DSMR", "ChunkStore", "StoreMaintenance",
+                "DemoVM",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

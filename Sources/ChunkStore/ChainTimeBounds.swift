@@ -40,7 +40,7 @@ public struct ChainTimeBounds: Sendable, Hashable {
     /// described by `field` ("the watermark"), lies beyond ``watermark``: the
     /// message names the field, the value, the bound, `consequence` (what
     /// accepting it would do) and `remedy` (how to insist).
-    func checkWatermark(_ value: Int64, field: String, consequence: String, remedy: String) throws {
+    package func checkWatermark(_ value: Int64, field: String, consequence: String, remedy: String) throws {
         guard value > watermark else { return }
         throw ChunkStoreError(
             .implausible,
@@ -50,25 +50,11 @@ public struct ChainTimeBounds: Sendable, Hashable {
 
     /// Throws ``ChunkStoreError/Code/implausible`` when `value`, a signing
     /// floor named `field`, lies beyond ``lowSlot``.
-    func checkLowSlot(_ value: UInt64, field: String, consequence: String, remedy: String) throws {
+    package func checkLowSlot(_ value: UInt64, field: String, consequence: String, remedy: String) throws {
         guard value > lowSlot else { return }
         throw ChunkStoreError(
             .implausible,
             "\(field) \(value) lies beyond slot \(lowSlot), the latest this store accepts (\(watermark) ms plus maxFutureSlots); \(consequence). \(remedy) only if the network's chain time really is there"
         )
-    }
-}
-
-extension ChainTimeBounds {
-    /// Throws when a signing history's metadata reaches past the bounds,
-    /// naming the field, its value and the bound.
-    func check(_ metadata: SigningHistory.Metadata) throws {
-        let remedy = "Import with force (--force)"
-        try checkWatermark(
-            metadata.lowWatermark, field: "the signing history's low_watermark",
-            consequence: "importing it would collect everything expiring before it", remedy: remedy)
-        try checkLowSlot(
-            metadata.lowSlot, field: "the signing history's low_slot",
-            consequence: "importing it would forbid signing below it", remedy: remedy)
     }
 }

@@ -195,19 +195,10 @@ extension ChunkStore {
         }
     }
 
-    var garbageCollector: GarbageCollector {
+    package var garbageCollector: GarbageCollector {
         GarbageCollector(
             rules: configuration.rules, acceptedRetention: configuration.acceptedRetention,
             evidenceRetention: configuration.evidenceRetention,
             blockRetention: configuration.blockRetention ?? configuration.acceptedRetention)
     }
 }
-
-/// The kind of a state root: what an executed block's transactions left
-/// the state machine's state hashing to.
-public enum StateRootKind: Digest32Kind {
-    public static let name = "StateRoot"
-}
-
-/// The state machine's state root after a block, recorded with the block.
-public typealias StateRoot = Digest32<StateRootKind>

@@ -50,7 +50,7 @@ public final class ChunkStore: Sendable {
     public let configuration: StoreConfiguration
     /// The store's LMDB environment (internal: the store's methods are the
     /// only way in).
-    let environment: Environment
+    package let environment: Environment
     let tables: Tables
     private let writer: GroupCommitWriter?
     private let lock: WriterLock?
@@ -154,7 +154,7 @@ public final class ChunkStore: Sendable {
     /// Runs `body` on the writer thread inside the next group-committed
     /// transaction and returns its result once the transaction is durable.
     /// LMDB's errors come out as `ChunkStoreError` (`SealedErrors`).
-    func submit<Value: Sendable>(
+    package func submit<Value: Sendable>(
         _ body: @escaping (borrowing StoreWriter) throws -> Value
     ) async throws -> Value {
         try requireWritable()
@@ -173,7 +173,7 @@ public final class ChunkStore: Sendable {
     /// Runs `body` in a read snapshot; LMDB's errors come out as
     /// `ChunkStoreError` (`SealedErrors`: a closed store as `closed`, a
     /// damaged page as `damaged`).
-    func snapshot<R>(_ body: (borrowing StoreReader) throws -> R) throws -> R {
+    package func snapshot<R>(_ body: (borrowing StoreReader) throws -> R) throws -> R {
         try SealedErrors.sealed(configuration.path, .reading) {
             try environment.read { txn in try body(StoreReader(txn, tables: tables)) }
         }

@@ -1,4 +1,3 @@
-import ChunkStore
 import Crypto
 import DSMR
 import DSMRNode

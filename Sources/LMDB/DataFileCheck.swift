@@ -158,16 +158,16 @@ public enum DataFileCheck {
         return newest
     }
 
-    struct Problem {
-        let index: Int
-        let text: String
+    package struct Problem {
+        package let index: Int
+        package let text: String
         let hasMagic: Bool
     }
 
     /// Both meta pages, or what is wrong with each. Meta page 1 sits one page
     /// in; when meta page 0 is too damaged to give the page size, each
     /// possible size is tried so that the report can say which page is bad.
-    static func readMetas(_ head: [UInt8]) -> ([MetaPage], [Problem]) {
+    package static func readMetas(_ head: [UInt8]) -> ([MetaPage], [Problem]) {
         var problems: [Problem] = []
         var metas: [MetaPage] = []
         func hasMagic(_ offset: Int) -> Bool {
@@ -198,7 +198,7 @@ public enum DataFileCheck {
         return (metas, problems)
     }
 
-    static func readBytes(_ fd: Int32, count: Int, path: String) throws(LMDBError) -> [UInt8] {
+    package static func readBytes(_ fd: Int32, count: Int, path: String) throws(LMDBError) -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: count)
         var filled = 0
         while filled < count {
@@ -215,7 +215,7 @@ public enum DataFileCheck {
         return Array(bytes.prefix(filled))
     }
 
-    static func ioError(_ code: Int32, _ path: String, _ operation: String) -> LMDBError {
+    package static func ioError(_ code: Int32, _ path: String, _ operation: String) -> LMDBError {
         LMDBError(
             LMDBError.Code(rawValue: code), operation: operation, path: path,
             message: "cannot read \(path): \(String(cString: strerror(code)))")

@@ -14,11 +14,11 @@ public struct MetaPage: Sendable, Hashable {
     /// The page sizes LMDB can have written: powers of two in this range.
     public static let pageSizes = 512...65_536
     /// LMDB's "no page" marker for an empty tree's root (`P_INVALID`).
-    static let noPage = UInt64.max
+    package static let noPage = UInt64.max
     /// The deepest tree LMDB's cursors can walk (`CURSOR_STACK`).
-    static let maxDepth = 32
+    package static let maxDepth = 32
     /// Bytes of the page header and the meta fields read.
-    static let byteCount = 152
+    package static let byteCount = 152
 
     /// Which meta page: 0 or 1.
     public let index: Int
@@ -35,7 +35,7 @@ public struct MetaPage: Sendable, Hashable {
     /// Parses and checks meta page `index` from `bytes` (at least
     /// `byteCount` bytes from the start of the page); throws a description of
     /// the first thing found wrong.
-    init(index: Int, bytes: [UInt8]) throws(MetaPageProblem) {
+    package init(index: Int, bytes: [UInt8]) throws(MetaPageProblem) {
         guard bytes.count >= Self.byteCount else { throw .init("it is cut short (\(bytes.count) bytes)") }
         func u16(_ at: Int) -> UInt64 { UInt64(bytes[at]) | UInt64(bytes[at + 1]) << 8 }
         func u32(_ at: Int) -> UInt64 { u16(at) | u16(at + 2) << 16 }
@@ -86,7 +86,7 @@ public struct MetaPage: Sendable, Hashable {
 }
 
 /// What is wrong with a meta page, in words.
-struct MetaPageProblem: Error {
-    let text: String
+package struct MetaPageProblem: Error {
+    package let text: String
     init(_ text: String) { self.text = text }
 }

@@ -1,7 +1,9 @@
 import ChunkStore
+import StoreMaintenance
 import DSMR
 import Foundation
 import LMDB
+import LMDBForensics
 import Testing
 
 /// `certificates` and `blocks` rows written before rows carried checksums

@@ -1,7 +1,9 @@
 import ChunkStore
+import StoreMaintenance
 import DSMR
 import Foundation
 import LMDB
+import LMDBForensics
 import Testing
 
 /// Damage to LMDB's page structure that leaves every row readable: `check`

@@ -1,4 +1,5 @@
 import ChunkStore
+import StoreMaintenance
 import DSMR
 import Foundation
 import Testing

@@ -1,4 +1,5 @@
 @testable import ChunkStore
+@testable import StoreMaintenance
 import DSMR
 import Dispatch
 import Foundation

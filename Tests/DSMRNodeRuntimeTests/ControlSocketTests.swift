@@ -1,4 +1,5 @@
 import DSMR
+import DSMRDevnet
 import DSMRNodeRuntime
 import Foundation
 import Testing

@@ -1,6 +1,8 @@
 import ChunkStore
 import DSMR
+import DSMRDevnet
 import DSMRNodeRuntime
+import StoreMaintenance
 import Foundation
 import NIOCore
 import NIOPosix

@@ -1,5 +1,6 @@
 import ChunkStore
 import DSMR
+import DSMRDevnet
 import DSMRNodeRuntime
 import Foundation
 import Testing

@@ -2,7 +2,8 @@ import DSMR
 import DemoVM
 import Testing
 
-@testable import DSMRNodeRuntime
+@testable import DSMRDevnet
+import DSMRNodeRuntime
 
 @Suite("Load generator")
 struct LoadGeneratorTests {

@@ -2,6 +2,7 @@ import ChunkStore
 import DSMR
 import DSMRNetwork
 import DSMRNode
+import DSMRDevnet
 import DSMRNodeRuntime
 import Testing
 

@@ -1,3 +1,4 @@
+import DSMRDevnet
 import DSMRNodeRuntime
 import Foundation
 import Testing

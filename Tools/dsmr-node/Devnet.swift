@@ -1,4 +1,5 @@
 import ArgumentParser
+import DSMRDevnet
 import DSMRNodeRuntime
 import Foundation
 import SystemC
@@ -47,9 +48,9 @@ extension DSMRNodeCommand {
             options.validators = validators
             options.duration = .milliseconds(Int64(duration * 1_000))
             options.transactionRate = txRate
-            let devnet: DSMRNodeRuntime.Devnet
+            let devnet: DSMRDevnet.Devnet
             do {
-                devnet = try DSMRNodeRuntime.Devnet(options)
+                devnet = try DSMRDevnet.Devnet(options)
             } catch {
                 printError("error: \(error)")
                 throw ExitCode(1)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ChunkStore
+import StoreMaintenance
 
 extension DSMRStore {
     struct Check: AsyncParsableCommand {

@@ -1,4 +1,5 @@
 import ChunkStore
+import StoreMaintenance
 import Foundation
 
 /// Shows a long command's progress on one line of standard error, only when

@@ -20,6 +20,7 @@ let package = Package(
                 name: "fuzz-\(name)",
                 dependencies: [
                     .product(name: "DSMR", package: "dsmr"), .product(name: "ChunkStore", package: "dsmr"),
+                    .product(name: "StoreMaintenance", package: "dsmr"),
                     .product(name: "DSMRNetwork", package: "dsmr"),
                     .product(name: "DSMRNodeRuntime", package: "dsmr"), "FuzzSupport",
                 ],

@@ -4,12 +4,12 @@ import DSMR
 extension StoreTransaction where Self: ~Copyable {
     /// The header of the record under `key`, or nil when it is not held; a
     /// damaged record throws `corruptRecord`.
-    func chunkRecord(_ key: ChunkKey) throws -> ChunkRecord? {
+    package func chunkRecord(_ key: ChunkKey) throws -> ChunkRecord? {
         try get(tables.chunks, key)
     }
 
     /// The summary of the chunk under `key`, or nil when it is not held.
-    func summary(_ key: ChunkKey) throws -> ChunkSummary? {
+    package func summary(_ key: ChunkKey) throws -> ChunkSummary? {
         try withRawValue(tables.chunks, key) { value in
             let (record, body) = try ChunkRecord.parse(value)
             return ChunkSummary(id: key.id, record: record, size: body.count)
@@ -18,19 +18,19 @@ extension StoreTransaction where Self: ~Copyable {
 
     /// The summary of the chunk a `by_slot_producer` row names, or nil when
     /// it is not held; a malformed row throws `corruptRecord`.
-    func summary(indexedBy entry: TableEntry<SlotProducerKey, IndexedExpiry>) throws -> ChunkSummary? {
+    package func summary(indexedBy entry: TableEntry<SlotProducerKey, IndexedExpiry>) throws -> ChunkSummary? {
         let key = try entry.key()
         return try summary(ChunkKey(expiry: try entry.value().expiry, id: key.id))
     }
 
     /// The `signed` row for `producer` at `slot`, if any.
-    func signedRecord(producer: NodeID, slot: UInt64) throws -> SignedRecord? {
+    package func signedRecord(producer: NodeID, slot: UInt64) throws -> SignedRecord? {
         try get(tables.signed, ProducerKey(producer, slot))
     }
 
     /// The units `producer` used in rate-limit window `window` (zero when
     /// there is no row).
-    func ledgerUsage(producer: NodeID, window: UInt64) throws -> Dimensions {
+    package func ledgerUsage(producer: NodeID, window: UInt64) throws -> Dimensions {
         try get(tables.ledger, ProducerKey(producer, window)) ?? .zero
     }
 }
@@ -67,7 +67,7 @@ extension StoreWriter {
     }
 
     /// Writes the two index rows of a record.
-    func putIndexRows(_ record: ChunkRecord, id: ChunkID) throws {
+    package func putIndexRows(_ record: ChunkRecord, id: ChunkID) throws {
         try put(
             tables.bySlotProducer, SlotProducerKey(slot: record.slot, producer: record.producer, id: id),
             IndexedExpiry(record.expiry))
@@ -78,7 +78,7 @@ extension StoreWriter {
     /// held with a damaged header: then the node fetches the chunk again and
     /// `storeAcceptedChunk` writes a sound record in its place, so a damaged
     /// record never stops acceptance.
-    func markAccepted(_ key: ChunkKey) throws -> Bool {
+    package func markAccepted(_ key: ChunkKey) throws -> Bool {
         guard var value = try withRawValue(tables.chunks, key, { Array($0) }),
             let record = value.withUnsafeBytes({ try? ChunkRecord.parse($0).record })
         else { return false }

@@ -13,7 +13,7 @@ import LMDB
 /// `signed`, `ledger` and `evidence` are keyed by slot (or window) first, so
 /// each is pruned as one range from its start; `by_slot_producer` is keyed
 /// by slot first, so its expired rows are neighbours too.
-struct GarbageCollector {
+package struct GarbageCollector {
     let rules: Rules
     let acceptedRetention: Int64
     let evidenceRetention: Int64
@@ -21,7 +21,9 @@ struct GarbageCollector {
 
     /// Collects what `watermark` expires; `previous` is the watermark of the
     /// last collection, so rows kept then are not walked again.
-    func collect(from previous: Int64, upTo watermark: Int64, _ w: borrowing StoreWriter) throws -> GarbageReport {
+    package func collect(
+        from previous: Int64, upTo watermark: Int64, _ w: borrowing StoreWriter
+    ) throws -> GarbageReport {
         var report = GarbageReport()
         report.watermark = watermark
         var collectedSlots = try removeChunks(.pending, expiringBy: watermark, &report, w)
@@ -132,7 +134,7 @@ struct GarbageCollector {
 
     /// The first slot whose chunks expire after `watermark`, or nil when none
     /// can (the watermark is Int64.max, where expiries saturate).
-    static func firstLiveSlot(watermark: Int64, rules: Rules) -> UInt64? {
+    package static func firstLiveSlot(watermark: Int64, rules: Rules) -> UInt64? {
         watermark == .max ? nil : liveSlot(after: watermark, rules: rules)
     }
 

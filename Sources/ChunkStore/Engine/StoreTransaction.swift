@@ -7,7 +7,7 @@ import LMDB
 /// `borrowing some StoreTransaction & ~Copyable` and works in both, as heed's
 /// write transaction derefs to its read transaction. Both are views over an
 /// LMDB transaction lent to a closure: non-copyable, they cannot outlive it.
-protocol StoreTransaction: LMDB.Transaction, ~Copyable {
+package protocol StoreTransaction: LMDB.Transaction, ~Copyable {
     /// The store's tables.
     var tables: Tables { get }
 }
@@ -15,27 +15,27 @@ protocol StoreTransaction: LMDB.Transaction, ~Copyable {
 extension StoreTransaction where Self: ~Copyable {
     /// The decoded value under `key`, or nil; a malformed value throws
     /// `corruptRecord`.
-    func get<Key, Value>(_ table: Table<Key, Value>, _ key: Key) throws -> Value? {
+    package func get<Key, Value>(_ table: Table<Key, Value>, _ key: Key) throws -> Value? {
         try withValue(forKey: key.encoded, in: table.database) { try table.value($0) }
     }
 
     /// Lends the raw value under `key` to `body` without copying, or returns
     /// nil. For values read straight from the map (chunk bytes).
-    func withRawValue<Key, Value, R>(
+    package func withRawValue<Key, Value, R>(
         _ table: Table<Key, Value>, _ key: Key, _ body: (UnsafeRawBufferPointer) throws -> R
     ) throws -> R? {
         try withValue(forKey: key.encoded, in: table.database, body)
     }
 
     /// Whether `key` is present.
-    func contains<Key, Value>(_ table: Table<Key, Value>, _ key: Key) throws -> Bool {
+    package func contains<Key, Value>(_ table: Table<Key, Value>, _ key: Key) throws -> Bool {
         try contains(key.encoded, in: table.database)
     }
 
     /// Visits the rows of `table` in `range`; each entry decodes (and checks)
     /// its key and value on demand.
     @discardableResult
-    func scan<Key, Value>(
+    package func scan<Key, Value>(
         _ table: Table<Key, Value>, in range: KeyRange = .all, reverse: Bool = false,
         _ body: (TableEntry<Key, Value>) throws -> ScanAction
     ) throws -> Int {
@@ -46,25 +46,25 @@ extension StoreTransaction where Self: ~Copyable {
 
     /// The decoded key of the first (or, with `last`, the last) row of
     /// `table`, or nil when it is empty; a malformed key throws.
-    func edgeKey<Key, Value>(_ table: Table<Key, Value>, last: Bool) throws -> Key? {
+    package func edgeKey<Key, Value>(_ table: Table<Key, Value>, last: Bool) throws -> Key? {
         try withCursor(on: table.database) { cursor in
             try (last ? cursor.last() : cursor.first()).map { try table.key($0.key) }
         }
     }
 
     /// The rows in `table`.
-    func count<Key, Value>(_ table: Table<Key, Value>) throws -> Int {
+    package func count<Key, Value>(_ table: Table<Key, Value>) throws -> Int {
         try count(of: table.database)
     }
 }
 
 /// A read snapshot of the store: `ChunkStore.snapshot { r in … }`.
-struct StoreReader: StoreTransaction, ~Copyable {
-    let unsafeHandle: OpaquePointer
-    let environment: Environment
-    let tables: Tables
+package struct StoreReader: StoreTransaction, ~Copyable {
+    package let unsafeHandle: OpaquePointer
+    package let environment: Environment
+    package let tables: Tables
 
-    init(_ txn: borrowing ReadTransaction, tables: Tables) {
+    package init(_ txn: borrowing ReadTransaction, tables: Tables) {
         unsafeHandle = txn.unsafeHandle
         environment = txn.environment
         self.tables = tables
@@ -73,15 +73,15 @@ struct StoreReader: StoreTransaction, ~Copyable {
 
 /// The writer's transaction: every read of `StoreTransaction` and the typed
 /// writes. Lent by `ChunkStore.submit { w in … }` on the writer thread.
-struct StoreWriter: StoreTransaction, ~Copyable {
+package struct StoreWriter: StoreTransaction, ~Copyable {
     private let txn: UnsafePointer<WriteTransaction>
-    let tables: Tables
+    package let tables: Tables
 
-    var unsafeHandle: OpaquePointer { txn.pointee.unsafeHandle }
-    var environment: Environment { txn.pointee.environment }
+    package var unsafeHandle: OpaquePointer { txn.pointee.unsafeHandle }
+    package var environment: Environment { txn.pointee.environment }
 
     /// Lends a writer over `txn` to `body`.
-    static func with<R>(
+    package static func with<R>(
         _ txn: borrowing WriteTransaction, tables: Tables, _ body: (borrowing StoreWriter) throws -> R
     ) throws -> R {
         try withUnsafePointer(to: txn) { pointer in
@@ -95,12 +95,12 @@ struct StoreWriter: StoreTransaction, ~Copyable {
     }
 
     /// Stores `value` under `key`, replacing any value.
-    func put<Key, Value>(_ table: Table<Key, Value>, _ key: Key, _ value: Value) throws {
+    package func put<Key, Value>(_ table: Table<Key, Value>, _ key: Key, _ value: Value) throws {
         try txn.pointee.put(value.encoded, forKey: key.encoded, in: table.database)
     }
 
     /// Reserves `size` bytes under `key` and lets `body` write them in place.
-    func put<Key, Value>(
+    package func put<Key, Value>(
         _ table: Table<Key, Value>, _ key: Key, reserving size: Int,
         _ body: (UnsafeMutableRawBufferPointer) throws -> Void
     ) throws {
@@ -109,36 +109,37 @@ struct StoreWriter: StoreTransaction, ~Copyable {
 
     /// Deletes the row under `key`; returns whether there was one.
     @discardableResult
-    func delete<Key, Value>(_ table: Table<Key, Value>, _ key: Key) throws -> Bool {
+    package func delete<Key, Value>(_ table: Table<Key, Value>, _ key: Key) throws -> Bool {
         try txn.pointee.delete(key.encoded, in: table.database)
     }
 
     /// Deletes the row under the raw `key` as stored (for rows whose key does
     /// not decode).
     @discardableResult
-    func delete<Key, Value>(_ table: Table<Key, Value>, rawKey key: UnsafeRawBufferPointer) throws -> Bool {
+    package func delete<Key, Value>(_ table: Table<Key, Value>, rawKey key: UnsafeRawBufferPointer) throws -> Bool {
         try txn.pointee.delete(Array(key), in: table.database)
     }
 
     /// Stores `value` under the raw `key` as stored.
-    func put<Key, Value>(_ table: Table<Key, Value>, rawKey key: UnsafeRawBufferPointer, _ value: Value) throws {
+    package func put<Key, Value>(_ table: Table<Key, Value>, rawKey key: UnsafeRawBufferPointer, _ value: Value) throws
+    {
         try txn.pointee.put(value.encoded, forKey: Array(key), in: table.database)
     }
 
     /// Stores raw bytes under a raw key in `database`, as read from another
     /// store (salvage copies rows it has checked).
-    func putRaw(_ database: Database, key: [UInt8], value: [UInt8]) throws {
+    package func putRaw(_ database: Database, key: [UInt8], value: [UInt8]) throws {
         try txn.pointee.put(value, forKey: key, in: database)
     }
 
     /// Deletes every row of `table`.
-    func clear<Key, Value>(_ table: Table<Key, Value>) throws {
+    package func clear<Key, Value>(_ table: Table<Key, Value>) throws {
         try txn.pointee.clear(table.database)
     }
 
     /// Runs `body` in a nested transaction that is always rolled back and
     /// returns what it computed: the store is left as it was.
-    func rolledBack<R>(_ body: (borrowing StoreWriter) throws -> R) throws -> R {
+    package func rolledBack<R>(_ body: (borrowing StoreWriter) throws -> R) throws -> R {
         var result: R?
         do {
             try txn.pointee.nested { child in

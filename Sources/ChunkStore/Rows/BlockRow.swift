@@ -7,16 +7,16 @@ import DSMR
 /// as surely as a damaged block. Rows written before the checksum end after
 /// the block or its root; they still decode, unchecked, and are written in
 /// the checked form when the block is marked executed.
-struct BlockRow {
-    static let checksumSize = 8
-    let block: Block
-    let stateRoot: StateRoot?
+package struct BlockRow {
+    package static let checksumSize = 8
+    package let block: Block
+    package let stateRoot: StateRoot?
     /// Whether the row was in the form without a checksum.
-    let isUnchecked: Bool
+    package let isUnchecked: Bool
 
     /// The row for a block's canonical bytes and, once executed, its state
     /// root.
-    static func encode(block: [UInt8], stateRoot: StateRoot?) -> BytesRow {
+    package static func encode(block: [UInt8], stateRoot: StateRoot?) -> BytesRow {
         let checked = block + (stateRoot?.bytes ?? [])
         return BytesRow(checked + checksum(checked[...]))
     }
@@ -25,7 +25,7 @@ struct BlockRow {
     /// what follows it is not a checksum (8) or a state root and a checksum
     /// (40), or an older row's nothing or state root (32), or when the
     /// checksum does not match.
-    init(_ bytes: [UInt8], height: UInt64, limits: DecodingLimits) throws {
+    package init(_ bytes: [UInt8], height: UInt64, limits: DecodingLimits) throws {
         var reader = CanonicalReader(bytes, root: "block", limits: limits)
         do {
             let version = try reader.readUInt8("version")

@@ -21,7 +21,7 @@ public enum ChunkOrigin: UInt8, Sendable, Hashable, CaseIterable, CustomStringCo
     case fetched = 2
 
     /// Whether the chunk counts against its producer's rate limit here.
-    var countsTowardsLedger: Bool { self != .fetched }
+    package var countsTowardsLedger: Bool { self != .fetched }
 
     public var description: String {
         switch self {
@@ -42,23 +42,23 @@ public enum ChunkOrigin: UInt8, Sendable, Hashable, CaseIterable, CustomStringCo
 /// damage to the header is found as surely as damage to the chunk.
 ///
 /// As a `Row` it is the header alone; `parse(_:)` also lends the chunk's bytes.
-struct ChunkRecord: Row, Sendable {
-    static let version: UInt8 = 1
+package struct ChunkRecord: Row, Sendable {
+    package static let version: UInt8 = 1
     /// The header without its checksum.
-    static let checkedSize = 1 + 1 + 1 + NodeID.byteCount + 8 + 8 + Dimensions.fixedByteCount
-    static let checksumSize = 8
+    package static let checkedSize = 1 + 1 + 1 + NodeID.byteCount + 8 + 8 + Dimensions.fixedByteCount
+    package static let checksumSize = 8
     /// The size of the header that precedes the chunk's bytes.
-    static let headerSize = checkedSize + checksumSize
-    static let size: Int? = nil
+    package static let headerSize = checkedSize + checksumSize
+    package static let size: Int? = nil
 
-    var status: ChunkStatus
-    var origin: ChunkOrigin
-    var producer: NodeID
-    var slot: UInt64
-    var expiry: Int64
-    var units: Dimensions
+    package var status: ChunkStatus
+    package var origin: ChunkOrigin
+    package var producer: NodeID
+    package var slot: UInt64
+    package var expiry: Int64
+    package var units: Dimensions
 
-    init(
+    package init(
         status: ChunkStatus, origin: ChunkOrigin, producer: NodeID, slot: UInt64, expiry: Int64, units: Dimensions
     ) {
         self.status = status
@@ -70,7 +70,7 @@ struct ChunkRecord: Row, Sendable {
     }
 
     /// The header as stored.
-    var encoded: [UInt8] {
+    package var encoded: [UInt8] {
         var writer = RowWriter(capacity: Self.headerSize)
         writer.uint8(Self.version)
         writer.uint8(status.rawValue)
@@ -86,22 +86,24 @@ struct ChunkRecord: Row, Sendable {
     }
 
     /// Writes the header into the first `headerSize` bytes of `buffer`.
-    func writeHeader(into buffer: UnsafeMutableRawBufferPointer) {
+    package func writeHeader(into buffer: UnsafeMutableRawBufferPointer) {
         encoded.withUnsafeBytes { buffer.copyMemory(from: $0) }
     }
 
     /// The checksum of a header's first `checkedSize` bytes.
-    static func checksum(_ header: UnsafeRawBufferPointer) -> [UInt8] {
+    package static func checksum(_ header: UnsafeRawBufferPointer) -> [UInt8] {
         Array(SHA256.hash(data: UnsafeRawBufferPointer(rebasing: header.prefix(checkedSize))).prefix(checksumSize))
     }
 
     /// Decodes the header of a stored record (which must also hold a chunk).
-    init(decoding value: UnsafeRawBufferPointer) throws {
+    package init(decoding value: UnsafeRawBufferPointer) throws {
         self = try Self.parse(value).record
     }
 
     /// Parses the header of a stored record; `body` is the chunk's bytes.
-    static func parse(_ value: UnsafeRawBufferPointer) throws -> (record: ChunkRecord, body: UnsafeRawBufferPointer) {
+    package static func parse(
+        _ value: UnsafeRawBufferPointer
+    ) throws -> (record: ChunkRecord, body: UnsafeRawBufferPointer) {
         guard value.count > headerSize else {
             throw ChunkStoreError(.corruptRecord, "chunk record of \(value.count) bytes is shorter than its header")
         }
@@ -142,7 +144,7 @@ struct ChunkRecord: Row, Sendable {
 
     /// The chunk's bytes in a stored record, after checking only that the
     /// record is longer than a header (for serving bytes without decoding).
-    static func body(of value: UnsafeRawBufferPointer) throws -> UnsafeRawBufferPointer {
+    package static func body(of value: UnsafeRawBufferPointer) throws -> UnsafeRawBufferPointer {
         guard value.count > headerSize else {
             throw ChunkStoreError(.corruptRecord, "chunk record of \(value.count) bytes is shorter than its header")
         }
@@ -158,16 +160,16 @@ struct ChunkRecord: Row, Sendable {
 /// refuses every other chunk for its slot. Bit 1 is set when the chunk's
 /// units are in this store's ledger although the chunk is not held (lost in
 /// recovery), so signing it again must not charge them twice.
-struct SignedRecord: Row, Sendable, Hashable {
-    static let version: UInt8 = 1
-    static let size: Int? = 1 + ChunkID.byteCount + 8 + 1
+package struct SignedRecord: Row, Sendable, Hashable {
+    package static let version: UInt8 = 1
+    package static let size: Int? = 1 + ChunkID.byteCount + 8 + 1
 
-    var chunkID: ChunkID
-    var expiry: Int64
-    var notHeld: Bool
-    var charged: Bool
+    package var chunkID: ChunkID
+    package var expiry: Int64
+    package var notHeld: Bool
+    package var charged: Bool
 
-    var encoded: [UInt8] {
+    package var encoded: [UInt8] {
         var writer = RowWriter(capacity: Self.size!)
         writer.uint8(Self.version)
         writer.bytes(chunkID.bytes)
@@ -177,26 +179,26 @@ struct SignedRecord: Row, Sendable, Hashable {
     }
 
     /// A row for a chunk signed and stored here.
-    static func held(_ chunkID: ChunkID, expiry: Int64) -> SignedRecord {
+    package static func held(_ chunkID: ChunkID, expiry: Int64) -> SignedRecord {
         SignedRecord(chunkID: chunkID, expiry: expiry, notHeld: false, charged: false)
     }
 
     /// A row imported from another store's signing history.
-    static func imported(_ chunkID: ChunkID, expiry: Int64) -> SignedRecord {
+    package static func imported(_ chunkID: ChunkID, expiry: Int64) -> SignedRecord {
         SignedRecord(chunkID: chunkID, expiry: expiry, notHeld: true, charged: false)
     }
 
     /// The row of a chunk recovery had to drop; its units stay charged.
-    var lost: SignedRecord { SignedRecord(chunkID: chunkID, expiry: expiry, notHeld: true, charged: true) }
+    package var lost: SignedRecord { SignedRecord(chunkID: chunkID, expiry: expiry, notHeld: true, charged: true) }
 
-    init(chunkID: ChunkID, expiry: Int64, notHeld: Bool, charged: Bool) {
+    package init(chunkID: ChunkID, expiry: Int64, notHeld: Bool, charged: Bool) {
         self.chunkID = chunkID
         self.expiry = expiry
         self.notHeld = notHeld
         self.charged = charged
     }
 
-    init(decoding value: UnsafeRawBufferPointer) throws {
+    package init(decoding value: UnsafeRawBufferPointer) throws {
         try RowReader.expect(value, size: Self.size!, "a signed row")
         var reader = RowReader(value, "a signed row")
         let version = try reader.uint8()
@@ -211,5 +213,5 @@ struct SignedRecord: Row, Sendable, Hashable {
     }
 
     /// The key of the signed chunk's record.
-    var chunkKey: ChunkKey { ChunkKey(expiry: expiry, id: chunkID) }
+    package var chunkKey: ChunkKey { ChunkKey(expiry: expiry, id: chunkID) }
 }

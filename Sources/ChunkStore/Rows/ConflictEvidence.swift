@@ -40,13 +40,13 @@ public struct ConflictEvidence: Sendable, Hashable {
     }
 
     /// The row kept in `evidence`.
-    var row: EvidenceRow {
+    package var row: EvidenceRow {
         EvidenceRow(
             signedChunkID: signedChunkID, producerKey: producerKey ?? [], signedChunk: signedChunk?.encoded() ?? [],
             conflictingChunk: conflictingChunk.encoded())
     }
 
-    init(
+    package init(
         producer: NodeID, slot: UInt64, signedChunkID: ChunkID, signedChunk: Chunk?, conflictingChunk: Chunk,
         producerKey: [UInt8]?
     ) {
@@ -59,7 +59,7 @@ public struct ConflictEvidence: Sendable, Hashable {
     }
 
     /// Decodes a stored row for `key`.
-    init(key: ProducerKey, row: EvidenceRow, limits: DecodingLimits) throws {
+    package init(key: ProducerKey, row: EvidenceRow, limits: DecodingLimits) throws {
         do {
             signedChunk = row.signedChunk.isEmpty ? nil : try Chunk(decoding: row.signedChunk, limits: limits)
             conflictingChunk = try Chunk(decoding: row.conflictingChunk, limits: limits)

@@ -1,31 +1,31 @@
 import DSMR
 
 /// Expiry times are non-negative milliseconds; negative ones sort as 0.
-func expiryBits(_ expiry: Int64) -> UInt64 { UInt64(max(expiry, 0)) }
+package func expiryBits(_ expiry: Int64) -> UInt64 { UInt64(max(expiry, 0)) }
 
 /// A chunk's place in `chunks` and `certificates`: expiry (8), chunk id (32).
 ///
 /// Expiry first keeps records that expire together on the same pages, so
 /// collecting them frees whole pages instead of touching one page per
 /// record.
-struct ChunkKey: Row, Hashable {
-    static let size: Int? = 8 + ChunkID.byteCount
-    var expiry: Int64
-    var id: ChunkID
+package struct ChunkKey: Row, Hashable {
+    package static let size: Int? = 8 + ChunkID.byteCount
+    package var expiry: Int64
+    package var id: ChunkID
 
-    init(expiry: Int64, id: ChunkID) {
+    package init(expiry: Int64, id: ChunkID) {
         self.expiry = expiry
         self.id = id
     }
 
-    var encoded: [UInt8] {
+    package var encoded: [UInt8] {
         var writer = RowWriter(capacity: Self.size!)
         writer.uint64(expiryBits(expiry))
         writer.bytes(id.bytes)
         return writer.bytes
     }
 
-    init(decoding bytes: UnsafeRawBufferPointer) throws {
+    package init(decoding bytes: UnsafeRawBufferPointer) throws {
         try RowReader.expect(bytes, size: Self.size!, "a chunk key")
         var reader = RowReader(bytes, "a chunk key")
         expiry = try reader.int64()
@@ -34,7 +34,7 @@ struct ChunkKey: Row, Hashable {
 
     /// The first key with expiry `expiry`: every key expiring earlier sorts
     /// before it.
-    static func bound(expiry: Int64) -> [UInt8] {
+    package static func bound(expiry: Int64) -> [UInt8] {
         var writer = RowWriter(capacity: 8)
         writer.uint64(expiryBits(expiry))
         return writer.bytes
@@ -44,19 +44,19 @@ struct ChunkKey: Row, Hashable {
 /// `by_slot_producer`: slot (8), producer (20), chunk id (32). Slot first, so
 /// the rows that expire together are neighbours; a producer's chunks in a
 /// slot are one seek away.
-struct SlotProducerKey: Row, Hashable {
-    static let size: Int? = 8 + NodeID.byteCount + ChunkID.byteCount
-    var slot: UInt64
-    var producer: NodeID
-    var id: ChunkID
+package struct SlotProducerKey: Row, Hashable {
+    package static let size: Int? = 8 + NodeID.byteCount + ChunkID.byteCount
+    package var slot: UInt64
+    package var producer: NodeID
+    package var id: ChunkID
 
-    init(slot: UInt64, producer: NodeID, id: ChunkID) {
+    package init(slot: UInt64, producer: NodeID, id: ChunkID) {
         self.slot = slot
         self.producer = producer
         self.id = id
     }
 
-    var encoded: [UInt8] {
+    package var encoded: [UInt8] {
         var writer = RowWriter(capacity: Self.size!)
         writer.uint64(slot)
         writer.bytes(producer.bytes)
@@ -64,7 +64,7 @@ struct SlotProducerKey: Row, Hashable {
         return writer.bytes
     }
 
-    init(decoding bytes: UnsafeRawBufferPointer) throws {
+    package init(decoding bytes: UnsafeRawBufferPointer) throws {
         try RowReader.expect(bytes, size: Self.size!, "a by_slot_producer key")
         var reader = RowReader(bytes, "a by_slot_producer key")
         slot = try reader.uint64()
@@ -73,7 +73,7 @@ struct SlotProducerKey: Row, Hashable {
     }
 
     /// The prefix shared by one producer's keys in one slot.
-    static func prefix(slot: UInt64, producer: NodeID) -> [UInt8] {
+    package static func prefix(slot: UInt64, producer: NodeID) -> [UInt8] {
         var writer = RowWriter(capacity: 8 + NodeID.byteCount)
         writer.uint64(slot)
         writer.bytes(producer.bytes)
@@ -81,33 +81,33 @@ struct SlotProducerKey: Row, Hashable {
     }
 
     /// The first key of `slot`.
-    static func bound(slot: UInt64) -> [UInt8] {
+    package static func bound(slot: UInt64) -> [UInt8] {
         var writer = RowWriter(capacity: 8)
         writer.uint64(slot)
         return writer.bytes
     }
 
     /// The slot of a stored key, read only after its length is checked.
-    static func slot(of bytes: UnsafeRawBufferPointer) throws -> UInt64 {
+    package static func slot(of bytes: UnsafeRawBufferPointer) throws -> UInt64 {
         try SlotProducerKey(decoding: bytes).slot
     }
 }
 
 /// `by_expiry`: status (1), expiry (8), chunk id (32). Status first, so each
 /// status is walked in expiry order from its start.
-struct ExpiryIndexKey: Row, Hashable {
-    static let size: Int? = 1 + 8 + ChunkID.byteCount
-    var status: ChunkStatus
-    var expiry: Int64
-    var id: ChunkID
+package struct ExpiryIndexKey: Row, Hashable {
+    package static let size: Int? = 1 + 8 + ChunkID.byteCount
+    package var status: ChunkStatus
+    package var expiry: Int64
+    package var id: ChunkID
 
-    init(status: ChunkStatus, expiry: Int64, id: ChunkID) {
+    package init(status: ChunkStatus, expiry: Int64, id: ChunkID) {
         self.status = status
         self.expiry = expiry
         self.id = id
     }
 
-    var encoded: [UInt8] {
+    package var encoded: [UInt8] {
         var writer = RowWriter(capacity: Self.size!)
         writer.uint8(status.rawValue)
         writer.uint64(expiryBits(expiry))
@@ -115,7 +115,7 @@ struct ExpiryIndexKey: Row, Hashable {
         return writer.bytes
     }
 
-    init(decoding bytes: UnsafeRawBufferPointer) throws {
+    package init(decoding bytes: UnsafeRawBufferPointer) throws {
         try RowReader.expect(bytes, size: Self.size!, "a by_expiry key")
         var reader = RowReader(bytes, "a by_expiry key")
         let raw = try reader.uint8()
@@ -128,10 +128,10 @@ struct ExpiryIndexKey: Row, Hashable {
     }
 
     /// The key of the chunk record this row indexes.
-    var chunkKey: ChunkKey { ChunkKey(expiry: expiry, id: id) }
+    package var chunkKey: ChunkKey { ChunkKey(expiry: expiry, id: id) }
 
     /// Every key of `status` with expiry below `expiry` sorts before this.
-    static func bound(_ status: ChunkStatus, expiry: Int64) -> [UInt8] {
+    package static func bound(_ status: ChunkStatus, expiry: Int64) -> [UInt8] {
         var writer = RowWriter(capacity: 9)
         writer.uint8(status.rawValue)
         writer.uint64(expiryBits(expiry))
@@ -139,31 +139,31 @@ struct ExpiryIndexKey: Row, Hashable {
     }
 
     /// Every key of `status` sorts before this.
-    static func end(_ status: ChunkStatus) -> [UInt8] { [status.rawValue + 1] }
+    package static func end(_ status: ChunkStatus) -> [UInt8] { [status.rawValue + 1] }
 }
 
 /// `signed` and `evidence`: slot (8), producer (20); `ledger`: window (8),
 /// producer (20). The number comes first so that pruning everything below a
 /// slot or window is one contiguous range, whatever the number of producers.
-struct ProducerKey: Row, Hashable {
-    static let size: Int? = 8 + NodeID.byteCount
+package struct ProducerKey: Row, Hashable {
+    package static let size: Int? = 8 + NodeID.byteCount
     /// The slot (`signed`, `evidence`) or window (`ledger`).
-    var number: UInt64
-    var producer: NodeID
+    package var number: UInt64
+    package var producer: NodeID
 
-    init(_ producer: NodeID, _ number: UInt64) {
+    package init(_ producer: NodeID, _ number: UInt64) {
         self.producer = producer
         self.number = number
     }
 
-    var encoded: [UInt8] {
+    package var encoded: [UInt8] {
         var writer = RowWriter(capacity: Self.size!)
         writer.uint64(number)
         writer.bytes(producer.bytes)
         return writer.bytes
     }
 
-    init(decoding bytes: UnsafeRawBufferPointer) throws {
+    package init(decoding bytes: UnsafeRawBufferPointer) throws {
         try RowReader.expect(bytes, size: Self.size!, "a producer key")
         var reader = RowReader(bytes, "a producer key")
         number = try reader.uint64()
@@ -171,7 +171,7 @@ struct ProducerKey: Row, Hashable {
     }
 
     /// Every key with a number below `number` sorts before this.
-    static func bound(_ number: UInt64) -> [UInt8] {
+    package static func bound(_ number: UInt64) -> [UInt8] {
         var writer = RowWriter(capacity: 8)
         writer.uint64(number)
         return writer.bytes
@@ -179,19 +179,19 @@ struct ProducerKey: Row, Hashable {
 }
 
 /// `blocks`: height (8).
-struct HeightKey: Row, Hashable {
-    static let size: Int? = 8
-    var height: UInt64
+package struct HeightKey: Row, Hashable {
+    package static let size: Int? = 8
+    package var height: UInt64
 
-    init(_ height: UInt64) { self.height = height }
+    package init(_ height: UInt64) { self.height = height }
 
-    var encoded: [UInt8] {
+    package var encoded: [UInt8] {
         var writer = RowWriter(capacity: 8)
         writer.uint64(height)
         return writer.bytes
     }
 
-    init(decoding bytes: UnsafeRawBufferPointer) throws {
+    package init(decoding bytes: UnsafeRawBufferPointer) throws {
         try RowReader.expect(bytes, size: 8, "a block height key")
         var reader = RowReader(bytes, "a block height key")
         height = try reader.uint64()

@@ -12,7 +12,7 @@ extension Tables {
     /// calls for. A chunk record's chunk must hash to its key's id.
     ///
     /// - Throws: `corruptRecord` naming the table and what is wrong.
-    func checkRow(table: Int, key: [UInt8], value: [UInt8]) throws {
+    package func checkRow(table: Int, key: [UInt8], value: [UInt8]) throws {
         switch table {
         case 0: try checkMeta(key: key, value: value)
         case 1:

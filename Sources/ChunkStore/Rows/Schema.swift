@@ -18,42 +18,42 @@ import LMDB
 /// Integers are big-endian and fixed-width so byte order is numeric order.
 /// `certificates` and `blocks` rows written before their checksums still
 /// read (their layouts tell the two forms apart), so schema 2 is unchanged.
-enum Schema {
+package enum Schema {
     /// Bumped whenever a key or value layout changes. Version 2 records the
     /// producer's public key in `evidence` rows.
-    static let version: UInt32 = 2
+    package static let version: UInt32 = 2
     /// The versions this build reads. A version 1 store differs only in its
     /// evidence rows, which still decode; a writable open marks the store
     /// version 2, as the rows it writes from then on are.
-    static let readable: ClosedRange<UInt32> = 1...2
+    package static let readable: ClosedRange<UInt32> = 1...2
 
-    static let meta = "meta"
-    static let chunks = "chunks"
-    static let bySlotProducer = "by_slot_producer"
-    static let byExpiry = "by_expiry"
-    static let certificates = "certificates"
-    static let signed = "signed"
-    static let ledger = "ledger"
-    static let evidence = "evidence"
-    static let blocks = "blocks"
+    package static let meta = "meta"
+    package static let chunks = "chunks"
+    package static let bySlotProducer = "by_slot_producer"
+    package static let byExpiry = "by_expiry"
+    package static let certificates = "certificates"
+    package static let signed = "signed"
+    package static let ledger = "ledger"
+    package static let evidence = "evidence"
+    package static let blocks = "blocks"
 
-    static let all = [meta, chunks, bySlotProducer, byExpiry, certificates, signed, ledger, evidence, blocks]
+    package static let all = [meta, chunks, bySlotProducer, byExpiry, certificates, signed, ledger, evidence, blocks]
 }
 
 /// The store's tables with their key and value types, looked up once at
 /// open.
-struct Tables: Sendable {
-    let meta: Table<MetaName, BytesRow>
-    let chunks: Table<ChunkKey, ChunkRecord>
-    let bySlotProducer: Table<SlotProducerKey, IndexedExpiry>
-    let byExpiry: Table<ExpiryIndexKey, EmptyRow>
-    let certificates: Table<ChunkKey, CertificateRow>
-    let signed: Table<ProducerKey, SignedRecord>
-    let ledger: Table<ProducerKey, Dimensions>
-    let evidence: Table<ProducerKey, EvidenceRow>
-    let blocks: Table<HeightKey, BytesRow>
+package struct Tables: Sendable {
+    package let meta: Table<MetaName, BytesRow>
+    package let chunks: Table<ChunkKey, ChunkRecord>
+    package let bySlotProducer: Table<SlotProducerKey, IndexedExpiry>
+    package let byExpiry: Table<ExpiryIndexKey, EmptyRow>
+    package let certificates: Table<ChunkKey, CertificateRow>
+    package let signed: Table<ProducerKey, SignedRecord>
+    package let ledger: Table<ProducerKey, Dimensions>
+    package let evidence: Table<ProducerKey, EvidenceRow>
+    package let blocks: Table<HeightKey, BytesRow>
 
-    init(_ env: Environment) throws {
+    package init(_ env: Environment) throws {
         meta = Table(database: try env.database(Schema.meta))
         chunks = Table(database: try env.database(Schema.chunks))
         bySlotProducer = Table(database: try env.database(Schema.bySlotProducer))
@@ -66,7 +66,7 @@ struct Tables: Sendable {
     }
 
     /// Every database, in `Schema.all` order (dumps number tables by it).
-    var all: [Database] {
+    package var all: [Database] {
         [
             meta.database, chunks.database, bySlotProducer.database, byExpiry.database, certificates.database,
             signed.database, ledger.database, evidence.database, blocks.database,

@@ -23,7 +23,7 @@ public struct StoreIdentity: Sendable, Hashable {
     /// as accepted chunks.
     public var blockRetention: Int64?
 
-    init(_ configuration: StoreConfiguration) {
+    package init(_ configuration: StoreConfiguration) {
         networkID = configuration.networkID
         chainID = configuration.chainID
         nodeID = configuration.nodeID
@@ -33,7 +33,7 @@ public struct StoreIdentity: Sendable, Hashable {
         blockRetention = configuration.blockRetention
     }
 
-    init(
+    package init(
         networkID: UInt32, chainID: ChainID, nodeID: NodeID, rules: Rules, acceptedRetention: Int64,
         evidenceRetention: Int64, blockRetention: Int64? = nil
     ) {
@@ -69,7 +69,7 @@ public struct StoreIdentity: Sendable, Hashable {
         }
     }
 
-    static func load(_ r: borrowing some StoreTransaction & ~Copyable) throws -> StoreIdentity? {
+    package static func load(_ r: borrowing some StoreTransaction & ~Copyable) throws -> StoreIdentity? {
         if try r.meta(MetaKey.loadIncomplete) != nil {
             throw ChunkStoreError(
                 .wrongStore,
@@ -101,14 +101,14 @@ public struct StoreIdentity: Sendable, Hashable {
         }
     }
 
-    func verify(_ r: borrowing some StoreTransaction & ~Copyable, path: String) throws {
+    package func verify(_ r: borrowing some StoreTransaction & ~Copyable, path: String) throws {
         guard let stored = try Self.load(r) else {
             throw ChunkStoreError(.wrongStore, "\(path) has no store identity in meta")
         }
         try checkMatches(stored, path: path)
     }
 
-    func verifyOrInitialise(_ w: borrowing StoreWriter, path: String, acceptTimingChange: Bool) throws {
+    package func verifyOrInitialise(_ w: borrowing StoreWriter, path: String, acceptTimingChange: Bool) throws {
         if let stored = try Self.load(w) {
             try checkMatches(stored, path: path)
             let currentVersion = try w.meta(MetaKey.version)?.value == Schema.version
@@ -171,14 +171,14 @@ public struct StoreIdentity: Sendable, Hashable {
 
 /// The fixed binary form of `Rules` kept in `meta`: version (1), seven
 /// 8-byte fields, units (40), quorum (16), skew (8), validity window (8).
-struct RulesRow: Row {
-    static let version: UInt8 = 1
-    static let size: Int? = 1 + 8 * 7 + Dimensions.fixedByteCount + 16 + 8 + 8
-    var rules: Rules
+package struct RulesRow: Row {
+    package static let version: UInt8 = 1
+    package static let size: Int? = 1 + 8 * 7 + Dimensions.fixedByteCount + 16 + 8 + 8
+    package var rules: Rules
 
-    init(_ rules: Rules) { self.rules = rules }
+    package init(_ rules: Rules) { self.rules = rules }
 
-    var encoded: [UInt8] {
+    package var encoded: [UInt8] {
         var writer = RowWriter(capacity: Self.size!)
         writer.uint8(Self.version)
         writer.int64(rules.slotDuration)
@@ -196,7 +196,7 @@ struct RulesRow: Row {
         return writer.bytes
     }
 
-    init(decoding bytes: UnsafeRawBufferPointer) throws {
+    package init(decoding bytes: UnsafeRawBufferPointer) throws {
         var reader = RowReader(bytes, "meta rules")
         let version = bytes.isEmpty ? 0 : try reader.uint8()
         guard bytes.count == Self.size!, version == Self.version else {

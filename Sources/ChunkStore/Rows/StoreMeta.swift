@@ -1,68 +1,68 @@
 import DSMR
 
 /// A `meta` key: the row's name in UTF-8.
-struct MetaName: Row, Hashable {
-    static let size: Int? = nil
-    let bytes: [UInt8]
-    init(_ name: String) { bytes = Array(name.utf8) }
-    var encoded: [UInt8] { bytes }
-    init(decoding bytes: UnsafeRawBufferPointer) throws { self.bytes = Array(bytes) }
-    var name: String { String(decoding: bytes, as: UTF8.self) }
+package struct MetaName: Row, Hashable {
+    package static let size: Int? = nil
+    package let bytes: [UInt8]
+    package init(_ name: String) { bytes = Array(name.utf8) }
+    package var encoded: [UInt8] { bytes }
+    package init(decoding bytes: UnsafeRawBufferPointer) throws { self.bytes = Array(bytes) }
+    package var name: String { String(decoding: bytes, as: UTF8.self) }
 }
 
 /// One `meta` row: its name and the type of its value.
-struct MetaField<Value: Row>: Sendable {
-    let key: MetaName
-    init(_ name: String) { key = MetaName(name) }
+package struct MetaField<Value: Row>: Sendable {
+    package let key: MetaName
+    package init(_ name: String) { key = MetaName(name) }
 }
 
 /// The store's `meta` rows: identity, schema version, watermark and tips.
 /// Integers are big-endian.
-enum MetaKey {
-    static let version = MetaField<UInt32Row>("version")
-    static let network = MetaField<UInt32Row>("network")
-    static let chain = MetaField<BytesRow>("chain")
-    static let node = MetaField<BytesRow>("node")
-    static let rules = MetaField<RulesRow>("rules")
-    static let retention = MetaField<RetentionRow>("retention")
+package enum MetaKey {
+    package static let version = MetaField<UInt32Row>("version")
+    package static let network = MetaField<UInt32Row>("network")
+    package static let chain = MetaField<BytesRow>("chain")
+    package static let node = MetaField<BytesRow>("node")
+    package static let rules = MetaField<RulesRow>("rules")
+    package static let retention = MetaField<RetentionRow>("retention")
     /// Chain time (ms), as an Int64.
-    static let watermark = MetaField<Int64Row>("watermark")
-    static let acceptedTip = MetaField<BlockTip>("accepted_tip")
-    static let executedTip = MetaField<UInt64Row>("executed_tip")
+    package static let watermark = MetaField<Int64Row>("watermark")
+    package static let acceptedTip = MetaField<BlockTip>("accepted_tip")
+    package static let executedTip = MetaField<UInt64Row>("executed_tip")
     /// The first slot that may still be signed; absent until the first
     /// `signed` rows are pruned.
-    static let signingFloor = MetaField<UInt64Row>("signing_floor")
+    package static let signingFloor = MetaField<UInt64Row>("signing_floor")
     /// How long (ms) accepted blocks are kept, as an Int64; absent when they
     /// are kept as long as accepted chunks.
-    static let blockRetention = MetaField<Int64Row>("block_retention")
+    package static let blockRetention = MetaField<Int64Row>("block_retention")
     /// Present only while a dump is being loaded or a store salvaged into
     /// this one: an open refuses the store until it is removed.
-    static let loadIncomplete = MetaField<BytesRow>("load_incomplete")
+    package static let loadIncomplete = MetaField<BytesRow>("load_incomplete")
 
     /// The rows that say what the store belongs to (a new store writes its
     /// own).
-    static let identity: [[UInt8]] = [
+    package static let identity: [[UInt8]] = [
         version.key.bytes, network.key.bytes, chain.key.bytes, node.key.bytes, rules.key.bytes, retention.key.bytes,
     ]
 
     /// Every row a store may hold, by name.
-    static let all = [
+    package static let all = [
         version.key, network.key, chain.key, node.key, rules.key, retention.key, watermark.key, acceptedTip.key,
         executedTip.key, signingFloor.key, blockRetention.key,
     ]
 }
 
 /// A 4-byte big-endian `meta` value.
-struct UInt32Row: Row {
-    static let size: Int? = 4
-    var value: UInt32
-    init(_ value: UInt32) { self.value = value }
-    var encoded: [UInt8] {
+package struct UInt32Row: Row {
+    package static let size: Int? = 4
+    package var value: UInt32
+    package init(_ value: UInt32) { self.value = value }
+    package var encoded: [UInt8] {
         var writer = RowWriter(capacity: 4)
         writer.uint32(value)
         return writer.bytes
     }
-    init(decoding bytes: UnsafeRawBufferPointer) throws {
+    package init(decoding bytes: UnsafeRawBufferPointer) throws {
         try RowReader.expect(bytes, size: 4, "a 4-byte meta value")
         var reader = RowReader(bytes, "a 4-byte meta value")
         value = try reader.uint32()
@@ -70,16 +70,16 @@ struct UInt32Row: Row {
 }
 
 /// An 8-byte big-endian unsigned `meta` value.
-struct UInt64Row: Row {
-    static let size: Int? = 8
-    var value: UInt64
-    init(_ value: UInt64) { self.value = value }
-    var encoded: [UInt8] {
+package struct UInt64Row: Row {
+    package static let size: Int? = 8
+    package var value: UInt64
+    package init(_ value: UInt64) { self.value = value }
+    package var encoded: [UInt8] {
         var writer = RowWriter(capacity: 8)
         writer.uint64(value)
         return writer.bytes
     }
-    init(decoding bytes: UnsafeRawBufferPointer) throws {
+    package init(decoding bytes: UnsafeRawBufferPointer) throws {
         try RowReader.expect(bytes, size: 8, "an 8-byte meta value")
         var reader = RowReader(bytes, "an 8-byte meta value")
         value = try reader.uint64()
@@ -87,32 +87,32 @@ struct UInt64Row: Row {
 }
 
 /// An 8-byte big-endian signed `meta` value (chain time in ms).
-struct Int64Row: Row {
-    static let size: Int? = 8
-    var value: Int64
-    init(_ value: Int64) { self.value = value }
-    var encoded: [UInt8] { UInt64Row(UInt64(bitPattern: value)).encoded }
-    init(decoding bytes: UnsafeRawBufferPointer) throws {
+package struct Int64Row: Row {
+    package static let size: Int? = 8
+    package var value: Int64
+    package init(_ value: Int64) { self.value = value }
+    package var encoded: [UInt8] { UInt64Row(UInt64(bitPattern: value)).encoded }
+    package init(decoding bytes: UnsafeRawBufferPointer) throws {
         value = Int64(bitPattern: try UInt64Row(decoding: bytes).value)
     }
 }
 
 /// `meta` retention: accepted and evidence retention, Int64 ms each.
-struct RetentionRow: Row {
-    static let size: Int? = 16
-    var accepted: Int64
-    var evidence: Int64
-    init(accepted: Int64, evidence: Int64) {
+package struct RetentionRow: Row {
+    package static let size: Int? = 16
+    package var accepted: Int64
+    package var evidence: Int64
+    package init(accepted: Int64, evidence: Int64) {
         self.accepted = accepted
         self.evidence = evidence
     }
-    var encoded: [UInt8] {
+    package var encoded: [UInt8] {
         var writer = RowWriter(capacity: 16)
         writer.int64(accepted)
         writer.int64(evidence)
         return writer.bytes
     }
-    init(decoding bytes: UnsafeRawBufferPointer) throws {
+    package init(decoding bytes: UnsafeRawBufferPointer) throws {
         try RowReader.expect(bytes, size: 16, "meta retention")
         var reader = RowReader(bytes, "meta retention")
         accepted = try reader.int64()
@@ -138,16 +138,16 @@ public struct BlockTip: Sendable, Hashable, CustomStringConvertible {
 
 /// `meta` accepted_tip: height (8), block id (32).
 extension BlockTip: Row {
-    static var size: Int? { 8 + BlockID.byteCount }
+    package static var size: Int? { 8 + BlockID.byteCount }
 
-    var encoded: [UInt8] {
+    package var encoded: [UInt8] {
         var writer = RowWriter(capacity: 40)
         writer.uint64(height)
         writer.bytes(id.bytes)
         return writer.bytes
     }
 
-    init(decoding bytes: UnsafeRawBufferPointer) throws {
+    package init(decoding bytes: UnsafeRawBufferPointer) throws {
         try RowReader.expect(bytes, size: 8 + BlockID.byteCount, "meta accepted_tip")
         var reader = RowReader(bytes, "meta accepted_tip")
         let height = try reader.uint64()
@@ -159,7 +159,7 @@ extension BlockTip: Row {
 extension StoreTransaction where Self: ~Copyable {
     /// The value of a `meta` row, or nil; a malformed one throws
     /// `corruptRecord` naming the row.
-    func meta<Value>(_ field: MetaField<Value>) throws -> Value? {
+    package func meta<Value>(_ field: MetaField<Value>) throws -> Value? {
         try withValue(forKey: field.key.encoded, in: tables.meta.database) { bytes in
             do {
                 return try Value(decoding: bytes)
@@ -172,36 +172,36 @@ extension StoreTransaction where Self: ~Copyable {
     }
 
     /// The garbage-collection watermark (ms); 0 before the first.
-    func watermark() throws -> Int64 { try meta(MetaKey.watermark)?.value ?? 0 }
+    package func watermark() throws -> Int64 { try meta(MetaKey.watermark)?.value ?? 0 }
 
     /// The last accepted block, or nil before the first.
-    func acceptedTip() throws -> BlockTip? { try meta(MetaKey.acceptedTip) }
+    package func acceptedTip() throws -> BlockTip? { try meta(MetaKey.acceptedTip) }
 
     /// The executed height, or nil.
-    func executedTip() throws -> UInt64? { try meta(MetaKey.executedTip)?.value }
+    package func executedTip() throws -> UInt64? { try meta(MetaKey.executedTip)?.value }
 
     /// The first slot that may still be signed: every slot below it had its
     /// `signed` rows pruned or its chunks collected (or was imported as
     /// such), so no change of rules may make it signable again. 0 before the
     /// first collection.
-    func signingFloor() throws -> UInt64 { try meta(MetaKey.signingFloor)?.value ?? 0 }
+    package func signingFloor() throws -> UInt64 { try meta(MetaKey.signingFloor)?.value ?? 0 }
 }
 
 /// Typed `meta` writes.
 extension StoreWriter {
-    func setMeta<Value>(_ field: MetaField<Value>, _ value: Value) throws {
+    package func setMeta<Value>(_ field: MetaField<Value>, _ value: Value) throws {
         try put(tables.meta, field.key, BytesRow(value.encoded))
     }
 
-    func setWatermark(_ watermark: Int64) throws { try setMeta(MetaKey.watermark, Int64Row(watermark)) }
+    package func setWatermark(_ watermark: Int64) throws { try setMeta(MetaKey.watermark, Int64Row(watermark)) }
 
-    func setAcceptedTip(_ tip: BlockTip) throws { try setMeta(MetaKey.acceptedTip, tip) }
+    package func setAcceptedTip(_ tip: BlockTip) throws { try setMeta(MetaKey.acceptedTip, tip) }
 
-    func setExecutedTip(_ height: UInt64) throws { try setMeta(MetaKey.executedTip, UInt64Row(height)) }
+    package func setExecutedTip(_ height: UInt64) throws { try setMeta(MetaKey.executedTip, UInt64Row(height)) }
 
     /// Raises the signing floor to `slot`; never lowers it. A floor row that
     /// does not decode is replaced (signing refuses while it is damaged).
-    func raiseSigningFloor(to slot: UInt64) throws {
+    package func raiseSigningFloor(to slot: UInt64) throws {
         if let floor = try? signingFloor(), floor >= slot { return }
         try setMeta(MetaKey.signingFloor, UInt64Row(slot))
     }

@@ -17,21 +17,21 @@ import DSMR
 /// which come before every other table's. Without rules (a dump with no
 /// rules row), chunks and evidence are bounded by the largest
 /// `maxChunkBytes` valid rules allow, `UInt32.max`.
-struct ValueBounds {
+package struct ValueBounds {
     /// The limits under the store's rules.
-    let limits: DecodingLimits
+    package let limits: DecodingLimits
 
     /// Bounds under `rules`, or under the largest chunks valid rules allow
     /// when nil; a `maxChunkBytes` outside what valid rules allow (0 to
     /// `UInt32.max`) is clamped to it, so no sum overflows.
-    init(rules: Rules?) {
+    package init(rules: Rules?) {
         var clamped = rules ?? Rules()
         clamped.maxChunkBytes = rules.map { min(max($0.maxChunkBytes, 0), Int(UInt32.max)) } ?? Int(UInt32.max)
         limits = DecodingLimits(rules: clamped)
     }
 
     /// The largest `meta` value, needing no rules.
-    static let meta: Int =
+    package static let meta: Int =
         [
             UInt32Row.size, RulesRow.size, RetentionRow.size, Int64Row.size, UInt64Row.size, BlockTip.size,
             ChainID.byteCount, NodeID.byteCount,
@@ -39,7 +39,7 @@ struct ValueBounds {
         .compactMap { $0 }.max() ?? 0
 
     /// The largest value of the table `name` (one of `Schema.all`).
-    func largest(_ name: String) -> Int {
+    package func largest(_ name: String) -> Int {
         switch name {
         case Schema.meta:
             return Self.meta
@@ -68,7 +68,7 @@ struct ValueBounds {
     /// reference (chunk id, producer, slot, expiry), the epoch (8), the
     /// signer bits (length 4 and one bit a validator) and every validator's
     /// signature (length 4 and bytes each).
-    static func largestCertificate(_ limits: DecodingLimits) -> Int {
+    package static func largestCertificate(_ limits: DecodingLimits) -> Int {
         let reference = ChunkID.byteCount + NodeID.byteCount + 8 + 8
         return 1 + reference + 8 + 4 + (limits.maxValidators + 7) / 8
             + limits.maxValidators * (4 + limits.maxSignatureBytes)

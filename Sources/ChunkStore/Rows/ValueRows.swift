@@ -3,19 +3,19 @@ import DSMR
 
 /// A `by_slot_producer` value: the chunk's expiry (8), which locates its
 /// record.
-struct IndexedExpiry: Row, Hashable {
-    static let size: Int? = 8
-    var expiry: Int64
+package struct IndexedExpiry: Row, Hashable {
+    package static let size: Int? = 8
+    package var expiry: Int64
 
-    init(_ expiry: Int64) { self.expiry = expiry }
+    package init(_ expiry: Int64) { self.expiry = expiry }
 
-    var encoded: [UInt8] {
+    package var encoded: [UInt8] {
         var writer = RowWriter(capacity: 8)
         writer.uint64(expiryBits(expiry))
         return writer.bytes
     }
 
-    init(decoding bytes: UnsafeRawBufferPointer) throws {
+    package init(decoding bytes: UnsafeRawBufferPointer) throws {
         try RowReader.expect(bytes, size: 8, "a by_slot_producer value")
         var reader = RowReader(bytes, "a by_slot_producer value")
         expiry = try reader.int64()
@@ -28,23 +28,23 @@ struct IndexedExpiry: Row, Hashable {
 /// rules' limits by the reader). Rows written before the checksum start with
 /// the bare status (0 or 1) and the certificate; they still decode, unchecked,
 /// and are rewritten in the checked form whenever the row is written again.
-struct CertificateRow: Row {
-    static let size: Int? = nil
+package struct CertificateRow: Row {
+    package static let size: Int? = nil
     /// Set in the form byte of a row that carries a checksum.
-    static let checkedForm: UInt8 = 0x80
-    static let checksumSize = 8
-    var status: ChunkStatus
-    var certificate: [UInt8]
+    package static let checkedForm: UInt8 = 0x80
+    package static let checksumSize = 8
+    package var status: ChunkStatus
+    package var certificate: [UInt8]
     /// Whether the row was decoded from the form without a checksum.
-    private(set) var isUnchecked = false
+    package private(set) var isUnchecked = false
 
-    init(status: ChunkStatus, certificate: [UInt8]) {
+    package init(status: ChunkStatus, certificate: [UInt8]) {
         self.status = status
         self.certificate = certificate
     }
 
     /// The row as written now, with its checksum.
-    var encoded: [UInt8] {
+    package var encoded: [UInt8] {
         let form = Self.checkedForm | status.rawValue
         var writer = RowWriter(capacity: 1 + Self.checksumSize + certificate.count)
         writer.uint8(form)
@@ -55,9 +55,9 @@ struct CertificateRow: Row {
 
     /// The row in the form it was decoded from (a row without a checksum
     /// stays without one): what a dump of an older store holds.
-    var storedForm: [UInt8] { isUnchecked ? [status.rawValue] + certificate : encoded }
+    package var storedForm: [UInt8] { isUnchecked ? [status.rawValue] + certificate : encoded }
 
-    init(decoding bytes: UnsafeRawBufferPointer) throws {
+    package init(decoding bytes: UnsafeRawBufferPointer) throws {
         var reader = RowReader(bytes, "a certificate row")
         let form = try reader.uint8()
         guard let status = ChunkStatus(rawValue: form & ~Self.checkedForm) else {
@@ -84,7 +84,7 @@ struct CertificateRow: Row {
     }
 
     /// Decodes the certificate.
-    func decode(limits: DecodingLimits) throws -> ChunkCertificate {
+    package func decode(limits: DecodingLimits) throws -> ChunkCertificate {
         do {
             return try ChunkCertificate(decoding: certificate, limits: limits)
         } catch {
@@ -96,10 +96,10 @@ struct CertificateRow: Row {
 /// A `ledger` value: a producer's usage in one window, as `Dimensions`'
 /// fixed 40 bytes.
 extension Dimensions: Row {
-    static var size: Int? { fixedByteCount }
-    var encoded: [UInt8] { fixedBytes }
+    package static var size: Int? { fixedByteCount }
+    package var encoded: [UInt8] { fixedBytes }
 
-    init(decoding bytes: UnsafeRawBufferPointer) throws {
+    package init(decoding bytes: UnsafeRawBufferPointer) throws {
         try RowReader.expect(bytes, size: Self.fixedByteCount, "a ledger row")
         try self.init(fixedBytes: bytes)
     }
@@ -111,24 +111,24 @@ extension Dimensions: Row {
 /// is not held, as after a signing-history import) | conflicting chunk
 /// length (4) and bytes. Version 1 rows, written before the key was
 /// recorded, lack the key field and still decode (with no key).
-struct EvidenceRow: Row {
-    static let version: UInt8 = 2
-    static let size: Int? = nil
+package struct EvidenceRow: Row {
+    package static let version: UInt8 = 2
+    package static let size: Int? = nil
     /// The largest public key a row may carry (Ed25519's are 32 bytes).
-    static let maxKeyBytes = 64
-    var signedChunkID: ChunkID
-    var producerKey: [UInt8]
-    var signedChunk: [UInt8]
-    var conflictingChunk: [UInt8]
+    package static let maxKeyBytes = 64
+    package var signedChunkID: ChunkID
+    package var producerKey: [UInt8]
+    package var signedChunk: [UInt8]
+    package var conflictingChunk: [UInt8]
 
-    init(signedChunkID: ChunkID, producerKey: [UInt8], signedChunk: [UInt8], conflictingChunk: [UInt8]) {
+    package init(signedChunkID: ChunkID, producerKey: [UInt8], signedChunk: [UInt8], conflictingChunk: [UInt8]) {
         self.signedChunkID = signedChunkID
         self.producerKey = producerKey
         self.signedChunk = signedChunk
         self.conflictingChunk = conflictingChunk
     }
 
-    var encoded: [UInt8] {
+    package var encoded: [UInt8] {
         let parts = [producerKey, signedChunk, conflictingChunk]
         var writer = RowWriter(capacity: 1 + ChunkID.byteCount + 12 + parts.map(\.count).reduce(0, +))
         writer.uint8(Self.version)
@@ -140,7 +140,7 @@ struct EvidenceRow: Row {
         return writer.bytes
     }
 
-    init(decoding bytes: UnsafeRawBufferPointer) throws {
+    package init(decoding bytes: UnsafeRawBufferPointer) throws {
         var reader = RowReader(bytes, "an evidence row")
         let version = try reader.uint8()
         guard version == 1 || version == Self.version else {

@@ -15,7 +15,7 @@ extension ChunkStoreError {
     /// word that the files are damaged becomes `damaged`, naming the store
     /// and the tool that examines it; LMDB's other errors become the store's
     /// (`ChunkStoreError(_:path:activity:)`); anything else passes through.
-    static func opening(_ path: String, _ error: any Error) -> any Error {
+    package static func opening(_ path: String, _ error: any Error) -> any Error {
         guard let error = error as? LMDBError else { return error }
         guard error.meansDamage else { return ChunkStoreError(error, path: path, activity: .opening) }
         return ChunkStoreError(

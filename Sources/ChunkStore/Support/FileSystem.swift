@@ -1,17 +1,17 @@
 import Foundation
 
 /// The few file operations the store needs beyond LMDB.
-enum FileSystem {
+package enum FileSystem {
     /// Creates `path` (mode 0700) unless it exists; returns whether it did.
     @discardableResult
-    static func makeDirectory(_ path: String) throws -> Bool {
+    package static func makeDirectory(_ path: String) throws -> Bool {
         if mkdir(path, 0o700) == 0 { return true }
         if errno == EEXIST { return false }
         throw ChunkStoreError(.io, "cannot create the directory \(path): \(Platform.lastError)")
     }
 
     /// Flushes a file's data to disk.
-    static func syncFile(_ path: String) throws {
+    package static func syncFile(_ path: String) throws {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             throw ChunkStoreError(.io, "cannot open \(path): \(Platform.lastError)")
@@ -24,7 +24,7 @@ enum FileSystem {
 
     /// Flushes a directory's entries, so files just created or renamed in it
     /// survive a power loss.
-    static func syncDirectory(_ path: String) throws {
+    package static func syncDirectory(_ path: String) throws {
         let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else {
             throw ChunkStoreError(.io, "cannot open the directory \(path): \(Platform.lastError)")
@@ -36,13 +36,13 @@ enum FileSystem {
     }
 
     /// The directory holding `path`.
-    static func parent(of path: String) -> String {
+    package static func parent(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "." }
         return slash == path.startIndex ? "/" : String(path[..<slash])
     }
 
     /// The size in bytes of the file at `path`.
-    static func size(_ path: String) throws -> Int {
+    package static func size(_ path: String) throws -> Int {
         var info = stat()
         guard stat(path, &info) == 0 else {
             throw ChunkStoreError(.io, "cannot stat \(path): \(String(cString: strerror(errno)))")
@@ -51,13 +51,13 @@ enum FileSystem {
     }
 
     /// Whether a file or directory exists at `path`.
-    static func exists(_ path: String) -> Bool {
+    package static func exists(_ path: String) -> Bool {
         var info = stat()
         return stat(path, &info) == 0
     }
 
     /// An I/O error: what failed, on which path, and the system's reason.
-    static func ioError(_ what: String, _ path: String) -> ChunkStoreError {
+    package static func ioError(_ what: String, _ path: String) -> ChunkStoreError {
         ChunkStoreError(.io, "\(what) \(path): \(Platform.lastError)")
     }
 }

@@ -4,16 +4,16 @@ import LMDB
 /// operation reaches LMDB through `sealed` (the writer's submit path, the
 /// snapshot path, the open path and the few direct calls of maintenance and
 /// interchange), so callers only ever see `ChunkStoreError`.
-enum SealedErrors {
+package enum SealedErrors {
     /// What the store was doing when LMDB failed; it decides what a code
     /// means (`MDB_BAD_TXN` in a read follows a damaged page).
-    enum Activity {
+    package enum Activity {
         case reading, writing, opening
     }
 
     /// Runs `body`, turning any `LMDBError` it throws into a `ChunkStoreError`
     /// for the store at `path`; other errors pass through.
-    static func sealed<R>(_ path: String, _ activity: Activity, _ body: () throws -> R) throws -> R {
+    package static func sealed<R>(_ path: String, _ activity: Activity, _ body: () throws -> R) throws -> R {
         do {
             return try body()
         } catch let error as LMDBError {
@@ -22,7 +22,8 @@ enum SealedErrors {
     }
 
     /// `sealed` for an asynchronous `body`.
-    static func sealed<R>(_ path: String, _ activity: Activity, _ body: () async throws -> R) async throws -> R {
+    package static func sealed<R>(_ path: String, _ activity: Activity, _ body: () async throws -> R) async throws -> R
+    {
         do {
             return try await body()
         } catch let error as LMDBError {
@@ -34,7 +35,7 @@ enum SealedErrors {
 extension ChunkStoreError {
     /// The store's error for LMDB's `error` while `activity` ran on the store
     /// at `path`. The message keeps LMDB's words and the path.
-    init(_ error: LMDBError, path: String, activity: SealedErrors.Activity) {
+    package init(_ error: LMDBError, path: String, activity: SealedErrors.Activity) {
         let lmdb = "LMDB: \(error)"
         switch error.code {
         case _ where error.meansDamage,

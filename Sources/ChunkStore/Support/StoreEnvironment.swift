@@ -3,14 +3,14 @@ import LMDB
 /// Opens a store directory's LMDB environment with the store's databases:
 /// the one place that knows how a store maps onto LMDB, shared by opening,
 /// loading a dump and reading an identity.
-enum StoreEnvironment {
+package enum StoreEnvironment {
     /// Opens the environment at `path` with `databases` (all of the store's
     /// by default). A directory without any of them is given all of them
     /// when writable (a new store); read-only, it is refused as `wrongStore`,
     /// or as `damaged` when a node's `writer.lock` shows it was a store. A store that holds some of them but not all is damaged (its
     /// list of tables lost entries): it is refused as `damaged` and no table
     /// is created over the loss.
-    static func open(
+    package static func open(
         _ path: String, readOnly: Bool, durability: StoreDurability = .synced, mapSize: Int? = nil,
         maxMapSize: Int? = nil, maxGrowthWait: Duration? = nil, databases: [String] = Schema.all
     ) throws -> Environment {

@@ -7,14 +7,14 @@ import Foundation
 /// when the holder dies, so a crash never leaves the store locked. The file
 /// is opened with `O_NOFOLLOW`: a symbolic link (or anything but a regular
 /// file) in its place is refused as `damaged`, never written through.
-final class WriterLock: @unchecked Sendable {
+package final class WriterLock: @unchecked Sendable {
     // Sendable: the descriptor is written once at init and closed once, in
     // `release`, which the store calls from `close` only.
     private var descriptor: Int32
 
-    static func path(in directory: String) -> String { directory + "/writer.lock" }
+    package static func path(in directory: String) -> String { directory + "/writer.lock" }
 
-    init(directory: String) throws {
+    package init(directory: String) throws {
         let path = Self.path(in: directory)
         // Never through a link: taking the lock truncates and writes the file.
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0o600)
@@ -51,7 +51,7 @@ final class WriterLock: @unchecked Sendable {
     }
 
     /// Who holds the lock at `directory`, or nil when nobody does.
-    static func holder(of directory: String) -> String? {
+    package static func holder(of directory: String) -> String? {
         let fd = open(path(in: directory), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
@@ -71,7 +71,7 @@ final class WriterLock: @unchecked Sendable {
     }
 
     /// Releases the lock.
-    func release() {
+    package func release() {
         guard descriptor >= 0 else { return }
         flock(descriptor, LOCK_UN)
         close(descriptor)

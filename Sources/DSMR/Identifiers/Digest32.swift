@@ -49,6 +49,12 @@ public enum BlockKind: Digest32Kind {
     public static let name = "BlockID"
 }
 
+/// The kind of a state root: what an executed block's transactions left
+/// the state machine's state hashing to.
+public enum StateRootKind: Digest32Kind {
+    public static let name = "StateRoot"
+}
+
 /// The kind of a chain's identity.
 public enum ChainKind: Digest32Kind {
     public static let name = "ChainID"
@@ -62,3 +68,6 @@ public typealias BlockID = Digest32<BlockKind>
 
 /// The chain a message belongs to; part of every signing domain.
 public typealias ChainID = Digest32<ChainKind>
+
+/// The state machine's state root after a block, recorded with the block.
+public typealias StateRoot = Digest32<StateRootKind>

@@ -1,4 +1,5 @@
 import ChunkStore
+import StoreMaintenance
 import Foundation
 
 /// Runs each command that reads a store in a child process, so that damage

@@ -1,6 +1,7 @@
-@_spi(Fuzzing) import ChunkStore
+import ChunkStore
 import DSMR
 import FuzzSupport
+@_spi(Fuzzing) import StoreMaintenance
 
 // Arbitrary bytes as a dump file for `ChunkStore.load`: never a crash; a
 // refused file leaves no store behind; a loaded one holds exactly the rows
@@ -48,7 +49,7 @@ fuzz { input in
         precondition(access(store, F_OK) != 0, "a refused dump left a store behind")
         return
     }
-    let rows = try! RowFuzzing.dumpRows(ofStoreAt: store)
+    let rows = try! DumpFuzzing.dumpRows(ofStoreAt: store)
     precondition(bytes.count >= 16 + 33, "a dump shorter than its header and checksum loaded")
     precondition(rows[...] == bytes[16..<(bytes.count - 33)], "the loaded store's rows differ from the file's")
     removeStore()

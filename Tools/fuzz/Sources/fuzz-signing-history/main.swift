@@ -1,5 +1,6 @@
 import ChunkStore
 import FuzzSupport
+import StoreMaintenance
 
 // A signing history is the one file operators feed into a store from
 // outside: it must parse strictly or be refused, and what parses must keep

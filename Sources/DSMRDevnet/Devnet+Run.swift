@@ -1,0 +1,277 @@
+import DSMRNodeRuntime
+import ChunkStore
+import DSMR
+import Foundation
+
+extension Devnet {
+    /// Starts the validators, runs the load for ``DevnetOptions/duration``
+    /// while ordering blocks and reporting status, lets what was submitted
+    /// execute, compares the validators' state roots, and stops them.
+    ///
+    /// - Parameter report: called with a status line every
+    ///   ``DevnetOptions/statusInterval``.
+    public func run(report: @escaping @Sendable (DevnetProgress) -> Void) async throws -> DevnetSummary {
+        do {
+            try await start()
+            let summary = try await runLoad(report: report)
+            await stopNodes()
+            return summary
+        } catch {
+            await stopNodes()
+            throw error
+        }
+    }
+
+    /// With the validators started: orders blocks and submits load until the
+    /// duration passes (or ``stopLoad()``), drains, and summarises. Leaves the
+    /// validators running, so it can run again (each run's summary counts
+    /// only that run).
+    ///
+    /// - Parameters:
+    ///   - rate: transfers submitted per second; nil takes ``DevnetOptions/transactionRate``.
+    ///   - duration: how long the load runs; nil takes ``DevnetOptions/duration``.
+    ///   - report: called with a status line every ``DevnetOptions/statusInterval``.
+    public func runLoad(
+        rate: Int? = nil, duration: Duration? = nil, report: @escaping @Sendable (DevnetProgress) -> Void
+    ) async throws -> DevnetSummary {
+        ordering.withLock { $0 = true }
+        generator.clearLatencies()
+        let base = RunBase(
+            counts: generator.snapshot(), blocks: chain.withLock { $0.ordered },
+            certified: members.withLock { $0.reduce(0) { $0 + $1.certified } })
+        let started = ContinuousClock.now
+        let ordering = Task { await orderBlocks() }
+        let reporting = Task { await reportStatus(started: started, base: base, report: report) }
+        await submitLoad(
+            started: started, rate: rate ?? options.transactionRate, duration: duration ?? options.duration)
+        let loadSeconds = (ContinuousClock.now - started).seconds
+        await drain()
+        stopOrdering()
+        await ordering.value
+        reporting.cancel()
+        await reporting.value
+        return try await summarise(seconds: loadSeconds, base: base)
+    }
+
+    /// Signs `count` transfers ahead, valid until `expiry` (ms since 1970),
+    /// for the next runs to submit: the load generator's signing then does
+    /// not compete with the validators for the CPU while the load runs.
+    public func signAhead(count: Int, expiry: Int64) { generator.signAhead(count: count, expiry: expiry) }
+
+    /// The counts when a run started, which its reports and summary subtract.
+    struct RunBase {
+        var counts: (submitted: Int, executed: Int, lost: Int, pending: Int, recent: [Duration])
+        var blocks: Int
+        var certified: UInt64
+    }
+
+    /// Lets what was submitted execute. Ends when nothing is pending, at
+    /// ``DevnetOptions/drainTimeout``, or once the validators have been
+    /// quiet for five seconds (every mempool empty, no block ordered; longer
+    /// than a chunk may wait for its certificate): then
+    /// nothing can carry what is still pending, which is counted lost.
+    func drain() async {
+        let deadline = ContinuousClock.now + options.drainTimeout
+        var quiet: (since: ContinuousClock.Instant, blocks: Int)?
+        while generator.pendingCount > 0, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(250))
+            await reconcileStuckSenders(olderThan: .milliseconds(rules.chunkLifetime))
+            try? await refreshStatus()
+            let blocks = chain.withLock { $0.ordered }
+            let mempools = members.withLock { members in
+                members.filter { $0.client != nil }.reduce(UInt64(0)) { $0 + ($1.status?.mempool ?? 0) }
+            }
+            guard mempools == 0, let start = quiet, start.blocks == blocks else {
+                quiet = mempools == 0 ? (.now, blocks) : nil
+                continue
+            }
+            if ContinuousClock.now - start.since >= .seconds(5) {
+                generator.abandonPending()
+                break
+            }
+        }
+    }
+
+    /// Ends the load early (the run then drains and summarises).
+    public func stopLoad() { loadStopped.withLock { $0 = true } }
+
+    func submitLoad(started: ContinuousClock.Instant, rate: Int, duration: Duration?) async {
+        let tick = Duration.milliseconds(20)
+        var sent = 0
+        var lastReconcile = ContinuousClock.now
+        while !loadStopped.withLock({ $0 }) {
+            var elapsed = ContinuousClock.now - started
+            // The last round sends what was due up to the duration, however late it wakes.
+            let last = duration.map { elapsed >= $0 } ?? false
+            if last, let duration { elapsed = duration }
+            var due = Int(elapsed.seconds * Double(rate)) - sent
+            if let maxPending = options.maxPending, generator.pendingCount >= maxPending {
+                // Paused: the time is not made up later.
+                sent += due
+                due = 0
+            }
+            if due > 0 {
+                let running = Set(live)
+                let batches = generator.make(count: due, live: running, now: SystemClockMilliseconds.now())
+                sent += due
+                await withTaskGroup(of: Void.self) { group in
+                    for (index, batch) in batches {
+                        guard let client = client(of: index) else { continue }
+                        group.addTask { _ = try? await client.send(.submit(batch.map(\.bytes))) }
+                    }
+                }
+            }
+            if ContinuousClock.now - lastReconcile > .seconds(2) {
+                lastReconcile = .now
+                await reconcileStuckSenders(olderThan: .milliseconds(2 * rules.chunkLifetime + 2_000))
+            }
+            if last { break }
+            try? await Task.sleep(for: tick)
+        }
+    }
+
+    /// Reads the executed nonces of senders with old pending transfers and
+    /// lets the generator restart those whose transfers were lost.
+    func reconcileStuckSenders(olderThan age: Duration) async {
+        let stuck = generator.stuckSenders(olderThan: age)
+        guard !stuck.isEmpty, let tip = chain.withLock({ $0.tip }) else { return }
+        let reference = members.withLock { members in
+            members.indices.first { members[$0].client != nil && members[$0].status?.executedHeight ?? 0 >= tip.height }
+        }
+        guard let reference, let client = client(of: reference) else { return }
+        let accounts = stuck.map { generator.accounts[$0].publicKey }
+        guard case .nonces(let nonces)? = try? await client.send(.nonces(accounts)), nonces.count == stuck.count else {
+            return
+        }
+        generator.reconcile(nonces: Dictionary(uniqueKeysWithValues: zip(stuck, nonces)), chainTime: tip.timestamp)
+    }
+
+    func reportStatus(
+        started: ContinuousClock.Instant, base: RunBase, report: @escaping @Sendable (DevnetProgress) -> Void
+    ) async {
+        var last = (
+            time: started, submitted: base.counts.submitted, executed: base.counts.executed,
+            certified: base.certified, blocks: base.blocks
+        )
+        while !Task.isCancelled {
+            try? await Task.sleep(for: options.statusInterval)
+            if Task.isCancelled { break }
+            try? await refreshStatus()
+            let now = ContinuousClock.now
+            let counts = generator.snapshot()
+            let (ordered, height) = chain.withLock { ($0.ordered, $0.tip?.height ?? 0) }
+            let (certified, stores, up) = members.withLock { members in
+                (
+                    members.reduce(0) { $0 + $1.certified }, members.map { $0.status?.storeBytes ?? 0 },
+                    members.filter { $0.client != nil }.count
+                )
+            }
+            let seconds = max((now - last.time).seconds, 0.001)
+            report(
+                DevnetProgress(
+                    elapsed: (now - started).seconds,
+                    submittedPerSecond: Double(counts.submitted - last.submitted) / seconds,
+                    executedPerSecond: Double(counts.executed - last.executed) / seconds,
+                    certificatesPerSecond: Double(certified &- last.certified) / seconds,
+                    blocksPerSecond: Double(ordered - last.blocks) / seconds,
+                    p50: quantile(counts.recent, 0.5), p99: quantile(counts.recent, 0.99), height: height,
+                    pending: counts.pending, storeBytes: stores, validatorsUp: up, validators: options.validators,
+                    submitted: counts.submitted - base.counts.submitted,
+                    executed: counts.executed - base.counts.executed, certificates: certified &- base.certified,
+                    blocks: ordered - base.blocks))
+            last = (now, counts.submitted, counts.executed, certified, ordered)
+        }
+    }
+
+    func summarise(seconds: Double, base: RunBase) async throws -> DevnetSummary {
+        try await refreshStatus()
+        let statuses = members.withLock { members in
+            members.enumerated().map { ($0.offset, $0.element.status, $0.element.client) }
+        }
+        let running = statuses.filter { $0.2 != nil }
+        let common = running.compactMap { $0.1?.executedHeight }.min() ?? 0
+        var nodes: [DevnetSummary.NodeSummary] = []
+        var roots: Set<StateRoot> = []
+        for (index, status, client) in statuses {
+            var root: StateRoot?
+            if let client, case .stateRoot(let value)? = try? await client.send(.stateRoot(height: common)) {
+                root = value
+                roots.insert(value)
+            }
+            nodes.append(
+                DevnetSummary.NodeSummary(
+                    index: index, nodeID: keys[index].hex, acceptedHeight: status?.acceptedHeight ?? 0,
+                    executedHeight: status?.executedHeight ?? 0, stateRoot: root?.hex,
+                    storeBytes: status?.storeBytes ?? 0))
+        }
+        let counts = generator.snapshot()
+        let latencies = generator.latencies
+        let (ordered, certified) = (
+            chain.withLock { $0.ordered }, members.withLock { $0.reduce(0) { $0 + $1.certified } }
+        )
+        let executed = counts.executed - base.counts.executed
+        return DevnetSummary(
+            validators: options.validators, seconds: seconds, submitted: counts.submitted - base.counts.submitted,
+            executed: executed, lost: counts.lost - base.counts.lost, pending: counts.pending,
+            executedPerSecond: Double(executed) / max(seconds, 0.001),
+            blocks: ordered - base.blocks, certificates: certified &- base.certified,
+            p50Milliseconds: quantile(latencies, 0.5).map(\.milliseconds),
+            p99Milliseconds: quantile(latencies, 0.99).map(\.milliseconds), commonHeight: common,
+            rootsAgree: roots.count == 1 && nodes.filter { $0.stateRoot != nil }.count == running.count, nodes: nodes)
+    }
+}
+
+/// One status report of a running devnet.
+public struct DevnetProgress: Sendable {
+    /// Seconds since the load started.
+    public var elapsed: Double
+    /// Transfers submitted per second since the last report.
+    public var submittedPerSecond: Double
+    /// Transfers executed per second since the last report.
+    public var executedPerSecond: Double
+    /// Chunks certified per second, over all validators.
+    public var certificatesPerSecond: Double
+    /// Blocks ordered per second.
+    public var blocksPerSecond: Double
+    /// Median latency from submission to execution since the last report.
+    public var p50: Duration?
+    /// 99th percentile latency since the last report.
+    public var p99: Duration?
+    /// The chain's height.
+    public var height: UInt64
+    /// Transfers submitted and not yet executed.
+    public var pending: Int
+    /// Each validator's store size.
+    public var storeBytes: [UInt64]
+    /// Validators running.
+    public var validatorsUp: Int
+    /// Validators in the devnet.
+    public var validators: Int
+    /// Transfers submitted since the run started.
+    public var submitted = 0
+    /// Transfers executed since the run started.
+    public var executed = 0
+    /// Chunks certified since the run started, over all validators.
+    public var certificates: UInt64 = 0
+    /// Blocks ordered since the run started.
+    public var blocks = 0
+
+    /// The report as one line.
+    public var line: String {
+        func rate(_ value: Double) -> String { String(format: "%.0f", value) }
+        func ms(_ value: Duration?) -> String { value.map { String(format: "%.0fms", $0.milliseconds) } ?? "-" }
+        let megabytes = storeBytes.map { String(format: "%.1f", Double($0) / 1_048_576) }.joined(separator: "/")
+        return String(format: "%5.1fs", elapsed)
+            + "  tx/s in \(rate(submittedPerSecond)) out \(rate(executedPerSecond))"
+            + "  certs/s \(rate(certificatesPerSecond))  blocks/s \(rate(blocksPerSecond))"
+            + "  p50 \(ms(p50)) p99 \(ms(p99))  height \(height)  pending \(pending)"
+            + "  stores \(megabytes) MiB  up \(validatorsUp)/\(validators)"
+    }
+}
+
+extension Duration {
+    /// The duration in seconds.
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+    /// The duration in milliseconds.
+    var milliseconds: Double { seconds * 1_000 }
+}

@@ -1,0 +1,232 @@
+import DSMRNodeRuntime
+import DSMR
+import Foundation
+import Synchronization
+
+/// A local devnet: N `dsmr-node` processes on 127.0.0.1, a load generator
+/// submitting signed DemoVM transfers over their control sockets, and an
+/// ordering driver.
+///
+/// The ordering driver is a test driver, not consensus: one sequencer
+/// (this process) asks validators in turn to build a block on the chain
+/// tip, then has every running validator verify and accept it. A validator
+/// that is behind (restarted, or down for a while) is given the blocks it
+/// lacks first. There are no forks because there is one sequencer; a real
+/// deployment puts a consensus engine where the driver is, through the same
+/// block API.
+public final class Devnet: Sendable {
+    struct Member {
+        var process: NodeProcess?
+        var client: ControlClient?
+        var height: UInt64 = 0
+        var status: NodeStatus?
+        var certifiedBase: UInt64 = 0
+        var certified: UInt64 = 0
+    }
+
+    struct Chain {
+        var tip: Block?
+        var blocks: [UInt64: Block] = [:]
+        var ordered = 0
+        var digestsThrough: UInt64 = 0
+        var round = 0
+    }
+
+    /// The options it runs with.
+    public let options: DevnetOptions
+    /// Its directory.
+    public let layout: DevnetLayout
+    /// The addresses each validator serves Prometheus metrics on (new ports
+    /// if ``start()`` had to retry).
+    public var metricsAddresses: [String] { metrics.withLock { $0 } }
+    let metrics: Mutex<[String]>
+    let keys: [NodeID]
+    let rules: Rules
+    let generator: LoadGenerator
+    let members: Mutex<[Member]>
+    let chain = Mutex(Chain())
+    let ordering = Mutex(true)
+    let loadStopped = Mutex(false)
+
+    /// Prepares the devnet's directory (creating keys on the first run) and
+    /// writes every validator's configuration with fresh ports.
+    public init(_ options: DevnetOptions) throws {
+        self.options = options
+        layout = try DevnetLayout.prepare(directory: options.directory, validators: options.validators)
+        guard layout.controlSocket(options.validators - 1).utf8.count < 104 else {
+            throw ConfigurationError(
+                "the devnet directory \(layout.directory) is too long for its validators' control sockets "
+                    + "(\(layout.controlSocket(options.validators - 1)) passes the 103 bytes a Unix socket path may have)"
+            )
+        }
+        metrics = Mutex(try layout.writeConfigurations(rules: options.rules))
+        rules = try options.rules.rules()
+        let signers = try layout.validatorKeys()
+        keys = signers.map(\.nodeID)
+        let set = try ValidatorSet(epoch: 0, validators: signers.map { Validator(publicKey: $0.publicKey, weight: 1) })
+        guard let chainID = try? ChainID(hex: layout.identity.chainID) else {
+            throw ConfigurationError("devnet.json: chainID is not 32 bytes of hex")
+        }
+        generator = LoadGenerator(
+            accounts: try layout.accounts(), validators: keys, set: set,
+            domain: SigningDomain(networkID: layout.identity.networkID, chainID: chainID),
+            lifetime: 2 * rules.chunkLifetime)
+        members = Mutex(Array(repeating: Member(), count: options.validators))
+    }
+
+    // MARK: Processes
+
+    /// Starts every validator and connects to its control socket, then
+    /// starts each account's transfers at the nonce the chain has executed.
+    ///
+    /// Ports are picked free just before the validators start; should one be
+    /// taken meanwhile (a validator fails to start), every validator is
+    /// stopped and the start is tried again with new ports, three times at most.
+    public func start() async throws {
+        var attempt = 1
+        while true {
+            do {
+                for index in 0..<options.validators { try await startNode(index) }
+                break
+            } catch {
+                await stopNodes()
+                guard attempt < 3 else { throw error }
+                attempt += 1
+                let addresses = try layout.writeConfigurations(rules: options.rules)
+                metrics.withLock { $0 = addresses }
+            }
+        }
+        try await refreshStatus()
+        let top = members.withLock { $0.compactMap(\.status).max { $0.acceptedHeight < $1.acceptedHeight } }
+        guard let top, let reference = client(of: statusIndex(top)) else {
+            throw DevnetError("no validator answered its control socket")
+        }
+        guard case .block(let tip) = try await reference.send(.block(height: top.acceptedHeight)) else {
+            throw DevnetError("validator did not return its tip")
+        }
+        chain.withLock { chain in
+            chain.tip = tip
+            chain.blocks[tip.height] = tip
+            chain.digestsThrough = tip.height
+        }
+        // The nonces of a state that executed everything accepted (a node
+        // executes what it accepted before a stop right after it starts).
+        let deadline = ContinuousClock.now + .seconds(60)
+        while case .status(let status) = try await reference.send(.status),
+            status.executedHeight < status.acceptedHeight
+        {
+            guard ContinuousClock.now < deadline else {
+                throw DevnetError("validator \(statusIndex(top)) has not executed its accepted blocks in 60 s")
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let accounts = generator.accounts.map(\.publicKey)
+        guard case .nonces(let nonces) = try await reference.send(.nonces(accounts)), nonces.count == accounts.count
+        else {
+            throw DevnetError("validator did not return the accounts' nonces")
+        }
+        generator.startNonces(nonces)
+    }
+
+    /// Starts validator `index` and waits until its control socket answers.
+    public func startNode(_ index: Int) async throws {
+        let process = try NodeProcess(
+            index: index, executable: options.executable, configuration: layout.configurationPath(index),
+            logPath: layout.logPath(index))
+        members.withLock { $0[index].process = process }
+        let deadline = ContinuousClock.now + .seconds(60)
+        while true {
+            if !process.isRunning {
+                throw DevnetError(
+                    "validator \(index) exited with status \(process.exitStatus ?? -1); see \(layout.logPath(index))")
+            }
+            if FileManager.default.fileExists(atPath: layout.controlSocket(index)),
+                let client = try? await ControlClient.connect(path: layout.controlSocket(index)),
+                case .status(let status)? = try? await client.send(.status)
+            {
+                members.withLock {
+                    $0[index].client = client
+                    $0[index].status = status
+                    $0[index].height = status.acceptedHeight
+                    $0[index].certifiedBase = $0[index].certified
+                }
+                return
+            }
+            guard ContinuousClock.now < deadline else {
+                process.signal(SIGKILL)
+                throw DevnetError("validator \(index) did not open its control socket in 60 s")
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    /// Kills validator `index` with SIGKILL (it keeps its store) and waits for it to end.
+    public func kill(_ index: Int) async {
+        let (process, client) = members.withLock { members in
+            defer {
+                members[index].client = nil
+                members[index].process = nil
+            }
+            return (members[index].process, members[index].client)
+        }
+        process?.signal(SIGKILL)
+        await process?.wait()
+        await client?.close()
+    }
+
+    /// Sends SIGKILL to every validator at once, without waiting (for a
+    /// process about to exit).
+    public func killAllNow() {
+        for member in members.withLock({ $0 }) { member.process?.signal(SIGKILL) }
+    }
+
+    /// Stops every validator with SIGTERM.
+    public func stopNodes() async {
+        let all = members.withLock { members in
+            defer { for index in members.indices { members[index].client = nil } }
+            return members.map { ($0.process, $0.client) }
+        }
+        for (_, client) in all { await client?.close() }
+        await withTaskGroup(of: Void.self) { group in
+            for (process, _) in all { if let process { group.addTask { await process.stop() } } }
+        }
+    }
+
+    /// Validator `index`'s process while the devnet runs it; nil before
+    /// ``startNode(_:)`` and after ``kill(_:)``.
+    public func process(_ index: Int) -> NodeProcess? { members.withLock { $0[index].process } }
+
+    func client(of index: Int) -> ControlClient? { members.withLock { $0[index].client } }
+
+    func statusIndex(_ status: NodeStatus) -> Int { keys.firstIndex(of: status.nodeID) ?? 0 }
+
+    var live: [Int] { members.withLock { members in members.indices.filter { members[$0].client != nil } } }
+
+    /// Asks every running validator for its status; a validator whose
+    /// process has ended is marked down.
+    func refreshStatus() async throws {
+        for index in live {
+            let (client, process) = members.withLock { ($0[index].client, $0[index].process) }
+            if let process, !process.isRunning {
+                members.withLock { $0[index].client = nil }
+                await client?.close()
+                continue
+            }
+            guard let client else { continue }
+            if case .status(let status)? = try? await client.send(.status) {
+                members.withLock {
+                    $0[index].status = status
+                    $0[index].height = max($0[index].height, status.acceptedHeight)
+                    $0[index].certified = $0[index].certifiedBase + status.chunksCertified
+                }
+            }
+        }
+    }
+}
+
+/// The devnet cannot go on; the message says why.
+public struct DevnetError: Error, CustomStringConvertible, Sendable {
+    /// Why.
+    public let description: String
+    init(_ description: String) { self.description = description }
+}

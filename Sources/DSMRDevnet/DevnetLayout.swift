@@ -1,0 +1,160 @@
+import DSMRNodeRuntime
+import Crypto
+import DSMR
+import DemoVM
+import Foundation
+import NIOCore
+import NIOPosix
+
+/// A devnet's directory: its identity, the validators' keys, configurations
+/// and stores, and the funded accounts, kept between runs.
+///
+/// ```
+/// DIR/devnet.json         network and chain ids, genesis time, validator count, account seed
+/// DIR/genesis.json        the DemoVM balances (dsmr-store replay --genesis takes it)
+/// DIR/node<i>/node.key    validator i's key (0600)
+/// DIR/node<i>/node.json   its configuration, rewritten each run with fresh ports
+/// DIR/node<i>/store       its chunk store
+/// DIR/node<i>/state       its DemoVM state
+/// DIR/node<i>/node.log    its log, appended each run
+/// ```
+public struct DevnetLayout: Sendable {
+    /// What stays fixed for a devnet's life.
+    public struct Identity: Codable, Sendable, Hashable {
+        /// The network id.
+        public var networkID: UInt32
+        /// The chain id, in hex.
+        public var chainID: String
+        /// The genesis block's timestamp (ms since 1970).
+        public var genesisTime: Int64
+        /// How many validators.
+        public var validators: Int
+        /// Hex seed the load generator's accounts derive from.
+        public var accountSeed: String
+        /// How many funded accounts.
+        public var accounts: Int
+    }
+
+    /// The devnet's directory.
+    public let directory: String
+    /// Its identity.
+    public let identity: Identity
+
+    /// The directory of validator `index`.
+    public func nodeDirectory(_ index: Int) -> String { "\(directory)/node\(index)" }
+    /// The configuration file of validator `index`.
+    public func configurationPath(_ index: Int) -> String { "\(nodeDirectory(index))/node.json" }
+    /// The log of validator `index`.
+    public func logPath(_ index: Int) -> String { "\(nodeDirectory(index))/node.log" }
+    /// The control socket of validator `index`.
+    public func controlSocket(_ index: Int) -> String { "\(nodeDirectory(index))/control.sock" }
+    /// The store of validator `index`.
+    public func storePath(_ index: Int) -> String { "\(nodeDirectory(index))/store" }
+    /// The DemoVM genesis file.
+    public var genesisPath: String { "\(directory)/genesis.json" }
+
+    /// Opens the devnet at `directory`, creating it (mode 0700) with
+    /// `validators` new keys when it does not exist.
+    ///
+    /// - Throws: ``ConfigurationError`` when the directory holds a devnet of
+    ///   another size, or cannot be created.
+    public static func prepare(directory: String, validators: Int, accounts: Int = 256) throws -> DevnetLayout {
+        let directory = URL(fileURLWithPath: directory).standardizedFileURL.path
+        let identityPath = "\(directory)/devnet.json"
+        let manager = FileManager.default
+        if manager.fileExists(atPath: identityPath) {
+            let identity = try JSONDecoder().decode(
+                Identity.self, from: Data(contentsOf: URL(fileURLWithPath: identityPath)))
+            guard identity.validators == validators else {
+                throw ConfigurationError(
+                    "\(directory) holds a devnet of \(identity.validators) validators, not \(validators); "
+                        + "pass --validators \(identity.validators), or --reset to start a new one")
+            }
+            return DevnetLayout(directory: directory, identity: identity)
+        }
+        try manager.createDirectory(
+            atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        var seed = [UInt8](repeating: 0, count: 32)
+        for index in seed.indices { seed[index] = UInt8.random(in: 0...255) }
+        var chain = [UInt8](repeating: 0, count: 32)
+        for index in chain.indices { chain[index] = UInt8.random(in: 0...255) }
+        let identity = Identity(
+            networkID: 1337, chainID: Hex.encode(chain), genesisTime: SystemClockMilliseconds.now(),
+            validators: validators, accountSeed: Hex.encode(seed), accounts: accounts)
+        let layout = DevnetLayout(directory: directory, identity: identity)
+        for index in 0..<validators {
+            try manager.createDirectory(
+                atPath: layout.nodeDirectory(index), withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o700])
+            try Ed25519Signer.generate().writeKeyFile(to: "\(layout.nodeDirectory(index))/node.key")
+        }
+        let genesis = DemoGenesis(
+            accounts: try layout.accounts().map { .init(account: Hex.encode($0.publicKey), balance: 1 << 40) })
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(genesis).write(to: URL(fileURLWithPath: layout.genesisPath), options: .atomic)
+        // Written last: a devnet.json means the rest is there.
+        try encoder.encode(identity).write(to: URL(fileURLWithPath: identityPath), options: .atomic)
+        return layout
+    }
+
+    /// The funded accounts' keys, derived from the identity's seed.
+    public func accounts() throws -> [Ed25519Signer] {
+        guard let seed = Hex.decode(identity.accountSeed), seed.count == 32 else {
+            throw ConfigurationError("devnet.json: accountSeed is not 32 bytes of hex")
+        }
+        return try (0..<identity.accounts).map { index in
+            var hasher = SHA256()
+            hasher.update(data: seed)
+            hasher.update(data: withUnsafeBytes(of: UInt64(index).bigEndian) { Array($0) })
+            return try Ed25519Signer(seed: Array(hasher.finalize()))
+        }
+    }
+
+    /// The validators' keys.
+    public func validatorKeys() throws -> [Ed25519Signer] {
+        try (0..<identity.validators).map { try Ed25519Signer(keyFile: "\(nodeDirectory($0))/node.key") }
+    }
+
+    /// Writes every validator's configuration with fresh free ports on
+    /// 127.0.0.1 for peers and metrics, and returns the metrics addresses.
+    public func writeConfigurations(rules: RulesConfiguration = RulesConfiguration()) throws -> [String] {
+        let keys = try validatorKeys()
+        let peerPorts = try FreePorts.take(keys.count)
+        let metricsPorts = try FreePorts.take(keys.count)
+        let members = zip(keys, peerPorts).map {
+            NodeConfiguration.Member(publicKey: Hex.encode($0.publicKey), weight: 1, address: "127.0.0.1:\($1)")
+        }
+        var metrics: [String] = []
+        for index in keys.indices {
+            var configuration = NodeConfiguration(
+                keyFile: "node.key", store: "store", state: "state", controlSocket: "control.sock",
+                listen: "127.0.0.1:\(peerPorts[index])", metrics: "127.0.0.1:\(metricsPorts[index])",
+                networkID: identity.networkID, chainID: identity.chainID, genesisTime: identity.genesisTime,
+                genesis: "../genesis.json", rules: rules, validators: members)
+            configuration.acceptedRetention = 600_000
+            try configuration.write(to: configurationPath(index))
+            metrics.append("127.0.0.1:\(metricsPorts[index])")
+        }
+        return metrics
+    }
+}
+
+/// Wall-clock milliseconds since 1970.
+enum SystemClockMilliseconds {
+    static func now() -> Int64 { Int64((Date().timeIntervalSince1970 * 1_000).rounded(.down)) }
+}
+
+/// Ports free on 127.0.0.1 right now, found by binding port 0.
+enum FreePorts {
+    static func take(_ count: Int) throws -> [Int] {
+        var channels: [any Channel] = []
+        defer { for channel in channels { try? channel.close().wait() } }
+        for _ in 0..<count {
+            channels.append(
+                try ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                    .bind(host: "127.0.0.1", port: 0).wait())
+        }
+        return channels.map { $0.localAddress?.port ?? 0 }
+    }
+}

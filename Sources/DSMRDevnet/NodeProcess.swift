@@ -1,0 +1,59 @@
+import DSMRNodeRuntime
+import Foundation
+import SystemC
+
+/// A `dsmr-node run` child process, its output appended to a log file.
+public final class NodeProcess: @unchecked Sendable {
+    /// The validator's index in the devnet.
+    public let index: Int
+    private let process: Process
+    private let log: FileHandle
+
+    /// Starts `executable run --config configuration`, appending its
+    /// standard output and error to `logPath`.
+    public init(index: Int, executable: String, configuration: String, logPath: String) throws {
+        self.index = index
+        if !FileManager.default.fileExists(atPath: logPath) {
+            _ = FileManager.default.createFile(atPath: logPath, contents: nil, attributes: [.posixPermissions: 0o600])
+        }
+        log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        log.seekToEndOfFile()
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = ["run", "--config", configuration, "--exit-with-parent"]
+        process.standardOutput = log
+        process.standardError = log
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+    }
+
+    /// The child's process id.
+    public var processID: Int32 { process.processIdentifier }
+    /// Whether the child still runs.
+    public var isRunning: Bool { process.isRunning }
+    /// The child's exit status once it has ended.
+    public var exitStatus: Int32? { process.isRunning ? nil : process.terminationStatus }
+
+    /// Sends `signal` to the child.
+    public func signal(_ number: Int32) {
+        // Once reaped, the pid may belong to another process.
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, number)
+    }
+
+    /// Sends SIGTERM, waits up to `grace` for the child to end, then SIGKILLs it.
+    public func stop(grace: Duration = .seconds(10)) async {
+        guard process.isRunning else { return }
+        signal(SIGTERM)
+        let deadline = ContinuousClock.now + grace
+        while process.isRunning, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
+        if process.isRunning { signal(SIGKILL) }
+        while process.isRunning { try? await Task.sleep(for: .milliseconds(5)) }
+        try? log.close()
+    }
+
+    /// Waits for the child to end.
+    public func wait() async {
+        while process.isRunning { try? await Task.sleep(for: .milliseconds(10)) }
+    }
+}
