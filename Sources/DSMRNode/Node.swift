@@ -16,8 +16,9 @@ public final class Node: Sendable {
 
     /// This validator's key.
     public let signer: any Signer
-    /// The node's store.
-    public let store: ChunkStore
+    /// The node's store: the node core's alone (its owner reaches it through
+    /// the node's reads and ``closeStore()``).
+    package let store: ChunkStore
     /// How it reaches peers.
     public let transport: any Transport
     /// Validator sets by epoch.

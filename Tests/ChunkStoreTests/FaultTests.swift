@@ -75,11 +75,11 @@ struct StoreFaultTests {
         let gate = Task {
             try await store.submit { _ in
                 gateRunning.store(true, ordering: .releasing)
-                let deadline = Date().addingTimeInterval(10)
+                let deadline = Date().addingTimeInterval(60)
                 while store.queuedWriteCount < callers && Date() < deadline { usleep(100) }
             }
         }
-        let deadline = Date().addingTimeInterval(10)
+        let deadline = Date().addingTimeInterval(60)
         while !gateRunning.load(ordering: .acquiring) && Date() < deadline { await Task.yield() }
         let outcomes = await withTaskGroup(of: (Int, Result<SignatureShare, any Error>).self) { group in
             for (index, chunk) in chunks.enumerated() {

@@ -54,6 +54,7 @@ enum NodeRow {
         options.genesisTime = .milliseconds(10_000)
         let genesis = users.map { ($0.publicKey, UInt64(1) << 40) }
         var nodes: [Node] = []
+        var stores: [ChunkStore] = []
         var cleanup: [() -> Void] = []
         defer { cleanup.forEach { $0() } }
         for key in keys {
@@ -62,6 +63,7 @@ enum NodeRow {
                 chainID: domain.chainID, nodeID: key.nodeID, rules: rules)
             configuration.signer = key
             let store = try ChunkStore(configuration)
+            stores.append(store)
             let vm = try DemoVM(path: try context.workspace.directory("node-state"), domain: domain, genesis: genesis)
             cleanup.append {
                 store.close()
@@ -95,10 +97,11 @@ enum NodeRow {
             let certified = built.filter { $0.certificate != nil }
             outcome.chunks += certified.count
             let leader = nodes[0]
+            let leaderStore = stores[0]
             let now = clock.now().milliseconds
             let expected = Set(certified.compactMap { $0.certificate?.reference.chunkID })
             while !expected.isSubset(
-                of: Set(try leader.store.certificates(validAt: .milliseconds(now - 1)).map(\.reference.chunkID)))
+                of: Set(try leaderStore.certificates(validAt: .milliseconds(now - 1)).map(\.reference.chunkID)))
             {
                 try await Task.sleep(for: .milliseconds(1))
             }
@@ -119,7 +122,7 @@ enum NodeRow {
             }
             outcome.blocks += 1
             outcome.executed += try block.certificates.reduce(0) { sum, certificate in
-                sum + (try leader.store.chunk(certificate.reference)?.chunk.transactions.count ?? 0)
+                sum + (try leaderStore.chunk(certificate.reference)?.chunk.transactions.count ?? 0)
             }
         }
         outcome.seconds = started.duration(to: .now).seconds

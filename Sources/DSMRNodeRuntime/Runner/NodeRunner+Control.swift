@@ -25,12 +25,12 @@ extension NodeRunner {
                     return try await accept(block)
                 }
             case .block(let height):
-                guard let block = try node.store.block(at: height) else {
+                guard let block = try node.acceptedBlock(at: height) else {
                     return .error(ControlError(.notFound, "no block held at height \(height)"))
                 }
                 return .block(block)
             case .blockTransactions(let height):
-                guard let block = try node.store.block(at: height), let executed = try node.store.executedTip(),
+                guard let block = try node.acceptedBlock(at: height), let executed = try node.executedTip(),
                     executed >= height
                 else {
                     return .error(ControlError(.notFound, "no executed block held at height \(height)"))
@@ -42,7 +42,7 @@ extension NodeRunner {
             case .nonces(let accounts):
                 return .nonces(try accounts.map { try vm.account($0).nonce })
             case .stateRoot(let height):
-                guard let root = try node.store.stateRoot(at: height) else {
+                guard let root = try node.stateRoot(at: height) else {
                     return .error(ControlError(.notFound, "no state root recorded at height \(height)"))
                 }
                 return .stateRoot(root)
@@ -56,8 +56,8 @@ extension NodeRunner {
 
     func status() throws -> NodeStatus {
         let last = node.lastAccepted
-        let executed = try node.store.executedTip() ?? 0
-        let root = try node.store.stateRoot(at: executed) ?? .zero
+        let executed = try node.executedTip() ?? 0
+        let root = try node.stateRoot(at: executed) ?? .zero
         let counters = self.counters.withLock { $0 }
         let storeBytes = fileSize("\(configuration.store)/data.mdb")
         let stateBytes = fileSize("\(configuration.state)/data.mdb")
@@ -110,33 +110,23 @@ extension NodeRunner {
     /// Verifies and accepts `block` if it extends the last accepted block;
     /// a block already accepted is answered as accepted again.
     func accept(_ block: Block) async throws -> ControlResponse {
-        let last = node.lastAccepted
-        if block.height <= last.height {
-            guard let held = try node.store.block(at: block.height), held.id == block.id else {
-                throw ControlError(
-                    .notNext, "a different block is accepted at height \(block.height); the node is at \(last.height)")
-            }
-            return .accepted(height: block.height, executedHeight: try node.store.executedTip() ?? 0)
-        }
-        guard block.height == last.height + 1 else {
-            throw ControlError(.notNext, "the node is at height \(last.height), the block is at \(block.height)")
-        }
+        let started = ContinuousClock.now
         do {
-            try node.verify(block: block, parent: last)
+            if try await node.verifyAndAccept(block) == .alreadyAccepted {
+                return .accepted(height: block.height, executedHeight: try node.executedTip() ?? 0)
+            }
+        } catch let error as NodeError where error.code == .notChildOfLastAccepted {
+            throw ControlError(.notNext, error.message)
         } catch let error as BlockVerificationError {
             metrics.blocksRefused.increment()
             throw ControlError(.invalidBlock, "\(error)")
-        }
-        let started = ContinuousClock.now
-        do {
-            try await node.accept(block)
         } catch let error as NodeError where error.code == .chunkUnavailable {
             logger.notice("accepted block waits for chunks", metadata: ["height": "\(block.height)"])
         }
         metrics.acceptTime.recordInterval(since: started)
         metrics.blocksAccepted.increment()
         counters.withLock { $0.blocksAccepted += 1 }
-        let executed = try node.store.executedTip() ?? 0
+        let executed = try node.executedTip() ?? 0
         metrics.acceptedHeight.record(Int64(clamping: block.height))
         metrics.executedHeight.record(Int64(clamping: executed))
         return .accepted(height: block.height, executedHeight: executed)

@@ -55,53 +55,15 @@ public final class NodeRunner: Sendable {
     public init(_ configuration: NodeConfiguration, logger: Logger) async throws {
         self.configuration = configuration
         self.logger = logger
-        let rules = try configuration.rules.rules()
-        let chainID: ChainID
-        do {
-            chainID = try ChainID(hex: configuration.chainID)
-        } catch {
-            throw ConfigurationError("chainID: \(error)")
-        }
-        let domain = SigningDomain(networkID: configuration.networkID, chainID: chainID)
-        let signer: Ed25519Signer
-        do {
-            signer = try Ed25519Signer(keyFile: configuration.keyFile)
-        } catch {
-            throw ConfigurationError("keyFile: \(error)")
-        }
-        var members: [(Validator, Endpoint)] = []
-        for (index, member) in configuration.validators.enumerated() {
-            guard let key = Hex.decode(member.publicKey), key.count == 32 else {
-                throw ConfigurationError("validators[\(index)].publicKey is not 32 bytes of hex")
-            }
-            guard member.weight > 0 else { throw ConfigurationError("validators[\(index)].weight must be positive") }
-            members.append(
-                (
-                    Validator(publicKey: key, weight: member.weight),
-                    try Endpoint(parsing: member.address, setting: "validators[\(index)].address")
-                ))
-        }
-        do {
-            set = try ValidatorSet(epoch: 0, validators: members.map(\.0))
-        } catch {
-            throw ConfigurationError("validators: \(error)")
-        }
-        guard set.contains(signer.nodeID) else {
-            throw ConfigurationError(
-                "keyFile: the key in \(configuration.keyFile) (node \(signer.nodeID)) "
-                    + "is not one of the configured validators")
-        }
-        let listen = try Endpoint(parsing: configuration.listen, setting: "listen")
+        let validated = try configuration.validated()
+        let rules = validated.rules
+        let domain = validated.domain
+        let signer = validated.signer
+        set = validated.validators
         let genesis = try JSONDecoder().decode(
             DemoGenesis.self, from: Data(contentsOf: URL(fileURLWithPath: configuration.genesis))
         ).allocations()
-        if let interval = configuration.chunkInterval, interval <= 0 {
-            throw ConfigurationError("chunkInterval must be positive, is \(interval)")
-        }
-        if let retention = configuration.acceptedRetention, retention < 0 {
-            throw ConfigurationError("acceptedRetention must not be negative, is \(retention)")
-        }
-        chunkInterval = .milliseconds(configuration.chunkInterval ?? max(1, rules.slotDuration / 4))
+        chunkInterval = validated.chunkInterval
 
         var storeConfiguration = StoreConfiguration(
             path: configuration.store, networkID: domain.networkID, chainID: domain.chainID, nodeID: signer.nodeID,
@@ -120,17 +82,17 @@ public final class NodeRunner: Sendable {
         var transportConfiguration = TCPTransportConfiguration(
             signer: signer, domain: domain, limits: DecodingLimits(rules: rules)
         ) { [set] in set }
-        transportConfiguration.host = listen.host
-        transportConfiguration.port = listen.port
+        transportConfiguration.host = validated.listen.host
+        transportConfiguration.port = validated.listen.port
         transportConfiguration.logger = logger
         do {
             transport = try await TCPTransport(transportConfiguration)
         } catch {
             vm.close()
             store.close()
-            throw ConfigurationError("cannot listen on \(listen): \(error)")
+            throw ConfigurationError("cannot listen on \(validated.listen): \(error)")
         }
-        for (validator, endpoint) in members where validator.nodeID != signer.nodeID {
+        for (validator, endpoint) in validated.members where validator.nodeID != signer.nodeID {
             transport.setAddress(host: endpoint.host, port: endpoint.port, of: validator.nodeID)
         }
         var options = NodeOptions()
@@ -208,7 +170,7 @@ public final class NodeRunner: Sendable {
         await transport.shutdown(within: .seconds(5))
         await serial.run {
             vm.close()
-            node.store.close()
+            node.closeStore()
         }
         logger.info("node stopped", metadata: ["node": "\(node.nodeID)"])
     }
@@ -250,8 +212,7 @@ public final class NodeRunner: Sendable {
         while !Task.isCancelled, !isStopping {
             try? await Task.sleep(for: .milliseconds(500))
             _ = try? status()  // keeps the height and size gauges current
-            guard let accepted = try? node.store.acceptedTip(), let executed = try? node.store.executedTip(),
-                executed < accepted.height
+            guard let executed = try? node.executedTip(), executed < node.lastAccepted.height
             else { continue }
             await serial.run {
                 do {

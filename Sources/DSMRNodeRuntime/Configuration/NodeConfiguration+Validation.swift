@@ -1,0 +1,78 @@
+import DSMR
+
+/// A ``NodeConfiguration`` whose settings were checked and parsed: the
+/// values a validator runs with.
+public struct ValidatedConfiguration: Sendable {
+    /// The chain's rules.
+    public let rules: Rules
+    /// The signing domain (network and chain).
+    public let domain: SigningDomain
+    /// This validator's key, read from the key file.
+    public let signer: Ed25519Signer
+    /// The validator set (epoch 0), which holds ``signer``'s node.
+    public let validators: ValidatorSet
+    /// Each configured validator with the address it listens on, in
+    /// configuration order.
+    public let members: [(validator: Validator, endpoint: Endpoint)]
+    /// Where this validator listens for peers.
+    public let listen: Endpoint
+    /// How often the chunk loop looks at the mempool.
+    public let chunkInterval: Duration
+}
+
+extension NodeConfiguration {
+    /// Checks every setting and parses it, in the order the settings are
+    /// used: rules, chain id, key file, each validator (key, weight,
+    /// address), the set as a whole, that the key file's node is one of
+    /// them, the listen address, the chunk interval and the retention.
+    ///
+    /// - Throws: ``ConfigurationError`` naming the first bad setting.
+    public func validated() throws -> ValidatedConfiguration {
+        let rules = try rules.rules()
+        let chainID: ChainID
+        do {
+            chainID = try ChainID(hex: self.chainID)
+        } catch {
+            throw ConfigurationError("chainID: \(error)")
+        }
+        let signer: Ed25519Signer
+        do {
+            signer = try Ed25519Signer(keyFile: keyFile)
+        } catch {
+            throw ConfigurationError("keyFile: \(error)")
+        }
+        var members: [(validator: Validator, endpoint: Endpoint)] = []
+        for (index, member) in validators.enumerated() {
+            guard let key = Hex.decode(member.publicKey), key.count == 32 else {
+                throw ConfigurationError("validators[\(index)].publicKey is not 32 bytes of hex")
+            }
+            guard member.weight > 0 else { throw ConfigurationError("validators[\(index)].weight must be positive") }
+            members.append(
+                (
+                    Validator(publicKey: key, weight: member.weight),
+                    try Endpoint(parsing: member.address, setting: "validators[\(index)].address")
+                ))
+        }
+        let set: ValidatorSet
+        do {
+            set = try ValidatorSet(epoch: 0, validators: members.map(\.validator))
+        } catch {
+            throw ConfigurationError("validators: \(error)")
+        }
+        guard set.contains(signer.nodeID) else {
+            throw ConfigurationError(
+                "keyFile: the key in \(keyFile) (node \(signer.nodeID)) is not one of the configured validators")
+        }
+        let listen = try Endpoint(parsing: self.listen, setting: "listen")
+        if let interval = chunkInterval, interval <= 0 {
+            throw ConfigurationError("chunkInterval must be positive, is \(interval)")
+        }
+        if let retention = acceptedRetention, retention < 0 {
+            throw ConfigurationError("acceptedRetention must not be negative, is \(retention)")
+        }
+        return ValidatedConfiguration(
+            rules: rules, domain: SigningDomain(networkID: networkID, chainID: chainID), signer: signer,
+            validators: set, members: members, listen: listen,
+            chunkInterval: .milliseconds(chunkInterval ?? max(1, rules.slotDuration / 4)))
+    }
+}
