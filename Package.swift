@@ -4,7 +4,6 @@ import PackageDescription
 let package = Package(
     name: "dsmr",
     products: [
-        .library(name: "LMDB", targets: ["LMDB"]),
         .library(name: "DSMR", targets: ["DSMR"]),
         .library(name: "ChunkStore", targets: ["ChunkStore"]),
         .library(name: "StoreMaintenance", targets: ["StoreMaintenance"]),

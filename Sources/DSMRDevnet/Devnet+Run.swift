@@ -10,7 +10,7 @@ extension Devnet {
     ///
     /// - Parameter report: called with a status line every
     ///   ``DevnetOptions/statusInterval``.
-    public func run(report: @escaping @Sendable (DevnetProgress) -> Void) async throws -> DevnetSummary {
+    package func run(report: @escaping @Sendable (DevnetProgress) -> Void) async throws -> DevnetSummary {
         do {
             try await start()
             let summary = try await runLoad(report: report)
@@ -31,7 +31,7 @@ extension Devnet {
     ///   - rate: transfers submitted per second; nil takes ``DevnetOptions/transactionRate``.
     ///   - duration: how long the load runs; nil takes ``DevnetOptions/duration``.
     ///   - report: called with a status line every ``DevnetOptions/statusInterval``.
-    public func runLoad(
+    package func runLoad(
         rate: Int? = nil, duration: Duration? = nil, report: @escaping @Sendable (DevnetProgress) -> Void
     ) async throws -> DevnetSummary {
         ordering.withLock { $0 = true }
@@ -56,7 +56,7 @@ extension Devnet {
     /// Signs `count` transfers ahead, valid until `expiry` (ms since 1970),
     /// for the next runs to submit: the load generator's signing then does
     /// not compete with the validators for the CPU while the load runs.
-    public func signAhead(count: Int, expiry: Int64) { generator.signAhead(count: count, expiry: expiry) }
+    package func signAhead(count: Int, expiry: Int64) { generator.signAhead(count: count, expiry: expiry) }
 
     /// The counts when a run started, which its reports and summary subtract.
     struct RunBase {
@@ -93,7 +93,7 @@ extension Devnet {
     }
 
     /// Ends the load early (the run then drains and summarises).
-    public func stopLoad() { loadStopped.withLock { $0 = true } }
+    package func stopLoad() { loadStopped.withLock { $0 = true } }
 
     func submitLoad(started: ContinuousClock.Instant, rate: Int, duration: Duration?) async {
         let tick = Duration.milliseconds(20)
@@ -222,42 +222,42 @@ extension Devnet {
 }
 
 /// One status report of a running devnet.
-public struct DevnetProgress: Sendable {
+package struct DevnetProgress: Sendable {
     /// Seconds since the load started.
-    public var elapsed: Double
+    package var elapsed: Double
     /// Transfers submitted per second since the last report.
-    public var submittedPerSecond: Double
+    package var submittedPerSecond: Double
     /// Transfers executed per second since the last report.
-    public var executedPerSecond: Double
+    package var executedPerSecond: Double
     /// Chunks certified per second, over all validators.
-    public var certificatesPerSecond: Double
+    package var certificatesPerSecond: Double
     /// Blocks ordered per second.
-    public var blocksPerSecond: Double
+    package var blocksPerSecond: Double
     /// Median latency from submission to execution since the last report.
-    public var p50: Duration?
+    package var p50: Duration?
     /// 99th percentile latency since the last report.
-    public var p99: Duration?
+    package var p99: Duration?
     /// The chain's height.
-    public var height: UInt64
+    package var height: UInt64
     /// Transfers submitted and not yet executed.
-    public var pending: Int
+    package var pending: Int
     /// Each validator's store size.
-    public var storeBytes: [UInt64]
+    package var storeBytes: [UInt64]
     /// Validators running.
-    public var validatorsUp: Int
+    package var validatorsUp: Int
     /// Validators in the devnet.
-    public var validators: Int
+    package var validators: Int
     /// Transfers submitted since the run started.
-    public var submitted = 0
+    package var submitted = 0
     /// Transfers executed since the run started.
-    public var executed = 0
+    package var executed = 0
     /// Chunks certified since the run started, over all validators.
-    public var certificates: UInt64 = 0
+    package var certificates: UInt64 = 0
     /// Blocks ordered since the run started.
-    public var blocks = 0
+    package var blocks = 0
 
     /// The report as one line.
-    public var line: String {
+    package var line: String {
         func rate(_ value: Double) -> String { String(format: "%.0f", value) }
         func ms(_ value: Duration?) -> String { value.map { String(format: "%.0fms", $0.milliseconds) } ?? "-" }
         let megabytes = storeBytes.map { String(format: "%.1f", Double($0) / 1_048_576) }.joined(separator: "/")

@@ -14,7 +14,7 @@ import Synchronization
 /// lacks first. There are no forks because there is one sequencer; a real
 /// deployment puts a consensus engine where the driver is, through the same
 /// block API.
-public final class Devnet: Sendable {
+package final class Devnet: Sendable {
     struct Member {
         var process: NodeProcess?
         var client: ControlClient?
@@ -33,12 +33,12 @@ public final class Devnet: Sendable {
     }
 
     /// The options it runs with.
-    public let options: DevnetOptions
+    package let options: DevnetOptions
     /// Its directory.
-    public let layout: DevnetLayout
+    package let layout: DevnetLayout
     /// The addresses each validator serves Prometheus metrics on (new ports
     /// if ``start()`` had to retry).
-    public var metricsAddresses: [String] { metrics.withLock { $0 } }
+    package var metricsAddresses: [String] { metrics.withLock { $0 } }
     let metrics: Mutex<[String]>
     let keys: [NodeID]
     let rules: Rules
@@ -50,7 +50,7 @@ public final class Devnet: Sendable {
 
     /// Prepares the devnet's directory (creating keys on the first run) and
     /// writes every validator's configuration with fresh ports.
-    public init(_ options: DevnetOptions) throws {
+    package init(_ options: DevnetOptions) throws {
         self.options = options
         layout = try DevnetLayout.prepare(directory: options.directory, validators: options.validators)
         guard layout.controlSocket(options.validators - 1).utf8.count < 104 else {
@@ -82,7 +82,7 @@ public final class Devnet: Sendable {
     /// Ports are picked free just before the validators start; should one be
     /// taken meanwhile (a validator fails to start), every validator is
     /// stopped and the start is tried again with new ports, three times at most.
-    public func start() async throws {
+    package func start() async throws {
         var attempt = 1
         while true {
             do {
@@ -129,7 +129,7 @@ public final class Devnet: Sendable {
     }
 
     /// Starts validator `index` and waits until its control socket answers.
-    public func startNode(_ index: Int) async throws {
+    package func startNode(_ index: Int) async throws {
         let process = try NodeProcess(
             index: index, executable: options.executable, configuration: layout.configurationPath(index),
             logPath: layout.logPath(index))
@@ -161,7 +161,7 @@ public final class Devnet: Sendable {
     }
 
     /// Kills validator `index` with SIGKILL (it keeps its store) and waits for it to end.
-    public func kill(_ index: Int) async {
+    package func kill(_ index: Int) async {
         let (process, client) = members.withLock { members in
             defer {
                 members[index].client = nil
@@ -176,12 +176,12 @@ public final class Devnet: Sendable {
 
     /// Sends SIGKILL to every validator at once, without waiting (for a
     /// process about to exit).
-    public func killAllNow() {
+    package func killAllNow() {
         for member in members.withLock({ $0 }) { member.process?.signal(SIGKILL) }
     }
 
     /// Stops every validator with SIGTERM.
-    public func stopNodes() async {
+    package func stopNodes() async {
         let all = members.withLock { members in
             defer { for index in members.indices { members[index].client = nil } }
             return members.map { ($0.process, $0.client) }
@@ -194,7 +194,7 @@ public final class Devnet: Sendable {
 
     /// Validator `index`'s process while the devnet runs it; nil before
     /// ``startNode(_:)`` and after ``kill(_:)``.
-    public func process(_ index: Int) -> NodeProcess? { members.withLock { $0[index].process } }
+    package func process(_ index: Int) -> NodeProcess? { members.withLock { $0[index].process } }
 
     func client(of index: Int) -> ControlClient? { members.withLock { $0[index].client } }
 
@@ -225,8 +225,8 @@ public final class Devnet: Sendable {
 }
 
 /// The devnet cannot go on; the message says why.
-public struct DevnetError: Error, CustomStringConvertible, Sendable {
+package struct DevnetError: Error, CustomStringConvertible, Sendable {
     /// Why.
-    public let description: String
+    package let description: String
     init(_ description: String) { self.description = description }
 }

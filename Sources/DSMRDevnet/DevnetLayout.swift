@@ -18,47 +18,47 @@ import NIOPosix
 /// DIR/node<i>/state       its DemoVM state
 /// DIR/node<i>/node.log    its log, appended each run
 /// ```
-public struct DevnetLayout: Sendable {
+package struct DevnetLayout: Sendable {
     /// What stays fixed for a devnet's life.
-    public struct Identity: Codable, Sendable, Hashable {
+    package struct Identity: Codable, Sendable, Hashable {
         /// The network id.
-        public var networkID: UInt32
+        package var networkID: UInt32
         /// The chain id, in hex.
-        public var chainID: String
+        package var chainID: String
         /// The genesis block's timestamp (ms since 1970).
-        public var genesisTime: Int64
+        package var genesisTime: Int64
         /// How many validators.
-        public var validators: Int
+        package var validators: Int
         /// Hex seed the load generator's accounts derive from.
-        public var accountSeed: String
+        package var accountSeed: String
         /// How many funded accounts.
-        public var accounts: Int
+        package var accounts: Int
     }
 
     /// The devnet's directory.
-    public let directory: String
+    package let directory: String
     /// Its identity.
-    public let identity: Identity
+    package let identity: Identity
 
     /// The directory of validator `index`.
-    public func nodeDirectory(_ index: Int) -> String { "\(directory)/node\(index)" }
+    package func nodeDirectory(_ index: Int) -> String { "\(directory)/node\(index)" }
     /// The configuration file of validator `index`.
-    public func configurationPath(_ index: Int) -> String { "\(nodeDirectory(index))/node.json" }
+    package func configurationPath(_ index: Int) -> String { "\(nodeDirectory(index))/node.json" }
     /// The log of validator `index`.
-    public func logPath(_ index: Int) -> String { "\(nodeDirectory(index))/node.log" }
+    package func logPath(_ index: Int) -> String { "\(nodeDirectory(index))/node.log" }
     /// The control socket of validator `index`.
-    public func controlSocket(_ index: Int) -> String { "\(nodeDirectory(index))/control.sock" }
+    package func controlSocket(_ index: Int) -> String { "\(nodeDirectory(index))/control.sock" }
     /// The store of validator `index`.
-    public func storePath(_ index: Int) -> String { "\(nodeDirectory(index))/store" }
+    package func storePath(_ index: Int) -> String { "\(nodeDirectory(index))/store" }
     /// The DemoVM genesis file.
-    public var genesisPath: String { "\(directory)/genesis.json" }
+    package var genesisPath: String { "\(directory)/genesis.json" }
 
     /// Opens the devnet at `directory`, creating it (mode 0700) with
     /// `validators` new keys when it does not exist.
     ///
     /// - Throws: ``ConfigurationError`` when the directory holds a devnet of
     ///   another size, or cannot be created.
-    public static func prepare(directory: String, validators: Int, accounts: Int = 256) throws -> DevnetLayout {
+    package static func prepare(directory: String, validators: Int, accounts: Int = 256) throws -> DevnetLayout {
         let directory = URL(fileURLWithPath: directory).standardizedFileURL.path
         let identityPath = "\(directory)/devnet.json"
         let manager = FileManager.default
@@ -99,7 +99,7 @@ public struct DevnetLayout: Sendable {
     }
 
     /// The funded accounts' keys, derived from the identity's seed.
-    public func accounts() throws -> [Ed25519Signer] {
+    package func accounts() throws -> [Ed25519Signer] {
         guard let seed = Hex.decode(identity.accountSeed), seed.count == 32 else {
             throw ConfigurationError("devnet.json: accountSeed is not 32 bytes of hex")
         }
@@ -112,13 +112,13 @@ public struct DevnetLayout: Sendable {
     }
 
     /// The validators' keys.
-    public func validatorKeys() throws -> [Ed25519Signer] {
+    package func validatorKeys() throws -> [Ed25519Signer] {
         try (0..<identity.validators).map { try Ed25519Signer(keyFile: "\(nodeDirectory($0))/node.key") }
     }
 
     /// Writes every validator's configuration with fresh free ports on
     /// 127.0.0.1 for peers and metrics, and returns the metrics addresses.
-    public func writeConfigurations(rules: RulesConfiguration = RulesConfiguration()) throws -> [String] {
+    package func writeConfigurations(rules: RulesConfiguration = RulesConfiguration()) throws -> [String] {
         let keys = try validatorKeys()
         let peerPorts = try FreePorts.take(keys.count)
         let metricsPorts = try FreePorts.take(keys.count)

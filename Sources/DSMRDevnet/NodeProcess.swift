@@ -3,15 +3,15 @@ import Foundation
 import SystemC
 
 /// A `dsmr-node run` child process, its output appended to a log file.
-public final class NodeProcess: @unchecked Sendable {
+package final class NodeProcess: @unchecked Sendable {
     /// The validator's index in the devnet.
-    public let index: Int
+    package let index: Int
     private let process: Process
     private let log: FileHandle
 
     /// Starts `executable run --config configuration`, appending its
     /// standard output and error to `logPath`.
-    public init(index: Int, executable: String, configuration: String, logPath: String) throws {
+    package init(index: Int, executable: String, configuration: String, logPath: String) throws {
         self.index = index
         if !FileManager.default.fileExists(atPath: logPath) {
             _ = FileManager.default.createFile(atPath: logPath, contents: nil, attributes: [.posixPermissions: 0o600])
@@ -28,21 +28,21 @@ public final class NodeProcess: @unchecked Sendable {
     }
 
     /// The child's process id.
-    public var processID: Int32 { process.processIdentifier }
+    package var processID: Int32 { process.processIdentifier }
     /// Whether the child still runs.
-    public var isRunning: Bool { process.isRunning }
+    package var isRunning: Bool { process.isRunning }
     /// The child's exit status once it has ended.
-    public var exitStatus: Int32? { process.isRunning ? nil : process.terminationStatus }
+    package var exitStatus: Int32? { process.isRunning ? nil : process.terminationStatus }
 
     /// Sends `signal` to the child.
-    public func signal(_ number: Int32) {
+    package func signal(_ number: Int32) {
         // Once reaped, the pid may belong to another process.
         guard process.isRunning else { return }
         kill(process.processIdentifier, number)
     }
 
     /// Sends SIGTERM, waits up to `grace` for the child to end, then SIGKILLs it.
-    public func stop(grace: Duration = .seconds(10)) async {
+    package func stop(grace: Duration = .seconds(10)) async {
         guard process.isRunning else { return }
         signal(SIGTERM)
         let deadline = ContinuousClock.now + grace
@@ -53,7 +53,7 @@ public final class NodeProcess: @unchecked Sendable {
     }
 
     /// Waits for the child to end.
-    public func wait() async {
+    package func wait() async {
         while process.isRunning { try? await Task.sleep(for: .milliseconds(10)) }
     }
 }

@@ -26,9 +26,9 @@ public final class Node: Sendable {
     /// The local clock.
     public let clock: any NodeClock
     /// The last accepted block's timestamp.
-    public let chainTime: ChainTimeSource
+    package let chainTime: ChainTimeSource
     /// The handlers peers reach.
-    public let server: ChunkServer
+    package let server: ChunkServer
     /// Transactions waiting for this node's chunks.
     public let mempool: Mempool
     /// Executes accepted blocks.

@@ -2,26 +2,26 @@ import CLMDB
 
 /// One key/value pair lent by a cursor. Both buffers point into the memory
 /// map and stay valid until the cursor moves or its transaction ends.
-public struct Entry {
+package struct Entry {
     /// The key.
-    public let key: UnsafeRawBufferPointer
+    package let key: UnsafeRawBufferPointer
     /// The value.
-    public let value: UnsafeRawBufferPointer
+    package let value: UnsafeRawBufferPointer
 
     /// A copy of the key.
-    public var keyBytes: [UInt8] { Array(key) }
+    package var keyBytes: [UInt8] { Array(key) }
     /// A copy of the value.
-    public var valueBytes: [UInt8] { Array(value) }
+    package var valueBytes: [UInt8] { Array(value) }
 }
 
 /// A position in a database, lent by `Transaction.withCursor(on:_:)`.
 ///
 /// Every move returns the entry it lands on, or nil when there is none
 /// (`MDB_NOTFOUND`); other failures throw.
-public struct Cursor: ~Copyable {
+package struct Cursor: ~Copyable {
     let handle: OpaquePointer
     /// The database the cursor walks.
-    public let database: Database
+    package let database: Database
     let path: String
     /// Moves made, added to the environment's count when the cursor closes.
     private let steps: UnsafeMutablePointer<Int>
@@ -49,33 +49,33 @@ public struct Cursor: ~Copyable {
     }
 
     /// Moves to the first entry.
-    public func first() throws -> Entry? { try move(MDB_FIRST) }
+    package func first() throws -> Entry? { try move(MDB_FIRST) }
     /// Moves to the last entry.
-    public func last() throws -> Entry? { try move(MDB_LAST) }
+    package func last() throws -> Entry? { try move(MDB_LAST) }
     /// Moves to the next entry.
-    public func next() throws -> Entry? { try move(MDB_NEXT) }
+    package func next() throws -> Entry? { try move(MDB_NEXT) }
     /// Moves to the previous entry.
-    public func previous() throws -> Entry? { try move(MDB_PREV) }
+    package func previous() throws -> Entry? { try move(MDB_PREV) }
     /// The entry under the cursor.
-    public func current() throws -> Entry? { try move(MDB_GET_CURRENT) }
+    package func current() throws -> Entry? { try move(MDB_GET_CURRENT) }
 
     /// Moves to the first entry whose key is at least `key` (`MDB_SET_RANGE`).
     /// Every key is at least the empty key, so that moves to the first entry
     /// (LMDB itself refuses an empty key with `MDB_BAD_VALSIZE`).
-    public func seek(atLeast key: some RawBytes) throws -> Entry? {
+    package func seek(atLeast key: some RawBytes) throws -> Entry? {
         try key.withUnsafeBytes { bytes in
             bytes.isEmpty ? try first() : try move(MDB_SET_RANGE, key: bytes)
         }
     }
 
     /// Moves to the entry whose key is exactly `key` (`MDB_SET_KEY`).
-    public func seek(exactly key: some RawBytes) throws -> Entry? {
+    package func seek(exactly key: some RawBytes) throws -> Entry? {
         try key.withUnsafeBytes { try move(MDB_SET_KEY, key: $0) }
     }
 
     /// Moves to the last entry whose key is below `key`, or to the last entry
     /// when `key` is nil.
-    public func seek(below key: (some RawBytes)?) throws -> Entry? {
+    package func seek(below key: (some RawBytes)?) throws -> Entry? {
         guard let key else { return try last() }
         if try seek(atLeast: key) != nil { return try previous() }
         return try last()
@@ -95,7 +95,7 @@ public struct Cursor: ~Copyable {
     /// write transaction: in a read transaction it throws `readOnly`.
     ///
     /// The corresponding C function is `mdb_cursor_del`.
-    public func deleteCurrent() throws {
+    package func deleteCurrent() throws {
         let rc = mdb_cursor_del(handle, 0)
         if rc == LMDBError.Code.permissionDenied.rawValue {
             // LMDB's answer to a write in a read-only transaction.

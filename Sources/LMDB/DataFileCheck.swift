@@ -19,7 +19,7 @@ import SystemC
 /// They read the file (`pread`) and never write it. They cannot see damage
 /// inside the trees: a damaged branch or leaf page is found by LMDB only when
 /// it is read, and LMDB may then abort or fault rather than return an error.
-public enum DataFileCheck {
+package enum DataFileCheck {
     /// The newest meta page of the data file in the environment directory
     /// `directory`, after checking both meta pages and the file's size; nil
     /// when there is no data file (LMDB creates one on a writable open).
@@ -31,7 +31,7 @@ public enum DataFileCheck {
     /// read; a torn read looks like damage, so a file found damaged is read
     /// again (three times in all) before it is refused.
     @discardableResult
-    public static func validate(directory: String) throws(LMDBError) -> MetaPage? {
+    package static func validate(directory: String) throws(LMDBError) -> MetaPage? {
         try checkLockFile(directory: directory)
         try checkDataFileIsNotALink(directory: directory)
         var attempt = 1

@@ -4,10 +4,10 @@ import CLMDB
 ///
 /// Handles are opened once, when the environment opens, and stay valid until
 /// it closes. Get one with `Environment.database(_:)`.
-public struct Database: Sendable, Hashable, CustomStringConvertible {
+package struct Database: Sendable, Hashable, CustomStringConvertible {
     /// The database's name.
-    public let name: String
+    package let name: String
     let handle: MDB_dbi
 
-    public var description: String { name }
+    package var description: String { name }
 }

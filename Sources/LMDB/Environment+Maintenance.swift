@@ -5,7 +5,7 @@ extension Environment {
     /// readers.
     ///
     /// The corresponding C functions are `mdb_env_info` and `mdb_env_stat`.
-    public func info() throws -> EnvironmentInfo {
+    package func info() throws -> EnvironmentInfo {
         try withOpenHandle("mdb_env_info") { env in
             var info = MDB_envinfo()
             var stat = MDB_stat()
@@ -19,7 +19,7 @@ extension Environment {
     }
 
     /// Statistics of `database` in a fresh snapshot.
-    public func statistics(of database: Database) throws -> DatabaseStatistics {
+    package func statistics(of database: Database) throws -> DatabaseStatistics {
         try read { txn in try txn.statistics(of: database) }
     }
 
@@ -28,7 +28,7 @@ extension Environment {
     /// and pages renumbered). Runs in a read snapshot, so writers go on.
     ///
     /// The corresponding C function is `mdb_env_copy2`.
-    public func copy(to destination: String, compact: Bool = true) throws {
+    package func copy(to destination: String, compact: Bool = true) throws {
         _ = try OpenPathRegistry.identity(of: destination)
         try withOpenHandle("mdb_env_copy2") { env in
             let flags = compact ? UInt32(MDB_CP_COMPACT) : 0
@@ -42,7 +42,7 @@ extension Environment {
     /// read snapshot, so writers go on.
     ///
     /// The corresponding C function is `mdb_env_copyfd2`.
-    public func copy(toDescriptor descriptor: Int32, compact: Bool = true) throws {
+    package func copy(toDescriptor descriptor: Int32, compact: Bool = true) throws {
         try withOpenHandle("mdb_env_copyfd2") { env in
             let flags = compact ? UInt32(MDB_CP_COMPACT) : 0
             try check(mdb_env_copyfd2(env, descriptor, flags), "mdb_env_copyfd2", path: path)
@@ -55,7 +55,7 @@ extension Environment {
     /// does.
     ///
     /// The corresponding C function is `mdb_env_sync`.
-    public func sync(force: Bool = true) throws {
+    package func sync(force: Bool = true) throws {
         try withOpenHandle("mdb_env_sync") { env in
             let rc = mdb_env_sync(env, force ? 1 : 0)
             guard rc == MDB_SUCCESS else {
@@ -70,7 +70,7 @@ extension Environment {
     ///
     /// The corresponding C function is `mdb_reader_check`.
     @discardableResult
-    public func clearStaleReaders() throws -> Int {
+    package func clearStaleReaders() throws -> Int {
         try withOpenHandle("mdb_reader_check") { env in
             var dead: Int32 = 0
             try check(mdb_reader_check(env, &dead), "mdb_reader_check", path: path)

@@ -5,10 +5,10 @@ extension Environment {
     /// Stale reader slots cleared since the environment opened, by writers'
     /// periodic checks and `clearStaleReaders()` (those cleared at open are
     /// `staleReadersCleared`).
-    public var staleReadersClearedSinceOpen: Int { staleReadersClearedLater.load(ordering: .relaxed) }
+    package var staleReadersClearedSinceOpen: Int { staleReadersClearedLater.load(ordering: .relaxed) }
 
     /// The failure that made writes fail closed, or nil while writes work.
-    public var writeFailure: LMDBError? { writerFailure.withLock { $0 } }
+    package var writeFailure: LMDBError? { writerFailure.withLock { $0 } }
 
     /// Cursor moves (`mdb_cursor_get` calls: seeks and steps) made by every
     /// transaction of this environment since it opened: what walking a
@@ -18,7 +18,7 @@ extension Environment {
     /// The reader table: one entry per slot in use, by any process.
     ///
     /// The corresponding C function is `mdb_reader_list`.
-    public func readers() throws -> [ReaderSlot] {
+    package func readers() throws -> [ReaderSlot] {
         final class Lines {
             var text = ""
         }
@@ -87,12 +87,12 @@ extension Environment {
 }
 
 /// One slot of the reader table, as `mdb_reader_list` shows it.
-public struct ReaderSlot: Sendable, Hashable {
+package struct ReaderSlot: Sendable, Hashable {
     /// The process holding the slot.
-    public let processID: Int32
+    package let processID: Int32
     /// The snapshot (transaction id) the slot pins, or nil when the slot is
     /// held but no read is open in it.
-    public let transactionID: Int?
+    package let transactionID: Int?
 
     /// Parses one line `pid thread txnid`; nil for the heading.
     init?(line: Substring) {

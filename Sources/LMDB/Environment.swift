@@ -14,14 +14,14 @@ import Synchronization
 ///   after open, write transactions never leave the closure (and so the thread)
 ///   that began them, read transactions use `MDB_NOTLS`, and the mutable
 ///   bookkeeping is guarded by the transaction gate and a mutex.
-public final class Environment: @unchecked Sendable {
+package final class Environment: @unchecked Sendable {
     /// The directory the environment lives in.
-    public let path: String
+    package let path: String
     /// The options it was opened with.
-    public let options: EnvironmentOptions
+    package let options: EnvironmentOptions
     /// How many stale reader slots (left by processes that died while
     /// reading) were cleared when it opened.
-    public let staleReadersCleared: Int
+    package let staleReadersCleared: Int
 
     let handle: OpaquePointer
     let gate = TransactionGate()
@@ -59,7 +59,7 @@ public final class Environment: @unchecked Sendable {
     ///
     /// The corresponding C functions are `mdb_env_create`, `mdb_env_open`,
     /// `mdb_env_get_fd`, `mdb_reader_check` and `mdb_dbi_open`.
-    public init(_ options: EnvironmentOptions) throws {
+    package init(_ options: EnvironmentOptions) throws {
         try options.validate()
         let path = options.path
         let identity = try OpenPathRegistry.identity(of: path)
@@ -145,7 +145,7 @@ public final class Environment: @unchecked Sendable {
     /// calls throw `LMDBError.Code.closed`. Closing twice is harmless.
     ///
     /// The corresponding C function is `mdb_env_close`.
-    public func close() {
+    package func close() {
         gate.exclusive(closing: true) {
             for reader in readerPool.withLock({ pool in
                 defer { pool.removeAll() }
@@ -160,7 +160,7 @@ public final class Environment: @unchecked Sendable {
 
     /// The named database `name`, which must have been declared in
     /// `EnvironmentOptions.databases`.
-    public func database(_ name: String) throws -> Database {
+    package func database(_ name: String) throws -> Database {
         guard let database = databases[name] else {
             throw LMDBError(
                 .unknownDatabase, operation: "database", database: name, path: path,
@@ -170,10 +170,10 @@ public final class Environment: @unchecked Sendable {
     }
 
     /// Every declared database, by name.
-    public var allDatabases: [Database] { databases.values.sorted { $0.name < $1.name } }
+    package var allDatabases: [Database] { databases.values.sorted { $0.name < $1.name } }
 
     /// The largest key LMDB accepts (511 bytes in default builds).
-    public let maxKeySize: Int
+    package let maxKeySize: Int
 
     // MARK: Read transactions
 
@@ -193,7 +193,7 @@ public final class Environment: @unchecked Sendable {
     /// body that runs longer than `maxGrowthWait` while the map is full makes
     /// the pending write fail with `growthTimedOut`. Copy what must outlive
     /// the snapshot and do slow work after `read` returns.
-    public func read<R>(_ body: (borrowing ReadTransaction) throws -> R) throws -> R {
+    package func read<R>(_ body: (borrowing ReadTransaction) throws -> R) throws -> R {
         while true {
             guard gate.enter() != nil else { throw closedError("mdb_txn_begin") }
             let txn: OpaquePointer
@@ -267,7 +267,7 @@ public final class Environment: @unchecked Sendable {
     ///
     /// Write transactions are serialised across threads and processes by
     /// LMDB's writer lock; a thread must not start a write inside another.
-    public func write<R>(_ body: (borrowing WriteTransaction) throws -> R) throws -> R {
+    package func write<R>(_ body: (borrowing WriteTransaction) throws -> R) throws -> R {
         if options.readOnly {
             throw LMDBError(.readOnly, operation: "mdb_txn_begin", path: path)
         }

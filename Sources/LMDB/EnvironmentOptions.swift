@@ -1,7 +1,7 @@
 import CLMDB
 
 /// How commits reach the disk.
-public enum Durability: Sendable, Hashable {
+package enum Durability: Sendable, Hashable {
     /// Every commit is flushed (`fsync`) before it returns. The default.
     case synced
     /// Data pages are flushed on commit but the meta page is not
@@ -22,33 +22,33 @@ public enum Durability: Sendable, Hashable {
 /// options.mapSize = 1 << 30
 /// let env = try Environment(options)
 /// ```
-public struct EnvironmentOptions: Sendable {
+package struct EnvironmentOptions: Sendable {
     /// The directory holding `data.mdb` and `lock.mdb`. It must exist.
-    public var path: String
+    package var path: String
     /// The initial map size in bytes. It grows on demand, see `maxMapSize`.
-    public var mapSize: Int = 64 << 20
+    package var mapSize: Int = 64 << 20
     /// The ceiling for map growth in bytes; a write that would need a larger
     /// map fails with `LMDBError.Code.mapFull`.
-    public var maxMapSize: Int = 1 << 40
+    package var maxMapSize: Int = 1 << 40
     /// The most reader slots (concurrent read transactions across processes).
-    public var maxReaders: UInt32 = 126
+    package var maxReaders: UInt32 = 126
     /// The most named databases.
-    public var maxDatabases: UInt32 = 32
+    package var maxDatabases: UInt32 = 32
     /// The named databases to open (and, unless read-only, create) at open.
-    public var databases: [String] = []
+    package var databases: [String] = []
     /// Opens the environment read-only (`MDB_RDONLY`).
-    public var readOnly: Bool = false
+    package var readOnly: Bool = false
     /// Whether a writable open creates declared databases that do not exist
     /// (`MDB_CREATE`). When false, a missing one fails the open with
     /// `LMDBError.Code.unknownDatabase`, as in a read-only open.
-    public var createDatabases: Bool = true
+    package var createDatabases: Bool = true
     /// How commits reach the disk. Synced unless explicitly relaxed.
-    public var durability: Durability = .synced
+    package var durability: Durability = .synced
     /// Turns off the kernel's read-ahead (`MDB_NORDAHEAD`), useful when the
     /// store is much larger than memory and reads are random.
-    public var noReadAhead: Bool = false
+    package var noReadAhead: Bool = false
     /// The file mode for newly created `data.mdb` and `lock.mdb`.
-    public var fileMode: UInt32 = 0o600
+    package var fileMode: UInt32 = 0o600
     /// How long a write that filled the map waits for this process's open
     /// read transactions to end so the map can grow (new transactions wait
     /// meanwhile). When they have not ended by then, the write fails with
@@ -56,14 +56,14 @@ public struct EnvironmentOptions: Sendable {
     /// This is also the longest a new transaction waits for one growth. For
     /// the same time after such a wait in vain, growth holds nothing back:
     /// writes that need it fail at once while a read is open.
-    public var maxGrowthWait: Duration = .seconds(1)
+    package var maxGrowthWait: Duration = .seconds(1)
     /// How often, at most, a committing writer clears reader slots left by
     /// dead processes (`mdb_reader_check`), so a killed reader does not pin
     /// pages until the next open. Nil clears them only at open.
-    public var staleReaderCheckInterval: Duration? = .seconds(1)
+    package var staleReaderCheckInterval: Duration? = .seconds(1)
 
     /// Options for the environment in directory `path`, with defaults.
-    public init(path: String) { self.path = path }
+    package init(path: String) { self.path = path }
 
     var flags: UInt32 {
         var flags = UInt32(MDB_NOTLS)

@@ -1,33 +1,33 @@
 /// A range of keys in byte order: from `lower` (inclusive) up to `upper`
 /// (exclusive); a nil bound is open.
-public struct KeyRange: Sendable, Hashable {
+package struct KeyRange: Sendable, Hashable {
     /// The smallest key in the range, or nil for the start of the database.
-    public var lower: [UInt8]?
+    package var lower: [UInt8]?
     /// The first key past the range, or nil for the end of the database.
-    public var upper: [UInt8]?
+    package var upper: [UInt8]?
 
     /// The range `[lower, upper)`.
-    public init(lower: [UInt8]? = nil, upper: [UInt8]? = nil) {
+    package init(lower: [UInt8]? = nil, upper: [UInt8]? = nil) {
         self.lower = lower
         self.upper = upper
     }
 
     /// Every key.
-    public static let all = KeyRange()
+    package static let all = KeyRange()
 
     /// Every key at or after `key`.
-    public static func from(_ key: [UInt8]) -> KeyRange { KeyRange(lower: key) }
+    package static func from(_ key: [UInt8]) -> KeyRange { KeyRange(lower: key) }
 
     /// Every key at or before `key`; with `reverse`, a scan down from `key`.
-    public static func through(_ key: [UInt8]) -> KeyRange { KeyRange(upper: key + [0]) }
+    package static func through(_ key: [UInt8]) -> KeyRange { KeyRange(upper: key + [0]) }
 
     /// Every key that starts with `prefix`.
-    public static func prefix(_ prefix: [UInt8]) -> KeyRange {
+    package static func prefix(_ prefix: [UInt8]) -> KeyRange {
         KeyRange(lower: prefix, upper: successor(ofPrefix: prefix))
     }
 
     /// Whether `key` lies in the range.
-    public func contains(_ key: some RawBytes) -> Bool {
+    package func contains(_ key: some RawBytes) -> Bool {
         key.withUnsafeBytes { bytes in
             if let lower, bytes.lexicographicallyPrecedes(lower) { return false }
             if let upper, !bytes.lexicographicallyPrecedes(upper) { return false }

@@ -10,82 +10,82 @@ import CLMDB
 /// do { try txn.put(value, forKey: key, in: db, flags: .noOverwrite) }
 /// catch LMDBError.Code.keyExists { ... }
 /// ```
-public struct LMDBError: Error, Sendable, CustomStringConvertible {
+package struct LMDBError: Error, Sendable, CustomStringConvertible {
     /// A result code: one of LMDB's `MDB_*` codes, an `errno` value, or one of
     /// the wrapper's own codes (all below LMDB's range).
-    public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
-        public let rawValue: Int32
-        public init(rawValue: Int32) { self.rawValue = rawValue }
+    package struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+        package let rawValue: Int32
+        package init(rawValue: Int32) { self.rawValue = rawValue }
 
         /// `MDB_KEYEXIST`: the key is already present (no-overwrite put).
-        public static let keyExists = Code(rawValue: MDB_KEYEXIST)
+        package static let keyExists = Code(rawValue: MDB_KEYEXIST)
         /// `MDB_NOTFOUND`: no such key, or a cursor ran off the end.
-        public static let notFound = Code(rawValue: MDB_NOTFOUND)
+        package static let notFound = Code(rawValue: MDB_NOTFOUND)
         /// `MDB_PAGE_NOTFOUND`: a page was not found; usually corruption.
-        public static let pageNotFound = Code(rawValue: MDB_PAGE_NOTFOUND)
+        package static let pageNotFound = Code(rawValue: MDB_PAGE_NOTFOUND)
         /// `MDB_CORRUPTED`: a page has the wrong type; the file is damaged.
-        public static let corrupted = Code(rawValue: MDB_CORRUPTED)
+        package static let corrupted = Code(rawValue: MDB_CORRUPTED)
         /// `MDB_CURSOR_FULL`: a cursor went deeper than LMDB's stack allows;
         /// in a read, a damaged tree.
-        public static let cursorFull = Code(rawValue: MDB_CURSOR_FULL)
+        package static let cursorFull = Code(rawValue: MDB_CURSOR_FULL)
         /// `MDB_PANIC`: a fatal error; the environment must be closed.
-        public static let panic = Code(rawValue: MDB_PANIC)
+        package static let panic = Code(rawValue: MDB_PANIC)
         /// `MDB_VERSION_MISMATCH`: the file was written by another LMDB version.
-        public static let versionMismatch = Code(rawValue: MDB_VERSION_MISMATCH)
+        package static let versionMismatch = Code(rawValue: MDB_VERSION_MISMATCH)
         /// `MDB_INVALID`: the file is not an LMDB environment.
-        public static let invalid = Code(rawValue: MDB_INVALID)
+        package static let invalid = Code(rawValue: MDB_INVALID)
         /// `MDB_MAP_FULL`: the map reached its configured ceiling.
-        public static let mapFull = Code(rawValue: MDB_MAP_FULL)
+        package static let mapFull = Code(rawValue: MDB_MAP_FULL)
         /// `MDB_DBS_FULL`: more named databases than `maxDatabases`.
-        public static let databasesFull = Code(rawValue: MDB_DBS_FULL)
+        package static let databasesFull = Code(rawValue: MDB_DBS_FULL)
         /// `MDB_READERS_FULL`: every reader slot is taken.
-        public static let readersFull = Code(rawValue: MDB_READERS_FULL)
+        package static let readersFull = Code(rawValue: MDB_READERS_FULL)
         /// `MDB_TXN_FULL`: the transaction has too many dirty pages.
-        public static let transactionFull = Code(rawValue: MDB_TXN_FULL)
+        package static let transactionFull = Code(rawValue: MDB_TXN_FULL)
         /// `MDB_MAP_RESIZED`: another process grew the map.
-        public static let mapResized = Code(rawValue: MDB_MAP_RESIZED)
+        package static let mapResized = Code(rawValue: MDB_MAP_RESIZED)
         /// `MDB_INCOMPATIBLE`: the database was opened with incompatible flags.
-        public static let incompatible = Code(rawValue: MDB_INCOMPATIBLE)
+        package static let incompatible = Code(rawValue: MDB_INCOMPATIBLE)
         /// `MDB_BAD_TXN`: the transaction is unusable after an earlier error.
-        public static let badTransaction = Code(rawValue: MDB_BAD_TXN)
+        package static let badTransaction = Code(rawValue: MDB_BAD_TXN)
         /// `MDB_BAD_VALSIZE`: a key is empty or longer than the maximum, or a
         /// value is too large.
-        public static let badValueSize = Code(rawValue: MDB_BAD_VALSIZE)
+        package static let badValueSize = Code(rawValue: MDB_BAD_VALSIZE)
         /// `MDB_BAD_DBI`: the database handle is stale.
-        public static let badDatabase = Code(rawValue: MDB_BAD_DBI)
+        package static let badDatabase = Code(rawValue: MDB_BAD_DBI)
         /// `ENOENT`: the environment directory does not exist.
-        public static let noSuchFile = Code(rawValue: 2)
+        package static let noSuchFile = Code(rawValue: 2)
         /// `EACCES`: permission denied.
-        public static let permissionDenied = Code(rawValue: 13)
+        package static let permissionDenied = Code(rawValue: 13)
         /// `EIO`: an I/O error.
-        public static let ioError = Code(rawValue: 5)
+        package static let ioError = Code(rawValue: 5)
         /// `ENOSPC`: the disk is full.
-        public static let noSpace = Code(rawValue: 28)
+        package static let noSpace = Code(rawValue: 28)
         /// `ENOTDIR`: the environment path is not a directory.
-        public static let notADirectory = Code(rawValue: 20)
+        package static let notADirectory = Code(rawValue: 20)
 
         /// The path is already open in this process; LMDB's locks would break
         /// if it were opened twice.
-        public static let alreadyOpen = Code(rawValue: -40_001)
+        package static let alreadyOpen = Code(rawValue: -40_001)
         /// The environment has been closed.
-        public static let closed = Code(rawValue: -40_002)
+        package static let closed = Code(rawValue: -40_002)
         /// A named database asked for was not declared when the environment
         /// was opened, or does not exist in a read-only environment.
-        public static let unknownDatabase = Code(rawValue: -40_003)
+        package static let unknownDatabase = Code(rawValue: -40_003)
         /// A write was asked of a read-only environment.
-        public static let readOnly = Code(rawValue: -40_004)
+        package static let readOnly = Code(rawValue: -40_004)
         /// An option is out of range.
-        public static let invalidOption = Code(rawValue: -40_005)
+        package static let invalidOption = Code(rawValue: -40_005)
         /// The map was full and could not grow because a read transaction of
         /// this process stayed open longer than `maxGrowthWait`; the write
         /// was not applied and may be retried once the read ends.
-        public static let growthTimedOut = Code(rawValue: -40_006)
+        package static let growthTimedOut = Code(rawValue: -40_006)
         /// An earlier write, commit or sync failed in a way that leaves the
         /// environment's state unknown (an I/O error, a full disk, a panic);
         /// writes are refused until the environment is closed and reopened.
-        public static let writerFailed = Code(rawValue: -40_007)
+        package static let writerFailed = Code(rawValue: -40_007)
 
-        public var description: String {
+        package var description: String {
             switch self {
             case .alreadyOpen: return "already open in this process"
             case .closed: return "environment closed"
@@ -110,25 +110,25 @@ public struct LMDBError: Error, Sendable, CustomStringConvertible {
 
         /// Matches an error against a code, so `catch LMDBError.Code.notFound`
         /// works.
-        public static func ~= (code: Code, error: any Error) -> Bool {
+        package static func ~= (code: Code, error: any Error) -> Bool {
             (error as? LMDBError)?.code == code
         }
     }
 
     /// The result code.
-    public let code: Code
+    package let code: Code
     /// What the code means, in LMDB's or the wrapper's words.
-    public let message: String
+    package let message: String
     /// The operation that failed, named after the C function where there is
     /// one (`mdb_put`, `mdb_env_open`, ...).
-    public let operation: String
+    package let operation: String
     /// The named database involved, if any.
-    public let database: String?
+    package let database: String?
     /// The environment's path, if known.
-    public let path: String?
+    package let path: String?
 
     /// Creates an error; `message` defaults to the code's description.
-    public init(
+    package init(
         _ code: Code, operation: String, database: String? = nil, path: String? = nil,
         message: String? = nil
     ) {
@@ -139,7 +139,7 @@ public struct LMDBError: Error, Sendable, CustomStringConvertible {
         self.path = path
     }
 
-    public var description: String {
+    package var description: String {
         var text = "\(operation) failed"
         if let database { text += " on database '\(database)'" }
         if let path { text += " in \(path)" }

@@ -6,13 +6,13 @@
 /// checking more than its magic and version. A damaged meta page therefore
 /// sends LMDB to a wrong root or past the end of the file; `MetaPage` checks
 /// what can be checked before the file is mapped.
-public struct MetaPage: Sendable, Hashable {
+package struct MetaPage: Sendable, Hashable {
     /// The magic number every meta page carries (`MDB_MAGIC`).
-    public static let magic: UInt32 = 0xBEEF_C0DE
+    package static let magic: UInt32 = 0xBEEF_C0DE
     /// The data format version of LMDB 0.9 (`MDB_DATA_VERSION`).
-    public static let dataVersion: UInt32 = 1
+    package static let dataVersion: UInt32 = 1
     /// The page sizes LMDB can have written: powers of two in this range.
-    public static let pageSizes = 512...65_536
+    package static let pageSizes = 512...65_536
     /// LMDB's "no page" marker for an empty tree's root (`P_INVALID`).
     package static let noPage = UInt64.max
     /// The deepest tree LMDB's cursors can walk (`CURSOR_STACK`).
@@ -21,16 +21,16 @@ public struct MetaPage: Sendable, Hashable {
     package static let byteCount = 152
 
     /// Which meta page: 0 or 1.
-    public let index: Int
+    package let index: Int
     /// The page size the environment was created with.
-    public let pageSize: Int
+    package let pageSize: Int
     /// The map size recorded at the last commit.
-    public let mapSize: UInt64
+    package let mapSize: UInt64
     /// The last page in use (`mm_last_pg`): the file holds at least
     /// `lastPage + 1` pages.
-    public let lastPage: UInt64
+    package let lastPage: UInt64
     /// The transaction that wrote this meta page.
-    public let transactionID: UInt64
+    package let transactionID: UInt64
 
     /// Parses and checks meta page `index` from `bytes` (at least
     /// `byteCount` bytes from the start of the page); throws a description of

@@ -3,7 +3,7 @@
 /// `[UInt8]`, `ArraySlice<UInt8>`, `ContiguousArray<UInt8>` and
 /// `UnsafeRawBufferPointer` conform; fixed-size id types can conform too and
 /// avoid an allocation per key.
-public protocol RawBytes {
+package protocol RawBytes {
     /// Calls `body` with the bytes; the buffer is valid only inside `body`.
     func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R
 }
@@ -13,7 +13,7 @@ extension ArraySlice: RawBytes where Element == UInt8 {}
 extension ContiguousArray: RawBytes where Element == UInt8 {}
 
 extension UnsafeRawBufferPointer: RawBytes {
-    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+    package func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         try body(self)
     }
 }

@@ -14,22 +14,22 @@ import Synchronization
 /// The record is written without locks by the reading thread; a reader in
 /// another process may see a torn key while the child runs, never after it
 /// died. With several reading threads the record shows one of them.
-public enum ReadTrace {
+package enum ReadTrace {
     /// One recorded position.
-    public struct Position: Sendable, Hashable {
+    package struct Position: Sendable, Hashable {
         /// Cursor moves and lookups so far.
-        public let steps: UInt64
+        package let steps: UInt64
         /// The database last read.
-        public let database: String
+        package let database: String
         /// The key last read (or, for a lookup, looked for).
-        public let key: [UInt8]
+        package let key: [UInt8]
         /// Whether `key` was being looked up (the lookup may not have
         /// finished) rather than read by a cursor.
-        public let lookingUp: Bool
+        package let lookingUp: Bool
     }
 
     /// The size of the shared record; the file must be at least this long.
-    public static let recordSize = 4_096
+    package static let recordSize = 4_096
     private static let nameLimit = 64
     private static let keyLimit = 1_024
     /// The mapping's address (0 when no trace is installed).
@@ -39,7 +39,7 @@ public enum ReadTrace {
     /// and records every later read of this process into it.
     ///
     /// The corresponding C function is `mmap`.
-    public static func install(fileDescriptor: Int32) throws(LMDBError) {
+    package static func install(fileDescriptor: Int32) throws(LMDBError) {
         let mapped = mmap(nil, recordSize, PROT_READ | PROT_WRITE, MAP_SHARED, fileDescriptor, 0)
         guard let mapped, mapped != MAP_FAILED else {
             throw LMDBError(
@@ -50,7 +50,7 @@ public enum ReadTrace {
 
     /// Reads the record in the file open at `fileDescriptor`; nil before the
     /// first read was recorded.
-    public static func read(fileDescriptor: Int32) -> Position? {
+    package static func read(fileDescriptor: Int32) -> Position? {
         var bytes = [UInt8](repeating: 0, count: recordSize)
         let got = bytes.withUnsafeMutableBytes { pread(fileDescriptor, $0.baseAddress!, recordSize, 0) }
         guard got == recordSize else { return nil }

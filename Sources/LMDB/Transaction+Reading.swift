@@ -6,7 +6,7 @@ extension Transaction where Self: ~Copyable {
     /// and is valid only inside `body`.
     ///
     /// The corresponding C function is `mdb_get`.
-    public func withValue<R>(
+    package func withValue<R>(
         forKey key: some RawBytes, in database: Database,
         _ body: (UnsafeRawBufferPointer) throws -> R
     ) throws -> R? {
@@ -23,19 +23,19 @@ extension Transaction where Self: ~Copyable {
     }
 
     /// A copy of the value stored under `key`, or nil.
-    public func get(_ key: some RawBytes, in database: Database) throws -> [UInt8]? {
+    package func get(_ key: some RawBytes, in database: Database) throws -> [UInt8]? {
         try withValue(forKey: key, in: database) { Array($0) }
     }
 
     /// Whether `key` is present.
-    public func contains(_ key: some RawBytes, in database: Database) throws -> Bool {
+    package func contains(_ key: some RawBytes, in database: Database) throws -> Bool {
         try withValue(forKey: key, in: database) { _ in true } ?? false
     }
 
     /// Statistics of `database` as this transaction sees it.
     ///
     /// The corresponding C function is `mdb_stat`.
-    public func statistics(of database: Database) throws -> DatabaseStatistics {
+    package func statistics(of database: Database) throws -> DatabaseStatistics {
         var stat = MDB_stat()
         try check(
             mdb_stat(unsafeHandle, database.handle, &stat), "mdb_stat", database: database.name, path: environment.path)
@@ -43,7 +43,7 @@ extension Transaction where Self: ~Copyable {
     }
 
     /// The number of entries in `database`.
-    public func count(of database: Database) throws -> Int {
+    package func count(of database: Database) throws -> Int {
         try statistics(of: database).entries
     }
 
@@ -51,7 +51,7 @@ extension Transaction where Self: ~Copyable {
     /// returns.
     ///
     /// The corresponding C function is `mdb_cursor_open`.
-    public func withCursor<R>(
+    package func withCursor<R>(
         on database: Database, _ body: (borrowing Cursor) throws -> R
     ) throws -> R {
         var raw: OpaquePointer?
@@ -74,7 +74,7 @@ extension Transaction where Self: ~Copyable {
     /// (deleting needs a write transaction). Returns the number of entries
     /// visited.
     @discardableResult
-    public func scan(
+    package func scan(
         _ database: Database, in range: KeyRange = .all, reverse: Bool = false,
         _ body: (Entry) throws -> ScanAction
     ) throws -> Int {
@@ -99,7 +99,7 @@ extension Transaction where Self: ~Copyable {
 }
 
 /// What a `scan` does after an entry.
-public enum ScanAction: Sendable {
+package enum ScanAction: Sendable {
     /// Go on to the next entry.
     case next
     /// Stop the scan.

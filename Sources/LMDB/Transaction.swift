@@ -8,7 +8,7 @@ typealias MDBValue = MDB_val
 ///
 /// Transactions are non-copyable and lent to a closure, so they cannot
 /// outlive it or move to another thread.
-public protocol Transaction: ~Copyable {
+package protocol Transaction: ~Copyable {
     /// The underlying `MDB_txn`, valid only inside the transaction's closure.
     var unsafeHandle: OpaquePointer { get }
     /// The environment the transaction belongs to.
@@ -16,9 +16,9 @@ public protocol Transaction: ~Copyable {
 }
 
 /// A read-only snapshot, lent by `Environment.read(_:)`.
-public struct ReadTransaction: Transaction, ~Copyable {
-    public let unsafeHandle: OpaquePointer
-    public let environment: Environment
+package struct ReadTransaction: Transaction, ~Copyable {
+    package let unsafeHandle: OpaquePointer
+    package let environment: Environment
 
     init(handle: OpaquePointer, environment: Environment) {
         self.unsafeHandle = handle
@@ -28,9 +28,9 @@ public struct ReadTransaction: Transaction, ~Copyable {
 
 /// A write transaction, lent by `Environment.write(_:)`; it commits when the
 /// closure returns and aborts when it throws.
-public struct WriteTransaction: Transaction, ~Copyable {
-    public let unsafeHandle: OpaquePointer
-    public let environment: Environment
+package struct WriteTransaction: Transaction, ~Copyable {
+    package let unsafeHandle: OpaquePointer
+    package let environment: Environment
     let state: WriteState
 
     init(handle: OpaquePointer, environment: Environment, state: WriteState) {
@@ -67,5 +67,5 @@ public struct WriteTransaction: Transaction, ~Copyable {
 extension Transaction where Self: ~Copyable {
     /// The transaction's id: for a read, the id of the snapshot's last
     /// committed write (`mdb_txn_id`).
-    public var id: UInt64 { UInt64(mdb_txn_id(unsafeHandle)) }
+    package var id: UInt64 { UInt64(mdb_txn_id(unsafeHandle)) }
 }

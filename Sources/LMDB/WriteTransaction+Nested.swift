@@ -7,7 +7,7 @@ extension WriteTransaction {
     /// independent requests, each all-or-nothing.
     ///
     /// The corresponding C function is `mdb_txn_begin` with a parent.
-    public func nested<R>(_ body: (borrowing WriteTransaction) throws -> R) throws -> R {
+    package func nested<R>(_ body: (borrowing WriteTransaction) throws -> R) throws -> R {
         var raw: OpaquePointer?
         try checkWrite(mdb_txn_begin(environment.handle, unsafeHandle, 0, &raw), "mdb_txn_begin (nested)", nil)
         guard let raw else { preconditionFailure("mdb_txn_begin returned no handle") }

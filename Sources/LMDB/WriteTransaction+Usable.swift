@@ -9,7 +9,7 @@ extension WriteTransaction {
     ///
     /// The corresponding C function is `mdb_stat` on the free-page database,
     /// which reads nothing and which LMDB refuses for such a transaction.
-    public var isUsable: Bool {
+    package var isUsable: Bool {
         var stat = MDB_stat()
         return mdb_stat(unsafeHandle, 0, &stat) == MDB_SUCCESS
     }

@@ -6,7 +6,7 @@ extension WriteTransaction {
     /// the call fails with `badValueSize`.
     ///
     /// The corresponding C function is `mdb_put`.
-    public func put(
+    package func put(
         _ value: some RawBytes, forKey key: some RawBytes, in database: Database,
         flags: PutFlags = []
     ) throws {
@@ -22,7 +22,7 @@ extension WriteTransaction {
     /// Reserves `count` bytes under `key` and lets `fill` write the value in
     /// place, saving a copy for large values (`MDB_RESERVE`). `fill` must
     /// write every byte.
-    public func put(
+    package func put(
         reserving count: Int, forKey key: some RawBytes, in database: Database,
         flags: PutFlags = [], fill: (UnsafeMutableRawBufferPointer) throws -> Void
     ) throws {
@@ -39,7 +39,7 @@ extension WriteTransaction {
     ///
     /// The corresponding C function is `mdb_del`.
     @discardableResult
-    public func delete(_ key: some RawBytes, in database: Database) throws -> Bool {
+    package func delete(_ key: some RawBytes, in database: Database) throws -> Bool {
         try injectFault("mdb_del", database)
         let rc = key.withValue { keyValue in mdb_del(unsafeHandle, database.handle, &keyValue, nil) }
         if rc == MDB_NOTFOUND { return false }
@@ -50,7 +50,7 @@ extension WriteTransaction {
     /// Deletes every entry of `database`, keeping the database itself.
     ///
     /// The corresponding C function is `mdb_drop` (with `del` = 0).
-    public func clear(_ database: Database) throws {
+    package func clear(_ database: Database) throws {
         try checkWrite(mdb_drop(unsafeHandle, database.handle, 0), "mdb_drop", database)
     }
 }

@@ -12,19 +12,19 @@ import SystemC
 /// of the file is closed, so the probe's descriptor must outlive every
 /// handle of the environment this process opens while it exists: close it
 /// (``close()``) only after them.
-public final class LockFileProbe: @unchecked Sendable {
+package final class LockFileProbe: @unchecked Sendable {
     // Sendable: the descriptor is written at init and by `close` only; the
     // probe is used by one caller at a time.
     private var descriptor: Int32
     /// The lock file probed.
-    public let path: String
+    package let path: String
 
     /// Opens `directory/lock.mdb` (never through a symbolic link). A missing
     /// lock file means no process has the environment open; the probe then
     /// reports none until it is made again with a new probe.
     ///
     /// Throws `LMDBError` with an `errno` code when it cannot be opened.
-    public init(directory: String) throws(LMDBError) {
+    package init(directory: String) throws(LMDBError) {
         path = directory + "/lock.mdb"
         descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
         if descriptor < 0 && errno != ENOENT {
@@ -39,7 +39,7 @@ public final class LockFileProbe: @unchecked Sendable {
     /// nil when none has.
     ///
     /// The corresponding C call is `fcntl(F_GETLK)`.
-    public func otherProcess() throws(LMDBError) -> Int32? {
+    package func otherProcess() throws(LMDBError) -> Int32? {
         guard descriptor >= 0 else { return nil }
         var lock = flock()
         lock.l_type = Int16(F_WRLCK)
@@ -57,7 +57,7 @@ public final class LockFileProbe: @unchecked Sendable {
 
     /// Closes the descriptor: only once every handle of the environment this
     /// process opened is closed.
-    public func close() {
+    package func close() {
         guard descriptor >= 0 else { return }
         _ = SystemC.close(descriptor)
         descriptor = -1

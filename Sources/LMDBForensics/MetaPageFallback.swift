@@ -10,13 +10,13 @@ import SystemC
 /// page. When the damaged page was the newer one, the copy holds the state
 /// before the last commit; when it was the older one, nothing is lost.
 /// `DataFileCheck` refuses such a file, so LMDB never maps the original.
-public struct MetaPageFallback: Sendable, Hashable {
+package struct MetaPageFallback: Sendable, Hashable {
     /// The damaged meta page: 0 or 1.
-    public let damagedPage: Int
+    package let damagedPage: Int
     /// What is wrong with it, in words.
-    public let problem: String
+    package let problem: String
     /// The sound meta page that is read instead.
-    public let survivor: MetaPage
+    package let survivor: MetaPage
 
     /// Examines the meta pages of `directory/data.mdb` (`pread`, never
     /// writing, never through a symbolic link). Returns nil unless exactly
@@ -25,7 +25,7 @@ public struct MetaPageFallback: Sendable, Hashable {
     /// reason, which `DataFileCheck` names.
     ///
     /// Throws `LMDBError` with an `errno` code when the file cannot be read.
-    public static func examine(directory: String) throws(LMDBError) -> MetaPageFallback? {
+    package static func examine(directory: String) throws(LMDBError) -> MetaPageFallback? {
         let path = directory + "/data.mdb"
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW)
         guard fd >= 0 else {
@@ -57,7 +57,7 @@ public struct MetaPageFallback: Sendable, Hashable {
     ///
     /// Throws `LMDBError` with an `errno` code when a file cannot be read or
     /// written, or `corrupted` when the source changed since ``examine(directory:)``.
-    public func copy(from source: String, into destination: String) throws(LMDBError) {
+    package func copy(from source: String, into destination: String) throws(LMDBError) {
         let sourcePath = source + "/data.mdb"
         let targetPath = destination + "/data.mdb"
         let input = open(sourcePath, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW)

@@ -7,20 +7,20 @@ import Darwin
 
 /// The keys at which a named database's leaf pages begin, read from its
 /// branch pages.
-public struct LeafBoundaries: Sendable, Hashable {
+package struct LeafBoundaries: Sendable, Hashable {
     /// The separator keys of the database's branch pages in key order: each
     /// is above every key of the leaf page before it and at most the first
     /// key of the leaf page it leads to, so a cursor placed at it lands on
     /// that leaf. The first leaf has none (it begins the table).
-    public let keys: [[UInt8]]
+    package let keys: [[UInt8]]
     /// False when a branch page could not be read or was cut short by the
     /// limit, so leaves below it have no key here.
-    public let complete: Bool
+    package let complete: Bool
 }
 
 extension PageWalk {
     /// The most separator keys `leafBoundaries` returns.
-    public static let boundaryLimit = 1 << 16
+    package static let boundaryLimit = 1 << 16
 
     /// The separator keys of the branch pages of the database `name` in the
     /// newest snapshot of the data file in `directory`, read with `pread` and
@@ -34,7 +34,7 @@ extension PageWalk {
     ///
     /// Throws `LMDBError` when the file cannot be read or its meta pages are
     /// invalid.
-    public static func leafBoundaries(directory: String, database name: String) throws(LMDBError) -> LeafBoundaries? {
+    package static func leafBoundaries(directory: String, database name: String) throws(LMDBError) -> LeafBoundaries? {
         let path = directory + "/data.mdb"
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW)
         guard fd >= 0 else { throw ioError(errno, path) }

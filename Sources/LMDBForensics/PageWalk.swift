@@ -32,14 +32,14 @@ import Darwin
 ///
 /// Everything is bounded: each page is read at most once, trees at most
 /// `MetaPage.maxDepth` deep, node counts by the page size.
-public enum PageWalk {
+package enum PageWalk {
     /// Walks the snapshot written by `transactionID` (the newest meta page
     /// when nil) of the data file in `directory`. Returns nil when no meta
     /// page holds `transactionID` any more (a writer has since reused it).
     ///
     /// Throws `LMDBError` when the file cannot be read or its meta pages are
     /// invalid (see `DataFileCheck`).
-    public static func verify(directory: String, transactionID: UInt64? = nil) throws(LMDBError) -> PageWalkReport? {
+    package static func verify(directory: String, transactionID: UInt64? = nil) throws(LMDBError) -> PageWalkReport? {
         let path = directory + "/data.mdb"
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW)
         guard fd >= 0 else { throw ioError(errno, path) }
@@ -96,41 +96,41 @@ public enum PageWalk {
 }
 
 /// What `PageWalk` found in one snapshot.
-public struct PageWalkReport: Sendable, Hashable {
+package struct PageWalkReport: Sendable, Hashable {
     /// The transaction whose meta page was walked.
-    public let transactionID: UInt64
+    package let transactionID: UInt64
     /// That meta page's last page in use.
-    public let lastPage: UInt64
+    package let lastPage: UInt64
     /// Pages reached from the roots.
-    public let reachablePages: Int
+    package let reachablePages: Int
     /// Pages the free-page tree lists.
-    public let freePages: Int
+    package let freePages: Int
     /// Problems found in all, including those past the limit.
-    public let problemCount: Int
+    package let problemCount: Int
     /// What is certainly wrong, at most `PageWalkReport.problemLimit`.
-    public let problems: [PageProblem]
+    package let problems: [PageProblem]
     /// Whether every page was accounted for: true when no problem was found
     /// (otherwise pages below a damaged tree were not walked, and the
     /// figures below are zero).
-    public let isAccounted: Bool
+    package let isAccounted: Bool
     /// Pages 2...`lastPage` neither reachable nor listed free, in all.
-    public let leakedPages: Int
+    package let leakedPages: Int
     /// Those pages as runs of consecutive page numbers, in page order, at
     /// most `PageWalkReport.problemLimit` runs.
-    public let leakedRuns: [ClosedRange<UInt64>]
+    package let leakedRuns: [ClosedRange<UInt64>]
 
     /// The most problems kept.
-    public static let problemLimit = 1_000
+    package static let problemLimit = 1_000
 }
 
 /// One page found wrong by `PageWalk`.
-public struct PageProblem: Sendable, Hashable, CustomStringConvertible {
+package struct PageProblem: Sendable, Hashable, CustomStringConvertible {
     /// The page concerned.
-    public let page: UInt64
+    package let page: UInt64
     /// What is wrong with it.
-    public let detail: String
+    package let detail: String
 
-    public var description: String { "page \(page): \(detail)" }
+    package var description: String { "page \(page): \(detail)" }
 }
 
 /// Little-endian reads from a byte array, bounds checked by the caller.

@@ -7,9 +7,9 @@ import DSMR
 /// State is rebuilt from the first stored block (the chain's genesis), so
 /// every chunk from there on must still be held; `from` only sets the first
 /// height compared.
-public struct StoreReplay: Sendable {
+package struct StoreReplay: Sendable {
     /// How a replay ended.
-    public enum Outcome: Sendable, Hashable {
+    package enum Outcome: Sendable, Hashable {
         /// Every compared height matched.
         case matched
         /// The root computed at `height` is not the one recorded.
@@ -22,27 +22,27 @@ public struct StoreReplay: Sendable {
     }
 
     /// What a replay found.
-    public struct Report: Sendable, Hashable {
+    package struct Report: Sendable, Hashable {
         /// The heights compared, each matching.
-        public var matched: [UInt64] = []
+        package var matched: [UInt64] = []
         /// How it ended.
-        public var outcome: Outcome = .matched
+        package var outcome: Outcome = .matched
     }
 
     /// The store replayed (read-only is enough).
-    public let store: ChunkStore
+    package let store: ChunkStore
     /// A fresh state machine at its genesis state.
-    public let assembler: any Assembler
+    package let assembler: any Assembler
 
     /// A replay of `store` on `assembler`, which must be at its genesis state.
-    public init(store: ChunkStore, assembler: any Assembler) {
+    package init(store: ChunkStore, assembler: any Assembler) {
         self.store = store
         self.assembler = assembler
     }
 
     /// Replays heights up to `to` (default: the executed tip), comparing
     /// those from `from` on; stops at the first mismatch or missing chunk.
-    public func run(from: UInt64 = 0, to: UInt64? = nil) async throws -> Report {
+    package func run(from: UInt64 = 0, to: UInt64? = nil) async throws -> Report {
         var report = Report()
         guard let executed = try store.executedTip(), let first = try store.firstStoredHeight(upTo: executed) else {
             return report

@@ -7,23 +7,23 @@ import Synchronization
 ///
 /// Malformed input is answered with ``ErrorReply/Code/malformed``; no input
 /// makes a handler trap.
-public final class ChunkServer: MessageHandler {
+package final class ChunkServer: MessageHandler {
     /// The node's store.
-    public let store: ChunkStore
+    package let store: ChunkStore
     /// Validator sets by epoch.
-    public let validators: any ValidatorSetProvider
+    package let validators: any ValidatorSetProvider
     /// The last accepted block's timestamp.
-    public let chainTime: ChainTimeSource
+    package let chainTime: ChainTimeSource
     /// The local clock, for how far ahead a chunk's slot may be.
-    public let clock: any NodeClock
+    package let clock: any NodeClock
     /// Remembers certificates already checked.
-    public let certificates: CertificateVerificationCache
+    package let certificates: CertificateVerificationCache
     /// The most requests handled at once; more are answered ``ErrorReply/Code/overloaded``.
-    public let maxConcurrentRequests: Int
+    package let maxConcurrentRequests: Int
     private let inFlight = Mutex(0)
 
     /// A server over `store`.
-    public init(
+    package init(
         store: ChunkStore, validators: any ValidatorSetProvider, chainTime: ChainTimeSource, clock: any NodeClock,
         certificates: CertificateVerificationCache = CertificateVerificationCache(), maxConcurrentRequests: Int = 1_024
     ) {
@@ -39,7 +39,7 @@ public final class ChunkServer: MessageHandler {
     var domain: SigningDomain { store.configuration.domain }
     var limits: DecodingLimits { DecodingLimits(rules: rules) }
 
-    public func handleRequest(_ request: [UInt8], from peer: NodeID) async -> [UInt8] {
+    package func handleRequest(_ request: [UInt8], from peer: NodeID) async -> [UInt8] {
         let admitted = inFlight.withLock { count in
             guard count < maxConcurrentRequests else { return false }
             count += 1
@@ -60,7 +60,7 @@ public final class ChunkServer: MessageHandler {
         return reply.encoded()
     }
 
-    public func handleGossip(_ message: [UInt8], from peer: NodeID) async {
+    package func handleGossip(_ message: [UInt8], from peer: NodeID) async {
         guard case .certificateGossip(let certificate)? = try? decode(message) else { return }
         _ = try? await receive(certificate)
     }
@@ -93,7 +93,7 @@ public final class ChunkServer: MessageHandler {
     /// chunk gives the same share at no second charge.
     ///
     /// - Throws: ``ErrorReply`` saying why no share is given.
-    public func signatureShare(for chunk: Chunk) async throws -> SignatureShare {
+    package func signatureShare(for chunk: Chunk) async throws -> SignatureShare {
         let rules = self.rules
         let epoch = rules.epoch(ofSlot: chunk.slot)
         let set: ValidatorSet
@@ -142,7 +142,7 @@ public final class ChunkServer: MessageHandler {
     /// The canonical bytes of a held chunk, pending or accepted.
     ///
     /// - Throws: ``ErrorReply/Code/notAvailable`` when no chunk with this id and expiry is held.
-    public func serveChunk(_ id: ChunkID, expiry: Int64) throws -> [UInt8] {
+    package func serveChunk(_ id: ChunkID, expiry: Int64) throws -> [UInt8] {
         guard let bytes = try store.chunkBytes(id, expiry: expiry) else {
             throw ErrorReply(.notAvailable, "no chunk \(id) expiring at \(expiry)")
         }
@@ -156,7 +156,7 @@ public final class ChunkServer: MessageHandler {
     ///
     /// - Throws: ``ErrorReply/Code/invalid`` when it does not verify.
     @discardableResult
-    public func receive(_ certificate: ChunkCertificate) async throws -> Bool {
+    package func receive(_ certificate: ChunkCertificate) async throws -> Bool {
         let reference = certificate.reference
         // Checked before any signature: honest validators sign only the expiry the rules give the slot.
         guard reference.expiry == rules.expiry(ofSlot: reference.slot) else {

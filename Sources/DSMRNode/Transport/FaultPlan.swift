@@ -4,21 +4,21 @@
 /// link (sender, receiver) and the message's number on that link, so a run
 /// with the same seed and the same traffic on each link injects the same
 /// faults, whatever the threads' interleaving.
-public struct FaultPlan: Sendable, Hashable {
+package struct FaultPlan: Sendable, Hashable {
     /// Chance, in thousandths, that a message (a request, an answer or a
     /// gossip) is lost.
-    public var dropPerMille: UInt64
+    package var dropPerMille: UInt64
     /// Chance, in thousandths, that a message is delivered twice.
-    public var duplicatePerMille: UInt64
+    package var duplicatePerMille: UInt64
     /// Chance, in thousandths, that a message is held back for up to
     /// ``maxDelay``; messages held for different times overtake each other,
     /// which reorders them.
-    public var delayPerMille: UInt64
+    package var delayPerMille: UInt64
     /// The longest delay.
-    public var maxDelay: Duration
+    package var maxDelay: Duration
 
     /// A plan with the given chances.
-    public init(
+    package init(
         dropPerMille: UInt64 = 0, duplicatePerMille: UInt64 = 0, delayPerMille: UInt64 = 0,
         maxDelay: Duration = .milliseconds(20)
     ) {
@@ -29,7 +29,7 @@ public struct FaultPlan: Sendable, Hashable {
     }
 
     /// No faults: every message arrives once, at once.
-    public static let none = FaultPlan()
+    package static let none = FaultPlan()
 }
 
 /// What happens to one message.

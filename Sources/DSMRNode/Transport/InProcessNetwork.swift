@@ -7,7 +7,7 @@ import Synchronization
 ///
 /// Fault decisions come from ``FaultPlan/decide(linkSeed:sequence:)`` with a
 /// seed per link derived from ``seed``, so a run replays from its seed.
-public final class InProcessNetwork: Sendable {
+package final class InProcessNetwork: Sendable {
     private struct State: ~Copyable {
         var handlers: [NodeID: any MessageHandler] = [:]
         var down: Set<NodeID> = []
@@ -24,25 +24,25 @@ public final class InProcessNetwork: Sendable {
     }
 
     /// The seed every fault decision derives from.
-    public let seed: UInt64
+    package let seed: UInt64
     private let state: Mutex<State>
 
     /// A network injecting the faults of `plan`, drawn from `seed`.
-    public init(seed: UInt64 = 0, faults plan: FaultPlan = .none) {
+    package init(seed: UInt64 = 0, faults plan: FaultPlan = .none) {
         self.seed = seed
         self.state = Mutex(State(plan: plan))
     }
 
     /// The endpoint of `node`.
-    public func transport(for node: NodeID) -> InProcessTransport {
+    package func transport(for node: NodeID) -> InProcessTransport {
         InProcessTransport(local: node, network: self)
     }
 
     /// Replaces the fault plan (for example to stop faults and let a run settle).
-    public func setFaults(_ plan: FaultPlan) { state.withLock { $0.plan = plan } }
+    package func setFaults(_ plan: FaultPlan) { state.withLock { $0.plan = plan } }
 
     /// Takes `node` down: nothing reaches it and its own requests fail, until ``restart(_:)``.
-    public func crash(_ node: NodeID) {
+    package func crash(_ node: NodeID) {
         state.withLock {
             $0.down.insert(node)
             $0.handlers[node] = nil
@@ -50,21 +50,21 @@ public final class InProcessNetwork: Sendable {
     }
 
     /// Brings `node` back; it answers once it registers a handler again.
-    public func restart(_ node: NodeID) { _ = state.withLock { $0.down.remove(node) } }
+    package func restart(_ node: NodeID) { _ = state.withLock { $0.down.remove(node) } }
 
     /// Splits the nodes into `groups`; messages between groups are lost. A
     /// node in no group is cut off from all.
-    public func partition(_ groups: [[NodeID]]) {
+    package func partition(_ groups: [[NodeID]]) {
         var map: [NodeID: Int] = [:]
         for (index, group) in groups.enumerated() { for node in group { map[node] = index } }
         state.withLock { $0.groups = map }
     }
 
     /// Ends a partition.
-    public func heal() { state.withLock { $0.groups = nil } }
+    package func heal() { state.withLock { $0.groups = nil } }
 
     /// Messages carried, lost and duplicated so far.
-    public var counts: TrafficCounts { state.withLock { $0.counts } }
+    package var counts: TrafficCounts { state.withLock { $0.counts } }
 
     func register(_ handler: any MessageHandler, for node: NodeID) {
         state.withLock { if !$0.down.contains(node) { $0.handlers[node] = handler } }
@@ -105,25 +105,25 @@ public final class InProcessNetwork: Sendable {
 }
 
 /// How much traffic an ``InProcessNetwork`` carried and spoiled.
-public struct TrafficCounts: Sendable, Hashable {
+package struct TrafficCounts: Sendable, Hashable {
     /// Messages routed (requests, answers and gossip).
-    public var messages = 0
+    package var messages = 0
     /// Messages lost by the fault plan.
-    public var dropped = 0
+    package var dropped = 0
     /// Messages delivered twice by the fault plan.
-    public var duplicated = 0
+    package var duplicated = 0
 }
 
 /// One node's endpoint on an ``InProcessNetwork``.
-public struct InProcessTransport: Transport {
-    public let local: NodeID
+package struct InProcessTransport: Transport {
+    package let local: NodeID
     let network: InProcessNetwork
 
-    public func register(_ handler: any MessageHandler) {
+    package func register(_ handler: any MessageHandler) {
         network.register(handler, for: local)
     }
 
-    public func request(
+    package func request(
         _ request: [UInt8], to peer: NodeID, timeout: Duration
     ) async throws(TransportError)
         -> [UInt8]
@@ -149,7 +149,7 @@ public struct InProcessTransport: Transport {
         return answer
     }
 
-    public func gossip(_ message: [UInt8], to peer: NodeID) async {
+    package func gossip(_ message: [UInt8], to peer: NodeID) async {
         guard let (handler, decision) = network.route(from: local, to: peer), !decision.drop else { return }
         let local = self.local
         Task {

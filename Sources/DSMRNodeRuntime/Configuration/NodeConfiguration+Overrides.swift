@@ -3,42 +3,42 @@ import Foundation
 extension NodeConfiguration {
     /// Settings given on the command line, each replacing the file's (or
     /// making up the whole configuration when there is no file).
-    public struct Overrides: Sendable, Hashable {
+    package struct Overrides: Sendable, Hashable {
         /// The key file.
-        public var keyFile: String?
+        package var keyFile: String?
         /// The store's directory.
-        public var store: String?
+        package var store: String?
         /// The DemoVM state's directory.
-        public var state: String?
+        package var state: String?
         /// The control socket.
-        public var controlSocket: String?
+        package var controlSocket: String?
         /// Where to listen for peers, `host:port`.
-        public var listen: String?
+        package var listen: String?
         /// Where to serve metrics, `host:port`.
-        public var metrics: String?
+        package var metrics: String?
         /// The network id.
-        public var networkID: UInt32?
+        package var networkID: UInt32?
         /// The chain id, in hex.
-        public var chainID: String?
+        package var chainID: String?
         /// The genesis block's timestamp (ms).
-        public var genesisTime: Int64?
+        package var genesisTime: Int64?
         /// The DemoVM genesis file.
-        public var genesis: String?
+        package var genesis: String?
         /// Validators as `PUBLICKEY:WEIGHT@HOST:PORT`; when any is given they replace the file's list.
-        public var validators: [String] = []
+        package var validators: [String] = []
 
         /// No override.
-        public init() {}
+        package init() {}
 
         /// Whether nothing is overridden.
-        public var isEmpty: Bool { self == Overrides() }
+        package var isEmpty: Bool { self == Overrides() }
 
         /// `base` with these settings applied; without a base every required
         /// setting must be given. Relative paths given here are taken from
         /// the current directory.
         ///
         /// - Throws: ``ConfigurationError`` naming the missing or malformed setting.
-        public func apply(to base: NodeConfiguration?) throws -> NodeConfiguration {
+        package func apply(to base: NodeConfiguration?) throws -> NodeConfiguration {
             let directory = FileManager.default.currentDirectoryPath
             func path(_ value: String?) -> String? {
                 value.map { $0.hasPrefix("/") ? $0 : "\(directory)/\($0)" }

@@ -2,22 +2,22 @@ import DSMR
 
 /// A ``NodeConfiguration`` whose settings were checked and parsed: the
 /// values a validator runs with.
-public struct ValidatedConfiguration: Sendable {
+package struct ValidatedConfiguration: Sendable {
     /// The chain's rules.
-    public let rules: Rules
+    package let rules: Rules
     /// The signing domain (network and chain).
-    public let domain: SigningDomain
+    package let domain: SigningDomain
     /// This validator's key, read from the key file.
-    public let signer: Ed25519Signer
+    package let signer: Ed25519Signer
     /// The validator set (epoch 0), which holds ``signer``'s node.
-    public let validators: ValidatorSet
+    package let validators: ValidatorSet
     /// Each configured validator with the address it listens on, in
     /// configuration order.
-    public let members: [(validator: Validator, endpoint: Endpoint)]
+    package let members: [(validator: Validator, endpoint: Endpoint)]
     /// Where this validator listens for peers.
-    public let listen: Endpoint
+    package let listen: Endpoint
     /// How often the chunk loop looks at the mempool.
-    public let chunkInterval: Duration
+    package let chunkInterval: Duration
 }
 
 extension NodeConfiguration {
@@ -27,7 +27,7 @@ extension NodeConfiguration {
     /// them, the listen address, the chunk interval and the retention.
     ///
     /// - Throws: ``ConfigurationError`` naming the first bad setting.
-    public func validated() throws -> ValidatedConfiguration {
+    package func validated() throws -> ValidatedConfiguration {
         let rules = try rules.rules()
         let chainID: ChainID
         do {

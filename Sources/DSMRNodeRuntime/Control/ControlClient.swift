@@ -7,7 +7,7 @@ import Synchronization
 ///
 /// Requests may be sent from several tasks at once; each waits for the
 /// answer with its id. A closed connection fails every waiting request.
-public final class ControlClient: Sendable {
+package final class ControlClient: Sendable {
     private struct State {
         var next: UInt64 = 1
         var waiting: [UInt64: CheckedContinuation<ControlResponse, any Error>] = [:]
@@ -25,7 +25,7 @@ public final class ControlClient: Sendable {
     }
 
     /// Connects to the control socket at `path`.
-    public static func connect(
+    package static func connect(
         path: String, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws -> ControlClient {
         let box = ClientBox()
@@ -51,7 +51,7 @@ public final class ControlClient: Sendable {
     /// - Throws: ``ControlError`` when the node refuses; ``ControlError/Code/failed``
     ///   when the connection closes first, the answer cannot be decoded, or
     ///   none came in time.
-    public func send(_ request: ControlRequest, timeout: Duration = .seconds(30)) async throws -> ControlResponse {
+    package func send(_ request: ControlRequest, timeout: Duration = .seconds(30)) async throws -> ControlResponse {
         let id = state.withLock { state -> UInt64 in
             defer { state.next += 1 }
             return state.next
@@ -92,7 +92,7 @@ public final class ControlClient: Sendable {
     }
 
     /// Closes the connection.
-    public func close() async { try? await channel.close() }
+    package func close() async { try? await channel.close() }
 
     fileprivate func finish(_ id: UInt64, _ result: Result<ControlResponse, any Error>) {
         let continuation = state.withLock { $0.waiting.removeValue(forKey: id) }

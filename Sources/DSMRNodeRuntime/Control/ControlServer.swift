@@ -9,14 +9,14 @@ import SystemC
 /// it is a file with mode 0600 in the node's directory: only the node's own
 /// user can connect. Each request is handled in its own task; a request that
 /// cannot be decoded gets a ``ControlError/Code/malformed`` answer.
-public final class ControlServer: Sendable {
+package final class ControlServer: Sendable {
     /// The socket's path.
-    public let path: String
+    package let path: String
     private let channel: any Channel
 
     /// Listens on `path` (a stale socket file there is replaced) and hands
     /// each request to `handler`.
-    public init(
+    package init(
         path: String, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         handler: @escaping @Sendable (ControlRequest) async -> ControlResponse
     ) async throws {
@@ -46,7 +46,7 @@ public final class ControlServer: Sendable {
     }
 
     /// Stops listening and removes the socket file.
-    public func close() async {
+    package func close() async {
         try? await channel.close()
         unlink(path)
     }

@@ -1,12 +1,12 @@
 /// A `host:port` address.
-public struct Endpoint: Hashable, Sendable, CustomStringConvertible {
+package struct Endpoint: Hashable, Sendable, CustomStringConvertible {
     /// The host name or address.
-    public var host: String
+    package var host: String
     /// The port.
-    public var port: Int
+    package var port: Int
 
     /// An address from its parts.
-    public init(host: String, port: Int) {
+    package init(host: String, port: Int) {
         self.host = host
         self.port = port
     }
@@ -14,7 +14,7 @@ public struct Endpoint: Hashable, Sendable, CustomStringConvertible {
     /// Parses `host:port`; `setting` names the configuration entry in the error.
     ///
     /// - Throws: ``ConfigurationError`` for a missing host or a port outside 0...65535.
-    public init(parsing text: String, setting: String) throws {
+    package init(parsing text: String, setting: String) throws {
         guard let colon = text.lastIndex(of: ":"), colon != text.startIndex,
             let port = Int(text[text.index(after: colon)...]), (0...65_535).contains(port)
         else {
@@ -24,5 +24,5 @@ public struct Endpoint: Hashable, Sendable, CustomStringConvertible {
         self.port = port
     }
 
-    public var description: String { "\(host):\(port)" }
+    package var description: String { "\(host):\(port)" }
 }

@@ -12,13 +12,13 @@ import Synchronization
 /// closed as soon as it is accepted), and each is closed `requestTimeout`
 /// after it was accepted, answered or not. Idle or slow clients cannot pile
 /// up in the node.
-public final class MetricsEndpoint: Sendable {
+package final class MetricsEndpoint: Sendable {
     /// The port it listens on.
-    public let port: Int
+    package let port: Int
     private let channel: any Channel
 
     /// Listens on `host:port` (port 0 picks a free one).
-    public init(
+    package init(
         registry: PrometheusCollectorRegistry, host: String, port: Int, maxConnections: Int = 16,
         requestTimeout: Duration = .seconds(5), group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws {
@@ -45,7 +45,7 @@ public final class MetricsEndpoint: Sendable {
     }
 
     /// Stops listening.
-    public func close() async { try? await channel.close() }
+    package func close() async { try? await channel.close() }
 }
 
 /// The endpoint's open connections, against their bound.
