@@ -58,7 +58,7 @@ import Testing
     /// The fixed kinds of damage first, then random ones from `seed`.
     static func damages(_ map: PageMap, count: Int, seed: UInt64) -> [StoreDamage] {
         let size = map.pageSize * map.pageCount
-        var generator = SplitMix64(seed: seed)
+        var generator = SeededGenerator(seed: seed)
         var list: [StoreDamage] = [
             .zeroPage(page: 0, kind: "meta"), .zeroPage(page: 1, kind: "meta"),
             .randomPage(page: 1, kind: "meta", seed: generator.next()),

@@ -65,7 +65,7 @@ enum Fixture {
     /// `size` bytes that differ for different tags.
     static func payload(size: Int, tag: UInt64) -> [UInt8] {
         var generator = SeededGenerator(seed: tag &* 0x9E37_79B9 &+ UInt64(size))
-        return (0..<size).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        return generator.bytes(size)
     }
 
     /// A chunk that names `producer` but carries a signature that is not its.
@@ -103,21 +103,6 @@ enum Fixture {
         parent: BlockID = .zero, height: UInt64, timestamp: Int64, certifying chunks: [Chunk] = []
     ) -> Block {
         Block(parent: parent, height: height, timestamp: timestamp, certificates: chunks.map(certificate))
-    }
-}
-
-/// SplitMix64: a small, fast, seeded generator so failures replay.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 
