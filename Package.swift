@@ -123,11 +123,14 @@ let package = Package(
             path: "Tools/dsmr-bench"
         ),
 
-        .testTarget(name: "LMDBTests", dependencies: ["LMDB", "CLMDB"]),
+        // What the test targets share: temporary directories, waiting,
+        // finding the built executables, fixture keys.
+        .target(name: "DSMRTestSupport", dependencies: ["DSMR"], path: "Tests/DSMRTestSupport"),
+        .testTarget(name: "LMDBTests", dependencies: ["LMDB", "CLMDB", "DSMRTestSupport"]),
         .testTarget(
             name: "DSMRTests",
             dependencies: [
-                "DSMR",
+                "DSMR", "DSMRTestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             exclude: ["Vectors"]
@@ -135,24 +138,25 @@ let package = Package(
         .testTarget(
             name: "ChunkStoreTests",
             dependencies: [
-                "ChunkStore", "LMDB", "DSMR", "SystemC",
+                "ChunkStore", "LMDB", "DSMR", "SystemC", "DSMRTestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
-        .testTarget(name: "DSMRNodeTests", dependencies: ["DSMRNode", "ChunkStore", "DSMR", "DemoVM"]),
+        .testTarget(
+            name: "DSMRNodeTests", dependencies: ["DSMRNode", "ChunkStore", "DSMR", "DemoVM", "DSMRTestSupport"]),
         .testTarget(
             name: "DSMRNetworkTests",
             dependencies: [
-                "DSMRNetwork", "DSMRNode", "DSMR", "ChunkStore", "DemoVM",
+                "DSMRNetwork", "DSMRNode", "DSMR", "ChunkStore", "DemoVM", "DSMRTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "DemoVMTests", dependencies: ["DemoVM", "DSMRNode", "DSMR"]),
+        .testTarget(name: "DemoVMTests", dependencies: ["DemoVM", "DSMRNode", "DSMR", "DSMRTestSupport"]),
         .testTarget(
             name: "DSMRNodeRuntimeTests",
             dependencies: [
-                "DSMRNodeRuntime", "DSMRNetwork", "DSMRNode", "DSMR", "ChunkStore", "DemoVM",
+                "DSMRNodeRuntime", "DSMRNetwork", "DSMRNode", "DSMR", "ChunkStore", "DemoVM", "DSMRTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
