@@ -1,5 +1,6 @@
 import ChunkStore
 import DSMR
+import DSMRTestSupport
 import Foundation
 import Testing
 
@@ -38,7 +39,7 @@ import Testing
         let data = bed.path("a") + "/data.mdb"
         let before = try Data(contentsOf: URL(fileURLWithPath: data))
         let child = try ChildProcess(
-            try siblingExecutable("lmdb-reader-child"), [bed.path("a")] + (mode == "idle" ? ["idle"] : []))
+            try builtExecutable("lmdb-reader-child"), [bed.path("a")] + (mode == "idle" ? ["idle"] : []))
         #expect(try child.readLine(timeout: 20) == "ready")
 
         let refused = try StoreToolTests.run(["compact", "-s", bed.path("a"), "--in-place"])

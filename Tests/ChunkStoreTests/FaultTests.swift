@@ -1,5 +1,6 @@
 @testable import ChunkStore
 import DSMR
+import DSMRTestSupport
 import Foundation
 @testable import LMDB
 import Synchronization

@@ -1,15 +1,11 @@
 import ChunkStore
 import DSMR
+import DSMRTestSupport
 import Foundation
 import Testing
 
 /// Deterministic keys, rules and values for the store's tests.
-enum Fixture {
-    /// The signer whose seed is 32 bytes of `n`.
-    static func signer(_ n: UInt8) -> Ed25519Signer {
-        try! Ed25519Signer(seed: [UInt8](repeating: n, count: 32))
-    }
-
+enum Fixture: FixtureSigners {
     static let networkID: UInt32 = 4242
     static let chainID = try! ChainID(bytes: (0..<32).map { UInt8($0) })
     static let otherChainID = try! ChainID(bytes: (0..<32).map { UInt8(255 - $0) })
@@ -104,22 +100,6 @@ enum Fixture {
     ) -> Block {
         Block(parent: parent, height: height, timestamp: timestamp, certificates: chunks.map(certificate))
     }
-}
-
-/// A fresh directory made by `mkdtemp` under the system's temporary
-/// directory; the caller removes it.
-func makeTemporaryDirectory(_ label: String) -> String {
-    var template = Array("\(NSTemporaryDirectory())/\(label)-XXXXXX".utf8CString)
-    let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-    precondition(made != nil, "mkdtemp failed: \(String(cString: strerror(errno)))")
-    return template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-}
-
-/// Calls `body` with a fresh directory made by `mkdtemp`, removed afterwards.
-func withTemporaryDirectory<T>(_ label: String = "chunkstore", _ body: (String) async throws -> T) async rethrows -> T {
-    let path = makeTemporaryDirectory(label)
-    defer { try? FileManager.default.removeItem(atPath: path) }
-    return try await body(path)
 }
 
 /// Runs `body` and returns the `ChunkStoreError` code it threw, or nil when

@@ -1,5 +1,6 @@
 import ChunkStore
 import DSMR
+import DSMRTestSupport
 import Testing
 
 /// Certificates of accepted chunks live as long as the chunks; blocks are

@@ -1,5 +1,6 @@
 @testable import ChunkStore
 import DSMR
+import DSMRTestSupport
 import Dispatch
 import Foundation
 import Synchronization

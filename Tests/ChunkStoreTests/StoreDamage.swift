@@ -1,4 +1,5 @@
 import DSMR
+import DSMRTestSupport
 import Foundation
 
 /// One way of damaging a copy of a store, applied to its directory.
@@ -61,7 +62,7 @@ enum StoreDamage: CustomStringConvertible {
             }
         case .truncate(let length):
             guard Foundation.truncate(data, off_t(length)) == 0 else {
-                throw DamageError("truncate \(data): errno \(errno)")
+                throw TestFailure("truncate \(data): errno \(errno)")
             }
         case .extend(let length, let seed):
             var generator = SeededGenerator(seed: seed)
@@ -85,11 +86,6 @@ enum StoreDamage: CustomStringConvertible {
         change(&bytes)
         try Data(bytes).write(to: URL(fileURLWithPath: path))
     }
-}
-
-struct DamageError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
 }
 
 /// The pages of an LMDB data file, classified by their page headers (the
