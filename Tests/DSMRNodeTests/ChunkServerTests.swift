@@ -1,6 +1,7 @@
 import ChunkStore
 import DSMR
 import DSMRNode
+import DSMRTestSupport
 import Testing
 
 @Suite struct ChunkServerTests {
