@@ -1,5 +1,6 @@
 import DSMR
 import DSMRNodeRuntime
+import DSMRTestSupport
 import Foundation
 import Testing
 

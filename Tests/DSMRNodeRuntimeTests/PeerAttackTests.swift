@@ -3,6 +3,7 @@ import DSMR
 import DSMRNetwork
 import DSMRNode
 import DSMRNodeRuntime
+import DSMRTestSupport
 import Testing
 
 /// Hostile peers against node 0 of a devnet of real `dsmr-node` processes
