@@ -143,11 +143,14 @@ let package = Package(
             path: "Tools/dsmr-bench"
         ),
 
-        .testTarget(name: "LMDBTests", dependencies: ["LMDB", "LMDBForensics", "CLMDB"]),
+        // What the test targets share: temporary directories, waiting,
+        // finding the built executables, fixture keys.
+        .target(name: "DSMRTestSupport", dependencies: ["DSMR"], path: "Tests/DSMRTestSupport"),
+        .testTarget(name: "LMDBTests", dependencies: ["LMDB", "LMDBForensics", "CLMDB", "DSMRTestSupport"]),
         .testTarget(
             name: "DSMRTests",
             dependencies: [
-                "DSMR",
+                "DSMR", "DSMRTestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             exclude: ["Vectors"]
@@ -155,26 +158,27 @@ let package = Package(
         .testTarget(
             name: "ChunkStoreTests",
             dependencies: [
-                "ChunkStore", "StoreMaintenance", "LMDB", "LMDBForensics", "DSMR", "SystemC",
+                "ChunkStore", "StoreMaintenance", "LMDB", "LMDBForensics", "DSMR", "SystemC", "DSMRTestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
         .testTarget(
-            name: "DSMRNodeTests", dependencies: ["DSMRNode", "ChunkStore", "StoreMaintenance", "DSMR", "DemoVM"]),
+            name: "DSMRNodeTests",
+            dependencies: ["DSMRNode", "ChunkStore", "StoreMaintenance", "DSMR", "DemoVM", "DSMRTestSupport"]),
         .testTarget(
             name: "DSMRNetworkTests",
             dependencies: [
-                "DSMRNetwork", "DSMRNode", "DSMR", "ChunkStore", "DemoVM",
+                "DSMRNetwork", "DSMRNode", "DSMR", "ChunkStore", "DemoVM", "DSMRTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "DemoVMTests", dependencies: ["DemoVM", "DSMRNode", "DSMR"]),
+        .testTarget(name: "DemoVMTests", dependencies: ["DemoVM", "DSMRNode", "DSMR", "DSMRTestSupport"]),
         .testTarget(
             name: "DSMRNodeRuntimeTests",
             dependencies: [
                 "DSMRNodeRuntime", "DSMRDevnet", "DSMRNetwork", "DSMRNode", "DSMR", "ChunkStore", "StoreMaintenance",
-                "DemoVM",
+                "DemoVM", "DSMRTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

@@ -1,35 +1,10 @@
+import DSMRTestSupport
 import Foundation
 
 /// The `chunkstore-crash-child` executable, built next to the test bundle.
 /// `DSMR_CRASH_CHILD` overrides where it is looked for.
 func crashChildPath() throws -> String {
-    if let path = ProcessInfo.processInfo.environment["DSMR_CRASH_CHILD"] { return path }
-    return try siblingExecutable("chunkstore-crash-child")
-}
-
-/// The package's executable `name`, built next to the test bundle.
-func siblingExecutable(_ name: String) throws -> String {
-    var candidates: [String] = []
-    if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
-        candidates.append((exe as NSString).deletingLastPathComponent)
-    }
-    var bundle = (CommandLine.arguments[0] as NSString).deletingLastPathComponent
-    // On macOS the bundle's executable sits in <debug>/X.xctest/Contents/MacOS.
-    for _ in 0..<4 {
-        candidates.append(bundle)
-        bundle = (bundle as NSString).deletingLastPathComponent
-    }
-    for directory in candidates {
-        let path = directory + "/" + name
-        if FileManager.default.isExecutableFile(atPath: path) { return path }
-    }
-    throw ChildProcessError(
-        "\(name) not found next to the test bundle (looked in \(candidates)); run `swift build --build-tests`")
-}
-
-struct ChildProcessError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
+    try builtExecutable("chunkstore-crash-child", override: "DSMR_CRASH_CHILD")
 }
 
 /// A child process whose stdout is a pipe read line by line.
@@ -43,7 +18,7 @@ final class ChildProcess {
     /// stderr inherited.
     init(_ path: String, _ arguments: [String]) throws {
         var fds: [Int32] = [0, 0]
-        guard pipe(&fds) == 0 else { throw ChildProcessError("pipe: \(String(cString: strerror(errno)))") }
+        guard pipe(&fds) == 0 else { throw TestFailure("pipe: \(String(cString: strerror(errno)))") }
         // Neither end may leak into other children (tests spawn in parallel);
         // the child's stdout is a dup2 copy, which does not inherit the flag.
         _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
@@ -68,7 +43,7 @@ final class ChildProcess {
         close(fds[1])
         guard rc == 0 else {
             close(fds[0])
-            throw ChildProcessError("posix_spawn \(path): \(String(cString: strerror(rc)))")
+            throw TestFailure("posix_spawn \(path): \(String(cString: strerror(rc)))")
         }
         self.pid = pid
         output = fds[0]
@@ -89,7 +64,7 @@ final class ChildProcess {
             var poller = pollfd(fd: output, events: Int16(POLLIN), revents: 0)
             let ready = poll(&poller, 1, Int32(timeout * 1000))
             if ready < 0 && errno == EINTR { continue }
-            guard ready > 0 else { throw ChildProcessError("no output from pid \(pid) for \(timeout) s") }
+            guard ready > 0 else { throw TestFailure("no output from pid \(pid) for \(timeout) s") }
             var chunk = [UInt8](repeating: 0, count: 4096)
             let count = read(output, &chunk, chunk.count)
             if count < 0 && errno == EINTR { continue }

@@ -1,6 +1,7 @@
 import ChunkStore
 import StoreMaintenance
 import DSMR
+import DSMRTestSupport
 import Foundation
 import Testing
 
@@ -39,7 +40,7 @@ import Testing
         let data = bed.path("a") + "/data.mdb"
         let before = try Data(contentsOf: URL(fileURLWithPath: data))
         let child = try ChildProcess(
-            try siblingExecutable("lmdb-reader-child"), [bed.path("a")] + (mode == "idle" ? ["idle"] : []))
+            try builtExecutable("lmdb-reader-child"), [bed.path("a")] + (mode == "idle" ? ["idle"] : []))
         #expect(try child.readLine(timeout: 20) == "ready")
 
         let refused = try StoreToolTests.run(["compact", "-s", bed.path("a"), "--in-place"])

@@ -1,12 +1,12 @@
 import ChunkStore
 import StoreMaintenance
 import DSMR
+import DSMRTestSupport
 import Foundation
 import Testing
 
 /// The child's identity and keys; must match Tools/chunkstore-crash-child.
-enum CrashFixture {
-    static func signer(_ n: UInt8) -> Ed25519Signer { try! Ed25519Signer(seed: [UInt8](repeating: n, count: 32)) }
+enum CrashFixture: FixtureSigners {
     static let node = signer(9)
     static let producers = (1...4).map { signer(UInt8($0)) }
     static let chainID = try! ChainID(bytes: [UInt8](repeating: 7, count: 32))

@@ -1,5 +1,6 @@
 import ChunkStore
 import DSMR
+import DSMRTestSupport
 import Foundation
 import Testing
 
@@ -58,7 +59,7 @@ import Testing
     /// The fixed kinds of damage first, then random ones from `seed`.
     static func damages(_ map: PageMap, count: Int, seed: UInt64) -> [StoreDamage] {
         let size = map.pageSize * map.pageCount
-        var generator = SplitMix64(seed: seed)
+        var generator = SeededGenerator(seed: seed)
         var list: [StoreDamage] = [
             .zeroPage(page: 0, kind: "meta"), .zeroPage(page: 1, kind: "meta"),
             .randomPage(page: 1, kind: "meta", seed: generator.next()),
@@ -191,9 +192,7 @@ struct ToolRun {
     static func dsmrStore(
         _ arguments: [String], environment: [String: String] = [:], deadline: Double
     ) throws -> ToolRun {
-        let executable = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
-        let directory = URL(fileURLWithPath: executable).deletingLastPathComponent()
-        return try run(directory.appendingPathComponent("dsmr-store").path, arguments, environment, deadline: deadline)
+        try run(try builtExecutable("dsmr-store"), arguments, environment, deadline: deadline)
     }
 
     /// `mdb_dump -a` of the environment at `path`, or nil when it fails.
@@ -209,11 +208,10 @@ struct ToolRun {
     static func run(
         _ executable: String, _ arguments: [String], _ environment: [String: String], deadline: Double
     ) throws -> ToolRun {
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("dsmr-run-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: scratch) }
-        let outPath = scratch.appendingPathComponent("out")
-        let errPath = scratch.appendingPathComponent("err")
+        let scratch = try TemporaryDirectory("dsmr-run")
+        defer { scratch.remove() }
+        let outPath = URL(fileURLWithPath: scratch.appending("out"))
+        let errPath = URL(fileURLWithPath: scratch.appending("err"))
         _ = FileManager.default.createFile(atPath: outPath.path, contents: nil)
         _ = FileManager.default.createFile(atPath: errPath.path, contents: nil)
         let process = Process()

@@ -1,4 +1,5 @@
 #if os(Linux)
+import DSMRTestSupport
 import SystemC
 import Foundation
 import Testing
@@ -14,12 +15,9 @@ struct DurabilityTraceTests {
     static func traceChild(flushing: String? = nil, acks: Int = 40) throws -> SyncTrace {
         let child = try crashChildPath()
         let strace = try findStrace()
-        var template = Array("\(NSTemporaryDirectory())/trace-XXXXXX".utf8CString)
-        guard template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) != nil else {
-            throw ChildProcessError("mkdtemp failed")
-        }
-        let directory = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let scratch = try TemporaryDirectory("trace")
+        defer { scratch.remove() }
+        let directory = scratch.path
         let tracePath = directory + "/trace"
         let arguments =
             [
@@ -54,7 +52,7 @@ struct DurabilityTraceTests {
         where FileManager.default.isExecutableFile(atPath: directory + "/strace") {
             return directory + "/strace"
         }
-        throw ChildProcessError("strace is needed for this test (Debian: apt-get install strace)")
+        throw TestFailure("strace is needed for this test (Debian: apt-get install strace)")
     }
 
     @Test func everyAcknowledgedShareFollowsASyncOfTheCommitThatStoredIt() throws {

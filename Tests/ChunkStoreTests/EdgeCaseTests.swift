@@ -1,6 +1,7 @@
 import ChunkStore
 import StoreMaintenance
 import DSMR
+import DSMRTestSupport
 import Foundation
 import LMDB
 import Testing

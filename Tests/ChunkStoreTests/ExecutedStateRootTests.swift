@@ -1,6 +1,7 @@
 import ChunkStore
 import StoreMaintenance
 import DSMR
+import DSMRTestSupport
 import Testing
 
 @Suite("Executed heights and their state roots")

@@ -1,6 +1,7 @@
 @testable import ChunkStore
 @testable import StoreMaintenance
 import DSMR
+import DSMRTestSupport
 import Foundation
 @testable import LMDB
 import Synchronization

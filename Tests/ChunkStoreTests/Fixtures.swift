@@ -1,15 +1,11 @@
 import ChunkStore
 import DSMR
+import DSMRTestSupport
 import Foundation
 import Testing
 
 /// Deterministic keys, rules and values for the store's tests.
-enum Fixture {
-    /// The signer whose seed is 32 bytes of `n`.
-    static func signer(_ n: UInt8) -> Ed25519Signer {
-        try! Ed25519Signer(seed: [UInt8](repeating: n, count: 32))
-    }
-
+enum Fixture: FixtureSigners {
     static let networkID: UInt32 = 4242
     static let chainID = try! ChainID(bytes: (0..<32).map { UInt8($0) })
     static let otherChainID = try! ChainID(bytes: (0..<32).map { UInt8(255 - $0) })
@@ -65,7 +61,7 @@ enum Fixture {
     /// `size` bytes that differ for different tags.
     static func payload(size: Int, tag: UInt64) -> [UInt8] {
         var generator = SeededGenerator(seed: tag &* 0x9E37_79B9 &+ UInt64(size))
-        return (0..<size).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        return generator.bytes(size)
     }
 
     /// A chunk that names `producer` but carries a signature that is not its.
@@ -104,37 +100,6 @@ enum Fixture {
     ) -> Block {
         Block(parent: parent, height: height, timestamp: timestamp, certificates: chunks.map(certificate))
     }
-}
-
-/// SplitMix64: a small, fast, seeded generator so failures replay.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
-/// A fresh directory made by `mkdtemp` under the system's temporary
-/// directory; the caller removes it.
-func makeTemporaryDirectory(_ label: String) -> String {
-    var template = Array("\(NSTemporaryDirectory())/\(label)-XXXXXX".utf8CString)
-    let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-    precondition(made != nil, "mkdtemp failed: \(String(cString: strerror(errno)))")
-    return template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-}
-
-/// Calls `body` with a fresh directory made by `mkdtemp`, removed afterwards.
-func withTemporaryDirectory<T>(_ label: String = "chunkstore", _ body: (String) async throws -> T) async rethrows -> T {
-    let path = makeTemporaryDirectory(label)
-    defer { try? FileManager.default.removeItem(atPath: path) }
-    return try await body(path)
 }
 
 /// Runs `body` and returns the `ChunkStoreError` code it threw, or nil when

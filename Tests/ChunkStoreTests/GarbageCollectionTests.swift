@@ -1,6 +1,7 @@
 @testable import ChunkStore
 import DSMR
 @testable import LMDB
+import DSMRTestSupport
 import Testing
 
 @Suite("Garbage collection")

@@ -1,5 +1,6 @@
 @testable import ChunkStore
 import DSMR
+import DSMRTestSupport
 import Foundation
 import Synchronization
 import Testing
@@ -7,9 +8,6 @@ import Testing
 @Suite("Group commit")
 struct GroupCommitTests {
     private struct Refusal: Error {}
-    private struct TimedOut: Error, CustomStringConvertible {
-        let description: String
-    }
 
     /// Four requests in one batch (the writer is held until all are queued,
     /// in a known order): a signing, a ledger write that then throws, another
@@ -32,26 +30,27 @@ struct GroupCommitTests {
             let gate = Task {
                 try await store.submit { _ in
                     queued.store(true, ordering: .releasing)
-                    let deadline = Date().addingTimeInterval(Self.patience)
-                    while store.queuedWriteCount < 4 && Date() < deadline { usleep(100) }
+                    eventuallyBlocking(within: Self.patience, pollingEvery: .microseconds(100)) {
+                        store.queuedWriteCount >= 4
+                    }
                 }
             }
-            try await waitUntil { queued.load(ordering: .acquiring) }
+            try await waitUntil(timeout: Self.patience) { queued.load(ordering: .acquiring) }
             let signFirst = Task {
                 try await store.persistAndSign(first, validators: Fixture.validators, now: .milliseconds(0))
             }
-            try await waitUntil { store.queuedWriteCount == 1 }
+            try await waitUntil(timeout: Self.patience) { store.queuedWriteCount == 1 }
             let throwing = Task {
                 try await store.submit { w in
                     try w.put(w.tables.ledger, failing, units)
                     throw Refusal()
                 }
             }
-            try await waitUntil { store.queuedWriteCount == 2 }
+            try await waitUntil(timeout: Self.patience) { store.queuedWriteCount == 2 }
             let writing = Task {
                 try await store.submit { w in try w.put(w.tables.ledger, kept, units) }
             }
-            try await waitUntil { store.queuedWriteCount == 3 }
+            try await waitUntil(timeout: Self.patience) { store.queuedWriteCount == 3 }
             let signLast = Task {
                 try await store.persistAndSign(last, validators: Fixture.validators, now: .milliseconds(0))
             }
@@ -77,18 +76,5 @@ struct GroupCommitTests {
     /// How long a wait for a queue state may take: generous, because the
     /// whole suite runs in parallel on few cores and a task may wait long for
     /// a thread.
-    static let patience: TimeInterval = 60
-
-    /// Polls `condition` until it holds, failing after `patience`.
-    private func waitUntil(
-        _ condition: () -> Bool, sourceLocation: SourceLocation = #_sourceLocation
-    ) async throws {
-        let deadline = Date().addingTimeInterval(Self.patience)
-        while !condition() {
-            guard Date() < deadline else {
-                throw TimedOut(description: "waited \(Int(Self.patience)) s at \(sourceLocation)")
-            }
-            try await Task.sleep(for: .milliseconds(1))
-        }
-    }
+    static let patience: Duration = .seconds(60)
 }

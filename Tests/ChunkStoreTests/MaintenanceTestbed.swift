@@ -1,5 +1,6 @@
 import ChunkStore
 import DSMR
+import DSMRTestSupport
 import Foundation
 import LMDB
 

@@ -1,6 +1,7 @@
 import ChunkStore
 import StoreMaintenance
 import DSMR
+import DSMRTestSupport
 import Foundation
 import LMDB
 import LMDBForensics
@@ -101,7 +102,7 @@ import Testing
         let store = try bed.open("a")
         try await MaintenanceTestbed.fill(store, slots: 1...10)
         store.close()
-        let reader = try ChildProcess(try siblingExecutable("lmdb-reader-child"), [bed.path("a")])
+        let reader = try ChildProcess(try builtExecutable("lmdb-reader-child"), [bed.path("a")])
         defer {
             reader.killHard()
             _ = reader.wait()

@@ -1,6 +1,7 @@
 import ChunkStore
 import StoreMaintenance
 import DSMR
+import DSMRTestSupport
 import Testing
 
 /// Certificates of accepted chunks live as long as the chunks; blocks are

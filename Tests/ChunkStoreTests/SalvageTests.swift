@@ -1,6 +1,7 @@
 import ChunkStore
 import StoreMaintenance
 import DSMR
+import DSMRTestSupport
 import Foundation
 import LMDB
 import Testing
@@ -13,9 +14,7 @@ import Testing
     /// Reads in `dsmr-store read-table` children: LMDB aborts the process
     /// that walks onto a zeroed page.
     static func isolation() throws -> SalvageIsolation {
-        let executable = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
-        let directory = URL(fileURLWithPath: executable).deletingLastPathComponent()
-        return .childProcess(executable: directory.appendingPathComponent("dsmr-store").path, arguments: ["read-table"])
+        .childProcess(executable: try builtExecutable("dsmr-store"), arguments: ["read-table"])
     }
 
     /// A compacted store (no free pages, so each row lives on exactly one
@@ -236,10 +235,8 @@ import Testing
     @Test func recoverIntoADirectoryIsNotStoppedByTheWatchdogWhileItsReadersWork() async throws {
         let (bed, chunks) = try await Self.compactedStore()
         defer { bed.removeAll() }
-        let executable = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable).deletingLastPathComponent()
-            .appendingPathComponent("dsmr-store")
+        process.executableURL = URL(fileURLWithPath: try builtExecutable("dsmr-store"))
         process.arguments = ["recover", "-s", bed.path("c"), "-o", bed.path("d")]
         process.environment = ProcessInfo.processInfo.environment.merging(["DSMR_STORE_WATCHDOG_SECONDS": "0.1"]) {
             $1

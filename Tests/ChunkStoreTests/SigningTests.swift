@@ -1,5 +1,6 @@
 import ChunkStore
 import DSMR
+import DSMRTestSupport
 import Testing
 
 @Suite("Persist and sign")

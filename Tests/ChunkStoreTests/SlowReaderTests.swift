@@ -1,6 +1,7 @@
 @testable import ChunkStore
 @testable import StoreMaintenance
 import DSMR
+import DSMRTestSupport
 import Dispatch
 import Foundation
 import Synchronization

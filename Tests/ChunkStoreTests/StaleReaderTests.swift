@@ -1,5 +1,6 @@
 @testable import ChunkStore
 import DSMR
+import DSMRTestSupport
 import Foundation
 import LMDB
 import Testing
@@ -10,7 +11,7 @@ struct StoreStaleReaderTests {
     /// live store and is killed with SIGKILL. The store keeps signing and,
     /// without being reopened, clears the dead process's reader slot.
     @Test func killedReaderProcessSlotIsClearedWhileTheStoreKeepsSigning() async throws {
-        let childPath = try siblingExecutable("lmdb-reader-child")
+        let childPath = try builtExecutable("lmdb-reader-child")
         try await withTemporaryDirectory("stale-reader") { path in
             let rules = GarbageCollectionTests.roomyRules
             let store = try ChunkStore(Fixture.configuration(path, rules: rules, durability: .noSync))

@@ -1,3 +1,5 @@
+import DSMR
+import DSMRTestSupport
 import Foundation
 
 /// One way of damaging a copy of a store, applied to its directory.
@@ -54,22 +56,22 @@ enum StoreDamage: CustomStringConvertible {
                 bytes.replaceSubrange(page * pageSize..<(page + 1) * pageSize, with: repeatElement(0, count: pageSize))
             }
         case .randomPage(let page, _, let seed):
-            var generator = SplitMix64(seed: seed)
+            var generator = SeededGenerator(seed: seed)
             try patch(data) { bytes in
                 bytes.replaceSubrange(page * pageSize..<(page + 1) * pageSize, with: generator.bytes(pageSize))
             }
         case .truncate(let length):
             guard Foundation.truncate(data, off_t(length)) == 0 else {
-                throw DamageError("truncate \(data): errno \(errno)")
+                throw TestFailure("truncate \(data): errno \(errno)")
             }
         case .extend(let length, let seed):
-            var generator = SplitMix64(seed: seed)
+            var generator = SeededGenerator(seed: seed)
             let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: data))
             defer { try? handle.close() }
             try handle.seekToEnd()
             try handle.write(contentsOf: Data(generator.bytes(length)))
         case .garbageLock(let seed):
-            var generator = SplitMix64(seed: seed)
+            var generator = SeededGenerator(seed: seed)
             try Data(generator.bytes(8 << 10)).write(to: URL(fileURLWithPath: directory + "/lock.mdb"))
         case .notLMDB:
             let text = String(repeating: "this is not an LMDB environment\n", count: 2_048)
@@ -84,11 +86,6 @@ enum StoreDamage: CustomStringConvertible {
         change(&bytes)
         try Data(bytes).write(to: URL(fileURLWithPath: path))
     }
-}
-
-struct DamageError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
 }
 
 /// The pages of an LMDB data file, classified by their page headers (the
@@ -124,25 +121,5 @@ struct PageMap {
             pages[kind, default: []].append(page)
         }
         self.pages = pages
-    }
-}
-
-/// A small, fast, seedable generator (SplitMix64), so that a campaign is
-/// reproducible from its seed.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    mutating func bytes(_ count: Int) -> [UInt8] {
-        (0..<count).map { _ in UInt8(truncatingIfNeeded: next()) }
     }
 }

@@ -1,6 +1,7 @@
 import ChunkStore
 import StoreMaintenance
 import DSMR
+import DSMRTestSupport
 import Foundation
 import LMDB
 import Testing
@@ -15,12 +16,8 @@ import Testing
 
     /// Runs the `dsmr-store` binary built next to the test bundle.
     static func run(_ arguments: [String]) throws -> Run {
-        let directory = URL(
-            fileURLWithPath: try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
-        )
-        .deletingLastPathComponent()
         let process = Process()
-        process.executableURL = directory.appendingPathComponent("dsmr-store")
+        process.executableURL = URL(fileURLWithPath: try builtExecutable("dsmr-store"))
         process.arguments = arguments
         let output = Pipe()
         let error = Pipe()

@@ -1,6 +1,7 @@
 import DSMR
 import DSMRNetwork
 import DSMRNode
+import DSMRTestSupport
 import Testing
 
 /// Outsiders, oversized frames, garbage and floods: each closes or slows

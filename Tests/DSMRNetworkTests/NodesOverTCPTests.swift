@@ -2,6 +2,7 @@ import ChunkStore
 import DSMR
 import DSMRNetwork
 import DSMRNode
+import DSMRTestSupport
 import DemoVM
 import Foundation
 import Testing
@@ -23,8 +24,9 @@ struct NodesOverTCPTests {
     }()
 
     @Test func fourNodesExecuteTransfersAndAgreeOnStateRoots() async throws {
-        let directory = NSTemporaryDirectory() + "dsmr-tcp-\(UUID().uuidString)"
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let scratch = try TemporaryDirectory("dsmr-tcp")
+        defer { scratch.remove() }
+        let directory = scratch.path
         let clock = ManualClock(.milliseconds(10_000))
         let schedule = ValidatorSchedule(
             initial: Keys.signers.map { Validator(publicKey: $0.publicKey, weight: 10) }, rules: Self.rules)

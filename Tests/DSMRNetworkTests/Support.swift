@@ -1,13 +1,13 @@
 import DSMR
 import DSMRNetwork
 import DSMRNode
+import DSMRTestSupport
 import NIOCore
 import NIOPosix
 import Synchronization
 import Testing
 
-enum Keys {
-    static func signer(_ n: UInt8) -> Ed25519Signer { try! Ed25519Signer(seed: [UInt8](repeating: n, count: 32)) }
+enum Keys: FixtureSigners {
     static let domain = SigningDomain(networkID: 77, chainID: try! ChainID(bytes: (0..<32).map { UInt8($0 ^ 0x5A) }))
     static let signers = (1...4).map { signer(UInt8($0)) }
     static let outsider = signer(99)
@@ -97,16 +97,6 @@ func connect(_ transports: [TCPTransport]) {
 
 func shutdownAll(_ transports: [TCPTransport]) async {
     for transport in transports { await transport.shutdown(within: .seconds(5)) }
-}
-
-/// Waits until `condition` holds; false after `deadline`.
-func eventually(within deadline: Duration = .seconds(30), _ condition: () async throws -> Bool) async rethrows -> Bool {
-    let end = ContinuousClock.now + deadline
-    while !(try await condition()) {
-        if ContinuousClock.now >= end { return false }
-        try? await Task.sleep(for: .milliseconds(2))
-    }
-    return true
 }
 
 /// A plain TCP client that writes whatever bytes it is given: no handshake, no framing.

@@ -1,6 +1,7 @@
 import DSMR
 import DSMRNetwork
 import DSMRNode
+import DSMRTestSupport
 import Testing
 
 @Suite("TCP transport on 127.0.0.1")

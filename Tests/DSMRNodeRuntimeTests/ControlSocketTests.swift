@@ -1,6 +1,7 @@
 import DSMR
 import DSMRDevnet
 import DSMRNodeRuntime
+import DSMRTestSupport
 import Foundation
 import Testing
 

@@ -2,53 +2,33 @@ import ChunkStore
 import DSMR
 import DSMRDevnet
 import DSMRNodeRuntime
+import DSMRTestSupport
 import StoreMaintenance
 import Foundation
 import NIOCore
 import NIOPosix
 import Synchronization
 
-/// The `dsmr-node` executable built next to the test bundle; `DSMR_NODE`
-/// overrides where it is looked for.
-func builtNodeExecutable() throws -> String {
-    if let path = ProcessInfo.processInfo.environment["DSMR_NODE"] { return path }
-    return try builtExecutable("dsmr-node")
-}
-
-struct SupportError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
-}
-
 /// Runs `body` with a started devnet of `validators` real `dsmr-node`
-/// processes in a fresh directory, then stops them and removes the directory
-/// (kept when `DSMR_KEEP_DEVNET` is set, for the nodes' logs and stores).
+/// processes in a fresh directory (see ``withDevnet(_:_:)``), then removes
+/// the directory (kept when `DSMR_KEEP_DEVNET` is set, for the nodes' logs
+/// and stores).
 func withStartedDevnet<T>(
     validators: Int, duration: Duration = .seconds(3), transactionRate: Int = 200,
     _ body: (Devnet) async throws -> T
 ) async throws -> T {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dsmr-attack-\(UUID())").path
+    let directory = try TemporaryDirectory("dsmr-attack")
     defer {
-        if ProcessInfo.processInfo.environment["DSMR_KEEP_DEVNET"] == nil {
-            try? FileManager.default.removeItem(atPath: directory)
-        }
+        if ProcessInfo.processInfo.environment["DSMR_KEEP_DEVNET"] == nil { directory.remove() }
     }
-    var options = DevnetOptions(directory: directory, executable: try builtNodeExecutable())
+    var options = DevnetOptions(
+        directory: directory.path, executable: try builtExecutable("dsmr-node", override: "DSMR_NODE"))
     options.validators = validators
     options.duration = duration
     options.transactionRate = transactionRate
     options.drainTimeout = .seconds(10)
     options.statusInterval = .milliseconds(500)
-    let devnet = try Devnet(options)
-    do {
-        try await devnet.start()
-        let result = try await body(devnet)
-        await devnet.stopNodes()
-        return result
-    } catch {
-        await devnet.stopNodes()
-        throw error
-    }
+    return try await withDevnet(options, body)
 }
 
 /// A stream client (TCP or Unix socket) with no protocol: it writes the
@@ -117,16 +97,6 @@ final class RawStreamClient: Sendable {
     }
 }
 
-/// Waits until `condition` holds; false after `deadline`.
-func eventually(within deadline: Duration, _ condition: () async throws -> Bool) async rethrows -> Bool {
-    let end = ContinuousClock.now + deadline
-    while !(try await condition()) {
-        if ContinuousClock.now >= end { return false }
-        try? await Task.sleep(for: .milliseconds(5))
-    }
-    return true
-}
-
 /// One HTTP/1.1 answer, as a plain TCP client reads it.
 struct HTTPAnswer {
     let status: Int
@@ -135,18 +105,18 @@ struct HTTPAnswer {
     /// Sends `method path` to `address` (`host:port`) and reads the answer until the server closes.
     static func fetch(_ path: String, from address: String, method: String = "GET") async throws -> HTTPAnswer {
         guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]) else {
-            throw SupportError("not host:port: \(address)")
+            throw TestFailure("not host:port: \(address)")
         }
         let client = try await RawStreamClient.connect(host: String(address[..<colon]), port: port)
         defer { Task { await client.close() } }
         await client.send(Array("\(method) \(path) HTTP/1.1\r\nHost: \(address)\r\nConnection: close\r\n\r\n".utf8))
-        guard await client.closedByPeer() else { throw SupportError("\(address) did not finish its answer") }
+        guard await client.closedByPeer() else { throw TestFailure("\(address) did not finish its answer") }
         let text = String(decoding: client.received, as: UTF8.self)
-        guard let split = text.range(of: "\r\n\r\n") else { throw SupportError("no header end in \(text.prefix(200))") }
+        guard let split = text.range(of: "\r\n\r\n") else { throw TestFailure("no header end in \(text.prefix(200))") }
         let statusLine = text[..<split.lowerBound].split(separator: "\r\n").first ?? ""
         let parts = statusLine.split(separator: " ")
         guard parts.count >= 2, parts[0].hasPrefix("HTTP/1."), let status = Int(parts[1]) else {
-            throw SupportError("bad status line: \(statusLine)")
+            throw TestFailure("bad status line: \(statusLine)")
         }
         return HTTPAnswer(status: status, body: String(text[split.upperBound...]))
     }

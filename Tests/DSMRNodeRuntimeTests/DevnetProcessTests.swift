@@ -2,6 +2,7 @@ import ChunkStore
 import DSMR
 import DSMRDevnet
 import DSMRNodeRuntime
+import DSMRTestSupport
 import Foundation
 import Testing
 
@@ -10,7 +11,7 @@ import Testing
 @Suite("Devnet processes", .serialized)
 struct DevnetProcessTests {
     @Test func fourNodeProcessesExecuteALoadAndAgreeOnStateRoots() async throws {
-        let scratch = try ScratchDirectory("agree")
+        let scratch = try scratchDirectory("agree")
         defer { scratch.remove() }
         let devnet = try Devnet(try devnetOptions(scratch.path, load: .seconds(2)))
         let summary = try await devnet.run { _ in }
@@ -29,7 +30,7 @@ struct DevnetProcessTests {
     /// accounts' transfers go on from the nonces the chain executed: every
     /// transfer of the second run applies, and the state moves on.
     @Test func aSecondRunContinuesTheChainAndItsTransfersApply() async throws {
-        let scratch = try ScratchDirectory("again")
+        let scratch = try scratchDirectory("again")
         defer { scratch.remove() }
         let first = try await Devnet(try devnetOptions(scratch.path, load: .seconds(1), rate: 100)).run { _ in }
         let second = try await Devnet(try devnetOptions(scratch.path, load: .seconds(1), rate: 100)).run { _ in }
@@ -51,7 +52,7 @@ struct DevnetProcessTests {
     /// validator's store.
     @Test func aValidatorKilledMidRunRestartsOnItsStoreCatchesUpAndAgrees() async throws {
         let kills = max(1, ProcessInfo.processInfo.environment["DSMR_DEVNET_KILLS"].flatMap { Int($0) } ?? 1)
-        let scratch = try ScratchDirectory("kill")
+        let scratch = try scratchDirectory("kill")
         defer { scratch.remove() }
         var options = try devnetOptions(scratch.path, load: nil)
         // Transfers die with the killed validator's mempool; they expire
@@ -83,6 +84,7 @@ struct DevnetProcessTests {
                     let before = try await tip(layout, all)
                     try await waitUntil(
                         "the chain grows by 3 blocks under load before the kill", timeout: patience,
+                        pollingEvery: .milliseconds(50),
                         diagnosis: { await diagnose(layout, all) }
                     ) {
                         try await tip(layout, all) >= before + 3
@@ -93,6 +95,7 @@ struct DevnetProcessTests {
                     let atKill = try await tip(layout, others)
                     try await waitUntil(
                         "the others order 3 blocks without validator \(victim)", timeout: patience,
+                        pollingEvery: .milliseconds(50),
                         diagnosis: { await diagnose(layout, all) }
                     ) {
                         try await tip(layout, others) >= atKill + 3
@@ -101,6 +104,7 @@ struct DevnetProcessTests {
                     let target = try await tip(layout, others)
                     try await waitUntil(
                         "restarted validator \(victim) executes up to \(target)", timeout: patience,
+                        pollingEvery: .milliseconds(50),
                         diagnosis: { await diagnose(layout, all) }
                     ) {
                         (await nodeStatus(layout.controlSocket(victim)))?.executedHeight ?? 0 >= target
@@ -108,6 +112,7 @@ struct DevnetProcessTests {
                 }
                 try await waitUntil(
                     "chain time passes the expiry of transfers lost with the last kill", timeout: patience,
+                    pollingEvery: .milliseconds(50),
                     diagnosis: { await diagnose(layout, all) }
                 ) {
                     try await statuses(layout, all).values.map(\.acceptedTimestamp).max() ?? 0
@@ -130,7 +135,8 @@ struct DevnetProcessTests {
             // Ordering has stopped: every validator executes the whole chain and agrees on its root.
             var final: [Int: NodeStatus] = [:]
             try await waitUntil(
-                "every validator executes the same height: \(final.mapValues(\.executedHeight))", timeout: patience
+                "every validator executes the same height: \(final.mapValues(\.executedHeight))", timeout: patience,
+                pollingEvery: .milliseconds(50)
             ) {
                 final = try await statuses(layout, all)
                 let executed = Set(final.values.map(\.executedHeight))

@@ -1,4 +1,5 @@
 import DSMR
+import DSMRTestSupport
 import DemoVM
 import Testing
 
@@ -10,8 +11,8 @@ struct LoadGeneratorTests {
     let domain = SigningDomain(networkID: 7, chainID: try! ChainID(bytes: [UInt8](repeating: 7, count: 32)))
 
     func generator() throws -> LoadGenerator {
-        let accounts = try (0..<5).map { try Ed25519Signer(seed: [UInt8](repeating: UInt8(10 + $0), count: 32)) }
-        let validators = try (0..<2).map { try Ed25519Signer(seed: [UInt8](repeating: UInt8(200 + $0), count: 32)) }
+        let accounts = (0..<5).map { TestKeys.signer(UInt8(10 + $0)) }
+        let validators = (0..<2).map { TestKeys.signer(UInt8(200 + $0)) }
         let set = try ValidatorSet(
             epoch: 0, validators: validators.map { Validator(publicKey: $0.publicKey, weight: 1) })
         return LoadGenerator(

@@ -1,4 +1,5 @@
 import DSMRNodeRuntime
+import DSMRTestSupport
 import Prometheus
 import Testing
 

@@ -1,6 +1,7 @@
 import DSMR
 import DSMRDevnet
 import DSMRNodeRuntime
+import DSMRTestSupport
 import Foundation
 import Testing
 
@@ -9,7 +10,7 @@ import Testing
 @Suite("dsmr-node commands")
 struct NodeCommandTests {
     @Test func keygenWritesAnOwnerOnlyKeyFileAndNeverReplacesOne() async throws {
-        let scratch = try ScratchDirectory("keygen")
+        let scratch = try scratchDirectory("keygen")
         defer { scratch.remove() }
         let node = try builtExecutable("dsmr-node")
         let path = scratch.path + "/node.key"
@@ -30,7 +31,7 @@ struct NodeCommandTests {
     }
 
     @Test func runRefusesAConfigurationWithAnUnknownKeyNamingIt() async throws {
-        let scratch = try ScratchDirectory("unknown")
+        let scratch = try scratchDirectory("unknown")
         defer { scratch.remove() }
         let layout = try DevnetLayout.prepare(directory: scratch.path + "/devnet", validators: 1)
         _ = try layout.writeConfigurations()
@@ -44,7 +45,7 @@ struct NodeCommandTests {
     }
 
     @Test func runRefusesAKeyOutsideTheValidatorSetNamingTheSetting() async throws {
-        let scratch = try ScratchDirectory("outsider")
+        let scratch = try scratchDirectory("outsider")
         defer { scratch.remove() }
         let layout = try DevnetLayout.prepare(directory: scratch.path + "/devnet", validators: 1)
         _ = try layout.writeConfigurations()
@@ -61,7 +62,7 @@ struct NodeCommandTests {
     }
 
     @Test func aSecondNodeOnTheSameStoreIsRefusedNamingTheHolder() async throws {
-        let scratch = try ScratchDirectory("lock")
+        let scratch = try scratchDirectory("lock")
         defer { scratch.remove() }
         let options = try devnetOptions(scratch.path, validators: 1, load: .seconds(1))
         try await withDevnet(options) { devnet in
@@ -82,7 +83,7 @@ struct NodeCommandTests {
     }
 
     @Test func sigtermStopsTheNodeCleanlyAndItsStorePassesCheck() async throws {
-        let scratch = try ScratchDirectory("term")
+        let scratch = try scratchDirectory("term")
         defer { scratch.remove() }
         let options = try devnetOptions(scratch.path, validators: 1, load: .seconds(1))
         try await withDevnet(options) { devnet in
@@ -109,7 +110,7 @@ private func rewriteConfiguration(
 ) throws -> String {
     let data = try Data(contentsOf: URL(fileURLWithPath: layout.configurationPath(0)))
     guard var object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-        throw ProcessTestError("\(layout.configurationPath(0)) is not a JSON object")
+        throw TestFailure("\(layout.configurationPath(0)) is not a JSON object")
     }
     change(&object)
     let path = layout.nodeDirectory(0) + "/" + name
@@ -120,7 +121,7 @@ private func rewriteConfiguration(
 @Suite("dsmr-node devnet --reset")
 struct DevnetResetTests {
     @Test func resetRefusesADirectoryThatHoldsNoDevnet() async throws {
-        let scratch = try ScratchDirectory("reset")
+        let scratch = try scratchDirectory("reset")
         defer { scratch.remove() }
         let precious = scratch.path + "/precious.txt"
         try Data("keep me".utf8).write(to: URL(fileURLWithPath: precious))

@@ -4,6 +4,7 @@ import DSMRNetwork
 import DSMRNode
 import DSMRDevnet
 import DSMRNodeRuntime
+import DSMRTestSupport
 import Testing
 
 /// Hostile peers against node 0 of a devnet of real `dsmr-node` processes

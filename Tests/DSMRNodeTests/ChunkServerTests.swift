@@ -1,6 +1,7 @@
 import ChunkStore
 import DSMR
 import DSMRNode
+import DSMRTestSupport
 import Testing
 
 @Suite struct ChunkServerTests {
@@ -93,7 +94,7 @@ import Testing
     @Test func malformedRequestsAreAnsweredNeverCrash() async throws {
         try await withTemporaryDirectory { path in
             let (_, server) = try makeServer(path)
-            var generator = SplitMix(seed: 5)
+            var generator = SeededGenerator(seed: 5)
             let valid = NodeMessage.requestChunkSignatureShare(Fixture.chunk(producer, slot: 1)).encoded()
             var inputs: [[UInt8]] = [[], [1], [2, 1], NodeMessage.chunk([1, 2]).encoded()]
             for _ in 0..<300 {
@@ -182,18 +183,5 @@ import Testing
             #expect(await replyCode { try await server.receive(mislabelled) } == .invalid)
             #expect(try store.certificate(for: reference) == nil)
         }
-    }
-}
-
-/// SplitMix64 for the tests' own random choices.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,6 +1,7 @@
 import ChunkStore
 import DSMR
 import DSMRNode
+import DSMRTestSupport
 import DemoVM
 import Foundation
 import Testing

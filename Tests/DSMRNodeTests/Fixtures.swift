@@ -1,16 +1,12 @@
 import ChunkStore
 import DSMR
 import DSMRNode
+import DSMRTestSupport
 import Foundation
 import Testing
 
 /// Deterministic keys, rules and stores for the node's tests.
-enum Fixture {
-    /// The signer whose seed is 32 bytes of `n`.
-    static func signer(_ n: UInt8) -> Ed25519Signer {
-        try! Ed25519Signer(seed: [UInt8](repeating: n, count: 32))
-    }
-
+enum Fixture: FixtureSigners {
     static let networkID: UInt32 = 77
     static let chainID = try! ChainID(bytes: (0..<32).map { UInt8($0 ^ 0x5A) })
     static let domain = SigningDomain(networkID: networkID, chainID: chainID)
@@ -76,21 +72,6 @@ enum Fixture {
         return try! ChunkCertificate.aggregate(
             reference: reference, shares: Array(shares), validators: set, rules: rules)
     }
-}
-
-/// A fresh directory made by `mkdtemp`; the caller removes it.
-func makeTemporaryDirectory(_ label: String) -> String {
-    var template = Array("\(NSTemporaryDirectory())/\(label)-XXXXXX".utf8CString)
-    let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-    precondition(made != nil, "mkdtemp failed")
-    return template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-}
-
-/// Calls `body` with a fresh directory, removed afterwards.
-func withTemporaryDirectory<T>(_ label: String = "dsmrnode", _ body: (String) async throws -> T) async rethrows -> T {
-    let path = makeTemporaryDirectory(label)
-    defer { try? FileManager.default.removeItem(atPath: path) }
-    return try await body(path)
 }
 
 /// The code of the `ErrorReply` `body` throws, or nil when it succeeds.

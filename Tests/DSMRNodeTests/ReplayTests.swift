@@ -1,6 +1,7 @@
 import ChunkStore
 import DSMR
 import DSMRNode
+import DSMRTestSupport
 import DemoVM
 import Foundation
 import Testing
@@ -49,16 +50,16 @@ import Testing
         let cluster = try await ranCluster()
         let path = cluster.storePath(0)
         let good = try genesisFile(cluster)
-        let ok = try runTool(["replay", "--store", path, "--genesis", good, "--json"])
-        #expect(ok.status == 0, "\(ok.error)")
-        #expect(ok.output.contains("\"result\" : \"matched\""))
-        let limited = try runTool(["replay", "--store", path, "--genesis", good, "--from", "2", "--to", "3"])
-        #expect(limited.status == 0 && limited.output.contains("2 heights match (heights 2...3)"), "\(limited.output)")
+        let ok = try await runStoreTool(["replay", "--store", path, "--genesis", good, "--json"])
+        #expect(ok.status == 0, "\(ok.stderr)")
+        #expect(ok.stdout.contains("\"result\" : \"matched\""))
+        let limited = try await runStoreTool(["replay", "--store", path, "--genesis", good, "--from", "2", "--to", "3"])
+        #expect(limited.status == 0 && limited.stdout.contains("2 heights match (heights 2...3)"), "\(limited.stdout)")
 
         let other = try genesisFile(cluster, balance: 5)
-        let mismatch = try runTool(["replay", "--store", path, "--genesis", other])
+        let mismatch = try await runStoreTool(["replay", "--store", path, "--genesis", other])
         #expect(mismatch.status == 2)
-        #expect(mismatch.output.contains("MISMATCH at height 0"))
+        #expect(mismatch.stdout.contains("MISMATCH at height 0"))
 
         // Collect garbage far ahead: accepted chunks past their retention are gone.
         do {
@@ -66,26 +67,13 @@ import Testing
             try await store.collectGarbage(upTo: .milliseconds(10_000_000))
             store.close()
         }
-        let missing = try runTool(["replay", "--store", path, "--genesis", good])
+        let missing = try await runStoreTool(["replay", "--store", path, "--genesis", good])
         #expect(missing.status == 1)
-        #expect(missing.error.contains("acceptedRetention"), "\(missing.error)")
+        #expect(missing.stderr.contains("acceptedRetention"), "\(missing.stderr)")
     }
 }
 
 /// Runs the `dsmr-store` binary built next to the test bundle.
-func runTool(_ arguments: [String]) throws -> (status: Int32, output: String, error: String) {
-    let directory = URL(fileURLWithPath: try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
-        .deletingLastPathComponent()
-    let process = Process()
-    process.executableURL = directory.appendingPathComponent("dsmr-store")
-    process.arguments = arguments
-    let output = Pipe()
-    let error = Pipe()
-    process.standardOutput = output
-    process.standardError = error
-    try process.run()
-    let out = output.fileHandleForReading.readDataToEndOfFile()
-    let err = error.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
+func runStoreTool(_ arguments: [String]) async throws -> ToolRun {
+    try await runTool(try builtExecutable("dsmr-store"), arguments)
 }

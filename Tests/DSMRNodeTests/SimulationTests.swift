@@ -22,7 +22,7 @@ import Testing
         cluster.gossipWait = .milliseconds(300)
         try await cluster.startAll()
         defer { cluster.stopAll() }
-        var generator = SplitMix(seed: seed)
+        var generator = SeededGenerator(seed: seed)
         for round in 0..<8 {
             if round == 3 {
                 // A seeded node is cut off for two rounds.

@@ -1,5 +1,6 @@
 import DSMR
 import DSMRNode
+import DSMRTestSupport
 import Synchronization
 import Testing
 
@@ -96,21 +97,5 @@ func failure(_ body: () async throws -> [UInt8]) async -> TransportError.Code? {
         return nil
     } catch {
         return (error as? TransportError)?.code
-    }
-}
-
-/// Waits until `condition` holds, failing after `deadline`.
-func waitUntil(
-    _ deadline: Duration = .seconds(60), _ what: String = "condition",
-    _ condition: () async throws -> Bool
-) async throws {
-    let clock = ContinuousClock()
-    let end = clock.now + deadline
-    while !(try await condition()) {
-        guard clock.now < end else {
-            Issue.record("timed out waiting for \(what)")
-            throw CancellationError()
-        }
-        try await Task.sleep(for: .milliseconds(5))
     }
 }

@@ -1,23 +1,14 @@
 import DSMR
+import DSMRTestSupport
 
 /// Deterministic keys, domains and values shared by the tests.
-enum Fixtures {
-    /// The signer whose seed is 32 bytes of `n`.
-    static func signer(_ n: UInt8) -> Ed25519Signer {
-        try! Ed25519Signer(seed: [UInt8](repeating: n, count: 32))
-    }
-
+enum Fixtures: FixtureSigners {
     static let chainID = try! ChainID(bytes: (0..<32).map { UInt8($0) })
     static let domain = SigningDomain(networkID: 1337, chainID: chainID)
     static let otherChain = SigningDomain(
         networkID: 1337, chainID: try! ChainID(bytes: (0..<32).map { UInt8(255 - $0) }))
     /// The default rules but six-second epochs, so the fixtures' slot 42 is in epoch 7.
     static let rules = Rules(epochDuration: 6_000)
-
-    /// Signers 1...count, each with weight `weight`.
-    static func signers(_ count: Int) -> [Ed25519Signer] {
-        (1...count).map { signer(UInt8($0)) }
-    }
 
     static func validatorSet(_ signers: [Ed25519Signer], epoch: UInt64 = 7, weights: [UInt64]? = nil) -> ValidatorSet {
         let validators = signers.enumerated().map { index, signer in

@@ -1,4 +1,5 @@
 @testable import DSMR
+import DSMRTestSupport
 import Foundation
 import Synchronization
 import Testing
@@ -124,9 +125,9 @@ import Testing
 
     /// A write that fails part-way leaves nothing at the path or beside it, and the next try succeeds.
     @Test func aFailedWriteLeavesNoPartialFile() throws {
-        let directory = NSTemporaryDirectory() + "dsmr-keydir-\(UInt64.random(in: 0...UInt64.max))"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let scratch = try TemporaryDirectory("dsmr-keydir")
+        defer { scratch.remove() }
+        let directory = scratch.path
         let path = directory + "/node.key"
         for limit in [0, 10, 40] {
             #expect(throws: KeyError.self) { try Fixtures.signer(1).writeKeyFile(to: path, failingAfter: limit) }

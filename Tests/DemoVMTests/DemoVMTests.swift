@@ -1,22 +1,21 @@
 import ChunkStore
 import DSMR
+import DSMRTestSupport
 import DemoVM
 import Foundation
 import Testing
 
 @Suite struct DemoVMTests {
     static let domain = SigningDomain(networkID: 5, chainID: try! ChainID(bytes: [UInt8](repeating: 3, count: 32)))
-    static let alice = try! Ed25519Signer(seed: [UInt8](repeating: 1, count: 32))
-    static let bob = try! Ed25519Signer(seed: [UInt8](repeating: 2, count: 32))
+    static let alice = TestKeys.signer(1)
+    static let bob = TestKeys.signer(2)
     static let genesis = Block(parent: .zero, height: 0, timestamp: 0, certificates: [])
 
     func withVM(_ body: (String, DemoVM) async throws -> Void) async throws {
-        var template = Array("\(NSTemporaryDirectory())/demovm-XXXXXX".utf8CString)
-        _ = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-        let path = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        let vm = try DemoVM(path: path, domain: Self.domain, genesis: [(Self.alice.publicKey, 100)])
-        try await body(path, vm)
+        try await withTemporaryDirectory("demovm") { path in
+            let vm = try DemoVM(path: path, domain: Self.domain, genesis: [(Self.alice.publicKey, 100)])
+            try await body(path, vm)
+        }
     }
 
     func transfer(_ amount: UInt64, nonce: UInt64, from: Ed25519Signer = alice, expiry: Int64 = 10_000) -> [UInt8] {

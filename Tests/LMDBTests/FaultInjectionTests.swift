@@ -1,3 +1,4 @@
+import DSMRTestSupport
 import Foundation
 @testable import LMDB
 import Testing

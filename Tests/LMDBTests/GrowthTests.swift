@@ -1,4 +1,5 @@
 import CLMDB
+import DSMRTestSupport
 import Dispatch
 import Foundation
 @testable import LMDB
@@ -207,7 +208,7 @@ struct GrowthTests {
                             // again or waits to grow the map.
                             let lastCommit = try env.info().lastTransactionID
                             try txn.withValue(forKey: bytes("pinned"), in: db) { value in
-                                try waitUntil(seconds: 5) {
+                                try eventuallyBlocking(within: .seconds(5)) {
                                     try env.info().lastTransactionID > lastCommit || env.gate.isExclusivePending
                                         || writerDone.load(ordering: .acquiring)
                                 }
@@ -265,7 +266,7 @@ struct GrowthTests {
                     try env.read { txn in
                         readerInside.signal()
                         // The writer hits MAP_FULL and waits to grow.
-                        if !waitUntil(seconds: 10, { env.gate.isExclusivePending }) {
+                        if !eventuallyBlocking(within: .seconds(10), { env.gate.isExclusivePending }) {
                             errors.record("the writer never waited to grow the map")
                         }
                         let nested = try env.read { try $0.get(bytes("k"), in: db) }

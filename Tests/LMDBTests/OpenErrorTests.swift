@@ -1,3 +1,4 @@
+import DSMRTestSupport
 import Foundation
 import LMDB
 import Synchronization

@@ -1,24 +1,7 @@
+import DSMRTestSupport
 import Foundation
 import LMDB
 import Testing
-
-/// The `lmdb-reader-child` executable, built by `swift build --build-tests`
-/// next to the test bundle.
-private func readerChildPath() throws -> String {
-    #if os(Linux)
-    let testBinary = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
-    #else
-    let testBinary = Bundle.main.executablePath ?? CommandLine.arguments[0]
-    #endif
-    var directory = URL(fileURLWithPath: testBinary).deletingLastPathComponent()
-    // On Darwin the test binary sits inside a .xctest bundle.
-    for _ in 0..<4 {
-        let candidate = directory.appendingPathComponent("lmdb-reader-child").path
-        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        directory.deleteLastPathComponent()
-    }
-    throw POSIXError(.ENOENT)
-}
 
 private func sendSIGKILL(to pid: pid_t) {
     _ = kill(pid, SIGKILL)
@@ -32,7 +15,7 @@ struct ReaderChild {
     /// Starts the child on `path` and waits until it says "ready".
     init(environment path: String) throws {
         process = Process()
-        process.executableURL = URL(fileURLWithPath: try readerChildPath())
+        process.executableURL = URL(fileURLWithPath: try builtExecutable("lmdb-reader-child"))
         process.arguments = [path]
         let output = Pipe()
         let errors = Pipe()
@@ -121,7 +104,7 @@ struct PeriodicStaleReaderTests {
             #expect(try env.readers().contains { $0.processID == pid && $0.transactionID != nil })
             child.kill()
             var written: UInt64 = 0
-            let cleared = try waitUntil(seconds: 10) {
+            let cleared = try eventuallyBlocking(within: .seconds(10)) {
                 try env.write { try $0.put(bigEndianKey(written), forKey: bigEndianKey(written), in: db) }
                 written += 1
                 return try !env.readers().contains { $0.processID == pid }

@@ -1,51 +1,9 @@
+import DSMRTestSupport
 import Dispatch
 import Foundation
 import LMDB
 import Synchronization
 import Testing
-
-/// A fresh directory under the system's temporary directory, made with
-/// `mkdtemp` and removed (with everything in it) by `remove()`.
-struct TemporaryDirectory {
-    let path: String
-
-    init() throws {
-        var base = NSTemporaryDirectory()
-        while base.count > 1 && base.hasSuffix("/") { base.removeLast() }
-        var template = Array((base + "/lmdb-tests.XXXXXX").utf8CString)
-        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-        guard made != nil else {
-            throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
-        }
-        path = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-
-    /// A path inside the directory.
-    func appending(_ name: String) -> String { path + "/" + name }
-
-    /// Makes (and returns) a subdirectory.
-    @discardableResult
-    func makeDirectory(_ name: String, mode: mode_t = 0o700) throws -> String {
-        let sub = appending(name)
-        guard mkdir(sub, mode) == 0 else {
-            throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
-        }
-        return sub
-    }
-
-    func remove() {
-        // Directories made read-only by a test must be writable to be emptied.
-        _ = chmod(path, 0o700)
-        try? FileManager.default.removeItem(atPath: path)
-    }
-}
-
-/// Runs `body` with a fresh temporary directory and removes it afterwards.
-func withTemporaryDirectory<R>(_ body: (TemporaryDirectory) throws -> R) throws -> R {
-    let directory = try TemporaryDirectory()
-    defer { directory.remove() }
-    return try body(directory)
-}
 
 /// Runs `body` with an environment opened in a fresh temporary directory
 /// (database "main" declared), closing it and removing the directory
@@ -152,16 +110,4 @@ func expectError(
 ) {
     let error = #expect(throws: LMDBError.self, comment, sourceLocation: sourceLocation) { try body() }
     #expect(error?.code == code, comment, sourceLocation: sourceLocation)
-}
-
-/// Polls `condition` until it holds or `seconds` pass; returns whether it
-/// held. For waiting on a state another thread or process reaches.
-@discardableResult
-func waitUntil(seconds: Double, _ condition: () throws -> Bool) rethrows -> Bool {
-    let deadline = Date().addingTimeInterval(seconds)
-    while true {
-        if try condition() { return true }
-        if Date() >= deadline { return false }
-        usleep(200)
-    }
 }

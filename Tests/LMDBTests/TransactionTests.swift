@@ -1,3 +1,4 @@
+import DSMRTestSupport
 import Foundation
 import LMDB
 import Synchronization
@@ -150,7 +151,7 @@ struct TransactionTests {
                             }
                             // Hold the snapshot until the writer committed again.
                             let seen = try env.info().lastTransactionID
-                            try waitUntil(seconds: 5) {
+                            try eventuallyBlocking(within: .seconds(5)) {
                                 try env.info().lastTransactionID > seen || writerDone.load(ordering: .acquiring)
                             }
                             var second: [UInt64] = []

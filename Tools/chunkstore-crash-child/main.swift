@@ -39,18 +39,6 @@ enum CrashFixture {
         validityWindow: 20_000)
 }
 
-/// SplitMix64.
-struct Generator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// Writes `text` and a newline to stdout in one write(2).
 func emit(_ text: String) {
     let line = Array((text + "\n").utf8)
@@ -77,7 +65,7 @@ func configuration(_ path: String, flushing: String = "synced") -> StoreConfigur
     return configuration
 }
 
-func chunk(_ producer: Ed25519Signer, slot: UInt64, size: Int, random: inout Generator) -> Chunk {
+func chunk(_ producer: Ed25519Signer, slot: UInt64, size: Int, random: inout SeededGenerator) -> Chunk {
     let payload = (0..<size).map { _ in UInt8.random(in: 0...255, using: &random) }
     return try! Chunk.sign(
         producer: producer, beneficiary: producer.nodeID, slot: slot, transactions: [payload],
@@ -96,7 +84,7 @@ func certificate(_ chunk: Chunk) -> ChunkCertificate {
 func run(path: String, seed: UInt64, firstSlot: UInt64, flushing: String) async throws {
     let store = try ChunkStore(configuration(path, flushing: flushing))
     emit("open")
-    var random = Generator(state: seed)
+    var random = SeededGenerator(seed: seed)
     var tip = try store.acceptedTip()
     var acknowledged: [Chunk] = []
     for slot in firstSlot..<firstSlot + 100_000 {

@@ -50,12 +50,12 @@ enum Fixture {
         let overhead = Chunk.minimumEncodedBytes + Ed25519Verifier.signatureByteCount + 4 * transactions
         let payload = encodedSize - overhead
         precondition(payload >= transactions, "chunk of \(encodedSize) bytes cannot hold \(transactions) transactions")
-        var random = SplitMix64(seed: UInt64(truncatingIfNeeded: producer.nodeID.hashValue) ^ slot &* 0x1000_0001)
+        var random = SeededGenerator(seed: UInt64(truncatingIfNeeded: producer.nodeID.hashValue) ^ slot &* 0x1000_0001)
         let each = payload / transactions
         var bodies: [[UInt8]] = []
         bodies.reserveCapacity(transactions)
         for index in 0..<transactions {
-            bodies.append(random.bytes(index == transactions - 1 ? payload - each * (transactions - 1) : each))
+            bodies.append(random.packedBytes(index == transactions - 1 ? payload - each * (transactions - 1) : each))
         }
         let chunk = try Chunk.sign(
             producer: producer, beneficiary: producer.nodeID, slot: slot, transactions: bodies, domain: domain)

@@ -46,7 +46,7 @@ enum ReadRow {
             try raw.get(keys[0], skip: skip) == chunks[0].encoded()
         else { throw BenchError("read: the store or the baseline returned other bytes than the chunk's") }
 
-        var random = SplitMix64(seed: 42)
+        var random = SeededGenerator(seed: 42)
         let order = (0..<scale.readGets).map { _ in Int(random.next() % UInt64(ids.count)) }
         var checksum = 0
         // Warm both: every chunk read once.

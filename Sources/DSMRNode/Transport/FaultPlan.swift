@@ -1,3 +1,5 @@
+import DSMR
+
 /// The faults an ``InProcessNetwork`` injects, as chances per message.
 ///
 /// Each decision is drawn from a generator seeded by the network's seed, the
@@ -39,26 +41,11 @@ struct FaultDecision: Sendable, Equatable {
     var delay: Duration = .zero
 }
 
-/// SplitMix64: small, fast and seeded, so fault decisions replay.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 extension FaultPlan {
     /// The decision for the message numbered `sequence` on a link whose
     /// generator seed is `linkSeed`.
     func decide(linkSeed: UInt64, sequence: UInt64) -> FaultDecision {
-        var generator = SplitMix64(seed: linkSeed ^ (sequence &* 0xD6E8_FEB8_6659_FD93))
+        var generator = SeededGenerator(seed: linkSeed ^ (sequence &* 0xD6E8_FEB8_6659_FD93))
         var decision = FaultDecision()
         decision.drop = generator.next() % 1_000 < dropPerMille
         decision.duplicate = generator.next() % 1_000 < duplicatePerMille
