@@ -4,7 +4,7 @@ public struct DevnetOptions: Sendable {
     public var directory: String
     /// How many validators, each its own `dsmr-node run` process.
     public var validators = 4
-    /// How long the load runs; nil runs until ``Devnet/stop()``.
+    /// How long the load runs; nil runs until ``Devnet/stopLoad()``.
     public var duration: Duration? = .seconds(20)
     /// Transfers submitted per second.
     public var transactionRate = 500
