@@ -124,6 +124,7 @@ extension ChunkStore {
     /// true: collecting up to `Int64.max` would remove every row.
     ///
     /// - Parameters:
+    ///   - time: the chain time to collect up to (the watermark, if later).
     ///   - now: the node's clock as chain time; nil reads the wall clock.
     ///   - force: collects up to a time beyond the bounds.
     /// - Throws: ``ChunkStoreError/Code/implausible`` naming the time and the

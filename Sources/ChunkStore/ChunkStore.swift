@@ -13,37 +13,16 @@ import Synchronization
 /// single durable transaction (group commit); each caller gets its own
 /// result. Reads run on the caller's thread in snapshots and never wait for
 /// the writer; they wait only while the map grows, at most
-/// `StoreConfiguration.maxGrowthWait`. Opening reads `meta` only, whatever the store holds.
+/// ``StoreConfiguration/maxGrowthWait``. Opening reads `meta` only, whatever the store holds.
 ///
 /// One process writes a store at a time: it holds `writer.lock`. Read-only
 /// opens work beside a writer.
 ///
-/// Every operation throws `ChunkStoreError` only, LMDB's failures included:
+/// Every operation throws ``ChunkStoreError`` only, LMDB's failures included:
 /// `storeFull` at the size ceiling, `busy` when a read held the map too long
 /// for it to grow (safe to retry), `io` for a failed disk operation, then
 /// `writerFailed` for every later write until the store is reopened, and
 /// `damaged` for pages LMDB cannot read.
-///
-/// ## Topics
-///
-/// - Opening and closing (this file): `init(_:)`, `init(adopting:readOnly:durability:)`,
-///   `close()`, `isReadOnly`.
-/// - Signing (`ChunkStore+Signing`): `persistAndSign(_:validators:now:)`,
-///   `storeOwnChunk(_:now:)`, `storeAcceptedChunk(_:)`.
-/// - Reads (`ChunkStore+Reads`): `chunk(_:expiry:)`, `chunkBytes(_:expiry:)`,
-///   `withChunkBytes(_:expiry:_:)`, `summary(of:expiry:)`, `chunks(producer:slots:)`,
-///   `chunks(status:expiring:limit:)`, `signedChunk(producer:slot:)`,
-///   `ledgerUsage(producer:window:)`, `watermark()`, `evidence()`, `locate(_:)`.
-/// - Certificates (`ChunkStore+Certificates`): `addCertificate(_:)`,
-///   `certificates(validAt:limit:)`, `certificate(for:)`.
-/// - Blocks and garbage (`ChunkStore+Blocks`): `recordAccepted(_:)`,
-///   `markExecuted(height:)`, `markExecuted(height:stateRoot:)`, `stateRoot(at:)`,
-///   `collectGarbage(upTo:now:force:)`, `acceptedTip()`, `executedTip()`, `block(at:)`.
-/// - Maintenance (`ChunkStore+Maintenance`): `check(progress:)`, `recover()`,
-///   `recover(into:)`, `compact(to:)`, `statistics()`, `storageInfo()`, `sync()`.
-/// - Interchange (`ChunkStore+Interchange`): `dump(to:progress:)`,
-///   `load(dump:into:progress:)`, `exportSigningHistory()`,
-///   `importSigningHistory(_:now:force:)`.
 public final class ChunkStore: Sendable {
     /// The configuration the store was opened with (identity and rules as
     /// stored when adopted from an existing store).

@@ -5,7 +5,7 @@ package struct DevnetOptions: Sendable {
     package var directory: String
     /// How many validators, each its own `dsmr-node run` process.
     package var validators = 4
-    /// How long the load runs; nil runs until ``Devnet/stop()``.
+    /// How long the load runs; nil runs until ``Devnet/stopLoad()``.
     package var duration: Duration? = .seconds(20)
     /// Transfers submitted per second.
     package var transactionRate = 500

@@ -6,7 +6,7 @@ import DSMR
 /// `length` counts the bytes after itself. The handshake's two frames have
 /// fixed sizes; requests and responses carry a request id (u64 BE) before
 /// their payload; gossip carries its payload alone. Payloads are encoded
-/// ``DSMRNode/NodeMessage``s, which the transport does not look into.
+/// `NodeMessage`s, which the transport does not look into.
 public enum Frame: Hashable, Sendable {
     /// The first frame each side sends.
     case hello(Hello)

@@ -9,8 +9,8 @@ extension SigningTag {
 ///
 /// The dialer sends its ``Hello``, the listener answers with its own, the
 /// dialer sends its ``Frame/proof(signature:)``, and the listener, once that
-/// proof verifies, sends its own. Each signs, under ``SigningTag/peerHandshake``
-/// and the network's ``SigningDomain``,
+/// proof verifies, sends its own. Each signs, under `SigningTag.peerHandshake`
+/// and the network's `SigningDomain`,
 /// `ownNonce || otherNonce || ownNodeID || otherNodeID`: both fresh nonces
 /// make a proof good for one connection only, and the order of the fields
 /// keeps one side's proof from being replayed as the other's. The listener
@@ -23,7 +23,13 @@ public enum PeerHandshake {
 
     /// Checks the peer's hello against this node's domain and the validator set.
     ///
-    /// - Parameter expected: the node dialed, when this side dialed.
+    /// - Parameters:
+    ///   - hello: the hello the peer sent.
+    ///   - domain: this node's network and chain.
+    ///   - local: this node's id, which the peer may not claim.
+    ///   - validators: the current validator set, which the peer must be in.
+    ///   - expected: the node dialed, when this side dialed.
+    /// - Returns: the peer's validator entry.
     public static func checkHello(
         _ hello: Hello, domain: SigningDomain, local: NodeID, validators: ValidatorSet, expected: NodeID?
     ) throws(NetworkError) -> Validator {

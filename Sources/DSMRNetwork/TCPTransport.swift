@@ -5,18 +5,18 @@ import NIOCore
 import NIOPosix
 import Synchronization
 
-/// The node's ``DSMRNode/Transport`` over TCP.
+/// The node's `Transport` over TCP.
 ///
 /// Each node dials the peers it sends to and listens for the peers that send
 /// to it: requests and gossip travel on the sender's own connection and
 /// answers come back on it. Every connection starts with the
 /// ``PeerHandshake``; a peer that is not a validator of the current set, or
 /// cannot prove it holds the key, is disconnected before any of its frames
-/// reaches the ``DSMRNode/MessageHandler``.
+/// reaches the `MessageHandler`.
 ///
 /// A failed dial is retried on the next request or gossip to that peer,
 /// after a backoff that doubles with each failure; until then the peer is
-/// reported ``DSMRNode/TransportError/Code/unreachable``. A closed
+/// reported `TransportError.Code.unreachable`. A closed
 /// connection fails the requests waiting on it and is dialed again on next use.
 public final class TCPTransport: Transport {
     /// This node's id.
@@ -31,8 +31,11 @@ public final class TCPTransport: Transport {
 
     /// Starts listening on the configured address.
     ///
-    /// - Parameter group: the event loops connections run on; the shared
-    ///   singleton by default.
+    /// - Parameters:
+    ///   - configuration: the node's key, network, validator set, address
+    ///     and bounds.
+    ///   - group: the event loops connections run on; the shared
+    ///     singleton by default.
     public init(
         _ configuration: TCPTransportConfiguration,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
@@ -84,7 +87,7 @@ public final class TCPTransport: Transport {
     ///
     /// Requests and gossip already being handled run to the end and their
     /// answers are written; requests that arrive meanwhile get an
-    /// ``DSMRNode/ErrorReply/Code/overloaded`` reply; this node's own
+    /// `ErrorReply.Code.overloaded` reply; this node's own
     /// requests still waiting get their answer or their timeout. New
     /// requests from this node fail as unreachable. Connections are closed
     /// after `deadline` even if some work is still in hand (a handler that

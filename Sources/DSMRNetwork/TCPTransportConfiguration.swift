@@ -21,7 +21,7 @@ public struct TCPTransportConfiguration: Sendable {
     public var maxFrameBytes: Int
     /// Requests (and gossip) from one peer handled at once, over all its
     /// connections; past it requests are answered with an
-    /// ``DSMRNode/ErrorReply/Code/overloaded`` reply and gossip is dropped.
+    /// `ErrorReply.Code.overloaded` reply and gossip is dropped.
     public var maxInFlightPerPeer = 64
     /// Connections from one peer kept at once; a newer one past it is closed.
     public var maxConnectionsPerPeer = 4

@@ -5,7 +5,7 @@ import Synchronization
 /// One validator's DSMR logic over its store and a transport: builds and
 /// certifies chunks, serves peers, and builds, verifies, accepts and
 /// executes blocks. The API towards consensus is shaped like a snowman VM:
-/// ``buildChunk()``, ``buildBlock(parent:timestamp:)``,
+/// ``buildChunk()``, ``buildBlock(parent:timestamp:verifier:)``,
 /// ``verify(block:parent:)``, ``accept(_:)``, ``reject(_:)``.
 public final class Node: Sendable {
     struct Chain {

@@ -105,6 +105,7 @@ extension ChunkStore {
     /// `Int64.max` would collect every row.
     ///
     /// - Parameters:
+    ///   - history: the history to merge.
     ///   - now: the node's clock as chain time; nil reads the wall clock.
     ///   - force: imports a watermark or floor beyond the bounds.
     /// - Throws: ``ChunkStoreError/Code/badInterchange`` for a history of

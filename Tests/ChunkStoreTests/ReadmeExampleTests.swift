@@ -5,8 +5,9 @@ import DSMRTestSupport
 import Foundation
 import Testing
 
-/// The README's "Using the store from Swift" example, compiled and run; the
-/// test also checks that the README shows exactly this code.
+/// The example of ChunkStore's "Using the store from Swift" article
+/// (Sources/ChunkStore/Documentation.docc/UsingTheStore.md), compiled and
+/// run; the test also checks that the article shows exactly this code.
 @Suite struct ReadmeExampleTests {
     @Test func theReadmeExampleRunsAndMatchesTheReadme() async throws {
         try await withTemporaryDirectory("readme") { path in try await runTheStore(directory: path + "/store") }
@@ -14,7 +15,8 @@ import Testing
         let source = try String(contentsOfFile: #filePath, encoding: .utf8)
         let example = try #require(source.components(separatedBy: "// README example\n").dropFirst().first)
         let readmePath = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("README.md").path
+            .deletingLastPathComponent()
+            .appendingPathComponent("Sources/ChunkStore/Documentation.docc/UsingTheStore.md").path
         let readme = try String(contentsOfFile: readmePath, encoding: .utf8)
         #expect(readme.contains("```swift\nimport ChunkStore\nimport DSMR\n\n" + example + "```\n"))
     }

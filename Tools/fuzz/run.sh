@@ -18,7 +18,8 @@ if [ ${#targets[@]} -eq 0 ]; then
 fi
 
 swift_bin=$(dirname "$(readlink -f "$(command -v swift)")")
-runtime=$(ls -d "$swift_bin"/../lib/clang/*/lib/linux | head -1)/libclang_rt.fuzzer_no_main-x86_64.a
+runtimes=("$swift_bin"/../lib/clang/*/lib/linux/libclang_rt.fuzzer_no_main-x86_64.a)
+runtime=${runtimes[0]}
 if [ ! -f "$runtime" ]; then
     echo "libFuzzer runtime not found at $runtime" >&2
     exit 1
@@ -27,7 +28,7 @@ fi
 build_args=(
     -c release --scratch-path .build-fuzz
     -Xswiftc -sanitize=address
-    -Xswiftc -Xfrontend -Xswiftc -sanitize=fuzzer,address
+    -Xswiftc -Xfrontend -Xswiftc "-sanitize=fuzzer,address"
     -Xlinker "$runtime" -Xlinker -lstdc++
 )
 for target in "${targets[@]}"; do

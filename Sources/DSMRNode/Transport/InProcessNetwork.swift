@@ -5,7 +5,7 @@ import Synchronization
 /// lost, delayed (and so reordered) and duplicated messages, partitions and
 /// crashed nodes.
 ///
-/// Fault decisions come from ``FaultPlan/decide(linkSeed:sequence:)`` with a
+/// Fault decisions come from `FaultPlan.decide(linkSeed:sequence:)` with a
 /// seed per link derived from ``seed``, so a run replays from its seed.
 package final class InProcessNetwork: Sendable {
     private struct State: ~Copyable {

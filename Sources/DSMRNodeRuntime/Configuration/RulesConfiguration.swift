@@ -1,27 +1,27 @@
 import DSMR
 
-/// ``DSMR/Rules`` as JSON: every field optional, defaulting to
+/// `Rules` as JSON: every field optional, defaulting to
 /// ``RulesConfiguration/devnet``'s value; unknown keys are refused.
 public struct RulesConfiguration: Codable, Sendable, Hashable {
-    /// ``DSMR/Rules/slotDuration``, in the same unit.
+    /// `Rules.slotDuration`, in the same unit.
     public var slotDuration: Int64?
-    /// ``DSMR/Rules/chunkLifetime``, in the same unit.
+    /// `Rules.chunkLifetime`, in the same unit.
     public var chunkLifetime: Int64?
-    /// ``DSMR/Rules/maxFutureSlots``, in the same unit.
+    /// `Rules.maxFutureSlots`, in the same unit.
     public var maxFutureSlots: UInt64?
-    /// ``DSMR/Rules/maxChunkBytes``, in the same unit.
+    /// `Rules.maxChunkBytes`, in the same unit.
     public var maxChunkBytes: Int?
-    /// ``DSMR/Rules/rateLimitWindow``, in the same unit.
+    /// `Rules.rateLimitWindow`, in the same unit.
     public var rateLimitWindow: UInt64?
-    /// ``DSMR/Rules/maxUnitsPerWindow``, in the same unit.
+    /// `Rules.maxUnitsPerWindow`, in the same unit.
     public var maxUnitsPerWindow: Dimensions?
     /// The quorum as `[numerator, denominator]`.
     public var quorum: [UInt64]?
-    /// ``DSMR/Rules/epochDuration``, in the same unit.
+    /// `Rules.epochDuration`, in the same unit.
     public var epochDuration: Int64?
-    /// ``DSMR/Rules/maxBlockSkew``, in the same unit.
+    /// `Rules.maxBlockSkew`, in the same unit.
     public var maxBlockSkew: Int64?
-    /// ``DSMR/Rules/validityWindow``, in the same unit.
+    /// `Rules.validityWindow`, in the same unit.
     public var validityWindow: Int64?
 
     /// No field set: the devnet's rules.
