@@ -20,17 +20,17 @@ public enum Frame: Hashable, Sendable {
     case gossip(payload: [UInt8])
 
     /// The kind byte of each frame.
-    public enum Kind: UInt8, Sendable {
+    package enum Kind: UInt8, Sendable {
         case hello = 1, proof, request, response, gossip
     }
 
     /// The bytes of the length prefix.
     public static let headerBytes = 4
     /// The bytes of an Ed25519 handshake signature.
-    public static let signatureBytes = 64
+    package static let signatureBytes = 64
 
     /// The frame's kind.
-    public var kind: Kind {
+    package var kind: Kind {
         switch self {
         case .hello: .hello
         case .proof: .proof
@@ -41,7 +41,7 @@ public enum Frame: Hashable, Sendable {
     }
 
     /// The frame's body: everything after the length prefix.
-    public func encodedBody() -> [UInt8] {
+    package func encodedBody() -> [UInt8] {
         var bytes: [UInt8] = [kind.rawValue]
         switch self {
         case .hello(let hello): bytes += hello.encoded()
@@ -68,7 +68,7 @@ public enum Frame: Hashable, Sendable {
     /// - Throws: ``NetworkError/Code/malformedFrame`` for an empty body, an
     ///   unknown kind, a handshake frame of the wrong size, or a request or
     ///   response shorter than its id.
-    public init(body: some Collection<UInt8>) throws(NetworkError) {
+    package init(body: some Collection<UInt8>) throws(NetworkError) {
         let body = Array(body)
         guard let first = body.first else { throw NetworkError(.malformedFrame, "empty frame") }
         guard let kind = Kind(rawValue: first) else {
@@ -108,13 +108,13 @@ public struct Hello: Hashable, Sendable {
     public static let encodedBytes = 1 + 4 + ChainID.byteCount + NodeID.byteCount + nonceBytes
 
     /// The handshake's version.
-    public var version: UInt8
+    package var version: UInt8
     /// The sender's network and chain.
     public var domain: SigningDomain
     /// The node the sender claims to be.
     public var nodeID: NodeID
     /// Fresh random bytes the other side signs.
-    public var nonce: [UInt8]
+    package var nonce: [UInt8]
 
     /// A hello of the current version.
     public init(domain: SigningDomain, nodeID: NodeID, nonce: [UInt8], version: UInt8 = Hello.currentVersion) {
@@ -126,7 +126,7 @@ public struct Hello: Hashable, Sendable {
     }
 
     /// A hello with a fresh random nonce.
-    public static func fresh(domain: SigningDomain, nodeID: NodeID) -> Hello {
+    package static func fresh(domain: SigningDomain, nodeID: NodeID) -> Hello {
         var generator = SystemRandomNumberGenerator()
         return Hello(domain: domain, nodeID: nodeID, nonce: (0..<nonceBytes).map { _ in generator.next() })
     }
@@ -142,7 +142,7 @@ public struct Hello: Hashable, Sendable {
     }
 
     /// Decodes exactly ``encodedBytes`` bytes.
-    public init(decoding bytes: some Collection<UInt8>) throws(NetworkError) {
+    package init(decoding bytes: some Collection<UInt8>) throws(NetworkError) {
         let bytes = Array(bytes)
         guard bytes.count == Self.encodedBytes else {
             throw NetworkError(.malformedFrame, "hello holds \(bytes.count) bytes, expected \(Self.encodedBytes)")

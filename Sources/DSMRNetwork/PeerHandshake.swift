@@ -2,7 +2,7 @@ import DSMR
 
 extension SigningTag {
     /// A validator's proof, when connecting, that it holds its key.
-    public static let peerHandshake = SigningTag("dsmr/peer-handshake/v1")
+    package static let peerHandshake = SigningTag("dsmr/peer-handshake/v1")
 }
 
 /// What each side of a connection signs to prove it holds a validator's key.
@@ -17,7 +17,7 @@ extension SigningTag {
 /// signs nothing for a peer that has not proved itself first.
 public enum PeerHandshake {
     /// The bytes `signer` signs for a connection where it sent `own` and received `other`.
-    public static func message(domain: SigningDomain, own: Hello, other: Hello) -> [UInt8] {
+    package static func message(domain: SigningDomain, own: Hello, other: Hello) -> [UInt8] {
         domain.message(.peerHandshake, own.nonce + other.nonce + own.nodeID.bytes + other.nodeID.bytes)
     }
 

@@ -5,17 +5,17 @@ import NIOCore
 /// carries its request's id, so requests may be answered out of order.
 public struct ControlFrame: Hashable, Sendable {
     /// The request's id, repeated in its answer.
-    public let id: UInt64
+    package let id: UInt64
     /// The encoded ``ControlRequest`` or ``ControlResponse``.
     public let payload: [UInt8]
 
     /// The largest payload either side accepts; a longer length prefix closes the connection.
     public static let maxPayloadBytes = 32 << 20
     /// The length prefix and the id.
-    public static let headerBytes = 12
+    package static let headerBytes = 12
 
     /// A frame from its parts.
-    public init(id: UInt64, payload: [UInt8]) {
+    package init(id: UInt64, payload: [UInt8]) {
         self.id = id
         self.payload = payload
     }

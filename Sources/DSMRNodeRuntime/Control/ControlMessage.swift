@@ -29,7 +29,7 @@ public enum ControlRequest: Hashable, Sendable {
     enum Tag: UInt8 { case status = 1, submit, buildBlock, acceptBlock, block, blockTransactions, nonces, stateRoot }
 
     /// The most transactions in one ``submit(_:)``.
-    public static let maxSubmitted = 10_000
+    package static let maxSubmitted = 10_000
 }
 
 /// A node's answer to a ``ControlRequest``.
@@ -59,7 +59,7 @@ public enum ControlResponse: Hashable, Sendable {
 /// A node's refusal of a control request.
 public struct ControlError: Error, Hashable, Sendable, CustomStringConvertible {
     /// Why.
-    public enum Code: UInt8, Sendable {
+    package enum Code: UInt8, Sendable {
         /// The request could not be decoded.
         case malformed = 1
         /// No certificate can go into a block now.
@@ -78,15 +78,15 @@ public struct ControlError: Error, Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Why.
-    public let code: Code
+    package let code: Code
     /// Details.
-    public let message: String
+    package let message: String
 
     /// The longest message carried, in UTF-8 bytes; longer ones are cut.
-    public static let maxMessageBytes = 4_096
+    package static let maxMessageBytes = 4_096
 
     /// A refusal; a message longer than ``maxMessageBytes`` keeps the whole characters that fit.
-    public init(_ code: Code, _ message: String) {
+    package init(_ code: Code, _ message: String) {
         self.code = code
         self.message = Self.cut(message)
     }
@@ -111,36 +111,36 @@ public struct ControlError: Error, Hashable, Sendable, CustomStringConvertible {
 /// A running node's state, as ``ControlRequest/status`` reports it.
 public struct NodeStatus: Hashable, Sendable {
     /// The node.
-    public var nodeID: NodeID
+    package var nodeID: NodeID
     /// The process id.
-    public var processID: UInt32
+    package var processID: UInt32
     /// The last accepted block's height, id and timestamp.
-    public var acceptedHeight: UInt64
+    package var acceptedHeight: UInt64
     /// The last accepted block's id.
-    public var acceptedID: BlockID
+    package var acceptedID: BlockID
     /// The last accepted block's timestamp (chain time).
-    public var acceptedTimestamp: Int64
+    package var acceptedTimestamp: Int64
     /// The highest executed height.
-    public var executedHeight: UInt64
+    package var executedHeight: UInt64
     /// Its state root.
-    public var executedRoot: StateRoot
+    package var executedRoot: StateRoot
     /// Transactions waiting in the mempool.
-    public var mempool: UInt64
+    package var mempool: UInt64
     /// Chunks this node built and stored.
-    public var chunksBuilt: UInt64
+    package var chunksBuilt: UInt64
     /// Chunks of this node that a quorum certified.
-    public var chunksCertified: UInt64
+    package var chunksCertified: UInt64
     /// Blocks accepted since the process started.
-    public var blocksAccepted: UInt64
+    package var blocksAccepted: UInt64
     /// Transactions applied since the process started (invalid ones skipped).
-    public var transactionsExecuted: UInt64
+    package var transactionsExecuted: UInt64
     /// Bytes of the chunk store's data file.
-    public var storeBytes: UInt64
+    package var storeBytes: UInt64
     /// Bytes of the DemoVM state's data file.
-    public var stateBytes: UInt64
+    package var stateBytes: UInt64
 
     /// A status from its parts.
-    public init(
+    package init(
         nodeID: NodeID, processID: UInt32, acceptedHeight: UInt64, acceptedID: BlockID, acceptedTimestamp: Int64,
         executedHeight: UInt64, executedRoot: StateRoot, mempool: UInt64, chunksBuilt: UInt64,
         chunksCertified: UInt64, blocksAccepted: UInt64, transactionsExecuted: UInt64, storeBytes: UInt64,
