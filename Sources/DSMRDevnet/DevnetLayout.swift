@@ -56,7 +56,7 @@ package struct DevnetLayout: Sendable {
     /// Opens the devnet at `directory`, creating it (mode 0700) with
     /// `validators` new keys when it does not exist.
     ///
-    /// - Throws: ``ConfigurationError`` when the directory holds a devnet of
+    /// - Throws: `ConfigurationError` when the directory holds a devnet of
     ///   another size, or cannot be created.
     package static func prepare(directory: String, validators: Int, accounts: Int = 256) throws -> DevnetLayout {
         let directory = URL(fileURLWithPath: directory).standardizedFileURL.path

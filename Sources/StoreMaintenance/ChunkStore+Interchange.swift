@@ -13,9 +13,9 @@ extension ChunkStore {
     /// target never written). `path` must lie outside every store's
     /// directory, by its real path.
     ///
-    /// - Throws: ``ChunkStoreError/Code/alreadyExists``,
-    ///   ``ChunkStoreError/Code/outputInsideStore`` or
-    ///   ``ChunkStoreError/Code/io``.
+    /// - Throws: `ChunkStoreError/Code/alreadyExists`,
+    ///   `ChunkStoreError/Code/outputInsideStore` or
+    ///   `ChunkStoreError/Code/io`.
     @discardableResult
     public func dump(
         to path: String, replacing: Bool = false, progress: ProgressHandler? = nil
@@ -38,7 +38,7 @@ extension ChunkStore {
     /// made it). `directory` is placed as ``compact(to:)`` places a copy:
     /// outside every store's directory, holding no store, mode 0700 when new.
     ///
-    /// - Throws: ``ChunkStoreError/Code/badInterchange`` naming what is wrong
+    /// - Throws: `ChunkStoreError/Code/badInterchange` naming what is wrong
     ///   in the file and at which byte, or an error of the placement.
     @discardableResult
     public static func load(
@@ -84,9 +84,9 @@ extension ChunkStore {
     /// directory, never through a symbolic link, and over an existing file
     /// only when `replacing` is true.
     ///
-    /// - Throws: ``ChunkStoreError/Code/alreadyExists``,
-    ///   ``ChunkStoreError/Code/outputInsideStore`` or
-    ///   ``ChunkStoreError/Code/io``.
+    /// - Throws: `ChunkStoreError/Code/alreadyExists`,
+    ///   `ChunkStoreError/Code/outputInsideStore` or
+    ///   `ChunkStoreError/Code/io`.
     public func exportSigningHistory(to path: String, replacing: Bool = false) throws {
         let file = try OutputFile(path: path, replacing: replacing)
         try file.write(try exportSigningHistory().json())
@@ -100,7 +100,7 @@ extension ChunkStore {
     /// another network, chain or node is refused.
     ///
     /// A history whose watermark or floor lies beyond the
-    /// ``ChainTimeBounds`` of this store (measured from the later of
+    /// `ChainTimeBounds` of this store (measured from the later of
     /// its watermark and `now`) is refused unless `force` is true: importing
     /// `Int64.max` would collect every row.
     ///
@@ -108,8 +108,8 @@ extension ChunkStore {
     ///   - history: the history to merge.
     ///   - now: the node's clock as chain time; nil reads the wall clock.
     ///   - force: imports a watermark or floor beyond the bounds.
-    /// - Throws: ``ChunkStoreError/Code/badInterchange`` for a history of
-    ///   another network, chain or node; ``ChunkStoreError/Code/implausible``
+    /// - Throws: `ChunkStoreError/Code/badInterchange` for a history of
+    ///   another network, chain or node; `ChunkStoreError/Code/implausible`
     ///   naming the field and value beyond the bounds.
     public func importSigningHistory(
         _ history: SigningHistory, now: ChainTime? = nil, force: Bool = false

@@ -73,8 +73,8 @@ extension ChunkStore {
     ///
     /// The corresponding C call is `mdb_env_copyfd2` with `MDB_CP_COMPACT`.
     ///
-    /// - Throws: ``ChunkStoreError/Code/outputInsideStore`` or
-    ///   ``ChunkStoreError/Code/alreadyExists`` for a refused destination.
+    /// - Throws: `ChunkStoreError/Code/outputInsideStore` or
+    ///   `ChunkStoreError/Code/alreadyExists` for a refused destination.
     public func compact(to destination: String) throws {
         let directory = try OutputPlacement.newStoreDirectory(destination)
         let file = try OutputFile("data.mdb", in: directory, replacing: false)

@@ -97,7 +97,7 @@ extension ChunkStore {
     /// standard output. Returns the exit status: 0 when the pass was
     /// written (a read error ends it in-band), 1 for bad arguments or a
     /// store that does not open.
-    public static func streamTableRows(arguments: [String]) -> Int32 {
+    package static func streamTableRows(arguments: [String]) -> Int32 {
         var options: [String: String] = [:]
         var reverse = false
         var count = false

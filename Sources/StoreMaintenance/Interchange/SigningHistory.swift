@@ -96,7 +96,7 @@ public struct SigningHistory: Sendable, Hashable {
 
     /// Parses a history strictly (see the type's documentation).
     ///
-    /// - Throws: ``ChunkStoreError/Code/badInterchange`` naming what was
+    /// - Throws: `ChunkStoreError/Code/badInterchange` naming what was
     ///   wrong and where.
     public init(json: [UInt8]) throws {
         guard json.count <= Self.maxBytes else {
@@ -115,8 +115,8 @@ public struct SigningHistory: Sendable, Hashable {
     /// Reads and parses the history file at `path`, reading at most
     /// ``maxBytes`` bytes of it.
     ///
-    /// - Throws: ``ChunkStoreError/Code/badInterchange`` for a file above the
-    ///   limit or a malformed history, ``ChunkStoreError/Code/io`` when the
+    /// - Throws: `ChunkStoreError/Code/badInterchange` for a file above the
+    ///   limit or a malformed history, `ChunkStoreError/Code/io` when the
     ///   file cannot be read.
     public init(contentsOf path: String) throws {
         let bytes = try BoundedFileRead.contents(of: path, limit: Self.maxBytes, what: "the signing history")

@@ -8,7 +8,7 @@ import DSMR
 /// is: table number (1, in `Schema.all` order) | key length (4) | key | value
 /// length (4) | value. Integers are big-endian. The dump is one consistent
 /// snapshot; it holds the signing ledger, so it is written with mode 0600
-/// (see ``ChunkStore/dump(to:replacing:progress:)``).
+/// (see `ChunkStore/dump(to:replacing:progress:)`).
 public enum StoreDump {
     static let magic = Array("DSMRDUMP".utf8)
     static let formatVersion: UInt32 = 1
