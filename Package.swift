@@ -116,7 +116,7 @@ let package = Package(
         .executableTarget(
             name: "dsmr-store",
             dependencies: [
-                "ChunkStore", "StoreMaintenance", "DSMR", "DSMRNode", "DemoVM",
+                "ChunkStore", "StoreMaintenance", "DSMR", "DSMRNode", "DemoVM", "SystemC",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Tools/dsmr-store"

@@ -32,7 +32,7 @@ extension DSMRStore {
                 ? store.previewGarbage(upTo: limit, force: force) : store.collectGarbage(upTo: limit, force: force)
             if options.json { return try printJSON(report) }
             print(
-                "watermark \(report.watermark)\(dryRun ? " (dry run, nothing changed)" : ""): \(dryRun ? "would remove" : "removed") \(report.expiredPending) pending and \(report.expiredAccepted) accepted chunks, \(report.certificates) certificates, \(report.signedRows) signed, \(report.ledgerRows) ledger and \(report.evidenceRows) evidence rows, \(report.blocks) blocks (\(report.rowsVisited) rows visited; \(report.damagedRecords) damaged records)"
+                "watermark \(chainTimeText(report.watermark))\(dryRun ? " (dry run, nothing changed)" : ""): \(dryRun ? "would remove" : "removed") \(report.expiredPending) pending and \(report.expiredAccepted) accepted chunks, \(report.certificates) certificates, \(report.signedRows) signed, \(report.ledgerRows) ledger and \(report.evidenceRows) evidence rows, \(report.blocks) blocks (\(report.rowsVisited) rows visited; \(report.damagedRecords) damaged records)"
             )
         }
     }

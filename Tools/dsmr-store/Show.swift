@@ -29,7 +29,7 @@ extension DSMRStore {
                 let line = BlockLine(block)
                 if options.json { return try printJSON(line) }
                 print(
-                    "block      \(line.id)\nheight     \(line.height)\nparent     \(line.parent)\ntimestamp  \(line.timestamp)"
+                    "block      \(line.id)\nheight     \(line.height)\nparent     \(line.parent)\ntimestamp  \(chainTimeText(line.timestamp))"
                 )
                 for reference in line.chunks { print("  chunk \(reference)") }
                 return
@@ -51,7 +51,7 @@ extension DSMRStore {
             }
             print("chunk        \(id)\nproducer     \(summary.producer)\nbeneficiary  \(stored.chunk.beneficiary)")
             print(
-                "slot         \(summary.slot)\nexpiry       \(summary.expiry)\nstatus       \(summary.status)\norigin       \(summary.origin)"
+                "slot         \(summary.slot)\nexpiry       \(chainTimeText(summary.expiry))\nstatus       \(summary.status)\norigin       \(summary.origin)"
             )
             print(
                 "units        \(summary.units)\nbytes        \(summary.size)\ntransactions \(stored.chunk.transactions.count)\ncertificate  \(certified ? "held" : "none")"

@@ -16,7 +16,7 @@ extension DSMRStore {
             print("store        \(options.store)")
             print("network      \(stats.networkID)  chain \(stats.chainID)")
             print("node         \(stats.nodeID)")
-            print("watermark    \(stats.watermark) ms")
+            print("watermark    \(chainTimeText(stats.watermark))")
             print(
                 "accepted tip \(stats.acceptedHeight.map(String.init) ?? "none")  executed \(stats.executedHeight.map(String.init) ?? "none")"
             )
