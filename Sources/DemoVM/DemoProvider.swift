@@ -33,7 +33,9 @@ public struct DemoProvider: StateMachineProvider {
         return Array(try encoder.encode(genesis))
     }
 
-    public func loadSource(seed: [UInt8], parties: Int, domain: SigningDomain, lifetime: Int64) throws
+    public func loadSource(
+        seed: [UInt8], parties: Int, domain: SigningDomain, lifetime: Int64
+    ) throws
         -> any TransactionSource
     {
         TransferSource(accounts: try Self.accounts(seed: seed, count: parties), domain: domain, lifetime: lifetime)

@@ -33,7 +33,8 @@ public enum DemoQuery: Hashable, Sendable {
         do {
             let tag = try reader.readUInt8("query tag")
             guard tag == 1 else { throw StateMachineError.badQuery("unknown DemoVM query tag \(tag)") }
-            let count = try reader.readCount("accounts", limit: Self.maxAccounts, minimumElementSize: Transfer.accountByteCount)
+            let count = try reader.readCount(
+                "accounts", limit: Self.maxAccounts, minimumElementSize: Transfer.accountByteCount)
             var accounts: [[UInt8]] = []
             accounts.reserveCapacity(count)
             for _ in 0..<count { accounts.append(try reader.readRaw(Transfer.accountByteCount, "account")) }

@@ -3,10 +3,14 @@ import DSMRNode
 import SystemC
 
 extension DemoVM {
-    /// Takes a transfer that decodes strictly, has not expired and carries
-    /// its sender's signature in this chain's domain; it is routed by its
-    /// sender. Nonces and balances are checked when it executes.
-    public func admit(_ bytes: [UInt8], now: Int64, limits: DecodingLimits) throws(AdmissionError)
+    /// Takes a transfer that decodes strictly and has not expired; it is
+    /// routed by its sender. The signature, nonce and balance are checked
+    /// when it executes (every node skips an invalid one alike): submission
+    /// comes through the node's own control socket, and checking a signature
+    /// there as well would add a quarter to a devnet validator's Ed25519 work.
+    public func admit(
+        _ bytes: [UInt8], now: Int64, limits: DecodingLimits
+    ) throws(AdmissionError)
         -> PendingTransaction
     {
         let transfer: Transfer
@@ -16,9 +20,6 @@ extension DemoVM {
             throw .malformed("\(error)")
         }
         guard transfer.expiry >= now else { throw .expired(expiry: transfer.expiry, now: now) }
-        guard transfer.verifySignature(domain: domain) else {
-            throw .invalid("the signature is not the sender's in this chain's domain")
-        }
         return PendingTransaction(transfer)
     }
 

@@ -104,7 +104,8 @@ final class DemoSnapshotImport: SnapshotImport {
         let size = DemoVM.accountEntryBytes
         guard piece.payload.count % size == 0, piece.payload.count / size <= DemoVM.accountsPerPiece else {
             throw StateMachineError.badSnapshot(
-                "piece \(piece.index) is \(piece.payload.count) bytes, not whole accounts (at most \(DemoVM.accountsPerPiece))")
+                "piece \(piece.index) is \(piece.payload.count) bytes, not whole accounts (at most \(DemoVM.accountsPerPiece))"
+            )
         }
         var previous: ArraySlice<UInt8>?
         for offset in stride(from: 0, to: piece.payload.count, by: size) {
@@ -135,9 +136,12 @@ final class DemoSnapshotImport: SnapshotImport {
             if let first = payload.prefix(Transfer.accountByteCount).nilIfEmpty, let last,
                 !last.lexicographicallyPrecedes(first)
             {
-                throw StateMachineError.badSnapshot("piece \(index) does not follow piece \(index - 1) in account order")
+                throw StateMachineError.badSnapshot(
+                    "piece \(index) does not follow piece \(index - 1) in account order")
             }
-            if !payload.isEmpty { last = Array(payload.suffix(DemoVM.accountEntryBytes).prefix(Transfer.accountByteCount)) }
+            if !payload.isEmpty {
+                last = Array(payload.suffix(DemoVM.accountEntryBytes).prefix(Transfer.accountByteCount))
+            }
             hasher.update(data: payload)
             entries.append(contentsOf: payload)
         }

@@ -166,4 +166,3 @@ public final class DemoVM: StateMachine, Sendable {
 
     static func uint64(_ bytes: ArraySlice<UInt8>) -> UInt64 { bytes.reduce(0) { $0 << 8 | UInt64($1) } }
 }
-

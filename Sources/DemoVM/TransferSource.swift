@@ -95,7 +95,8 @@ public final class TransferSource: TransactionSource {
     public func lost(among pending: [LoadTransaction], chainTime: Int64, query: StateQuery) async -> Set<[UInt8]> {
         let lanes = Array(Set(pending.map(\.lane))).sorted()
         guard let nonces = try? await executedNonces(of: lanes, query: query) else { return [] }
-        return resolve(pending: pending, executed: Dictionary(uniqueKeysWithValues: zip(lanes, nonces)), chainTime: chainTime)
+        return resolve(
+            pending: pending, executed: Dictionary(uniqueKeysWithValues: zip(lanes, nonces)), chainTime: chainTime)
     }
 
     /// ``lost(among:chainTime:query:)`` given the executed nonces by lane.

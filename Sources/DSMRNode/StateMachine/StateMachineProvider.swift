@@ -45,6 +45,8 @@ public protocol StateMachineProvider: Sendable {
     /// with the same seed and parties.
     ///
     /// - Parameter lifetime: how long (ms) each transaction stays valid after it is made.
-    func loadSource(seed: [UInt8], parties: Int, domain: SigningDomain, lifetime: Int64) throws
+    func loadSource(
+        seed: [UInt8], parties: Int, domain: SigningDomain, lifetime: Int64
+    ) throws
         -> any TransactionSource
 }
