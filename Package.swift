@@ -143,6 +143,14 @@ let package = Package(
             path: "Tools/chunkstore-crash-child"
         ),
 
+        // A key-value state machine with storage of its own (a whole state file per block), for tests
+        // only: not a product, and it depends on neither LMDB nor DemoVM.
+        .target(
+            name: "KeyValueMachine",
+            dependencies: ["DSMR", "DSMRNode", "SystemC", .product(name: "Crypto", package: "swift-crypto")],
+            path: "Tools/test-state-machine"
+        ),
+
         // The benchmark table: the store against raw LMDB in the same run.
         .executableTarget(
             name: "dsmr-bench",
@@ -185,6 +193,13 @@ let package = Package(
             ]
         ),
         .testTarget(name: "DemoVMTests", dependencies: ["DemoVM", "DSMRNode", "DSMR", "DSMRTestSupport"]),
+        .testTarget(
+            name: "KeyValueMachineTests",
+            dependencies: [
+                "KeyValueMachine", "DSMRNode", "DSMR", "DSMRTestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         .testTarget(
             name: "DSMRNodeRuntimeTests",
             dependencies: [
