@@ -150,6 +150,12 @@ let package = Package(
             dependencies: ["DSMR", "DSMRNode", "SystemC", .product(name: "Crypto", package: "swift-crypto")],
             path: "Tools/test-state-machine"
         ),
+        // For tests only: the node command line with the key-value state machine.
+        .executableTarget(
+            name: "dsmr-test-node",
+            dependencies: ["DSMRNodeCommands", "KeyValueMachine"],
+            path: "Tools/dsmr-test-node"
+        ),
 
         // The benchmark table: the store against raw LMDB in the same run.
         .executableTarget(
@@ -204,7 +210,7 @@ let package = Package(
             name: "DSMRNodeRuntimeTests",
             dependencies: [
                 "DSMRNodeRuntime", "DSMRDevnet", "DSMRNetwork", "DSMRNode", "DSMR", "ChunkStore", "StoreMaintenance",
-                "DemoVM", "DSMRTestSupport",
+                "DemoVM", "KeyValueMachine", "DSMRTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

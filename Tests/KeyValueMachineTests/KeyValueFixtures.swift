@@ -49,16 +49,20 @@ enum KeyValueFixtures {
     }
 
     /// The root of a state as the machine documents it, computed here
-    /// independently: SHA-256 of `"kv-root-v1" || (u16 len || key || u16
-    /// len || value)* || (writer || u64 next)*`, both in bytewise order.
+    /// independently: SHA-256 of `"kv-root-v2" || u32 count || (u16 len ||
+    /// key || u16 len || value)* || u32 count || (writer || u64 next)*`, both
+    /// in bytewise order.
     static func expectedRoot(entries: [String: String], writers: [[UInt8]: UInt64] = [:]) -> StateRoot {
-        var input = Array("kv-root-v1".utf8)
+        func count(_ value: Int) -> [UInt8] { (0..<4).reversed().map { UInt8(truncatingIfNeeded: value >> (8 * $0)) } }
+        var input = Array("kv-root-v2".utf8)
+        input += count(entries.count)
         let sortedEntries = entries.map { (Array($0.key.utf8), Array($0.value.utf8)) }
             .sorted { $0.0.lexicographicallyPrecedes($1.0) }
         for (key, value) in sortedEntries {
             input += [UInt8(key.count >> 8), UInt8(key.count & 0xff)] + key
             input += [UInt8(value.count >> 8), UInt8(value.count & 0xff)] + value
         }
+        input += count(writers.count)
         for (writer, next) in writers.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) {
             input += writer
             input += (0..<8).reversed().map { UInt8(truncatingIfNeeded: next >> (8 * UInt64($0))) }

@@ -14,10 +14,11 @@ import Synchronization
 /// ``KeyValueMachineError``, when the machine opens.
 ///
 /// The state root is the SHA-256 of
-/// `"kv-root-v1" || for each key in bytewise order: key length (u16) || key
-/// || value length (u16) || value || for each writer in bytewise order:
-/// writer (32) || next sequence (u64)`, integers big-endian, a writer being
-/// listed once a write of its has applied.
+/// `"kv-root-v2" || entry count (u32) || for each key in bytewise order: key
+/// length (u16) || key || value length (u16) || value || writer count (u32)
+/// || for each writer in bytewise order: writer (32) || next sequence
+/// (u64)`, integers big-endian, a writer being listed once a write of its
+/// has applied.
 ///
 /// It shows what a ``StateMachine`` needs without LMDB; only the latest
 /// state is kept, and a block costs time linear in the whole state.

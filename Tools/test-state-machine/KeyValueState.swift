@@ -39,23 +39,27 @@ struct KeyValueState: Hashable, Sendable {
     }
 
     /// The domain separator that starts the root's input.
-    static let rootTag = Array("kv-root-v1".utf8)
+    static let rootTag = Array("kv-root-v2".utf8)
 
     /// The state root: the SHA-256 of
-    /// `"kv-root-v1" || for each key in order: key length (u16) || key ||
-    /// value length (u16) || value || for each writer in order: writer (32)
-    /// || next sequence (u64)`, integers big-endian.
+    /// `"kv-root-v2" || entry count (u32) || for each key in order: key
+    /// length (u16) || key || value length (u16) || value || writer count
+    /// (u32) || for each writer in order: writer (32) || next sequence
+    /// (u64)`, integers big-endian. The counts make the input a prefix-free
+    /// encoding of the state: two states never hash the same input.
     ///
     /// Simple and obviously deterministic, at a cost linear in the state.
     func root() -> StateRoot {
         var hasher = SHA256()
         hasher.update(data: Self.rootTag)
+        hasher.update(data: Self.bigEndian(UInt32(entries.keys.count)))
         for (key, value) in entries.pairs {
             hasher.update(data: Self.bigEndian(UInt16(key.count)))
             hasher.update(data: key)
             hasher.update(data: Self.bigEndian(UInt16(value.count)))
             hasher.update(data: value)
         }
+        hasher.update(data: Self.bigEndian(UInt32(nextSequences.keys.count)))
         for (writer, next) in nextSequences.pairs {
             hasher.update(data: writer)
             hasher.update(data: Self.bigEndian(next))
