@@ -27,7 +27,7 @@ public enum DemoQuery: Hashable, Sendable {
 
     /// Decodes a request strictly.
     ///
-    /// - Throws: ``StateMachineError/badQuery(_:)`` naming what is wrong.
+    /// - Throws: `StateMachineError.badQuery` naming what is wrong.
     public init(decoding bytes: [UInt8]) throws {
         var reader = CanonicalReader(bytes, root: "demo query")
         do {
@@ -49,7 +49,7 @@ public enum DemoQuery: Hashable, Sendable {
 
     /// Decodes the answer to ``nonces(_:)`` asked about `count` accounts.
     ///
-    /// - Throws: ``StateMachineError/badQuery(_:)`` when it is not `count` nonces.
+    /// - Throws: `StateMachineError.badQuery` when it is not `count` nonces.
     public static func decodeNonces(_ bytes: [UInt8], count expected: Int) throws -> [UInt64] {
         var reader = CanonicalReader(bytes, root: "demo nonces")
         do {

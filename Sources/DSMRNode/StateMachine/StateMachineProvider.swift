@@ -44,7 +44,11 @@ public protocol StateMachineProvider: Sendable {
     /// The load for a devnet started from ``devnetGenesis(seed:parties:)``
     /// with the same seed and parties.
     ///
-    /// - Parameter lifetime: how long (ms) each transaction stays valid after it is made.
+    /// - Parameters:
+    ///   - seed: the devnet's seed, as given to the genesis.
+    ///   - parties: how many parties, as given to the genesis.
+    ///   - domain: the chain's signing domain.
+    ///   - lifetime: how long (ms) each transaction stays valid after it is made.
     func loadSource(
         seed: [UInt8], parties: Int, domain: SigningDomain, lifetime: Int64
     ) throws

@@ -11,7 +11,7 @@ import Synchronization
 /// transport, node core, control socket and chunk-building loop, from a
 /// ``NodeConfiguration`` and the chain's `StateMachineProvider`.
 ///
-/// ``init(_:logger:)`` opens everything; ``run()`` builds chunks until ``stop()``,
+/// ``init(_:stateMachine:logger:)`` opens everything; ``run()`` builds chunks until ``stop()``,
 /// then shuts down in order: the control socket, the chunk loop, the
 /// transport (finishing work in hand), then the state and the store.
 public final class NodeRunner: Sendable {
