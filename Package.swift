@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "DemoVM", targets: ["DemoVM"]),
         .library(name: "DSMRNetwork", targets: ["DSMRNetwork"]),
         .library(name: "DSMRNodeRuntime", targets: ["DSMRNodeRuntime"]),
+        .library(name: "DSMRNodeCommands", targets: ["DSMRNodeCommands"]),
         .executable(name: "dsmr-node", targets: ["dsmr-node"]),
         .executable(name: "dsmr-store", targets: ["dsmr-store"]),
         .executable(name: "dsmr-bench", targets: ["dsmr-bench"]),
@@ -81,7 +82,7 @@ let package = Package(
         .target(
             name: "DSMRNodeRuntime",
             dependencies: [
-                "DSMR", "DSMRNode", "DSMRNetwork", "ChunkStore", "DemoVM", "SystemC",
+                "DSMR", "DSMRNode", "DSMRNetwork", "ChunkStore", "SystemC",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -95,20 +96,28 @@ let package = Package(
         .target(
             name: "DSMRDevnet",
             dependencies: [
-                "DSMRNodeRuntime", "DSMR", "DSMRNode", "DemoVM", "SystemC",
+                "DSMRNodeRuntime", "DSMR", "DSMRNode", "SystemC",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
 
-        // Runs a validator, or a local devnet of them.
-        .executableTarget(
-            name: "dsmr-node",
+        // A node binary's command line (keygen, run, devnet, replay) over any state machine.
+        .target(
+            name: "DSMRNodeCommands",
             dependencies: [
-                "DSMRNodeRuntime", "DSMRDevnet", "DSMR",
+                "DSMRNodeRuntime", "DSMRDevnet", "DSMRNode", "DSMR", "ChunkStore", "SystemC",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-            ],
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
+
+        // Runs a DemoVM validator, or a local devnet of them.
+        .executableTarget(
+            name: "dsmr-node",
+            dependencies: ["DSMRNodeCommands", "DemoVM"],
             path: "Tools/dsmr-node"
         ),
 
@@ -132,6 +141,20 @@ let package = Package(
             name: "chunkstore-crash-child",
             dependencies: ["ChunkStore", "DSMR", "SystemC"],
             path: "Tools/chunkstore-crash-child"
+        ),
+
+        // A key-value state machine with storage of its own (a whole state file per block), for tests
+        // only: not a product, and it depends on neither LMDB nor DemoVM.
+        .target(
+            name: "KeyValueMachine",
+            dependencies: ["DSMR", "DSMRNode", "SystemC", .product(name: "Crypto", package: "swift-crypto")],
+            path: "Tools/test-state-machine"
+        ),
+        // For tests only: the node command line with the key-value state machine.
+        .executableTarget(
+            name: "dsmr-test-node",
+            dependencies: ["DSMRNodeCommands", "KeyValueMachine"],
+            path: "Tools/dsmr-test-node"
         ),
 
         // The benchmark table: the store against raw LMDB in the same run.
@@ -177,10 +200,17 @@ let package = Package(
         ),
         .testTarget(name: "DemoVMTests", dependencies: ["DemoVM", "DSMRNode", "DSMR", "DSMRTestSupport"]),
         .testTarget(
+            name: "KeyValueMachineTests",
+            dependencies: [
+                "KeyValueMachine", "DSMRNode", "DSMR", "DSMRTestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .testTarget(
             name: "DSMRNodeRuntimeTests",
             dependencies: [
                 "DSMRNodeRuntime", "DSMRDevnet", "DSMRNetwork", "DSMRNode", "DSMR", "ChunkStore", "StoreMaintenance",
-                "DemoVM", "DSMRTestSupport",
+                "DemoVM", "KeyValueMachine", "DSMRTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

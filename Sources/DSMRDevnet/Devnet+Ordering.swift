@@ -145,7 +145,7 @@ extension Devnet {
         return nil
     }
 
-    /// Tells the load generator which transfers the newly executed blocks carried.
+    /// Tells the load generator which transactions the newly executed blocks carried.
     func collectExecutedTransactions() async {
         let (from, tip) = chain.withLock { ($0.digestsThrough, $0.tip?.height ?? 0) }
         guard from < tip else { return }

@@ -28,7 +28,7 @@ extension Devnet {
     /// only that run).
     ///
     /// - Parameters:
-    ///   - rate: transfers submitted per second; nil takes ``DevnetOptions/transactionRate``.
+    ///   - rate: transactions submitted per second; nil takes ``DevnetOptions/transactionRate``.
     ///   - duration: how long the load runs; nil takes ``DevnetOptions/duration``.
     ///   - report: called with a status line every ``DevnetOptions/statusInterval``.
     package func runLoad(
@@ -53,10 +53,11 @@ extension Devnet {
         return try await summarise(seconds: loadSeconds, base: base)
     }
 
-    /// Signs `count` transfers ahead, valid until `expiry` (ms since 1970),
-    /// for the next runs to submit: the load generator's signing then does
-    /// not compete with the validators for the CPU while the load runs.
-    package func signAhead(count: Int, expiry: Int64) { generator.signAhead(count: count, expiry: expiry) }
+    /// Has the load's source make `count` transactions ahead, valid until
+    /// `expiry` (ms since 1970), for the next runs to submit: DemoVM's
+    /// signing then does not compete with the validators for the CPU while
+    /// the load runs.
+    package func prepareLoad(count: Int, expiry: Int64) { generator.prepare(count: count, expiry: expiry) }
 
     /// The counts when a run started, which its reports and summary subtract.
     struct RunBase {
@@ -75,7 +76,7 @@ extension Devnet {
         var quiet: (since: ContinuousClock.Instant, blocks: Int)?
         while generator.pendingCount > 0, ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(250))
-            await reconcileStuckSenders(olderThan: .milliseconds(rules.chunkLifetime))
+            await reconcileStuckLanes(olderThan: .milliseconds(rules.chunkLifetime))
             try? await refreshStatus()
             let blocks = chain.withLock { $0.ordered }
             let mempools = members.withLock { members in
@@ -123,27 +124,22 @@ extension Devnet {
             }
             if ContinuousClock.now - lastReconcile > .seconds(2) {
                 lastReconcile = .now
-                await reconcileStuckSenders(olderThan: .milliseconds(2 * rules.chunkLifetime + 2_000))
+                await reconcileStuckLanes(olderThan: .milliseconds(2 * rules.chunkLifetime + 2_000))
             }
             if last { break }
             try? await Task.sleep(for: tick)
         }
     }
 
-    /// Reads the executed nonces of senders with old pending transfers and
-    /// lets the generator restart those whose transfers were lost.
-    func reconcileStuckSenders(olderThan age: Duration) async {
-        let stuck = generator.stuckSenders(olderThan: age)
-        guard !stuck.isEmpty, let tip = chain.withLock({ $0.tip }) else { return }
+    /// Has the load's source decide, from a validator that executed the
+    /// tip, which transactions of lanes pending longer than `age` are lost.
+    func reconcileStuckLanes(olderThan age: Duration) async {
+        guard generator.pendingCount > 0, let tip = chain.withLock({ $0.tip }) else { return }
         let reference = members.withLock { members in
             members.indices.first { members[$0].client != nil && members[$0].status?.executedHeight ?? 0 >= tip.height }
         }
         guard let reference, let client = client(of: reference) else { return }
-        let accounts = stuck.map { generator.accounts[$0].publicKey }
-        guard case .nonces(let nonces)? = try? await client.send(.nonces(accounts)), nonces.count == stuck.count else {
-            return
-        }
-        generator.reconcile(nonces: Dictionary(uniqueKeysWithValues: zip(stuck, nonces)), chainTime: tip.timestamp)
+        await generator.reconcile(olderThan: age, chainTime: tip.timestamp, query: Self.query(client))
     }
 
     func reportStatus(
@@ -225,9 +221,9 @@ extension Devnet {
 package struct DevnetProgress: Sendable {
     /// Seconds since the load started.
     package var elapsed: Double
-    /// Transfers submitted per second since the last report.
+    /// Transactions submitted per second since the last report.
     package var submittedPerSecond: Double
-    /// Transfers executed per second since the last report.
+    /// Transactions executed per second since the last report.
     package var executedPerSecond: Double
     /// Chunks certified per second, over all validators.
     package var certificatesPerSecond: Double
@@ -239,7 +235,7 @@ package struct DevnetProgress: Sendable {
     package var p99: Duration?
     /// The chain's height.
     package var height: UInt64
-    /// Transfers submitted and not yet executed.
+    /// Transactions submitted and not yet executed.
     package var pending: Int
     /// Each validator's store size.
     package var storeBytes: [UInt64]
@@ -247,9 +243,9 @@ package struct DevnetProgress: Sendable {
     package var validatorsUp: Int
     /// Validators in the devnet.
     package var validators: Int
-    /// Transfers submitted since the run started.
+    /// Transactions submitted since the run started.
     package var submitted = 0
-    /// Transfers executed since the run started.
+    /// Transactions executed since the run started.
     package var executed = 0
     /// Chunks certified since the run started, over all validators.
     package var certificates: UInt64 = 0

@@ -1,11 +1,13 @@
 import DSMRNodeRuntime
 import DSMR
+import DSMRNode
 import Foundation
 import Synchronization
 
-/// A local devnet: N `dsmr-node` processes on 127.0.0.1, a load generator
-/// submitting signed DemoVM transfers over their control sockets, and an
-/// ordering driver.
+/// A local devnet: N node processes on 127.0.0.1 (`dsmr-node`, or a chain's
+/// own binary), a load generator submitting the state machine's
+/// transactions (DemoVM: signed transfers) over their control sockets, and
+/// an ordering driver.
 ///
 /// The ordering driver is a test driver, not consensus: one sequencer
 /// (this process) asks validators in turn to build a block on the chain
@@ -52,7 +54,8 @@ package final class Devnet: Sendable {
     /// writes every validator's configuration with fresh ports.
     package init(_ options: DevnetOptions) throws {
         self.options = options
-        layout = try DevnetLayout.prepare(directory: options.directory, validators: options.validators)
+        layout = try DevnetLayout.prepare(
+            directory: options.directory, validators: options.validators, provider: options.provider)
         guard layout.controlSocket(options.validators - 1).utf8.count < 104 else {
             throw ConfigurationError(
                 "the devnet directory \(layout.directory) is too long for its validators' control sockets "
@@ -67,17 +70,19 @@ package final class Devnet: Sendable {
         guard let chainID = try? ChainID(hex: layout.identity.chainID) else {
             throw ConfigurationError("devnet.json: chainID is not 32 bytes of hex")
         }
-        generator = LoadGenerator(
-            accounts: try layout.accounts(), validators: keys, set: set,
+        let source = try options.provider.loadSource(
+            seed: try layout.loadSeed(), parties: layout.identity.accounts,
             domain: SigningDomain(networkID: layout.identity.networkID, chainID: chainID),
             lifetime: 2 * rules.chunkLifetime)
+        generator = LoadGenerator(source: source, validators: keys, set: set)
         members = Mutex(Array(repeating: Member(), count: options.validators))
     }
 
     // MARK: Processes
 
     /// Starts every validator and connects to its control socket, then
-    /// starts each account's transfers at the nonce the chain has executed.
+    /// lets the load's source catch up with the executed state (DemoVM: each
+    /// account's transfers start at the nonce the chain has executed).
     ///
     /// Ports are picked free just before the validators start; should one be
     /// taken meanwhile (a validator fails to start), every validator is
@@ -109,7 +114,7 @@ package final class Devnet: Sendable {
             chain.blocks[tip.height] = tip
             chain.digestsThrough = tip.height
         }
-        // The nonces of a state that executed everything accepted (a node
+        // The load reads a state that executed everything accepted (a node
         // executes what it accepted before a stop right after it starts).
         let deadline = ContinuousClock.now + .seconds(60)
         while case .status(let status) = try await reference.send(.status),
@@ -120,12 +125,11 @@ package final class Devnet: Sendable {
             }
             try await Task.sleep(for: .milliseconds(50))
         }
-        let accounts = generator.accounts.map(\.publicKey)
-        guard case .nonces(let nonces) = try await reference.send(.nonces(accounts)), nonces.count == accounts.count
-        else {
-            throw DevnetError("validator did not return the accounts' nonces")
+        do {
+            try await generator.source.synchronize(query: Self.query(reference))
+        } catch {
+            throw DevnetError("cannot read the load's executed state from validator \(statusIndex(top)): \(error)")
         }
-        generator.startNonces(nonces)
     }
 
     /// Starts validator `index` and waits until its control socket answers.
@@ -197,6 +201,17 @@ package final class Devnet: Sendable {
     package func process(_ index: Int) -> NodeProcess? { members.withLock { $0[index].process } }
 
     func client(of index: Int) -> ControlClient? { members.withLock { $0[index].client } }
+
+    /// Sends state-machine queries to `client` over its control socket.
+    static func query(_ client: ControlClient) -> StateQuery {
+        { request in
+            switch try await client.send(.query(request)) {
+            case .answer(let answer): return answer
+            case .error(let error): throw DevnetError("query refused: \(error)")
+            default: throw DevnetError("query answered with something else")
+            }
+        }
+    }
 
     func statusIndex(_ status: NodeStatus) -> Int { keys.firstIndex(of: status.nodeID) ?? 0 }
 

@@ -1,7 +1,7 @@
 import DSMRNodeRuntime
 import Crypto
 import DSMR
-import DemoVM
+import DSMRNode
 import Foundation
 import NIOCore
 import NIOPosix
@@ -10,12 +10,12 @@ import NIOPosix
 /// and stores, and the funded accounts, kept between runs.
 ///
 /// ```
-/// DIR/devnet.json         network and chain ids, genesis time, validator count, account seed
-/// DIR/genesis.json        the DemoVM balances (dsmr-store replay --genesis takes it)
+/// DIR/devnet.json         network and chain ids, genesis time, validator count, load seed
+/// DIR/genesis.json        the state machine's genesis (dsmr-store replay --genesis takes DemoVM's)
 /// DIR/node<i>/node.key    validator i's key (0600)
 /// DIR/node<i>/node.json   its configuration, rewritten each run with fresh ports
 /// DIR/node<i>/store       its chunk store
-/// DIR/node<i>/state       its DemoVM state
+/// DIR/node<i>/state       its state machine's state
 /// DIR/node<i>/node.log    its log, appended each run
 /// ```
 package struct DevnetLayout: Sendable {
@@ -29,9 +29,9 @@ package struct DevnetLayout: Sendable {
         package var genesisTime: Int64
         /// How many validators.
         package var validators: Int
-        /// Hex seed the load generator's accounts derive from.
+        /// Hex seed the load's parties (DemoVM: funded accounts) derive from.
         package var accountSeed: String
-        /// How many funded accounts.
+        /// How many parties the load has.
         package var accounts: Int
     }
 
@@ -50,15 +50,18 @@ package struct DevnetLayout: Sendable {
     package func controlSocket(_ index: Int) -> String { "\(nodeDirectory(index))/control.sock" }
     /// The store of validator `index`.
     package func storePath(_ index: Int) -> String { "\(nodeDirectory(index))/store" }
-    /// The DemoVM genesis file.
+    /// The state machine's genesis file.
     package var genesisPath: String { "\(directory)/genesis.json" }
 
     /// Opens the devnet at `directory`, creating it (mode 0700) with
-    /// `validators` new keys when it does not exist.
+    /// `validators` new keys and `provider`'s genesis for `accounts` load
+    /// parties when it does not exist.
     ///
     /// - Throws: `ConfigurationError` when the directory holds a devnet of
     ///   another size, or cannot be created.
-    package static func prepare(directory: String, validators: Int, accounts: Int = 256) throws -> DevnetLayout {
+    package static func prepare(
+        directory: String, validators: Int, provider: any StateMachineProvider, accounts: Int = 256
+    ) throws -> DevnetLayout {
         let directory = URL(fileURLWithPath: directory).standardizedFileURL.path
         let identityPath = "\(directory)/devnet.json"
         let manager = FileManager.default
@@ -88,27 +91,21 @@ package struct DevnetLayout: Sendable {
                 attributes: [.posixPermissions: 0o700])
             try Ed25519Signer.generate().writeKeyFile(to: "\(layout.nodeDirectory(index))/node.key")
         }
-        let genesis = DemoGenesis(
-            accounts: try layout.accounts().map { .init(account: Hex.encode($0.publicKey), balance: 1 << 40) })
+        let genesis = try provider.devnetGenesis(seed: try layout.loadSeed(), parties: accounts)
+        try Data(genesis).write(to: URL(fileURLWithPath: layout.genesisPath), options: .atomic)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(genesis).write(to: URL(fileURLWithPath: layout.genesisPath), options: .atomic)
         // Written last: a devnet.json means the rest is there.
         try encoder.encode(identity).write(to: URL(fileURLWithPath: identityPath), options: .atomic)
         return layout
     }
 
-    /// The funded accounts' keys, derived from the identity's seed.
-    package func accounts() throws -> [Ed25519Signer] {
+    /// The seed the load's parties derive from.
+    package func loadSeed() throws -> [UInt8] {
         guard let seed = Hex.decode(identity.accountSeed), seed.count == 32 else {
             throw ConfigurationError("devnet.json: accountSeed is not 32 bytes of hex")
         }
-        return try (0..<identity.accounts).map { index in
-            var hasher = SHA256()
-            hasher.update(data: seed)
-            hasher.update(data: withUnsafeBytes(of: UInt64(index).bigEndian) { Array($0) })
-            return try Ed25519Signer(seed: Array(hasher.finalize()))
-        }
+        return seed
     }
 
     /// The validators' keys.

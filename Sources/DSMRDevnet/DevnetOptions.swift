@@ -1,4 +1,6 @@
+import DSMRNode
 import DSMRNodeRuntime
+
 /// How a ``Devnet`` runs.
 package struct DevnetOptions: Sendable {
     /// The devnet's directory (keys, configurations, stores), reused on the next run.
@@ -7,27 +9,34 @@ package struct DevnetOptions: Sendable {
     package var validators = 4
     /// How long the load runs; nil runs until ``Devnet/stopLoad()``.
     package var duration: Duration? = .seconds(20)
-    /// Transfers submitted per second.
+    /// Transactions submitted per second.
     package var transactionRate = 500
-    /// The `dsmr-node` executable to start validators with.
+    /// The node executable to start validators with (`dsmr-node`, or a
+    /// chain's own binary built on `DSMRNodeCommands`): it must run
+    /// ``provider``'s state machine.
     package var executable: String
+    /// The state machine the validators run: it writes a new devnet's
+    /// genesis and makes the load.
+    package var provider: any StateMachineProvider
     /// How often the ordering driver asks for a block.
     package var blockInterval: Duration = .milliseconds(250)
     /// How often status is reported.
     package var statusInterval: Duration = .seconds(1)
     /// How long after the load stops the devnet waits for what was submitted to execute.
     package var drainTimeout: Duration = .seconds(20)
-    /// Submission pauses while this many transfers are pending (submitted, not
+    /// Submission pauses while this many transactions are pending (submitted, not
     /// yet executed), and the time paused is not made up later; nil never pauses.
     /// Bounds the backlog when the offered rate is above what the devnet executes.
     package var maxPending: Int?
     /// The protocol rules; absent fields take the devnet's.
     package var rules = RulesConfiguration()
 
-    /// Options for a devnet in `directory` whose validators run `executable`.
-    package init(directory: String, executable: String) {
+    /// Options for a devnet in `directory` whose validators run `executable`
+    /// with `provider`'s state machine.
+    package init(directory: String, executable: String, provider: any StateMachineProvider) {
         self.directory = directory
         self.executable = executable
+        self.provider = provider
     }
 }
 
@@ -53,15 +62,15 @@ package struct DevnetSummary: Codable, Sendable {
     package var validators: Int
     /// Seconds the load ran.
     package var seconds: Double
-    /// Transfers submitted.
+    /// Transactions submitted.
     package var submitted: Int
-    /// Transfers executed.
+    /// Transactions executed.
     package var executed: Int
-    /// Transfers lost (their node died with them, or their chunk was never certified) and re-sent.
+    /// Transactions lost (their node died with them, or their chunk was never certified) and re-sent.
     package var lost: Int
-    /// Transfers still pending when the run ended.
+    /// Transactions still pending when the run ended.
     package var pending: Int
-    /// Executed transfers per second of load.
+    /// Executed transactions per second of load.
     package var executedPerSecond: Double
     /// Blocks ordered.
     package var blocks: Int

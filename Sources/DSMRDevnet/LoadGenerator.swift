@@ -1,38 +1,23 @@
-import DSMRNodeRuntime
 import DSMR
 import DSMRNode
-import DemoVM
-import Dispatch
 import Synchronization
 
-/// Signs DemoVM transfers between the devnet's funded accounts at a steady
-/// rate, sends each to the validator the partition assigns its sender to,
-/// and tracks each one until it executes or is known lost.
+/// Submits a ``TransactionSource``'s transactions at a steady rate, each to
+/// the validator the partition assigns its sponsor to, and tracks each one
+/// until it executes or is known lost.
 ///
-/// A transfer is lost when its node dies with it in the mempool, or its
-/// chunk was never certified: it then expires (chain time passes its
-/// expiry) without executing, and every later transfer of its sender is
-/// stuck behind its nonce. ``reconcile(nonces:chainTime:)`` finds such
-/// senders from the executed nonces and restarts them at the executed nonce.
+/// A transaction is lost when its node dies with it in the mempool, or its
+/// chunk was never certified and it expired. Lanes with a transaction
+/// pending too long are handed to the source, which says which of their
+/// transactions can never execute (``reconcile(olderThan:chainTime:query:)``).
 final class LoadGenerator: Sendable {
     struct Pending {
-        let sender: Int
-        let nonce: UInt64
-        let expiry: Int64
+        let transaction: LoadTransaction
         let submitted: ContinuousClock.Instant
     }
 
-    /// A transfer signed ahead of time, waiting for its sender to reach its nonce.
-    struct Signed {
-        let digest: [UInt8]
-        let bytes: [UInt8]
-        let expiry: Int64
-    }
-
     struct State {
-        var nextNonce: [UInt64]
         var pending: [[UInt8]: Pending] = [:]
-        var pendingBySender: [Int: Set<UInt64>] = [:]
         var submitted = 0
         var executed = 0
         var lost = 0
@@ -42,117 +27,66 @@ final class LoadGenerator: Sendable {
         var latenciesSeen = 0
         var recent: [Duration] = []
         var round = 0
-        /// Transfers signed ahead, by sender, then nonce.
-        var signed: [Int: [UInt64: Signed]] = [:]
     }
 
-    let accounts: [Ed25519Signer]
-    let domain: SigningDomain
-    let set: ValidatorSet
-    /// Index of the validator (in the devnet's order) each account's transfers go to.
+    /// Where the transactions come from.
+    let source: any TransactionSource
+    /// Index of the validator (in the devnet's order) each lane's transactions go to.
     let assignment: [Int]
-    /// How long a transfer stays valid after it is signed (ms).
-    let lifetime: Int64
-    let state: Mutex<State>
+    let state = Mutex(State())
 
-    init(accounts: [Ed25519Signer], validators: [NodeID], set: ValidatorSet, domain: SigningDomain, lifetime: Int64) {
-        self.accounts = accounts
-        self.domain = domain
-        self.set = set
-        self.lifetime = lifetime
+    init(source: any TransactionSource, validators: [NodeID], set: ValidatorSet) {
+        self.source = source
         let index = Dictionary(uniqueKeysWithValues: validators.enumerated().map { ($1, $0) })
-        assignment = accounts.map { index[TransactionPartition.validator(for: $0.publicKey, in: set)] ?? 0 }
-        state = Mutex(State(nextNonce: [UInt64](repeating: 0, count: accounts.count)))
-    }
-
-    /// Starts each account (in ``accounts`` order) at the nonce its state has executed.
-    func startNonces(_ nonces: [UInt64]) {
-        state.withLock { state in
-            for (index, nonce) in nonces.enumerated() where index < state.nextNonce.count {
-                state.nextNonce[index] = max(state.nextNonce[index], nonce)
-            }
+        assignment = (0..<source.laneCount).map { lane in
+            index[TransactionPartition.validator(for: source.sponsor(ofLane: lane), in: set)] ?? 0
         }
     }
 
-    /// Counts every transfer still pending as lost (nothing can execute it
-    /// any more) and restarts its sender at its lowest pending nonce.
+    /// Counts every transaction still pending as lost (nothing can execute
+    /// it any more) and lets the source reuse their places.
     func abandonPending() {
-        state.withLock { state in
-            for pending in state.pending.values {
-                state.nextNonce[pending.sender] = min(state.nextNonce[pending.sender], pending.nonce)
+        let abandoned = state.withLock { state in
+            defer {
+                state.lost += state.pending.count
+                state.pending = [:]
             }
-            state.lost += state.pending.count
-            state.pending = [:]
-            state.pendingBySender = [:]
+            return state.pending.values.map(\.transaction)
         }
+        source.abandon(abandoned)
     }
 
-    /// Signs `count` transfers from accounts whose validator is in `live`,
+    /// Makes `count` transactions from lanes whose validator is in `live`,
     /// round-robin, and returns them by validator index.
-    func make(count: Int, live: Set<Int>, now: Int64) -> [Int: [(digest: [UInt8], bytes: [UInt8])]] {
-        var batches: [Int: [(digest: [UInt8], bytes: [UInt8])]] = [:]
-        guard !live.isEmpty else { return batches }
+    func make(count: Int, live: Set<Int>, now: Int64) -> [Int: [LoadTransaction]] {
+        var batches: [Int: [LoadTransaction]] = [:]
+        let lanes = source.laneCount
+        guard !live.isEmpty, lanes > 0 else { return batches }
         var made = 0
         var tries = 0
-        while made < count, tries < count * accounts.count {
+        while made < count, tries < count * lanes {
             tries += 1
-            let sender = state.withLock { state -> Int in
+            let lane = state.withLock { state -> Int in
                 defer { state.round += 1 }
-                return state.round % accounts.count
+                return state.round % lanes
             }
-            let node = assignment[sender]
-            guard live.contains(node) else { continue }
-            let nonce = state.withLock { state -> UInt64 in
-                defer { state.nextNonce[sender] += 1 }
-                return state.nextNonce[sender]
-            }
-            let ahead = state.withLock { $0.signed[sender]?.removeValue(forKey: nonce) }
-            guard let transfer = ahead ?? sign(sender: sender, nonce: nonce, expiry: now + lifetime) else { continue }
+            let node = assignment[lane]
+            guard live.contains(node), let transaction = source.next(lane: lane, now: now) else { continue }
             state.withLock { state in
-                state.pending[transfer.digest] = Pending(
-                    sender: sender, nonce: nonce, expiry: transfer.expiry, submitted: .now)
-                state.pendingBySender[sender, default: []].insert(nonce)
+                state.pending[transaction.digest] = Pending(transaction: transaction, submitted: .now)
                 state.submitted += 1
             }
-            batches[node, default: []].append((transfer.digest, transfer.bytes))
+            batches[node, default: []].append(transaction)
             made += 1
         }
         return batches
     }
 
-    /// Signs, on every core, the next `count` transfers ``make(count:live:now:)``
-    /// would make (round-robin over every account, from each one's next
-    /// nonce), valid until `expiry`, and keeps them for it: signing is the
-    /// clients' work, and done ahead it does not compete with the validators
-    /// for the CPU. A transfer made later at a nonce signed ahead uses it.
-    func signAhead(count: Int, expiry: Int64) {
-        guard count > 0 else { return }
-        let (round, next) = state.withLock { ($0.round, $0.nextNonce) }
-        let senders = accounts.count
-        let results = Mutex([Int: [UInt64: Signed]]())
-        DispatchQueue.concurrentPerform(iterations: senders) { sender in
-            // The senders `count` transfers from `round` on go to, and how many each.
-            let first = (sender - round % senders + senders) % senders
-            let own = first < count ? (count - first + senders - 1) / senders : 0
-            var made: [UInt64: Signed] = [:]
-            for nonce in next[sender]..<(next[sender] + UInt64(own)) {
-                if let transfer = sign(sender: sender, nonce: nonce, expiry: expiry) { made[nonce] = transfer }
-            }
-            results.withLock { $0[sender] = made }
-        }
-        let made = results.withLock { $0 }
-        state.withLock { state in
-            for (sender, transfers) in made { state.signed[sender, default: [:]].merge(transfers) { _, new in new } }
-        }
-    }
-
-    private func sign(sender: Int, nonce: UInt64, expiry: Int64) -> Signed? {
-        let recipient = accounts[(sender + 1) % accounts.count].publicKey
-        guard
-            let transfer = try? Transfer.sign(
-                sender: accounts[sender], recipient: recipient, amount: 1, nonce: nonce, expiry: expiry, domain: domain)
-        else { return nil }
-        return Signed(digest: transfer.id.bytes, bytes: transfer.encoded(), expiry: expiry)
+    /// Has the source make, ahead, the next `count` transactions
+    /// ``make(count:live:now:)`` would take, valid until `expiry`.
+    func prepare(count: Int, expiry: Int64) {
+        let round = state.withLock { $0.round }
+        source.prepare(count: count, firstLane: round % max(source.laneCount, 1), expiry: expiry)
     }
 
     /// Records that the transactions with `digests` executed.
@@ -161,7 +95,6 @@ final class LoadGenerator: Sendable {
         state.withLock { state in
             for digest in digests {
                 guard let pending = state.pending.removeValue(forKey: digest) else { continue }
-                state.pendingBySender[pending.sender]?.remove(pending.nonce)
                 state.executed += 1
                 let latency = now - pending.submitted
                 Self.sample(latency, into: &state)
@@ -170,44 +103,33 @@ final class LoadGenerator: Sendable {
         }
     }
 
-    /// The senders with a transfer pending longer than `age`.
-    func stuckSenders(olderThan age: Duration) -> [Int] {
+    /// Every pending transaction of the lanes with one pending longer than `age`.
+    func stuck(olderThan age: Duration) -> [LoadTransaction] {
         let cutoff = ContinuousClock.now - age
         return state.withLock { state in
-            Array(Set(state.pending.values.filter { $0.submitted < cutoff }.map(\.sender))).sorted()
+            let lanes = Set(state.pending.values.filter { $0.submitted < cutoff }.map(\.transaction.lane))
+            return state.pending.values.map(\.transaction).filter { lanes.contains($0.lane) }
         }
     }
 
-    /// Given the executed nonce of each sender in `nonces`: transfers below
-    /// it that were never seen applied lost their nonce to another; a sender whose next transfer
-    /// expired before `chainTime` without executing lost it and everything
-    /// after it, and starts again at the executed nonce. Returns how many were lost.
+    /// Asks the source which transactions of lanes stuck longer than `age`
+    /// can never execute, and counts them lost. Returns how many.
     @discardableResult
-    func reconcile(nonces: [Int: UInt64], chainTime: Int64) -> Int {
+    func reconcile(olderThan age: Duration, chainTime: Int64, query: StateQuery) async -> Int {
+        let stuck = stuck(olderThan: age)
+        guard !stuck.isEmpty else { return 0 }
+        let lost = await source.lost(among: stuck, chainTime: chainTime, query: query)
+        return forget(lost)
+    }
+
+    /// Counts the pending transactions with `digests` as lost; returns how many were pending.
+    @discardableResult
+    func forget(_ digests: Set<[UInt8]>) -> Int {
         state.withLock { state in
-            var lost = 0
-            for (sender, executedNonce) in nonces {
-                let mine = state.pending.filter { $0.value.sender == sender }
-                // Below the executed nonce but never seen applied: another
-                // transfer took that nonce (only applied digests count as executed).
-                for (digest, pending) in mine where pending.nonce < executedNonce {
-                    state.pending.removeValue(forKey: digest)
-                    lost += 1
-                }
-                let waiting = mine.filter { $0.value.nonce >= executedNonce }
-                let next = waiting.first { $0.value.nonce == executedNonce }
-                let blocked = next.map { $0.value.expiry < chainTime } ?? !waiting.isEmpty
-                guard blocked else {
-                    state.pendingBySender[sender] = Set(waiting.map(\.value.nonce))
-                    continue
-                }
-                for digest in waiting.keys { state.pending.removeValue(forKey: digest) }
-                lost += waiting.count
-                state.pendingBySender[sender] = []
-                state.nextNonce[sender] = executedNonce
-            }
-            state.lost += lost
-            return lost
+            var count = 0
+            for digest in digests where state.pending.removeValue(forKey: digest) != nil { count += 1 }
+            state.lost += count
+            return count
         }
     }
 
@@ -219,7 +141,7 @@ final class LoadGenerator: Sendable {
         }
     }
 
-    /// Transfers submitted and neither executed nor lost.
+    /// Transactions submitted and neither executed nor lost.
     var pendingCount: Int { state.withLock { $0.pending.count } }
 
     /// The most latencies kept for the quantiles; past it they are a uniform

@@ -17,9 +17,11 @@ import LMDB
 /// The state root is the SHA-256 over every account in key order of
 /// `account (32) || balance (u64) || nonce (u64)`: simple and obviously
 /// deterministic, at a cost linear in the number of accounts per block.
-public final class DemoVM: Assembler, Sendable {
+public final class DemoVM: StateMachine, Sendable {
     /// The signing domain transfers are signed in.
     public let domain: SigningDomain
+    /// The state's directory.
+    public let path: String
     let environment: Environment
     let accounts: Database
     let meta: Database
@@ -39,6 +41,7 @@ public final class DemoVM: Assembler, Sendable {
         accounts = try environment.database("accounts")
         meta = try environment.database("meta")
         self.domain = domain
+        self.path = path
         try environment.write { txn in
             guard try txn.get(Self.genesisKey, in: meta) == nil else { return }
             for (account, balance) in genesis {
@@ -56,15 +59,14 @@ public final class DemoVM: Assembler, Sendable {
         try environment.read { txn in try Self.storedRoot(Self.genesisKey, txn, meta) }
     }
 
-    /// The last height executed and its root, or nil before the first block.
-    public func executed() throws -> (height: UInt64, root: StateRoot)? {
+    public func executedState() throws -> ExecutedState? {
         try environment.read { txn in
             guard let height = try txn.get(Self.heightKey, in: meta), let root = try txn.get(Self.rootKey, in: meta)
             else { return nil }
             guard height.count == 8, root.count == StateRoot.byteCount else {
                 throw DemoVMError("the state's executed height or root is damaged")
             }
-            return (Self.uint64(height[...]), try StateRoot(bytes: root))
+            return ExecutedState(height: Self.uint64(height[...]), root: try StateRoot(bytes: root))
         }
     }
 
@@ -77,22 +79,10 @@ public final class DemoVM: Assembler, Sendable {
         }
     }
 
-    public func execute(
-        parentRoot: StateRoot, parent: Block, timestamp: Int64, height: UInt64, transactions: [[UInt8]]
-    ) async throws -> StateRoot {
-        try await executeReporting(
-            parentRoot: parentRoot, parent: parent, timestamp: timestamp, height: height, transactions: transactions
-        ).root
-    }
-
-    /// ``execute(parentRoot:parent:timestamp:height:transactions:)``, also
-    /// telling which transactions were applied (the others were invalid and
-    /// skipped). `applied` is nil when the height had been executed already
-    /// and nothing ran.
     public func executeReporting(
         parentRoot: StateRoot, parent: Block, timestamp: Int64, height: UInt64, transactions: [[UInt8]]
-    ) async throws -> (root: StateRoot, applied: [Bool]?) {
-        try environment.write { txn -> (root: StateRoot, applied: [Bool]?) in
+    ) async throws -> ExecutionReport {
+        try environment.write { txn -> ExecutionReport in
             let last = try txn.get(Self.heightKey, in: meta).map { Self.uint64($0[...]) }
             let current =
                 try txn.contains(Self.rootKey, in: meta)
@@ -101,7 +91,7 @@ public final class DemoVM: Assembler, Sendable {
                 guard last == height else {
                     throw DemoVMError("asked to execute height \(height); the state is at \(last)")
                 }
-                return (current, nil)
+                return ExecutionReport(root: current, applied: nil)
             }
             if let last, height != last + 1 {
                 throw DemoVMError("asked to execute height \(height); the state is at \(last)")
@@ -113,7 +103,7 @@ public final class DemoVM: Assembler, Sendable {
             let root = try Self.root(txn, accounts)
             try txn.put(Self.bytes(height), forKey: Self.heightKey, in: meta)
             try txn.put(root.bytes, forKey: Self.rootKey, in: meta)
-            return (root, applied)
+            return ExecutionReport(root: root, applied: applied)
         }
     }
 
@@ -148,7 +138,7 @@ public final class DemoVM: Assembler, Sendable {
         return (Self.uint64(value[0..<8]), Self.uint64(value[8..<16]))
     }
 
-    private static func root(
+    static func root(
         _ txn: borrowing some LMDB.Transaction & ~Copyable, _ accounts: Database
     ) throws -> StateRoot {
         var hasher = SHA256()
@@ -161,7 +151,7 @@ public final class DemoVM: Assembler, Sendable {
     }
 
     /// The root stored under `key`; a missing or damaged one is an error, never a trap.
-    private static func storedRoot(
+    static func storedRoot(
         _ key: [UInt8], _ txn: borrowing some LMDB.Transaction & ~Copyable, _ meta: Database
     ) throws -> StateRoot {
         guard let bytes = try txn.get(key, in: meta), bytes.count == StateRoot.byteCount else {
@@ -170,53 +160,9 @@ public final class DemoVM: Assembler, Sendable {
         return try StateRoot(bytes: bytes)
     }
 
-    private static func account(balance: UInt64, nonce: UInt64) -> [UInt8] { bytes(balance) + bytes(nonce) }
+    static func account(balance: UInt64, nonce: UInt64) -> [UInt8] { bytes(balance) + bytes(nonce) }
 
-    private static func bytes(_ value: UInt64) -> [UInt8] { withUnsafeBytes(of: value.bigEndian) { Array($0) } }
+    static func bytes(_ value: UInt64) -> [UInt8] { withUnsafeBytes(of: value.bigEndian) { Array($0) } }
 
-    private static func uint64(_ bytes: ArraySlice<UInt8>) -> UInt64 { bytes.reduce(0) { $0 << 8 | UInt64($1) } }
-}
-
-/// The balances a DemoVM state starts with, as JSON:
-/// `{"accounts": [{"account": "<64 hex digits>", "balance": 1000}]}`.
-public struct DemoGenesis: Codable, Sendable, Hashable {
-    /// One funded account.
-    public struct Account: Codable, Sendable, Hashable {
-        /// The account's Ed25519 public key, in hex.
-        public var account: String
-        /// Its starting balance.
-        public var balance: UInt64
-
-        /// An account entry.
-        public init(account: String, balance: UInt64) {
-            self.account = account
-            self.balance = balance
-        }
-    }
-
-    /// The funded accounts.
-    public var accounts: [Account]
-
-    /// A genesis funding `accounts`.
-    public init(accounts: [Account]) { self.accounts = accounts }
-
-    /// The accounts as keys and balances.
-    ///
-    /// - Throws: ``DemoVMError`` for an account that is not 32 bytes of hex.
-    public func allocations() throws -> [(account: [UInt8], balance: UInt64)] {
-        try accounts.map { entry in
-            guard let key = Hex.decode(entry.account), key.count == Transfer.accountByteCount else {
-                throw DemoVMError("genesis account \"\(entry.account.prefix(80))\" is not a 32-byte key in hex")
-            }
-            return (key, entry.balance)
-        }
-    }
-}
-
-/// The demo state machine was asked something it cannot do.
-public struct DemoVMError: Error, Hashable, Sendable, CustomStringConvertible {
-    /// What went wrong.
-    public let message: String
-    init(_ message: String) { self.message = message }
-    public var description: String { "demo VM: \(message)" }
+    static func uint64(_ bytes: ArraySlice<UInt8>) -> UInt64 { bytes.reduce(0) { $0 << 8 | UInt64($1) } }
 }

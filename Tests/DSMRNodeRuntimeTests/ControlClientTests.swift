@@ -11,13 +11,13 @@ struct ControlClientTests {
                 // Never answers in time.
                 try? await Task.sleep(for: .seconds(30))
             }
-            return .nonces([])
+            return .answer([])
         }
         let client = try await ControlClient.connect(path: path)
         // Without the deadline the answer would come after 30 s, and no error.
         await #expect(throws: ControlError.self) { try await client.send(.status, timeout: .milliseconds(300)) }
         // The connection still serves the next request.
-        #expect(try await client.send(.nonces([]), timeout: .seconds(10)) == .nonces([]))
+        #expect(try await client.send(.query([]), timeout: .seconds(10)) == .answer([]))
         await client.close()
         await server.close()
     }

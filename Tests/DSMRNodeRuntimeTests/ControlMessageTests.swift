@@ -8,7 +8,7 @@ struct ControlMessageTests {
     @Test func requestsRoundTripAndRefuseTrailingBytes() throws {
         let requests: [ControlRequest] = [
             .status, .submit([[1, 2, 3], []]), .buildBlock(timestamp: 42), .block(height: 7),
-            .blockTransactions(height: 9), .nonces([[UInt8](repeating: 5, count: 32)]), .stateRoot(height: 3),
+            .blockTransactions(height: 9), .query([1, 0, 0, 0, 0]), .query([]), .stateRoot(height: 3),
         ]
         for request in requests {
             let bytes = request.encoded()
@@ -25,7 +25,8 @@ struct ControlMessageTests {
     @Test func responsesRoundTrip() throws {
         let responses: [ControlResponse] = [
             .submitted(added: 1, notAssigned: 2, refused: 3), .accepted(height: 4, executedHeight: 3),
-            .transactions([[UInt8](repeating: 9, count: 32)]), .nonces([1, 2]),
+            .transactions([[UInt8](repeating: 9, count: 32)]), .answer([0, 0, 0, 1]),
+            .error(ControlError(.badQuery, "unknown query tag 9")),
             .stateRoot(try StateRoot(bytes: [UInt8](repeating: 7, count: 32))),
             .error(ControlError(.notNext, "the node is at height 3")),
         ]

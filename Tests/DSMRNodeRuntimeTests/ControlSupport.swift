@@ -3,6 +3,7 @@ import DSMR
 import DSMRDevnet
 import DSMRNodeRuntime
 import DSMRTestSupport
+import DemoVM
 import StoreMaintenance
 import Foundation
 import NIOCore
@@ -22,7 +23,8 @@ func withStartedDevnet<T>(
         if ProcessInfo.processInfo.environment["DSMR_KEEP_DEVNET"] == nil { directory.remove() }
     }
     var options = DevnetOptions(
-        directory: directory.path, executable: try builtExecutable("dsmr-node", override: "DSMR_NODE"))
+        directory: directory.path, executable: try builtExecutable("dsmr-node", override: "DSMR_NODE"),
+        provider: DemoProvider())
     options.validators = validators
     options.duration = duration
     options.transactionRate = transactionRate

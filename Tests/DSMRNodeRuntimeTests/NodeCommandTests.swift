@@ -2,6 +2,7 @@ import DSMR
 import DSMRDevnet
 import DSMRNodeRuntime
 import DSMRTestSupport
+import DemoVM
 import Foundation
 import Testing
 
@@ -33,7 +34,8 @@ struct NodeCommandTests {
     @Test func runRefusesAConfigurationWithAnUnknownKeyNamingIt() async throws {
         let scratch = try scratchDirectory("unknown")
         defer { scratch.remove() }
-        let layout = try DevnetLayout.prepare(directory: scratch.path + "/devnet", validators: 1)
+        let layout = try DevnetLayout.prepare(
+            directory: scratch.path + "/devnet", validators: 1, provider: DemoProvider())
         _ = try layout.writeConfigurations()
         let path = try rewriteConfiguration(layout, as: "misspelt.json") { $0["listenAddress"] = "127.0.0.1:1" }
 
@@ -47,7 +49,8 @@ struct NodeCommandTests {
     @Test func runRefusesAKeyOutsideTheValidatorSetNamingTheSetting() async throws {
         let scratch = try scratchDirectory("outsider")
         defer { scratch.remove() }
-        let layout = try DevnetLayout.prepare(directory: scratch.path + "/devnet", validators: 1)
+        let layout = try DevnetLayout.prepare(
+            directory: scratch.path + "/devnet", validators: 1, provider: DemoProvider())
         _ = try layout.writeConfigurations()
         let node = try builtExecutable("dsmr-node")
         let keygen = try await runTool(node, ["keygen", layout.nodeDirectory(0) + "/outsider.key"])

@@ -1,6 +1,7 @@
 import DSMRDevnet
 import DSMRNodeRuntime
 import DSMRTestSupport
+import DemoVM
 import Foundation
 import Testing
 
@@ -43,7 +44,8 @@ func devnetOptions(
 ) throws
     -> DevnetOptions
 {
-    var options = DevnetOptions(directory: directory + "/devnet", executable: try builtExecutable("dsmr-node"))
+    var options = DevnetOptions(
+        directory: directory + "/devnet", executable: try builtExecutable("dsmr-node"), provider: DemoProvider())
     options.validators = validators
     options.duration = load
     options.transactionRate = rate

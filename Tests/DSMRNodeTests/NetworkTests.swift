@@ -79,7 +79,7 @@ import Testing
         let parent = try #require(try node.store.block(at: block.height - 1))
         let parentRoot = try #require(try node.store.stateRoot(at: block.height - 1))
         let root = try await node.executor.execute(block, parent: parent, parentRoot: parentRoot)
-        #expect(try cluster.vms[3]!.executed()?.height == block.height)
+        #expect(try cluster.vms[3]!.executedState()?.height == block.height)
         #expect(try node.store.executedTip() == block.height - 1)
         // Resuming records the state machine's root without applying the block twice.
         try await node.executePending()

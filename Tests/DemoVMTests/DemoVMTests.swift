@@ -1,5 +1,6 @@
 import ChunkStore
 import DSMR
+import DSMRNode
 import DSMRTestSupport
 import DemoVM
 import Foundation
@@ -47,8 +48,8 @@ import Testing
             #expect(root != genesisRoot)
             #expect(try vm.account(Self.alice.publicKey) == (70, 2))
             #expect(try vm.account(Self.bob.publicKey) == (30, 1))
-            #expect(try vm.executed()?.height == 1)
-            #expect(try vm.executed()?.root == root)
+            #expect(try vm.executedState()?.height == 1)
+            #expect(try vm.executedState()?.root == root)
         }
     }
 
@@ -87,8 +88,8 @@ import Testing
             }
             vm.close()
             let reopened = try DemoVM(path: path, domain: Self.domain, genesis: [])
-            #expect(try reopened.executed()?.height == 1)
-            #expect(try reopened.executed()?.root == root)
+            #expect(try reopened.executedState()?.height == 1)
+            #expect(try reopened.executedState()?.root == root)
             #expect(try reopened.account(Self.bob.publicKey) == (10, 0))
             reopened.close()
         }

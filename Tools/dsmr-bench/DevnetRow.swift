@@ -1,5 +1,6 @@
 import DSMRDevnet
 import DSMRNodeRuntime
+import DemoVM
 import Foundation
 import Synchronization
 
@@ -48,7 +49,8 @@ enum DevnetRow {
         // The rate if each node checking every transfer's signature were all the work.
         let ceiling = cores * before.verifiesPerSecond / Double(validators)
 
-        var options = DevnetOptions(directory: try context.workspace.directory("devnet"), executable: executable)
+        var options = DevnetOptions(
+            directory: try context.workspace.directory("devnet"), executable: executable, provider: DemoProvider())
         options.validators = validators
         options.statusInterval = .milliseconds(100)
         options.drainTimeout = .seconds(quick ? 5 : 15)
@@ -124,7 +126,7 @@ enum DevnetRow {
     /// full then) and the last one before the load stopped.
     static func phase(_ devnet: Devnet, rate: Int, seconds: Double, warmUp: Double) async throws -> Phase {
         let inTenMinutes = Int64(Date().timeIntervalSince1970 * 1_000) + 600_000
-        devnet.signAhead(count: Int(Double(rate) * seconds), expiry: inTenMinutes)
+        devnet.prepareLoad(count: Int(Double(rate) * seconds), expiry: inTenMinutes)
         let samples = Mutex<[Sample]>([])
         let summary = try await devnet.runLoad(rate: rate, duration: .milliseconds(Int64(seconds * 1_000))) {
             progress in

@@ -13,7 +13,8 @@ extension DSMRStore {
                 State is rebuilt from the store's first block with the genesis balances given, in a \
                 temporary directory; --from sets the first height compared. Exits 0 when every \
                 compared height matches, 2 at the first mismatch (naming the height), 1 when a chunk \
-                it needs is no longer held (naming the retention that dropped it).
+                it needs is no longer held (naming the retention that dropped it). A chain running \
+                its own state machine has the same command in its node binary (`replay`).
                 """)
 
         @OptionGroup var options: StoreOptions
@@ -27,70 +28,20 @@ extension DSMRStore {
         @Option(help: "The last height replayed (default: the executed tip).")
         var to: UInt64?
 
-        struct Output: Encodable {
-            var matched: Int
-            var firstMatched: UInt64?
-            var lastMatched: UInt64?
-            var result: String
-            var height: UInt64?
-            var recorded: String?
-            var computed: String?
-            var detail: String?
-        }
-
         func run() async throws {
-            let allocations = try JSONDecoder().decode(
-                DemoGenesis.self, from: Data(contentsOf: URL(fileURLWithPath: genesis))
-            ).allocations()
+            let genesisBytes = Array(try Data(contentsOf: URL(fileURLWithPath: genesis)))
             let store = try options.open(readOnly: true)
             defer { store.close() }
-            let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("dsmr-replay-\(UUID())").path
-            defer { try? FileManager.default.removeItem(atPath: scratch) }
-            let vm = try DemoVM(path: scratch, domain: store.configuration.domain, genesis: allocations)
-            defer { vm.close() }
-            let report = try await StoreReplay(store: store, assembler: vm).run(from: from, to: to)
-            var output = Output(
-                matched: report.matched.count, firstMatched: report.matched.first, lastMatched: report.matched.last,
-                result: "matched")
-            var status: Int32 = 0
-            switch report.outcome {
-            case .matched:
-                break
-            case .mismatch(let height, let recorded, let computed):
-                output.result = "mismatch"
-                output.height = height
-                output.recorded = recorded?.hex
-                output.computed = computed.hex
-                status = 2
-            case .chunkMissing(let height, let reason):
-                output.result = "chunkMissing"
-                output.height = height
-                output.detail = reason
-                status = 1
-            case .blocksPruned(let height, let reason):
-                output.result = "blocksPruned"
-                output.height = height
-                output.detail = reason
-                status = 1
-            }
+            let report = try await StoreReplay.replay(
+                store, provider: DemoProvider(), genesis: genesisBytes, from: from, to: to)
             if options.json {
-                try printJSON(output)
+                try printJSON(report.output)
+            } else if report.line.toError {
+                printError(report.line.text)
             } else {
-                let range = report.matched.first.map { "heights \($0)...\(report.matched.last!)" } ?? "no height"
-                switch report.outcome {
-                case .matched:
-                    print("OK: \(report.matched.count) heights match (\(range))")
-                case .mismatch(let height, let recorded, let computed):
-                    print(
-                        "MISMATCH at height \(height): recorded \(recorded?.hex ?? "no root"), computed \(computed.hex)"
-                    )
-                case .chunkMissing(let height, let reason):
-                    printError("cannot replay height \(height): \(reason)")
-                case .blocksPruned(_, let reason):
-                    printError("cannot replay: \(reason)")
-                }
+                print(report.line.text)
             }
-            if status != 0 { throw ExitCode(status) }
+            if report.exitStatus != 0 { throw ExitCode(report.exitStatus) }
         }
     }
 }

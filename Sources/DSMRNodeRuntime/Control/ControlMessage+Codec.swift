@@ -7,7 +7,8 @@ extension ControlRequest: CanonicalValue {
     public static func maxEncodedBytes(limits: DecodingLimits) -> Int { ControlFrame.maxPayloadBytes }
 
     /// `tag (u8) || body`: nothing; a count and length-prefixed
-    /// transactions; a timestamp (i64); a length-prefixed block; a height (u64).
+    /// transactions; a timestamp (i64); a length-prefixed block; a height (u64); a
+    /// length-prefixed state-machine query.
     public func encode(to writer: inout CanonicalWriter) {
         switch self {
         case .status:
@@ -28,10 +29,9 @@ extension ControlRequest: CanonicalValue {
         case .blockTransactions(let height):
             writer.write(Tag.blockTransactions.rawValue)
             writer.write(height)
-        case .nonces(let accounts):
-            writer.write(Tag.nonces.rawValue)
-            writer.writeCount(accounts.count)
-            for account in accounts { writer.writeRaw(account) }
+        case .query(let request):
+            writer.write(Tag.query.rawValue)
+            writer.writeLengthPrefixed(request)
         case .stateRoot(let height):
             writer.write(Tag.stateRoot.rawValue)
             writer.write(height)
@@ -65,11 +65,8 @@ extension ControlRequest: CanonicalValue {
             self = .block(height: try reader.readUInt64("height"))
         case .blockTransactions:
             self = .blockTransactions(height: try reader.readUInt64("height"))
-        case .nonces:
-            let count = try reader.readCount("accounts", limit: Self.maxSubmitted, minimumElementSize: 32)
-            var accounts: [[UInt8]] = []
-            for _ in 0..<count { accounts.append(try reader.readRaw(32, "account")) }
-            self = .nonces(accounts)
+        case .query:
+            self = .query(try reader.readLengthPrefixed("query", limit: ControlFrame.maxPayloadBytes))
         case .stateRoot:
             self = .stateRoot(height: try reader.readUInt64("height"))
         }
@@ -102,10 +99,9 @@ extension ControlResponse: CanonicalValue {
             writer.write(Tag.transactions.rawValue)
             writer.writeCount(digests.count)
             for digest in digests { writer.writeRaw(digest) }
-        case .nonces(let nonces):
-            writer.write(Tag.nonces.rawValue)
-            writer.writeCount(nonces.count)
-            for nonce in nonces { writer.write(nonce) }
+        case .answer(let answer):
+            writer.write(Tag.answer.rawValue)
+            writer.writeLengthPrefixed(answer)
         case .stateRoot(let root):
             writer.write(Tag.stateRoot.rawValue)
             writer.write(root)
@@ -139,11 +135,8 @@ extension ControlResponse: CanonicalValue {
             digests.reserveCapacity(count)
             for _ in 0..<count { digests.append(try reader.readRaw(32, "digest")) }
             self = .transactions(digests)
-        case .nonces:
-            let count = try reader.readCount("nonces", limit: ControlRequest.maxSubmitted, minimumElementSize: 8)
-            var nonces: [UInt64] = []
-            for _ in 0..<count { nonces.append(try reader.readUInt64("nonce")) }
-            self = .nonces(nonces)
+        case .answer:
+            self = .answer(try reader.readLengthPrefixed("answer", limit: ControlFrame.maxPayloadBytes))
         case .stateRoot:
             self = .stateRoot(try reader.read(StateRoot.self, "root"))
         case .error:

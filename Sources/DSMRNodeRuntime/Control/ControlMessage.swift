@@ -9,7 +9,8 @@ import DSMR
 public enum ControlRequest: Hashable, Sendable {
     /// The node's heights, counters and sizes.
     case status
-    /// Canonical DemoVM transfers for the mempool.
+    /// Transactions for the mempool, as opaque bytes: the node's state
+    /// machine decodes, pre-checks and routes each one.
     case submit([[UInt8]])
     /// Builds a block on the last accepted block at `timestamp` (not accepted).
     case buildBlock(timestamp: Int64)
@@ -21,12 +22,13 @@ public enum ControlRequest: Hashable, Sendable {
     /// height, in order (for a height executed before the node's process
     /// started: every transaction the block carried to execution).
     case blockTransactions(height: UInt64)
-    /// The executed state's nonce of each account (32-byte public keys).
-    case nonces([[UInt8]])
+    /// A read of the executed state, in the state machine's own format
+    /// (DemoVM: `DemoQuery`), answered by ``ControlResponse/answer(_:)``.
+    case query([UInt8])
     /// The state root recorded for an executed height.
     case stateRoot(height: UInt64)
 
-    enum Tag: UInt8 { case status = 1, submit, buildBlock, acceptBlock, block, blockTransactions, nonces, stateRoot }
+    enum Tag: UInt8 { case status = 1, submit, buildBlock, acceptBlock, block, blockTransactions, query, stateRoot }
 
     /// The most transactions in one ``submit(_:)``.
     package static let maxSubmitted = 10_000
@@ -38,7 +40,7 @@ public enum ControlResponse: Hashable, Sendable {
     case status(NodeStatus)
     /// How many submitted transactions went into the mempool, how many are
     /// assigned to another validator (not taken), and how many were refused
-    /// (undecodable, expired, held already, or the mempool full).
+    /// (refused by the state machine's pre-check, held already, or the mempool full).
     case submitted(added: UInt32, notAssigned: UInt32, refused: UInt32)
     /// A block built or asked for.
     case block(Block)
@@ -46,14 +48,14 @@ public enum ControlResponse: Hashable, Sendable {
     case accepted(height: UInt64, executedHeight: UInt64)
     /// The digests asked for.
     case transactions([[UInt8]])
-    /// The nonces asked for, in the order asked.
-    case nonces([UInt64])
+    /// The state machine's answer to a ``ControlRequest/query(_:)``.
+    case answer([UInt8])
     /// The state root of an executed height.
     case stateRoot(StateRoot)
     /// A refusal.
     case error(ControlError)
 
-    enum Tag: UInt8 { case status = 1, submitted, block, accepted, transactions, error, nonces, stateRoot }
+    enum Tag: UInt8 { case status = 1, submitted, block, accepted, transactions, error, answer, stateRoot }
 }
 
 /// A node's refusal of a control request.
@@ -75,6 +77,8 @@ public struct ControlError: Error, Hashable, Sendable, CustomStringConvertible {
         case failed
         /// The node is stopping.
         case stopping
+        /// The state machine could not decode or answer a query.
+        case badQuery
     }
 
     /// Why.
@@ -136,7 +140,7 @@ public struct NodeStatus: Hashable, Sendable {
     package var transactionsExecuted: UInt64
     /// Bytes of the chunk store's data file.
     package var storeBytes: UInt64
-    /// Bytes of the DemoVM state's data file.
+    /// Bytes the state machine's state takes on disk.
     package var stateBytes: UInt64
 
     /// A status from its parts.

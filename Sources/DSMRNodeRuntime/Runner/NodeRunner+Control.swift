@@ -2,7 +2,6 @@ import ChunkStore
 import Crypto
 import DSMR
 import DSMRNode
-import DemoVM
 import Foundation
 import SystemC
 
@@ -39,8 +38,12 @@ extension NodeRunner {
                 // Executed before this process started: what the block carried to execution.
                 let transactions = try await node.executor.transactions(of: block)
                 return .transactions(transactions.map { Array(SHA256.hash(data: $0)) })
-            case .nonces(let accounts):
-                return .nonces(try accounts.map { try vm.account($0).nonce })
+            case .query(let request):
+                do {
+                    return .answer(try stateMachine.query(request))
+                } catch let error as StateMachineError {
+                    return .error(ControlError(.badQuery, "\(error)"))
+                }
             case .stateRoot(let height):
                 guard let root = try node.stateRoot(at: height) else {
                     return .error(ControlError(.notFound, "no state root recorded at height \(height)"))
@@ -60,7 +63,7 @@ extension NodeRunner {
         let root = try node.stateRoot(at: executed) ?? .zero
         let counters = self.counters.withLock { $0 }
         let storeBytes = fileSize("\(configuration.store)/data.mdb")
-        let stateBytes = fileSize("\(configuration.state)/data.mdb")
+        let stateBytes = stateMachine.diskBytes()
         metrics.acceptedHeight.record(Int64(clamping: last.height))
         metrics.executedHeight.record(Int64(clamping: executed))
         metrics.storeBytes.record(Int64(clamping: storeBytes))
@@ -73,9 +76,8 @@ extension NodeRunner {
             transactionsExecuted: counters.transactionsExecuted, storeBytes: storeBytes, stateBytes: stateBytes)
     }
 
-    /// Decodes each transfer strictly and keeps those assigned to this
-    /// validator that have not expired. Signatures are checked when the
-    /// transfer executes: the control socket is local and privileged.
+    /// Has the state machine decode and pre-check each transaction, and
+    /// keeps those the partition assigns to this validator by their sponsor.
     func submit(_ transactions: [[UInt8]]) -> ControlResponse {
         var added: UInt32 = 0
         var notAssigned: UInt32 = 0
@@ -83,15 +85,15 @@ extension NodeRunner {
         let now = SystemClock().now().milliseconds
         let limits = DecodingLimits(rules: node.rules)
         for bytes in transactions {
-            guard let transfer = try? Transfer(decoding: bytes, limits: limits), transfer.expiry >= now else {
+            guard let pending = try? stateMachine.admit(bytes, now: now, limits: limits) else {
                 refused += 1
                 continue
             }
-            guard TransactionPartition.validator(for: transfer.sponsor, in: set) == node.nodeID else {
+            guard TransactionPartition.validator(for: pending.sponsor, in: set) == node.nodeID else {
                 notAssigned += 1
                 continue
             }
-            if node.mempool.add(PendingTransaction(transfer)) { added += 1 } else { refused += 1 }
+            if node.mempool.add(pending) { added += 1 } else { refused += 1 }
         }
         metrics.transactionsSubmitted.increment(by: Int(added))
         return .submitted(added: added, notAssigned: notAssigned, refused: refused)

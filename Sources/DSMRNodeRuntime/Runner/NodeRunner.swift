@@ -2,17 +2,16 @@ import ChunkStore
 import DSMR
 import DSMRNetwork
 import DSMRNode
-import DemoVM
 import Foundation
 import Logging
 import Metrics
 import Synchronization
 
-/// One validator as a process: its store, DemoVM state, TCP transport,
-/// node core, control socket and chunk-building loop, from a
-/// ``NodeConfiguration``.
+/// One validator as a process: its store, its state machine's state, TCP
+/// transport, node core, control socket and chunk-building loop, from a
+/// ``NodeConfiguration`` and the chain's `StateMachineProvider`.
 ///
-/// ``init(_:logger:)`` opens everything; ``run()`` builds chunks until ``stop()``,
+/// ``init(_:stateMachine:logger:)`` opens everything; ``run()`` builds chunks until ``stop()``,
 /// then shuts down in order: the control socket, the chunk loop, the
 /// transport (finishing work in hand), then the state and the store.
 public final class NodeRunner: Sendable {
@@ -34,7 +33,8 @@ public final class NodeRunner: Sendable {
     public let node: Node
     /// The peer transport.
     public let transport: TCPTransport
-    let vm: DemoVM
+    /// The state machine the node executes through.
+    public let stateMachine: any StateMachine
     let assembler: ReportingAssembler
     let set: ValidatorSet
     let logger: Logger
@@ -47,12 +47,16 @@ public final class NodeRunner: Sendable {
     let chunkInterval: Duration
 
     /// Opens the store (taking its writer lock: a second node on the same
-    /// store is refused with the holder named), the state, and the
-    /// transport, listening on the configured address.
+    /// store is refused with the holder named), the state through
+    /// `provider` (from the configured genesis file), and the transport,
+    /// listening on the configured address.
     ///
-    /// - Throws: ``ConfigurationError`` for a bad setting; the store's,
-    ///   key file's or transport's errors.
-    public init(_ configuration: NodeConfiguration, logger: Logger) async throws {
+    /// - Throws: ``ConfigurationError`` for a bad setting or an unreadable
+    ///   genesis file; the store's, state machine's, key file's or
+    ///   transport's errors.
+    public init(
+        _ configuration: NodeConfiguration, stateMachine provider: any StateMachineProvider, logger: Logger
+    ) async throws {
         self.configuration = configuration
         self.logger = logger
         let validated = try configuration.validated()
@@ -60,9 +64,12 @@ public final class NodeRunner: Sendable {
         let domain = validated.domain
         let signer = validated.signer
         set = validated.validators
-        let genesis = try JSONDecoder().decode(
-            DemoGenesis.self, from: Data(contentsOf: URL(fileURLWithPath: configuration.genesis))
-        ).allocations()
+        let genesis: [UInt8]
+        do {
+            genesis = Array(try Data(contentsOf: URL(fileURLWithPath: configuration.genesis)))
+        } catch {
+            throw ConfigurationError("cannot read the genesis file \(configuration.genesis): \(error)")
+        }
         chunkInterval = validated.chunkInterval
 
         var storeConfiguration = StoreConfiguration(
@@ -73,7 +80,8 @@ public final class NodeRunner: Sendable {
         try FileManager.default.createDirectory(atPath: configuration.store, withIntermediateDirectories: true)
         let store = try ChunkStore(storeConfiguration)
         do {
-            vm = try DemoVM(path: configuration.state, domain: domain, genesis: genesis)
+            stateMachine = try provider.open(
+                StateMachineContext(directory: configuration.state, genesis: genesis, domain: domain, rules: rules))
         } catch {
             store.close()
             throw error
@@ -88,7 +96,7 @@ public final class NodeRunner: Sendable {
         do {
             transport = try await TCPTransport(transportConfiguration)
         } catch {
-            vm.close()
+            stateMachine.close()
             store.close()
             throw ConfigurationError("cannot listen on \(validated.listen): \(error)")
         }
@@ -102,7 +110,7 @@ public final class NodeRunner: Sendable {
         options.fetchTimeout = .seconds(1)
         let counters = self.counters
         let metrics = self.metrics
-        let assembler = ReportingAssembler(vm) { count in
+        let assembler = ReportingAssembler(stateMachine) { count in
             counters.withLock { $0.transactionsExecuted += UInt64(count) }
             metrics.transactionsExecuted.increment(by: count)
         }
@@ -113,7 +121,7 @@ public final class NodeRunner: Sendable {
                 assembler: assembler, options: options)
         } catch {
             await transport.shutdown(within: .seconds(1))
-            vm.close()
+            stateMachine.close()
             store.close()
             throw error
         }
@@ -169,7 +177,7 @@ public final class NodeRunner: Sendable {
         if let server = control.withLock({ $0 }) { await server.close() }
         await transport.shutdown(within: .seconds(5))
         await serial.run {
-            vm.close()
+            stateMachine.close()
             node.closeStore()
         }
         logger.info("node stopped", metadata: ["node": "\(node.nodeID)"])

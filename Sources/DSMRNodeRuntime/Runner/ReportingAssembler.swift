@@ -2,31 +2,30 @@ import ChunkStore
 import Crypto
 import DSMR
 import DSMRNode
-import DemoVM
 import Synchronization
 
-/// Executes through DemoVM and remembers, for recent heights, the digests
+/// Executes through the node's state machine and remembers, for recent heights, the digests
 /// of the transactions that applied (invalid ones are skipped by the VM),
 /// and counts them.
 final class ReportingAssembler: Assembler {
     /// How many recent heights are remembered.
     static let rememberedHeights: UInt64 = 4_096
 
-    let vm: DemoVM
+    let stateMachine: any StateMachine
     let onApplied: @Sendable (Int) -> Void
     private let applied = Mutex<[UInt64: [[UInt8]]]>([:])
 
-    init(_ vm: DemoVM, onApplied: @escaping @Sendable (Int) -> Void) {
-        self.vm = vm
+    init(_ stateMachine: any StateMachine, onApplied: @escaping @Sendable (Int) -> Void) {
+        self.stateMachine = stateMachine
         self.onApplied = onApplied
     }
 
-    func genesisRoot() throws -> StateRoot { try vm.genesisRoot() }
+    func genesisRoot() throws -> StateRoot { try stateMachine.genesisRoot() }
 
     func execute(
         parentRoot: StateRoot, parent: Block, timestamp: Int64, height: UInt64, transactions: [[UInt8]]
     ) async throws -> StateRoot {
-        let result = try await vm.executeReporting(
+        let result = try await stateMachine.executeReporting(
             parentRoot: parentRoot, parent: parent, timestamp: timestamp, height: height, transactions: transactions)
         if let flags = result.applied {
             let digests = zip(transactions, flags).compactMap { $1 ? Array(SHA256.hash(data: $0)) : nil }

@@ -4,14 +4,14 @@ import DSMRNodeRuntime
 import Foundation
 import SystemC
 
-extension DSMRNodeCommand {
+extension NodeCommand {
     struct Devnet: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Run a local devnet: N validators as separate processes on 127.0.0.1, with load.",
             discussion: """
                 Keys, configurations and stores live under --data and are reused on the next run \
-                (--reset starts a new chain). A load generator submits signed DemoVM transfers at \
-                --tx-rate per second, and an ordering driver (a test driver, not consensus) has the \
+                (--reset starts a new chain). A load generator submits the state machine's \
+                transactions (dsmr-node: signed DemoVM transfers) at --tx-rate per second, and an ordering driver (a test driver, not consensus) has the \
                 validators build and accept blocks in turn. A status line shows throughput, latency \
                 and store sizes; the summary lists every validator's state root at the last common \
                 height, and the command fails (exit 1) if they differ.
@@ -26,7 +26,7 @@ extension DSMRNodeCommand {
         @Option(help: "How long the load runs, in seconds.")
         var duration: Double = 15
 
-        @Option(name: .customLong("tx-rate"), help: "Transfers submitted per second.")
+        @Option(name: .customLong("tx-rate"), help: "Transactions submitted per second.")
         var txRate = 500
 
         @Flag(help: "Delete the directory's chain first (a new devnet).")
@@ -44,7 +44,8 @@ extension DSMRNodeCommand {
         func run() async throws {
             if reset { try resetDirectory() }
             let executable = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
-            var options = DevnetOptions(directory: data, executable: executable)
+            var options = DevnetOptions(
+                directory: data, executable: executable, provider: NodeCommandLine.provider)
             options.validators = validators
             options.duration = .milliseconds(Int64(duration * 1_000))
             options.transactionRate = txRate
@@ -57,7 +58,7 @@ extension DSMRNodeCommand {
             }
             let terminal = isatty(1) == 1
             print(
-                "devnet in \(devnet.layout.directory): \(validators) validators, \(txRate) transfers/s for \(duration) s"
+                "devnet in \(devnet.layout.directory): \(validators) validators, \(txRate) transactions/s for \(duration) s"
             )
             for (index, address) in devnet.metricsAddresses.enumerated() {
                 print("  node\(index): metrics http://\(address)/metrics, log \(devnet.layout.logPath(index))")
@@ -106,7 +107,8 @@ extension DSMRNodeCommand {
             func ms(_ value: Double?) -> String { value.map { String(format: "%.0f ms", $0) } ?? "-" }
             print(
                 String(
-                    format: "%d transfers submitted, %d executed (%.0f/s over %.1f s), %d lost and re-sent, %d pending",
+                    format:
+                        "%d transactions submitted, %d executed (%.0f/s over %.1f s), %d lost and re-sent, %d pending",
                     summary.submitted, summary.executed, summary.executedPerSecond, summary.seconds, summary.lost,
                     summary.pending))
             print(
@@ -122,7 +124,9 @@ extension DSMRNodeCommand {
             print(summary.rootsAgree ? "all validators agree" : "VALIDATORS DISAGREE")
             print("look at a store: dsmr-store stats --store \(layout.storePath(0))")
             print("                 dsmr-store check --store \(layout.storePath(0))")
-            print("                 dsmr-store replay --store \(layout.storePath(0)) --genesis \(layout.genesisPath)")
+            print(
+                "                 \(NodeCommandLine.commandName) replay --store \(layout.storePath(0)) "
+                    + "--genesis \(layout.genesisPath)")
         }
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DSMRNode
 import DSMRNodeRuntime
 import Dispatch
 import Foundation
@@ -6,7 +7,7 @@ import Logging
 import Metrics
 import Prometheus
 
-extension DSMRNodeCommand {
+extension NodeCommand {
     struct Run: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Run one validator until SIGTERM or SIGINT, from a configuration file, flags, or both.",
@@ -24,7 +25,7 @@ extension DSMRNodeCommand {
         var keyFile: String?
         @Option(help: "The chunk store's directory.")
         var store: String?
-        @Option(help: "The DemoVM state's directory.")
+        @Option(help: "The state machine's state directory.")
         var state: String?
         @Option(help: "The control socket's path.")
         var controlSocket: String?
@@ -38,7 +39,7 @@ extension DSMRNodeCommand {
         var chainID: String?
         @Option(help: "The genesis block's timestamp, ms since 1970.")
         var genesisTime: Int64?
-        @Option(help: "The DemoVM genesis balances file.")
+        @Option(help: "The state machine's genesis file (DemoVM: the genesis balances).")
         var genesis: String?
         @Option(
             name: .customLong("validator"),
@@ -84,7 +85,7 @@ extension DSMRNodeCommand {
             MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
             let runner: NodeRunner
             do {
-                runner = try await NodeRunner(configuration, logger: logger)
+                runner = try await NodeRunner(configuration, stateMachine: NodeCommandLine.provider, logger: logger)
             } catch {
                 logger.critical("cannot start the node: \(error)")
                 throw ExitCode(1)

@@ -1,7 +1,7 @@
 import ArgumentParser
 import DSMR
 
-extension DSMRNodeCommand {
+extension NodeCommand {
     struct Keygen: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Write a new Ed25519 validator key file (mode 0600) and print its public key and node id.",
