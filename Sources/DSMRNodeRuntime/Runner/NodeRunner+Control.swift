@@ -101,7 +101,8 @@ extension NodeRunner {
 
     func buildBlock(timestamp: Int64) throws -> ControlResponse {
         do {
-            let block = try node.buildBlock(parent: node.lastAccepted, timestamp: timestamp)
+            var block = try node.buildBlock(parent: node.lastAccepted, timestamp: timestamp)
+            if let alter = customization.alterBuiltBlock { block = alter(block) }
             metrics.blocksBuilt.increment()
             return .block(block)
         } catch let error as NodeError where error.code == .noAvailableCertificates {
