@@ -2,23 +2,30 @@ import DSMR
 import DSMRNetwork
 import DSMRNode
 import DSMRTestSupport
+import Synchronization
 import Testing
 
 /// A peer that does not read what it asked for costs at most the
 /// connection's backlog cap, then its connection; other peers are served.
 @Suite("Replies that do not drain")
 struct OutboundBacklogTests {
-    /// Answers `[0xBB]` with 256 KiB, `[0xCC]` with 4 KiB, anything else
-    /// with `0xAA || request`.
-    struct BulkReplyHandler: MessageHandler {
+    /// Answers `[0xBB]` and `[0xBD]` with 256 KiB (`[0xBD]` once the gate
+    /// opens), `[0xCC]` with 4 KiB, anything else with `0xAA || request`.
+    final class BulkReplyHandler: MessageHandler {
         static let bulk = 256 << 10
         static let small = 4 << 10
+        let gate = Gate()
+        let held = Mutex(0)
 
         func handleRequest(_ request: [UInt8], from peer: NodeID) async -> [UInt8] {
             switch request {
-            case [0xBB]: [UInt8](repeating: 0xBB, count: Self.bulk)
-            case [0xCC]: [UInt8](repeating: 0xCC, count: Self.small)
-            default: [0xAA] + request
+            case [0xBD]:
+                held.withLock { $0 += 1 }
+                await gate.wait()
+                return [UInt8](repeating: 0xBD, count: Self.bulk)
+            case [0xBB]: return [UInt8](repeating: 0xBB, count: Self.bulk)
+            case [0xCC]: return [UInt8](repeating: 0xCC, count: Self.small)
+            default: return [0xAA] + request
             }
         }
 
@@ -28,13 +35,18 @@ struct OutboundBacklogTests {
     @Test func aPeerThatFloodsRequestsAndNeverReadsIsCutOffAtTheCapWhileOthersAreServed() async throws {
         let cap = 1 << 20
         let servers = try await startTransports(Array(Keys.signers.prefix(3))) { $0.maxOutboundBacklogBytes = cap }
-        servers[0].register(BulkReplyHandler())
+        let handler = BulkReplyHandler()
+        servers[0].register(handler)
         let flooder = try await ScriptedPeer.dial(Keys.signers[1], port: servers[0].port, reading: false)
         #expect(await flooder.authenticates())
 
-        // A thousand cheap requests, each asking 256 KiB back: 250 MiB the flooder never reads.
-        let flood = (0..<1_000).map { Frame.request(id: UInt64($0), payload: [0xBB]) }
+        // A thousand cheap requests, each asking 256 KiB back: 250 MiB the
+        // flooder never reads. The handler holds the 64 it admits (the rest
+        // are answered overloaded), then answers them all at once: 16 MiB.
+        let flood = (0..<1_000).map { Frame.request(id: UInt64($0), payload: [0xBD]) }
         try? await flooder.send(flood)
+        #expect(await eventually { handler.held.withLock { $0 } == 64 })
+        handler.gate.open()
         let honest = Task { try await servers[2].request([0xBB], to: servers[0].local, timeout: .seconds(30)) }
         #expect(
             await eventually { servers[0].statistics.backlogOverflows == 1 }, "\(servers[0].statistics)")
