@@ -6,8 +6,8 @@ extension TCPTransport {
     /// Sends `request` to `peer` on this node's connection to it and waits
     /// at most `timeout` for the answer.
     ///
-    /// The request gets a fresh random id (see ``RequestTable``); only an
-    /// answer with that id on that same connection completes it.
+    /// The request gets a fresh random id; only an answer with that id on
+    /// that same connection completes it (see <doc:NetworkTransport>).
     public func request(
         _ request: [UInt8], to peer: NodeID, timeout: Duration
     ) async throws(TransportError) -> [UInt8] {

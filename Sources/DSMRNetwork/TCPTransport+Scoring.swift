@@ -5,7 +5,7 @@ import NIOCore
 extension TCPTransport {
     /// Each validator that completed a handshake with this node: what it
     /// did wrong, how often it was disconnected and banned, and what is left
-    /// of its current ban. At most ``PeerScores/maxRecords`` peers.
+    /// of its current ban. At most 1,024 peers (see <doc:NetworkTransport>).
     public func peerStatistics() -> [NodeID: PeerStatistics] {
         state.withLock { $0.scores.statistics(at: .now) }
     }
