@@ -13,6 +13,9 @@ package final class InProcessNetwork: Sendable {
         var down: Set<NodeID> = []
         /// Group of each node while partitioned; nil when whole.
         var groups: [NodeID: Int]?
+        /// Messages numbered so far per link: one entry per pair of this
+        /// process's endpoints that talked, so bounded by the nodes a test
+        /// or simulation makes (no remote peer reaches an in-process network).
         var sequences: [Link: UInt64] = [:]
         var plan: FaultPlan
         var counts = TrafficCounts()
