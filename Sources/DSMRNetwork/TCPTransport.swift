@@ -51,6 +51,10 @@ public final class TCPTransport: Transport {
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            // A small kernel send buffer on served connections: a peer that
+            // never reads stops being read (the backlog check) after a few
+            // hundred replies, not after the megabytes an autotuned buffer holds.
+            .childChannelOption(.socketOption(.so_sndbuf), value: 128 * 1_024)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     guard let transport = core.transport else { throw NetworkError(.shuttingDown, "not started") }

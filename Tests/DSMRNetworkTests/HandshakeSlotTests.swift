@@ -36,7 +36,7 @@ struct HandshakeSlotTests {
             }
             for client in clients { await client?.close() }
         }
-        #expect(await eventually { rounds.withLock { $0 } >= 2 })
+        #expect(await eventually(within: .seconds(120)) { rounds.withLock { $0 } >= 2 })
         #expect(server.statistics.handshakesEvicted > 0)
 
         let start = ContinuousClock.now
