@@ -150,6 +150,14 @@ let package = Package(
             dependencies: ["DSMR", "DSMRNode", "SystemC", .product(name: "Crypto", package: "swift-crypto")],
             path: "Tools/test-state-machine"
         ),
+        // For tests only: a DemoVM validator that misbehaves as DSMR_BYZANTINE says.
+        .executableTarget(
+            name: "dsmr-byzantine",
+            dependencies: [
+                "DSMRNodeCommands", "DSMRNodeRuntime", "DSMRNetwork", "DSMRNode", "DSMR", "DemoVM", "SystemC",
+            ],
+            path: "Tools/dsmr-byzantine"
+        ),
         // For tests only: the node command line with the key-value state machine.
         .executableTarget(
             name: "dsmr-test-node",

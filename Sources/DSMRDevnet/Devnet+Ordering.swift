@@ -21,12 +21,22 @@ extension Devnet {
 
     /// The block timestamp for a child of `parent` now: the clock, but at
     /// most `maxBlockSkew` after the parent (so an idle chain catches up in
-    /// steps) and always after it.
+    /// steps) and always after it (saturating: a parent at the end of time
+    /// gets a timestamp no block can have, and nothing is built on it).
     func timestamp(after parent: Block) -> Int64 {
         let now = SystemClockMilliseconds.now()
-        return max(parent.timestamp + 1, min(now, parent.timestamp + rules.maxBlockSkew))
+        let (latest, overflow) = parent.timestamp.addingReportingOverflow(rules.maxBlockSkew)
+        let (earliest, atEnd) = parent.timestamp.addingReportingOverflow(1)
+        return atEnd ? .max : max(earliest, min(now, overflow ? .max : latest))
     }
 
+    /// Asks a caught-up validator (in turn) to build on the tip at the
+    /// driver's timestamp, and has every validator accept the block. The
+    /// block may carry no certificate: it then only moves chain time (a
+    /// validator builds one when it holds no certificate and the tip is at
+    /// least a slot old), and is ordered like any other. A block at another
+    /// timestamp than the one asked for is not ordered, so no validator can
+    /// move chain time ahead of the driver's clock.
     func orderOneBlock() async {
         guard let tip = chain.withLock({ $0.tip }) else { return }
         if await adoptBlockAhead(of: tip) { return }
@@ -45,7 +55,7 @@ extension Devnet {
             guard let client = client(of: leader) else { continue }
             do {
                 if case .block(let built) = try await client.send(.buildBlock(timestamp: timestamp)),
-                    built.parent == tip.id, built.height == tip.height + 1
+                    built.parent == tip.id, built.height == tip.height + 1, built.timestamp == timestamp
                 {
                     block = built
                     break

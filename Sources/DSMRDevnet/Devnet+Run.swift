@@ -37,7 +37,7 @@ extension Devnet {
         ordering.withLock { $0 = true }
         generator.clearLatencies()
         let base = RunBase(
-            counts: generator.snapshot(), blocks: chain.withLock { $0.ordered },
+            counts: generator.snapshot(), routed: generator.routed, blocks: chain.withLock { $0.ordered },
             certified: members.withLock { $0.reduce(0) { $0 + $1.certified } })
         let started = ContinuousClock.now
         let ordering = Task { await orderBlocks() }
@@ -62,6 +62,7 @@ extension Devnet {
     /// The counts when a run started, which its reports and summary subtract.
     struct RunBase {
         var counts: (submitted: Int, executed: Int, lost: Int, pending: Int, recent: [Duration])
+        var routed: [Int: LoadGenerator.RoutedLoad]
         var blocks: Int
         var certified: UInt64
     }
@@ -188,6 +189,8 @@ extension Devnet {
         let common = running.compactMap { $0.1?.executedHeight }.min() ?? 0
         var nodes: [DevnetSummary.NodeSummary] = []
         var roots: Set<StateRoot> = []
+        let processes = members.withLock { $0.map(\.process) }
+        let routed = generator.routed
         for (index, status, client) in statuses {
             var root: StateRoot?
             if let client, case .stateRoot(let value)? = try? await client.send(.stateRoot(height: common)) {
@@ -198,7 +201,10 @@ extension Devnet {
                 DevnetSummary.NodeSummary(
                     index: index, nodeID: keys[index].hex, acceptedHeight: status?.acceptedHeight ?? 0,
                     executedHeight: status?.executedHeight ?? 0, stateRoot: root?.hex,
-                    storeBytes: status?.storeBytes ?? 0))
+                    storeBytes: status?.storeBytes ?? 0, chunksBuilt: status?.chunksBuilt ?? 0,
+                    chunksCertified: status?.chunksCertified ?? 0,
+                    peakResidentBytes: processes[index].flatMap { peakResidentBytes(of: $0.processID) },
+                    routed: DevnetSummary.RoutedLoad(routed[index], since: base.routed[index])))
         }
         let counts = generator.snapshot()
         let latencies = generator.latencies

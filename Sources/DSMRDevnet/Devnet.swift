@@ -134,9 +134,11 @@ package final class Devnet: Sendable {
 
     /// Starts validator `index` and waits until its control socket answers.
     package func startNode(_ index: Int) async throws {
+        let override = options.overrides[index]
         let process = try NodeProcess(
-            index: index, executable: options.executable, configuration: layout.configurationPath(index),
-            logPath: layout.logPath(index))
+            index: index, executable: override?.executable ?? options.executable,
+            configuration: layout.configurationPath(index), logPath: layout.logPath(index),
+            environment: override?.environment ?? [:])
         members.withLock { $0[index].process = process }
         let deadline = ContinuousClock.now + .seconds(60)
         while true {

@@ -28,6 +28,9 @@ package struct DevnetOptions: Sendable {
     /// yet executed), and the time paused is not made up later; nil never pauses.
     /// Bounds the backlog when the offered rate is above what the devnet executes.
     package var maxPending: Int?
+    /// Validators run with another executable or environment, by index (the
+    /// Byzantine tests run one validator as `dsmr-byzantine`).
+    package var overrides: [Int: NodeOverride] = [:]
     /// The protocol rules; absent fields take the devnet's.
     package var rules = RulesConfiguration()
 
@@ -37,6 +40,20 @@ package struct DevnetOptions: Sendable {
         self.directory = directory
         self.executable = executable
         self.provider = provider
+    }
+}
+
+/// How one validator of a devnet is started instead of the usual way.
+package struct NodeOverride: Sendable {
+    /// The executable (it takes `run --config FILE --exit-with-parent`).
+    package var executable: String
+    /// Variables added to its environment.
+    package var environment: [String: String]
+
+    /// An override from its parts.
+    package init(executable: String, environment: [String: String] = [:]) {
+        self.executable = executable
+        self.environment = environment
     }
 }
 
@@ -56,6 +73,35 @@ package struct DevnetSummary: Codable, Sendable {
         package var stateRoot: String?
         /// Its store's data file size.
         package var storeBytes: UInt64
+        /// Chunks it built since its process started.
+        package var chunksBuilt: UInt64
+        /// Of those, chunks a quorum certified.
+        package var chunksCertified: UInt64
+        /// Its process's peak resident memory (`VmHWM`), while it runs.
+        package var peakResidentBytes: UInt64?
+        /// What happened this run to the transactions routed to it.
+        package var routed: RoutedLoad
+    }
+
+    /// What happened to the transactions the partition routed to one validator.
+    package struct RoutedLoad: Codable, Sendable {
+        /// Submitted to it.
+        package var submitted: Int
+        /// Executed.
+        package var executed: Int
+        /// Lost (it died with them, or never had them certified).
+        package var lost: Int
+        /// The longest latency from submission to execution since the generator started, in milliseconds.
+        package var slowestMilliseconds: Double
+
+        init(_ now: LoadGenerator.RoutedLoad?, since base: LoadGenerator.RoutedLoad?) {
+            let now = now ?? .init()
+            let base = base ?? .init()
+            submitted = now.submitted - base.submitted
+            executed = now.executed - base.executed
+            lost = now.lost - base.lost
+            slowestMilliseconds = now.slowest.milliseconds
+        }
     }
 
     /// The validators.

@@ -16,8 +16,19 @@ final class LoadGenerator: Sendable {
         let submitted: ContinuousClock.Instant
     }
 
+    /// What happened to the transactions routed to one validator.
+    struct RoutedLoad {
+        var submitted = 0
+        var executed = 0
+        var lost = 0
+        /// The longest latency from submission to execution.
+        var slowest: Duration = .zero
+    }
+
     struct State {
         var pending: [[UInt8]: Pending] = [:]
+        /// By validator index (in the devnet's order), bounded by the validator count.
+        var routed: [Int: RoutedLoad] = [:]
         var submitted = 0
         var executed = 0
         var lost = 0
@@ -49,6 +60,9 @@ final class LoadGenerator: Sendable {
         let abandoned = state.withLock { state in
             defer {
                 state.lost += state.pending.count
+                for pending in state.pending.values {
+                    state.routed[assignment[pending.transaction.lane], default: .init()].lost += 1
+                }
                 state.pending = [:]
             }
             return state.pending.values.map(\.transaction)
@@ -75,6 +89,7 @@ final class LoadGenerator: Sendable {
             state.withLock { state in
                 state.pending[transaction.digest] = Pending(transaction: transaction, submitted: .now)
                 state.submitted += 1
+                state.routed[node, default: .init()].submitted += 1
             }
             batches[node, default: []].append(transaction)
             made += 1
@@ -97,6 +112,9 @@ final class LoadGenerator: Sendable {
                 guard let pending = state.pending.removeValue(forKey: digest) else { continue }
                 state.executed += 1
                 let latency = now - pending.submitted
+                let node = assignment[pending.transaction.lane]
+                state.routed[node, default: .init()].executed += 1
+                state.routed[node, default: .init()].slowest = max(state.routed[node]?.slowest ?? .zero, latency)
                 Self.sample(latency, into: &state)
                 state.recent.append(latency)
             }
@@ -127,7 +145,11 @@ final class LoadGenerator: Sendable {
     func forget(_ digests: Set<[UInt8]>) -> Int {
         state.withLock { state in
             var count = 0
-            for digest in digests where state.pending.removeValue(forKey: digest) != nil { count += 1 }
+            for digest in digests {
+                guard let pending = state.pending.removeValue(forKey: digest) else { continue }
+                state.routed[assignment[pending.transaction.lane], default: .init()].lost += 1
+                count += 1
+            }
             state.lost += count
             return count
         }
@@ -140,6 +162,9 @@ final class LoadGenerator: Sendable {
             return (state.submitted, state.executed, state.lost, state.pending.count, state.recent)
         }
     }
+
+    /// What happened so far to the transactions routed to each validator, by index.
+    var routed: [Int: RoutedLoad] { state.withLock { $0.routed } }
 
     /// Transactions submitted and neither executed nor lost.
     var pendingCount: Int { state.withLock { $0.pending.count } }

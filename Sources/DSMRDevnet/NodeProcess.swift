@@ -11,7 +11,9 @@ package final class NodeProcess: @unchecked Sendable {
 
     /// Starts `executable run --config configuration`, appending its
     /// standard output and error to `logPath`.
-    package init(index: Int, executable: String, configuration: String, logPath: String) throws {
+    package init(
+        index: Int, executable: String, configuration: String, logPath: String, environment: [String: String] = [:]
+    ) throws {
         self.index = index
         if !FileManager.default.fileExists(atPath: logPath) {
             _ = FileManager.default.createFile(atPath: logPath, contents: nil, attributes: [.posixPermissions: 0o600])
@@ -21,6 +23,9 @@ package final class NodeProcess: @unchecked Sendable {
         process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = ["run", "--config", configuration, "--exit-with-parent"]
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, added in added }
+        }
         process.standardOutput = log
         process.standardError = log
         process.standardInput = FileHandle.nullDevice
@@ -56,4 +61,15 @@ package final class NodeProcess: @unchecked Sendable {
     package func wait() async {
         while process.isRunning { try? await Task.sleep(for: .milliseconds(10)) }
     }
+}
+
+/// The peak resident memory (`VmHWM` in /proc/PID/status) of process `pid`, nil when it cannot be read.
+package func peakResidentBytes(of pid: Int32) -> UInt64? {
+    guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
+    for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+        let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+        guard fields.count >= 2, let kilobytes = UInt64(fields[1]) else { return nil }
+        return kilobytes * 1_024
+    }
+    return nil
 }

@@ -4,7 +4,8 @@ import NIOCore
 
 /// Runs one connection: the ``PeerHandshake`` first, then the frames of an
 /// authenticated peer. Any frame out of turn, any bad frame and any failed
-/// check closes the connection.
+/// check closes the connection; after the handshake, each is an offence
+/// charged to the peer (see ``PeerScores``).
 final class ConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = Frame
     typealias OutboundOut = Frame
@@ -26,36 +27,46 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     private let transport: TCPTransport
     private let role: Role
-    private let authenticatedPromise: EventLoopPromise<any Channel>?
+    private let connection: Connection
+    private let authenticatedPromise: EventLoopPromise<Connection>?
     private let own: Hello
     private var phase = Phase.awaitingHello
     private var timeout: Scheduled<Void>?
+    private var helloTimeout: Scheduled<Void>?
     /// The peer this accepted connection is counted for, once authenticated.
     private var countedPeer: NodeID?
-    /// Whether this accepted connection counts among those in their handshake.
+    /// Whether this accepted connection holds a handshake slot.
     private var inHandshake = false
 
-    init(transport: TCPTransport, role: Role, authenticated: EventLoopPromise<any Channel>?) {
+    init(
+        transport: TCPTransport, role: Role, connection: Connection, authenticated: EventLoopPromise<Connection>?
+    ) {
         self.transport = transport
         self.role = role
+        self.connection = connection
         self.authenticatedPromise = authenticated
         self.own = Hello.fresh(domain: transport.configuration.domain, nodeID: transport.local)
     }
 
     func channelActive(context: ChannelHandlerContext) {
         let channel = context.channel
+        let transport = self.transport
         if case .listener = role {
-            guard transport.accepted(channel) else {
+            guard transport.accepted(connection, from: context.remoteAddress) else {
                 phase = .closed
                 context.close(promise: nil)
                 return
             }
             inHandshake = true
+            let limit = transport.configuration.helloTimeout
+            helloTimeout = context.eventLoop.scheduleTask(in: .nanoseconds(limit.nanoseconds)) {
+                transport.refused(NetworkError(.handshakeTimeout, "no hello within \(limit)"), duringHandshake: true)
+                channel.close(promise: nil)
+            }
         }
         let limit = transport.configuration.handshakeTimeout
-        let transport = self.transport
         timeout = context.eventLoop.scheduleTask(in: .nanoseconds(limit.nanoseconds)) {
-            transport.refused(NetworkError(.handshakeTimeout, "no handshake within \(limit)"))
+            transport.refused(NetworkError(.handshakeTimeout, "no handshake within \(limit)"), duringHandshake: true)
             channel.close(promise: nil)
         }
         if case .dialer = role { context.writeAndFlush(wrapOutboundOut(.hello(own)), promise: nil) }
@@ -76,6 +87,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     private func handle(_ frame: Frame, context: ChannelHandlerContext) throws(NetworkError) {
         switch (phase, frame, role) {
         case (.awaitingHello, .hello(let other), _):
+            helloTimeout?.cancel()
             let validator = try check(other)
             phase = .awaitingProof(other: other, validator: validator)
             switch role {
@@ -86,7 +98,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             try PeerHandshake.checkProof(
                 signature, from: validator, domain: transport.configuration.domain, own: own, other: other)
             if case .listener = role {
-                guard transport.authenticated(inbound: context.channel, from: other.nodeID) else {
+                guard transport.authenticated(inbound: connection, from: other.nodeID) else {
                     throw NetworkError(.unexpectedFrame, "\(other.nodeID) holds too many connections")
                 }
                 countedPeer = other.nodeID
@@ -95,13 +107,21 @@ final class ConnectionHandler: ChannelInboundHandler {
             phase = .authenticated(other.nodeID)
             timeout?.cancel()
             endHandshake()
-            authenticatedPromise?.succeed(context.channel)
+            authenticatedPromise?.succeed(connection)
         case (.authenticated(let peer), .request(let id, let payload), .listener):
-            transport.serve(request: id, payload, from: peer, on: context.channel)
+            transport.serve(request: id, payload, from: peer, on: connection)
         case (.authenticated(let peer), .gossip(let payload), .listener):
             transport.serve(gossip: payload, from: peer)
-        case (.authenticated, .response(let id, let payload), .dialer):
-            transport.complete(id, .success(payload))
+        case (.authenticated(let peer), .response(let id, let payload), .dialer):
+            switch transport.answer(id, payload, on: connection, from: peer) {
+            case .completed: break
+            case .late:
+                transport.configuration.logger.debug(
+                    "dropping a late answer",
+                    metadata: ["node": "\(transport.local)", "peer": "\(peer)", "id": "\(id)"])
+            case .unsolicited:
+                throw NetworkError(.unsolicitedAnswer, "answer to request id \(id), never sent on this connection")
+            }
         default:
             throw NetworkError(.unexpectedFrame, "\(frame.kind) frame out of turn")
         }
@@ -115,9 +135,13 @@ final class ConnectionHandler: ChannelInboundHandler {
             throw NetworkError(.notAValidator, "the current validator set is unknown: \(error)")
         }
         let expected: NodeID? = if case .dialer(let peer) = role { peer } else { nil }
-        return try PeerHandshake.checkHello(
+        let validator = try PeerHandshake.checkHello(
             other, domain: transport.configuration.domain, local: transport.local, validators: validators,
             expected: expected)
+        if let end = transport.banEnd(of: other.nodeID) {
+            throw NetworkError(.peerBanned, "\(other.nodeID) is banned for another \(end - .now)")
+        }
+        return validator
     }
 
     private func sign(_ other: Hello) throws(NetworkError) -> [UInt8] {
@@ -134,21 +158,30 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     private func fail(_ context: ChannelHandlerContext, _ error: any Error) {
-        if case .closed = phase { return }
+        let peer: NodeID?
+        switch phase {
+        case .closed: return
+        case .authenticated(let authenticated): peer = authenticated
+        case .awaitingHello, .awaitingProof: peer = nil
+        }
         phase = .closed
-        if let error = error as? NetworkError { transport.refused(error) }
+        if let error = error as? NetworkError {
+            transport.refused(error, duringHandshake: peer == nil)
+            if let peer, connection.markClosing() { transport.misbehaved(peer, error, on: connection) }
+        }
         transport.configuration.logger.info(
             "closing connection",
             metadata: [
                 "node": "\(transport.local)", "remote": "\(context.remoteAddress.map { "\($0)" } ?? "?")",
-                "error": "\(error)",
+                "peer": "\(peer.map { "\($0)" } ?? "unauthenticated")", "error": "\(error)",
             ])
         authenticatedPromise?.fail(error)
         context.close(promise: nil)
     }
 
     private func endHandshake() {
-        if inHandshake { transport.handshakeEnded() }
+        helloTimeout?.cancel()
+        if inHandshake { transport.handshakeEnded(connection) }
         inHandshake = false
     }
 
@@ -156,7 +189,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         timeout?.cancel()
         endHandshake()
         authenticatedPromise?.fail(NetworkError(.unexpectedFrame, "connection closed during the handshake"))
-        if case .listener = role { transport.closed(inbound: context.channel, peer: countedPeer) }
+        if case .listener = role { transport.closed(inbound: connection, peer: countedPeer) }
         phase = .closed
         context.fireChannelInactive()
     }

@@ -40,6 +40,18 @@ public enum Frame: Hashable, Sendable {
         }
     }
 
+    /// The frame's size on the wire, length prefix included.
+    package var wireBytes: Int {
+        let fields =
+            switch self {
+            case .hello: Hello.encodedBytes
+            case .proof(let signature): signature.count
+            case .request(_, let payload), .response(_, let payload): 8 + payload.count
+            case .gossip(let payload): payload.count
+            }
+        return Self.headerBytes + 1 + fields
+    }
+
     /// The frame's body: everything after the length prefix.
     package func encodedBody() -> [UInt8] {
         var bytes: [UInt8] = [kind.rawValue]

@@ -1,28 +1,12 @@
 import NIOCore
 
-/// Cuts a connection's bytes into ``Frame``s.
+/// Cuts a connection's bytes into ``Frame``s; ``FrameReader`` runs it on
+/// each connection.
 ///
 /// The length prefix is read and checked against `maxFrameBytes` before any
 /// of the body is waited for: a longer frame throws
 /// ``NetworkError/Code/frameTooLarge`` and its body is never buffered whole.
-struct FrameDecoder: ByteToMessageDecoder {
-    typealias InboundOut = Frame
-
-    let maxFrameBytes: Int
-
-    mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
-        guard let frame = try Self.next(from: &buffer, maxFrameBytes: maxFrameBytes) else { return .needMoreData }
-        context.fireChannelRead(NIOAny(frame))
-        return .continue
-    }
-
-    mutating func decodeLast(
-        context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool
-    ) throws -> DecodingState {
-        while try decode(context: context, buffer: &buffer) == .continue {}
-        return .needMoreData
-    }
-
+enum FrameDecoder {
     /// The next whole frame in `buffer`, consumed, or nil when more bytes are needed.
     static func next(from buffer: inout ByteBuffer, maxFrameBytes: Int) throws(NetworkError) -> Frame? {
         guard let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self) else { return nil }

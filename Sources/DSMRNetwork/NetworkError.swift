@@ -20,6 +20,13 @@ public struct NetworkError: Error, Hashable, Sendable, CustomStringConvertible {
         case unexpectedFrame
         /// The handshake did not finish in time.
         case handshakeTimeout
+        /// An answer to a request id this node never sent on that connection.
+        case unsolicitedAnswer
+        /// The peer does not read what this node writes: the connection's
+        /// backlog would pass its cap.
+        case outboundBacklog
+        /// The peer is banned for its offences, for a while.
+        case peerBanned
         /// This node's key could not sign its handshake proof.
         case signingFailed
         /// The transport is shutting down.
@@ -34,6 +41,9 @@ public struct NetworkError: Error, Hashable, Sendable, CustomStringConvertible {
             case .badSignature: "bad signature"
             case .unexpectedFrame: "unexpected frame"
             case .handshakeTimeout: "handshake timeout"
+            case .unsolicitedAnswer: "unsolicited answer"
+            case .outboundBacklog: "outbound backlog"
+            case .peerBanned: "peer banned"
             case .signingFailed: "signing failed"
             case .shuttingDown: "shutting down"
             }

@@ -26,7 +26,9 @@ public final class TCPTransport: Transport {
     /// The port the transport listens on.
     public let port: Int
     let group: any EventLoopGroup
-    let state = Mutex(TransportState())
+    let state: Mutex<TransportState>
+    /// The largest backlog seen on one connection, in bytes.
+    let largestBacklog = Atomic<Int>(0)
     private let listener: any Channel
 
     /// Starts listening on the configured address.
@@ -43,11 +45,16 @@ public final class TCPTransport: Transport {
         self.local = configuration.signer.nodeID
         self.configuration = configuration
         self.group = group
+        self.state = Mutex(TransportState(configuration))
         let core = ListenerCore()
         listener = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            // A small kernel send buffer on served connections: a peer that
+            // never reads stops being read (the backlog check) after a few
+            // hundred replies, not after the megabytes an autotuned buffer holds.
+            .childChannelOption(.socketOption(.so_sndbuf), value: 128 * 1_024)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     guard let transport = core.transport else { throw NetworkError(.shuttingDown, "not started") }
@@ -62,8 +69,16 @@ public final class TCPTransport: Transport {
     }
 
     /// Where `peer` listens; requests and gossip to it dial this address.
+    ///
+    /// Connections from the IP address `host` names (resolved now, when it
+    /// is a name) get handshake slots kept for the validators there; see
+    /// ``TCPTransportConfiguration/maxPendingHandshakesPerAddress``.
     public func setAddress(host: String, port: Int, of peer: NodeID) {
-        state.withLock { $0.addresses[peer] = PeerAddress(host: host, port: port) }
+        let resolved =
+            (try? SocketAddress(ipAddress: host, port: port))
+            ?? (try? SocketAddress.makeAddressResolvingHost(host, port: port))
+        let address = PeerAddress(host: host, port: port, source: resolved?.sourceKey)
+        state.withLock { $0.addresses[peer] = address }
     }
 
     public func register(_ handler: any MessageHandler) {
@@ -71,15 +86,25 @@ public final class TCPTransport: Transport {
     }
 
     /// Counts of what the transport refused and served so far.
-    public var statistics: TransportStatistics { state.withLock { $0.statistics } }
+    public var statistics: TransportStatistics {
+        var statistics = state.withLock { $0.statistics }
+        statistics.largestOutboundBacklog = largestBacklog.load(ordering: .relaxed)
+        return statistics
+    }
 
+    /// Sets up a new connection's pipeline. An accepted connection is not
+    /// read from while its replies do not drain (see ``FrameReader``).
     func addHandlers(
-        to channel: any Channel, role: ConnectionHandler.Role, authenticated: EventLoopPromise<any Channel>?
+        to channel: any Channel, role: ConnectionHandler.Role, authenticated: EventLoopPromise<Connection>?
     ) throws {
+        let connection = Connection(channel: channel)
+        let pauses = if case .listener = role { true } else { false }
+        let pauseBytes = Connection.pauseBytes(cap: configuration.maxOutboundBacklogBytes)
         try channel.pipeline.syncOperations.addHandlers([
-            ByteToMessageHandler(FrameDecoder(maxFrameBytes: configuration.maxFrameBytes)),
+            FrameReader(
+                maxFrameBytes: configuration.maxFrameBytes, pausing: pauses ? connection : nil, pauseBytes: pauseBytes),
             MessageToByteHandler(FrameEncoder()),
-            ConnectionHandler(transport: self, role: role, authenticated: authenticated),
+            ConnectionHandler(transport: self, role: role, connection: connection, authenticated: authenticated),
         ])
     }
 
@@ -118,11 +143,11 @@ public final class TCPTransport: Transport {
         timer.cancel()
         let channels = state.withLock { state -> [any Channel] in
             let outbound = state.links.values.compactMap { link -> (any Channel)? in
-                if case .ready(let channel) = link { return channel }
+                if case .ready(let connection) = link { return connection.channel }
                 return nil
             }
             state.links = [:]
-            return Array(state.inbound.values) + outbound
+            return state.inbound.values.map(\.connection.channel) + outbound
         }
         for channel in channels { try? await channel.close() }
         configuration.logger.info("stopped", metadata: ["node": "\(local)"])
@@ -137,26 +162,4 @@ private final class ListenerCore: Sendable {
         get { value.withLock { $0 } }
         set { value.withLock { $0 = newValue } }
     }
-}
-
-/// Where a peer listens.
-struct PeerAddress: Sendable, Hashable {
-    let host: String
-    let port: Int
-}
-
-/// Counts of what a ``TCPTransport`` refused and served.
-public struct TransportStatistics: Sendable, Hashable {
-    /// Connections closed because their handshake failed or timed out.
-    public var handshakesRefused = 0
-    /// Connections closed because of an oversized or malformed frame.
-    public var framesRefused = 0
-    /// Requests answered with an overloaded reply.
-    public var overloadedReplies = 0
-    /// Gossip dropped because its sender had too much in hand.
-    public var gossipDropped = 0
-    /// Requests handed to the handler and answered.
-    public var requestsServed = 0
-    /// Gossip handed to the handler.
-    public var gossipDelivered = 0
 }

@@ -25,12 +25,46 @@ public struct TCPTransportConfiguration: Sendable {
     public var maxInFlightPerPeer = 64
     /// Connections from one peer kept at once; a newer one past it is closed.
     public var maxConnectionsPerPeer = 4
-    /// Accepted connections still in their handshake at once; a further one
-    /// is closed at once, so connections that never prove themselves cannot
-    /// pile up (each is also closed after ``handshakeTimeout``).
+    /// Accepted connections still in their handshake at once from the
+    /// addresses where no validator is configured, all such addresses
+    /// together. A further one pushes out the oldest of them, so
+    /// connections that never prove themselves cannot pile up, nor keep a
+    /// newer one out for long. Validators' addresses have slots of their
+    /// own (see ``maxPendingHandshakesPerAddress``).
     public var maxPendingHandshakes = 64
+    /// Accepted connections still in their handshake at once from one
+    /// source address (times the validators configured at that address,
+    /// whose slots are kept for it). A further one from the same address
+    /// pushes out the oldest from there.
+    public var maxPendingHandshakesPerAddress = 4
+    /// How long an accepted connection may take to send its ``Hello``.
+    public var helloTimeout: Duration = .seconds(2)
     /// How long a connection may take to prove itself.
     public var handshakeTimeout: Duration = .seconds(5)
+    /// The most bytes written to one connection that the socket has not
+    /// taken yet (16 MiB). A peer whose replies do not drain is not read
+    /// from until they do; a write that would pass this closes the
+    /// connection instead (one frame is always let through, so a frame
+    /// larger than this still reaches a peer that reads).
+    public var maxOutboundBacklogBytes = 16 << 20
+    /// The address dialed connections are bound to, so they leave from it
+    /// (the port is picked by the system); nil lets the system choose.
+    /// Validators sharing a host on loopback can each dial from their own
+    /// 127.0.0.x, so peers tell them apart by source address.
+    public var dialFrom: String?
+    /// Offences (undecodable, out-of-turn or oversized frames, unsolicited
+    /// answers) a validator may commit before the next one bans it; one is
+    /// forgiven per ``offenceRefill``.
+    public var offenceBudget = 3
+    /// How long it takes a peer to earn back one offence.
+    public var offenceRefill: Duration = .seconds(60)
+    /// How long a peer's first ban lasts; each next one lasts twice the
+    /// last, up to ``maxBan``. A banned peer's connections are closed, its
+    /// handshakes refused and it is not dialed.
+    public var initialBan: Duration = .seconds(1)
+    /// The longest ban; after this long without an offence a peer's next
+    /// ban is its first again.
+    public var maxBan: Duration = .seconds(300)
     /// How long a dial may take.
     public var connectTimeout: Duration = .seconds(2)
     /// The pause after a failed dial before the next try; it doubles with

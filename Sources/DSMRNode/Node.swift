@@ -10,8 +10,26 @@ import Synchronization
 public final class Node: Sendable {
     struct Chain {
         var lastAccepted: Block
-        /// Verified blocks not yet accepted or rejected, by id.
-        var processing: [BlockID: Block] = [:]
+        /// Verified blocks not yet accepted or rejected, by id, each with
+        /// the number of the verification that kept it. At most
+        /// ``NodeOptions/maxProcessingBlocks``: a proposer may make any number of
+        /// valid blocks, so past that bound the block verified first is
+        /// forgotten (a child of it then fails with
+        /// ``NodeError/Code/unknownParent`` until it is verified again).
+        var processing: [BlockID: (block: Block, order: UInt64)] = [:]
+        /// How many blocks were kept so far: the next one's order.
+        var verified: UInt64 = 0
+
+        /// Keeps `block` as verified, forgetting the block verified first when `capacity` are kept.
+        mutating func keep(_ block: Block, capacity: Int) {
+            if processing[block.id] == nil, processing.count >= capacity,
+                let oldest = processing.min(by: { $0.value.order < $1.value.order })?.key
+            {
+                processing[oldest] = nil
+            }
+            processing[block.id] = (block, verified)
+            verified &+= 1
+        }
     }
 
     /// This validator's key.

@@ -12,6 +12,14 @@ public struct NodeOptions: Sendable {
     public var fetchRounds = 3
     /// The pause before the second round of fetching; it doubles each round.
     public var fetchBackoff: Duration = .milliseconds(10)
+    /// The most verified blocks kept while consensus decides on them
+    /// (``Node/verify(block:parent:)`` keeps each; ``Node/accept(_:)`` and
+    /// ``Node/reject(_:)`` let them go). A proposer chooses how many valid
+    /// blocks it makes, so the table is bounded; consensus decides on a
+    /// handful at a time. Past the bound the block verified first is
+    /// forgotten: a child of it then fails with
+    /// ``NodeError/Code/unknownParent`` until it is verified again.
+    public var maxProcessingBlocks = 1_024
     /// The timestamp of the genesis block (height 0) a new store starts with.
     public var genesisTime: ChainTime = .milliseconds(0)
 

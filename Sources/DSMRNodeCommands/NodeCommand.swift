@@ -1,5 +1,6 @@
 import ArgumentParser
 import DSMRNode
+import DSMRNodeRuntime
 import Synchronization
 
 /// The command line of a node binary: `keygen`, `run`, `devnet` and
@@ -17,6 +18,7 @@ public enum NodeCommandLine {
     struct Choice: Sendable {
         var commandName: String
         var provider: any StateMachineProvider
+        var customization = NodeCustomization()
     }
 
     private static let choice = Mutex<Choice?>(nil)
@@ -24,9 +26,20 @@ public enum NodeCommandLine {
     /// Parses the process's arguments and runs the subcommand with
     /// `provider`'s state machine; exits the process with its status.
     public static func main(commandName: String, provider: any StateMachineProvider) async {
-        choice.withLock { $0 = Choice(commandName: commandName, provider: provider) }
+        await main(commandName: commandName, provider: provider, customization: NodeCustomization())
+    }
+
+    /// ``main(commandName:provider:)`` whose `run` changes the node's
+    /// behaviour, for tests only (the Byzantine peer harness).
+    package static func main(
+        commandName: String, provider: any StateMachineProvider, customization: NodeCustomization
+    ) async {
+        choice.withLock { $0 = Choice(commandName: commandName, provider: provider, customization: customization) }
         await NodeCommand.main()
     }
+
+    /// The changes `run` makes to the node (none but in the Byzantine harness).
+    static var customization: NodeCustomization { choice.withLock { $0?.customization } ?? NodeCustomization() }
 
     /// The binary's name, for help and messages.
     static var commandName: String { choice.withLock { $0?.commandName } ?? "dsmr-node" }

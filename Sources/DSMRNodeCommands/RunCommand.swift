@@ -85,7 +85,9 @@ extension NodeCommand {
             MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
             let runner: NodeRunner
             do {
-                runner = try await NodeRunner(configuration, stateMachine: NodeCommandLine.provider, logger: logger)
+                runner = try await NodeRunner(
+                    configuration, stateMachine: NodeCommandLine.provider, logger: logger,
+                    customization: NodeCommandLine.customization)
             } catch {
                 logger.critical("cannot start the node: \(error)")
                 throw ExitCode(1)

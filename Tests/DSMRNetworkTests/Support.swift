@@ -103,12 +103,15 @@ func shutdownAll(_ transports: [TCPTransport]) async {
 final class RawClient: Sendable {
     let channel: any Channel
 
-    /// Connects and writes `bytes` at once, from the event loop. With no
-    /// bytes nothing is written, so a connection the server closes at once
-    /// is not an error here.
-    init(port: Int, sending bytes: [UInt8]) async throws {
-        channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .connect(host: "127.0.0.1", port: port)
+    /// Connects, from `local` when given, and writes `bytes` at once, from
+    /// the event loop. With no bytes nothing is written, so a connection
+    /// the server closes at once is not an error here.
+    init(port: Int, host: String = "127.0.0.1", from local: String? = nil, sending bytes: [UInt8]) async throws {
+        var bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        if let local { bootstrap = bootstrap.bind(to: try SocketAddress(ipAddress: local, port: 0)) }
+        channel =
+            try await bootstrap
+            .connect(host: host, port: port)
             .flatMap { channel in
                 guard !bytes.isEmpty else { return channel.eventLoop.makeSucceededFuture(channel) }
                 return channel.writeAndFlush(ByteBuffer(bytes: bytes)).map { channel }

@@ -51,6 +51,14 @@ final class RawStreamClient: Sendable {
         return RawStreamClient(channel: channel, inbox: inbox)
     }
 
+    /// Connects to `host:port` from the local address `source` (a 127.0.0.x on loopback).
+    static func connect(from source: String, host: String = "127.0.0.1", port: Int) async throws -> RawStreamClient {
+        let inbox = Inbox()
+        let channel = try await bootstrap(inbox).bind(to: try SocketAddress(ipAddress: source, port: 0))
+            .connect(host: host, port: port).get()
+        return RawStreamClient(channel: channel, inbox: inbox)
+    }
+
     /// Connects to the Unix socket at `path`.
     static func connect(unixPath path: String) async throws -> RawStreamClient {
         let inbox = Inbox()

@@ -7,19 +7,26 @@ import Testing
 /// connections that never ask cannot pile up in the node.
 @Suite("Metrics endpoint under hostile clients")
 struct MetricsEndpointTests {
-    @Test func connectionsPastTheBoundAreClosedAtOnceAndScrapingGoesOnAfterThem() async throws {
+    @Test func silentConnectionsPastTheBoundsMakeRoomAndAScrapeIsServedWhileTheyStay() async throws {
         let endpoint = try await MetricsEndpoint(
-            registry: PrometheusCollectorRegistry(), host: "127.0.0.1", port: 0, maxConnections: 8,
+            registry: PrometheusCollectorRegistry(), host: "127.0.0.1", port: 0, maxConnections: 8, maxPerSource: 4,
             requestTimeout: .seconds(600))
+        // Silent connections from five source addresses: each address keeps
+        // at most 4, and the endpoint at most 8 in all.
         var idle: [RawStreamClient] = []
-        for _ in 0..<40 { idle.append(try await RawStreamClient.connect(port: endpoint.port)) }
-        #expect(await eventually(within: .seconds(10)) { idle.filter { !$0.channel.isActive }.count == 32 })
-        for client in idle { await client.close() }
-        // Once the idle ones leave, a scrape is served.
-        let scraped = await eventually(within: .seconds(10)) {
-            (try? await HTTPAnswer.fetch("/metrics", from: "127.0.0.1:\(endpoint.port)").status) == 200
+        for source in 1...5 {
+            for _ in 0..<6 {
+                idle.append(try await RawStreamClient.connect(from: "127.0.0.\(source)", port: endpoint.port))
+            }
         }
-        #expect(scraped)
+        #expect(await eventually(within: .seconds(10)) { idle.filter(\.channel.isActive).count == 8 })
+        // Each address's newest four made room, first in their own address, then over all.
+        let active = idle.indices.filter { idle[$0].channel.isActive }
+        #expect(active == [20, 21, 22, 23, 26, 27, 28, 29], "the newest stay; the oldest made room")
+        // While they stay open, a scrape from any address is served at once.
+        let scrape = try await HTTPAnswer.fetch("/metrics", from: "127.0.0.1:\(endpoint.port)")
+        #expect(scrape.status == 200)
+        for client in idle { await client.close() }
         await endpoint.close()
     }
 

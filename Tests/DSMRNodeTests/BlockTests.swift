@@ -44,7 +44,8 @@ import Testing
         #expect(code(block([good], height: 2)) == .wrongHeight)
         #expect(code(block([good], timestamp: 10_000)) == .timestampNotAfterParent)
         #expect(code(block([good], timestamp: 15_001)) == .timestampTooFarAhead)
-        #expect(code(block([])) == .noCertificates)
+        // A block without certificates only moves chain time, at least a slot (1 000 ms) after its parent.
+        #expect(code(block([], timestamp: 10_999)) == .emptyBlockTooSoon)
         #expect(code(block([good, good])) == .repeatedCertificate)
         // Slot 0's chunk expired at 10 000, before the block's 11 000.
         #expect(code(block([certificate(slot: 0)])) == .expiredCertificate)
@@ -60,8 +61,8 @@ import Testing
         #expect(code(first) == nil)
         let child = Block(parent: first.id, height: 2, timestamp: 12_000, certificates: [good])
         #expect(code(child, parent: first) == .repeatedCertificate)
-        // Checks run in order: a wrong height is reported before an empty block.
-        #expect(code(block([], height: 3)) == .wrongHeight)
+        // Checks run in order: a wrong height is reported before an empty block too soon.
+        #expect(code(block([], height: 3, timestamp: 10_500)) == .wrongHeight)
     }
 
     @Test func buildBlockTakesValidCertificatesInExpiryOrderThroughTheVerifier() async throws {
@@ -88,7 +89,7 @@ import Testing
         #expect(try node.buildBlock(parent: genesis, timestamp: 12_001).certificates == [later, last])
     }
 
-    @Test func buildBlockSkipsAncestorsCertificatesAndFailsWhenNoneIsLeft() async throws {
+    @Test func buildBlockSkipsAncestorsCertificatesAndFailsWhenNoneIsLeftWithinASlot() async throws {
         let cluster = Cluster()
         defer { cluster.stopAll() }
         let only = certificate(slot: 5)
@@ -97,7 +98,7 @@ import Testing
         let first = try node.buildBlock(parent: genesis, timestamp: 11_000)
         try node.verify(block: first, parent: genesis)
         do {
-            _ = try node.buildBlock(parent: first, timestamp: 12_000)
+            _ = try node.buildBlock(parent: first, timestamp: 11_999)
             Issue.record("built a block repeating its parent's certificate")
         } catch let error as NodeError {
             #expect(error.code == .noAvailableCertificates)

@@ -104,8 +104,9 @@ final class Cluster {
 
     /// One round: the clock moves a slot, every live node builds a chunk,
     /// and `leader` (the first live node by default) builds a block that
-    /// every live node in step verifies and accepts. Returns the block, or
-    /// nil when the leader held no certificate.
+    /// every live node in step verifies and accepts. Returns the block
+    /// (without certificates when the leader held none and its last block
+    /// is at least a slot old), or nil when the leader could build none.
     @discardableResult
     func round(transfers: Int = 0, leader: Int? = nil, tolerateUnavailable: Bool = false) async throws -> Block? {
         clock.advance(by: 1_000)

@@ -61,10 +61,19 @@ enum Fixture: FixtureSigners {
     }
 
     /// A certificate for `chunk` signed by the first `count` of `signers`.
-    static func certificate(_ chunk: Chunk, signedBy count: Int = 3, epochSet: ValidatorSet? = nil) -> ChunkCertificate
-    {
-        let reference = ChunkReference(chunk: chunk, rules: rules)
-        let set = epochSet ?? (try! ValidatorSet(epoch: rules.epoch(ofSlot: chunk.slot), validators: validators()))
+    static func certificate(
+        _ chunk: Chunk, signedBy count: Int = 3, epochSet: ValidatorSet? = nil, rules: Rules = rules
+    ) -> ChunkCertificate {
+        certificate(ChunkReference(chunk: chunk, rules: rules), signedBy: count, epochSet: epochSet, rules: rules)
+    }
+
+    /// A certificate for `reference`, whatever its expiry, signed by the
+    /// first `count` of `signers` for the epoch `rules` give its slot.
+    static func certificate(
+        _ reference: ChunkReference, signedBy count: Int = 3, epochSet: ValidatorSet? = nil, rules: Rules = rules
+    ) -> ChunkCertificate {
+        let set =
+            epochSet ?? (try! ValidatorSet(epoch: rules.epoch(ofSlot: reference.slot), validators: validators()))
         let shares = set.validators.prefix(count).map { validator in
             try! SignatureShare.sign(
                 reference, rules: rules, signer: signers.first { $0.nodeID == validator.nodeID }!, domain: domain)

@@ -91,6 +91,10 @@ struct DSMRBench: AsyncParsableCommand {
         if selected.contains(.devnet) {
             record([try await DevnetRow.run(context)])
         }
+        let byzantine = RowName.allCases.filter { $0.byzantineBehaviour != nil && selected.contains($0) }
+        if !byzantine.isEmpty {
+            record(try await ByzantineRows.run(byzantine, context))
+        }
         log("total: \(pretty(started.duration(to: .now).seconds)) s")
 
         let ordered = RowName.allCases.compactMap { results[$0] }

@@ -13,6 +13,17 @@ enum RowName: String, CaseIterable, Sendable {
     case certVerifyCached = "cert-verify-cached"
     case nodeInProcess = "node-inprocess"
     case devnet = "devnet"
+    case byzantineAnswerOthers = "byzantine-answer-others"
+    case byzantineWithhold = "byzantine-withhold"
+    case byzantineInvalidSignatures = "byzantine-invalid-signatures"
+    case byzantineFarFuture = "byzantine-far-future"
+    case byzantineFlood = "byzantine-flood"
+    case byzantineEquivocate = "byzantine-equivocate"
+
+    /// The `DSMR_BYZANTINE` behaviour of a `byzantine-*` row.
+    var byzantineBehaviour: String? {
+        rawValue.hasPrefix("byzantine-") ? String(rawValue.dropFirst("byzantine-".count)) : nil
+    }
 }
 
 /// One goal of a row and whether this run met it.

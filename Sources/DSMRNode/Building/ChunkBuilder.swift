@@ -18,8 +18,9 @@ extension Node {
     /// assigned to this node (those assigned to other validators are dropped
     /// from this node's mempool), within the size and rate limits, stores it,
     /// asks every validator of the slot's epoch for a share until a quorum
-    /// by stake signed or ``NodeOptions/aggregationDeadline`` passes
-    /// (asking the silent ones again), then stores and gossips the
+    /// by stake signed or ``NodeOptions/aggregationDeadline`` passes (see
+    /// ``gatherShares(for:reference:set:own:)``: done at quorum, a refusal
+    /// costs a validator one request), then stores and gossips the
     /// certificate. Returns nil when there is nothing to put in a chunk, or
     /// when this node already built a chunk for the slot.
     ///
@@ -27,7 +28,11 @@ extension Node {
     /// the clock that peers would refuse its expiry (past chain time +
     /// `validityWindow`) or the next block could not carry it: then it is
     /// the latest slot both allow, so a chain that has been idle still gets
-    /// chunks signed and blocks built.
+    /// chunks signed and blocks built. A slot whose chunk did not certify is
+    /// never tried again: while chain time stands still there is no later
+    /// slot to take, and a block without certificates
+    /// (``buildBlock(parent:timestamp:verifier:)``, a slot after its parent)
+    /// moves chain time so that the next slot becomes available.
     ///
     /// - Throws: ``NodeError/Code/notAValidator`` when this node is not a
     ///   validator of the epoch; the store's errors.
@@ -110,63 +115,86 @@ extension Node {
         return min(current, rules.slot(at: windowEnd), rules.slot(at: nextBlock))
     }
 
-    /// Whether a refusal may go away on asking again: the peer is busy, or
-    /// its chain time or clock lags (the chunk looks too far ahead).
-    static func isTransient(_ code: ErrorReply.Code) -> Bool {
-        code == .overloaded || code == .tooFarInFuture || code == .notAvailable
-    }
-
-    /// Asks every other validator of `set` for a share until the quorum is
-    /// reached or the deadline passes; validators that refuse for good
-    /// (conflict, rate limit, invalid, expired, not a validator) are not
-    /// asked again.
-    private func gatherShares(
+    /// Asks every validator of `set` that has not signed yet for a share, in
+    /// rounds, until the signers reach the quorum by stake or
+    /// ``NodeOptions/aggregationDeadline`` passes.
+    ///
+    /// Answers are handled as they arrive; once a quorum signed, the requests
+    /// still out are cancelled and not waited for. A refusal, an invalid
+    /// share (wrong signer, wrong reference, bad signature) or silence costs
+    /// a validator that request only: it is asked again in the next round.
+    /// Rounds are separated by a pause that starts at
+    /// ``NodeOptions/fetchBackoff`` and doubles, up to
+    /// ``NodeOptions/shareTimeout``, so validators that refuse at once are
+    /// not asked in a tight loop.
+    func gatherShares(
         for chunk: Chunk, reference: ChunkReference, set: ValidatorSet, own: SignatureShare
     ) async -> [SignatureShare] {
         let request = NodeMessage.requestChunkSignatureShare(chunk).encoded()
         let rules = self.rules
-        let domain = self.domain
         let deadline = ContinuousClock.now + options.aggregationDeadline
         var shares: [NodeID: SignatureShare] = [nodeID: own]
-        var refused: Set<NodeID> = []
         var weight = set.validator(nodeID)?.weight ?? 0
-        while !set.hasQuorum(signedWeight: weight, quorum: rules.quorum), ContinuousClock.now < deadline {
-            let pending = set.validators.filter { shares[$0.nodeID] == nil && !refused.contains($0.nodeID) }
+        var pause = options.fetchBackoff
+        while !set.hasQuorum(signedWeight: weight, quorum: rules.quorum) {
+            let remaining = ContinuousClock.now.duration(to: deadline)
+            guard remaining > .zero else { break }
+            let pending = set.validators.filter { shares[$0.nodeID] == nil }
             if pending.isEmpty { break }
-            let answers = await withTaskGroup(of: (Validator, NodeMessage?).self) { group in
-                for validator in pending {
-                    group.addTask { [transport, options] in
-                        let bytes = try? await transport.request(
-                            request, to: validator.nodeID, timeout: options.shareTimeout)
-                        return (validator, bytes.flatMap { try? NodeMessage(decoding: $0) })
-                    }
-                }
-                var answers: [(Validator, NodeMessage?)] = []
-                for await answer in group { answers.append(answer) }
-                return answers
+            let timeout = min(options.shareTimeout, remaining)
+            let gathered = await askRound(
+                pending, request: request, reference: reference, timeout: timeout, set: set, signed: weight)
+            for share in gathered where shares[share.signer] == nil {
+                shares[share.signer] = share
+                weight += set.validator(share.signer)?.weight ?? 0
             }
-            var silent = true
-            for (validator, answer) in answers {
-                switch answer {
-                case .chunkSignature(let share)?:
-                    guard share.signer == validator.nodeID, share.reference == reference,
-                        share.verify(publicKey: validator.publicKey, rules: rules, domain: domain)
-                    else {
-                        refused.insert(validator.nodeID)
-                        continue
+            if set.hasQuorum(signedWeight: weight, quorum: rules.quorum) { break }
+            let left = ContinuousClock.now.duration(to: deadline)
+            guard left > .zero else { break }
+            try? await Task.sleep(for: min(pause, left))
+            pause = min(pause * 2, options.shareTimeout)
+        }
+        return Array(shares.values)
+    }
+
+    /// One round: asks each of `pending` once, at the same time, and returns
+    /// the valid shares received by the time the signers (with the `signed`
+    /// weight already in hand) reach the quorum, or every request answered
+    /// or timed out. The requests left are cancelled, not waited for.
+    private func askRound(
+        _ pending: [Validator], request: [UInt8], reference: ChunkReference, timeout: Duration, set: ValidatorSet,
+        signed: UInt64
+    ) async -> [SignatureShare] {
+        let rules = self.rules
+        let domain = self.domain
+        let transport = self.transport
+        // A child gives the validator's share, or nil for anything else: an error reply, an
+        // invalid share, an undecodable answer, or none in time.
+        return await withTaskGroup(of: SignatureShare?.self) { group in
+            for validator in pending {
+                group.addTask {
+                    let bytes = await Race<[UInt8]>.first(within: timeout) {
+                        try? await transport.request(request, to: validator.nodeID, timeout: timeout)
                     }
-                    shares[validator.nodeID] = share
-                    weight += validator.weight
-                    silent = false
-                case .error(let reply)? where !Self.isTransient(reply.code):
-                    refused.insert(validator.nodeID)
-                    silent = false
-                default:
+                    guard let bytes, case .chunkSignature(let share)? = try? NodeMessage(decoding: bytes),
+                        share.signer == validator.nodeID, share.reference == reference,
+                        share.verify(publicKey: validator.publicKey, rules: rules, domain: domain)
+                    else { return nil }
+                    return share
+                }
+            }
+            var shares: [SignatureShare] = []
+            var weight = signed
+            for await answer in group {
+                guard let share = answer else { continue }
+                shares.append(share)
+                weight += set.validator(share.signer)?.weight ?? 0
+                if set.hasQuorum(signedWeight: weight, quorum: rules.quorum) {
+                    group.cancelAll()
                     break
                 }
             }
-            if silent { try? await Task.sleep(for: options.fetchBackoff) }
+            return shares
         }
-        return Array(shares.values)
     }
 }

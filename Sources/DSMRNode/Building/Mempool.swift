@@ -37,7 +37,11 @@ public final class Mempool: Sendable {
         var held: Set<[UInt8]> = []
     }
 
-    /// The most transactions held; more are refused.
+    /// The most transactions ``add(_:)`` lets in; more are refused. The
+    /// pool can pass it only by the transactions of chunks being built
+    /// that go back after failing to certify (at most `maxChunkBytes` of
+    /// them per chunk), so it never holds more than `capacity` plus one
+    /// chunk's worth per build under way.
     public let capacity: Int
     private let state = Mutex(State())
 

@@ -21,6 +21,11 @@ public final class ChunkFetcher: Sendable {
     public let rounds: Int
     /// The pause before the second round; it doubles each round.
     public let backoff: Duration
+    /// The fetch under way for each chunk, by id. An entry is made only
+    /// for a certificate of an accepted block being executed and removed
+    /// when its fetch ends, so the table holds at most the certificates of
+    /// the blocks being executed at once (`maxCertificatesPerBlock` each),
+    /// whatever peers send.
     private let inFlight = Mutex<[ChunkID: Task<Chunk, any Error>]>([:])
 
     /// A fetcher asking through `transport` as `local`.

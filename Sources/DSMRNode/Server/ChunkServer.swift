@@ -86,25 +86,17 @@ package final class ChunkServer: MessageHandler {
 
     /// Stores `chunk` and signs the reference derived from it.
     ///
-    /// The producer must be a validator of the chunk's epoch and the chunk
-    /// signed with that validator's registered key; its expiry must lie in
-    /// (chain time, chain time + validity window]: a chunk expiring at chain
-    /// time is already at the store's watermark, so it counts as expired. Asking again for the same
-    /// chunk gives the same share at no second charge.
+    /// Its expiry must lie in (chain time, chain time + validity window]: a
+    /// chunk expiring at chain time is already at the store's watermark, so
+    /// it counts as expired. That is checked first, so only the epochs of
+    /// slots near chain time ever reach the validator-set provider. Then the
+    /// producer must be a validator of the chunk's epoch and the chunk signed
+    /// with that validator's registered key. Asking again for the same chunk
+    /// gives the same share at no second charge.
     ///
     /// - Throws: ``ErrorReply`` saying why no share is given.
     package func signatureShare(for chunk: Chunk) async throws -> SignatureShare {
         let rules = self.rules
-        let epoch = rules.epoch(ofSlot: chunk.slot)
-        let set: ValidatorSet
-        do {
-            set = try validators.validators(epoch: epoch)
-        } catch {
-            throw ErrorReply(.notAValidator, "no validator set for epoch \(epoch): \(error)")
-        }
-        guard set.contains(chunk.producer) else {
-            throw ErrorReply(.notAValidator, "producer \(chunk.producer) is not a validator of epoch \(epoch)")
-        }
         let expiry = rules.expiry(ofSlot: chunk.slot)
         let now = chainTime.now.milliseconds
         guard expiry > now else {
@@ -117,6 +109,16 @@ package final class ChunkServer: MessageHandler {
                 "chunk \(chunk.id) expires at \(expiry), after chain time \(now) + validity window "
                     + "\(rules.validityWindow)"
             )
+        }
+        let epoch = rules.epoch(ofSlot: chunk.slot)
+        let set: ValidatorSet
+        do {
+            set = try validators.validators(epoch: epoch)
+        } catch {
+            throw ErrorReply(.notAValidator, "no validator set for epoch \(epoch): \(error)")
+        }
+        guard set.contains(chunk.producer) else {
+            throw ErrorReply(.notAValidator, "producer \(chunk.producer) is not a validator of epoch \(epoch)")
         }
         do {
             return try await store.persistAndSign(chunk, validators: set, now: clock.now())
@@ -154,13 +156,43 @@ package final class ChunkServer: MessageHandler {
     /// chunk. Returns whether it was stored; a certificate already held for
     /// the chunk is never replaced.
     ///
-    /// - Throws: ``ErrorReply/Code/invalid`` when it does not verify.
+    /// Before any signature or validator-set lookup, the certificate must
+    /// be one a block could carry from here: its expiry that of its slot,
+    /// its epoch that of the slot, and its expiry after chain time and at
+    /// most `validityWindow` + `maxBlockSkew` after it (the next block lies
+    /// at most `maxBlockSkew` after chain time, and carries no chunk
+    /// expiring more than `validityWindow` after its parent). So only the
+    /// epochs near chain time reach the validator-set provider, and no
+    /// certificate is kept that no block could include.
+    ///
+    /// - Throws: ``ErrorReply/Code/invalid`` when it does not verify,
+    ///   ``ErrorReply/Code/expired`` or ``ErrorReply/Code/tooFarInFuture``
+    ///   when its expiry lies outside that window.
     @discardableResult
     package func receive(_ certificate: ChunkCertificate) async throws -> Bool {
+        let rules = self.rules
         let reference = certificate.reference
         // Checked before any signature: honest validators sign only the expiry the rules give the slot.
         guard reference.expiry == rules.expiry(ofSlot: reference.slot) else {
             throw ErrorReply(.invalid, "certificate's expiry \(reference.expiry) is not that of slot \(reference.slot)")
+        }
+        let slotEpoch = rules.epoch(ofSlot: reference.slot)
+        guard certificate.epoch == slotEpoch else {
+            throw ErrorReply(
+                .invalid,
+                "certificate says epoch \(certificate.epoch) but slot \(reference.slot) is in epoch \(slotEpoch)")
+        }
+        let now = chainTime.now.milliseconds
+        guard reference.expiry > now else {
+            throw ErrorReply(.expired, "certificate's chunk expires at \(reference.expiry), by chain time \(now)")
+        }
+        let (window, overflow) = rules.validityWindow.addingReportingOverflow(rules.maxBlockSkew)
+        let (latest, later) = now.addingReportingOverflow(window)
+        guard overflow || later || reference.expiry <= latest else {
+            throw ErrorReply(
+                .tooFarInFuture,
+                "certificate's chunk expires at \(reference.expiry), after chain time \(now) + validity window "
+                    + "\(rules.validityWindow) + block skew \(rules.maxBlockSkew)")
         }
         let set: ValidatorSet
         do {

@@ -13,6 +13,9 @@ package final class InProcessNetwork: Sendable {
         var down: Set<NodeID> = []
         /// Group of each node while partitioned; nil when whole.
         var groups: [NodeID: Int]?
+        /// Messages numbered so far per link: one entry per pair of this
+        /// process's endpoints that talked, so bounded by the nodes a test
+        /// or simulation makes (no remote peer reaches an in-process network).
         var sequences: [Link: UInt64] = [:]
         var plan: FaultPlan
         var counts = TrafficCounts()
@@ -160,31 +163,43 @@ package struct InProcessTransport: Transport {
     }
 }
 
-/// The first of a value and a deadline, without waiting for the loser.
+/// The first of a value, a deadline and the caller's cancellation, without
+/// waiting for the loser.
 enum Race<Value: Sendable> {
     /// Runs `work` in a new task and returns its value, or nil when it gives
-    /// nil or `timeout` passes first; `work` may go on after that, unheeded.
+    /// nil, `timeout` passes first or the calling task is cancelled; `work`
+    /// is cancelled then and may go on, unheeded.
     static func first(within timeout: Duration, _ work: @escaping @Sendable () async -> Value?) async -> Value? {
         let once = ResumeOnce<Value?>()
-        return await withCheckedContinuation { continuation in
-            once.arm(continuation)
-            let worker = Task {
-                if let value = await work() { once.resume(value) }
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                once.arm(continuation)
+                let worker = Task {
+                    if let value = await work() { once.resume(value) }
+                }
+                let timer = Task {
+                    try? await Task.sleep(for: timeout)
+                    once.resume(nil)
+                }
+                once.onResume {
+                    timer.cancel()
+                    worker.cancel()
+                }
             }
-            let timer = Task {
-                try? await Task.sleep(for: timeout)
-                once.resume(nil)
-                worker.cancel()
-            }
-            once.onResume { timer.cancel() }
+        } onCancel: {
+            once.resume(nil)
         }
     }
 }
 
-/// A continuation resumed by whichever caller comes first; later calls do nothing.
+/// A continuation resumed by whichever caller comes first; later calls do
+/// nothing. A resume that comes before the continuation is armed is kept
+/// and delivered when it is.
 final class ResumeOnce<Value: Sendable>: Sendable {
     private struct State {
         var continuation: CheckedContinuation<Value, Never>?
+        /// The value of a resume that came before ``arm(_:)``.
+        var early: Value?
         var resumed = false
         var cleanup: (@Sendable () -> Void)?
     }
@@ -192,7 +207,15 @@ final class ResumeOnce<Value: Sendable>: Sendable {
     private let state = Mutex(State())
 
     func arm(_ continuation: CheckedContinuation<Value, Never>) {
-        state.withLock { $0.continuation = continuation }
+        let early = state.withLock { state -> Value? in
+            guard state.resumed else {
+                state.continuation = continuation
+                return nil
+            }
+            defer { state.early = nil }
+            return state.early
+        }
+        if let early { continuation.resume(returning: early) }
     }
 
     /// Runs `body` once the continuation has been resumed (at once if it has).
@@ -210,6 +233,7 @@ final class ResumeOnce<Value: Sendable>: Sendable {
             state -> (CheckedContinuation<Value, Never>?, (@Sendable () -> Void)?) in
             guard !state.resumed else { return (nil, nil) }
             state.resumed = true
+            if state.continuation == nil { state.early = value }
             defer {
                 state.continuation = nil
                 state.cleanup = nil

@@ -8,10 +8,13 @@ import Synchronization
 /// any other path is 404 and any other method 405.
 ///
 /// Anyone who can reach the address can connect, so connections are
-/// bounded: at most `maxConnections` are open at once (a further one is
-/// closed as soon as it is accepted), and each is closed `requestTimeout`
-/// after it was accepted, answered or not. Idle or slow clients cannot pile
-/// up in the node.
+/// bounded, and silent ones cannot keep a scraper out: at most
+/// `maxPerSource` connections from one IP address and `maxConnections` in
+/// all are open at once; a new connection past either bound closes the
+/// oldest one it competes with (of its own address, else of any) rather than
+/// being refused, and each connection is closed `requestTimeout` after it was
+/// accepted, answered or not. A scrape is answered at once, so the oldest
+/// connections are the idle ones.
 package final class MetricsEndpoint: Sendable {
     /// The port it listens on.
     package let port: Int
@@ -20,20 +23,19 @@ package final class MetricsEndpoint: Sendable {
     /// Listens on `host:port` (port 0 picks a free one).
     package init(
         registry: PrometheusCollectorRegistry, host: String, port: Int, maxConnections: Int = 16,
-        requestTimeout: Duration = .seconds(5), group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+        maxPerSource: Int = 4, requestTimeout: Duration = .seconds(5),
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws {
-        let open = ConnectionCount(limit: maxConnections)
+        let open = ConnectionTable(limit: maxConnections, perSource: maxPerSource)
         let lifetime = TimeAmount.nanoseconds(Int64(requestTimeout / .nanoseconds(1)))
         channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
-                guard open.enter() else {
-                    return channel.eventLoop.makeFailedFuture(ChannelError.inappropriateOperationForState)
-                }
+                for evicted in open.admit(channel) { evicted.close(promise: nil) }
                 let deadline = channel.eventLoop.scheduleTask(in: lifetime) { channel.close(promise: nil) }
                 channel.closeFuture.whenComplete { _ in
                     deadline.cancel()
-                    open.leave()
+                    open.leave(channel)
                 }
                 return channel.pipeline.configureHTTPServerPipeline().flatMapThrowing {
                     try channel.pipeline.syncOperations.addHandler(MetricsHTTPHandler(registry: registry))
@@ -48,23 +50,53 @@ package final class MetricsEndpoint: Sendable {
     package func close() async { try? await channel.close() }
 }
 
-/// The endpoint's open connections, against their bound.
-private final class ConnectionCount: Sendable {
-    private let count = Mutex(0)
+/// The endpoint's open connections, by age and source address, against their bounds.
+private final class ConnectionTable: Sendable {
+    struct Entry {
+        let channel: any Channel
+        let source: String
+        let order: UInt64
+    }
+
+    struct State {
+        /// At most `limit` entries: the table is bounded whatever clients do.
+        var entries: [ObjectIdentifier: Entry] = [:]
+        var next: UInt64 = 0
+    }
+
+    private let state = Mutex(State())
     private let limit: Int
+    private let perSource: Int
 
-    init(limit: Int) { self.limit = limit }
+    init(limit: Int, perSource: Int) {
+        self.limit = max(1, limit)
+        self.perSource = max(1, perSource)
+    }
 
-    /// Counts one more connection; false (and not counted) at the bound.
-    func enter() -> Bool {
-        count.withLock { count in
-            guard count < limit else { return false }
-            count += 1
-            return true
+    /// Counts `channel` in, and returns the connections it displaces: the
+    /// oldest of its own address when that address is at its bound, else the
+    /// oldest of all when the endpoint is.
+    func admit(_ channel: any Channel) -> [any Channel] {
+        let source = channel.remoteAddress?.ipAddress ?? "unknown"
+        return state.withLock { state in
+            var evicted: [any Channel] = []
+            let own = state.entries.filter { $0.value.source == source }
+            if own.count >= perSource, let oldest = own.min(by: { $0.value.order < $1.value.order }) {
+                evicted.append(oldest.value.channel)
+                state.entries[oldest.key] = nil
+            } else if state.entries.count >= limit,
+                let oldest = state.entries.min(by: { $0.value.order < $1.value.order })
+            {
+                evicted.append(oldest.value.channel)
+                state.entries[oldest.key] = nil
+            }
+            state.entries[ObjectIdentifier(channel)] = Entry(channel: channel, source: source, order: state.next)
+            state.next += 1
+            return evicted
         }
     }
 
-    func leave() { count.withLock { $0 -= 1 } }
+    func leave(_ channel: any Channel) { state.withLock { $0.entries[ObjectIdentifier(channel)] = nil } }
 }
 
 private final class MetricsHTTPHandler: ChannelInboundHandler, Sendable {

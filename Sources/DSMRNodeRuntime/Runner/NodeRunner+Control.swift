@@ -99,9 +99,13 @@ extension NodeRunner {
         return .submitted(added: added, notAssigned: notAssigned, refused: refused)
     }
 
+    /// Builds a block on the last accepted block at `timestamp`: with the
+    /// certificates held, or none when none can go in and the last accepted
+    /// block is at least a slot old (such a block only moves chain time).
     func buildBlock(timestamp: Int64) throws -> ControlResponse {
         do {
-            let block = try node.buildBlock(parent: node.lastAccepted, timestamp: timestamp)
+            var block = try node.buildBlock(parent: node.lastAccepted, timestamp: timestamp)
+            if let alter = customization.alterBuiltBlock { block = alter(block) }
             metrics.blocksBuilt.increment()
             return .block(block)
         } catch let error as NodeError where error.code == .noAvailableCertificates {

@@ -45,6 +45,7 @@ public final class NodeRunner: Sendable {
     let stopped = Mutex<[CheckedContinuation<Void, Never>]?>([])
     let control = Mutex<ControlServer?>(nil)
     let chunkInterval: Duration
+    let customization: NodeCustomization
 
     /// Opens the store (taking its writer lock: a second node on the same
     /// store is refused with the holder named), the state through
@@ -54,10 +55,20 @@ public final class NodeRunner: Sendable {
     /// - Throws: ``ConfigurationError`` for a bad setting or an unreadable
     ///   genesis file; the store's, state machine's, key file's or
     ///   transport's errors.
-    public init(
+    public convenience init(
         _ configuration: NodeConfiguration, stateMachine provider: any StateMachineProvider, logger: Logger
     ) async throws {
+        try await self.init(configuration, stateMachine: provider, logger: logger, customization: NodeCustomization())
+    }
+
+    /// ``init(_:stateMachine:logger:)`` with test-only changes to the node's behaviour.
+    package init(
+        _ configuration: NodeConfiguration, stateMachine provider: any StateMachineProvider, logger: Logger,
+        customization: NodeCustomization
+    ) async throws {
+        let configuration = customization.adjustConfiguration?(configuration) ?? configuration
         self.configuration = configuration
+        self.customization = customization
         self.logger = logger
         let validated = try configuration.validated()
         let rules = validated.rules
@@ -117,7 +128,8 @@ public final class NodeRunner: Sendable {
         self.assembler = assembler
         do {
             node = try await Node(
-                signer: signer, store: store, transport: transport, validators: schedule, clock: SystemClock(),
+                signer: signer, store: store, transport: customization.wrapTransport?(transport) ?? transport,
+                validators: schedule, clock: SystemClock(),
                 assembler: assembler, options: options)
         } catch {
             await transport.shutdown(within: .seconds(1))
@@ -144,6 +156,7 @@ public final class NodeRunner: Sendable {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.buildChunks() }
             group.addTask { await self.executeLeftovers() }
+            if let whileRunning = customization.whileRunning { group.addTask { await whileRunning(self) } }
             await self.waitUntilStopped()
             group.cancelAll()
         }
@@ -160,7 +173,7 @@ public final class NodeRunner: Sendable {
         for waiter in waiters { waiter.resume() }
     }
 
-    var isStopping: Bool { stopping.withLock { $0 } }
+    package var isStopping: Bool { stopping.withLock { $0 } }
 
     private func waitUntilStopped() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in

@@ -1,0 +1,45 @@
+import DSMRNodeRuntime
+
+/// How a `dsmr-byzantine` validator misbehaves.
+enum ByzantineBehaviour: String, CaseIterable, Sendable {
+    /// Answers request ids it did not get on the connections honest
+    /// validators open to it (error replies for the ids after each one it
+    /// sees), hoping to complete their requests to others.
+    case answerOthers = "answer-others"
+    /// Never answers a share or chunk request, and gossips nothing.
+    case withhold
+    /// Answers share requests with shares whose signatures are wrong, chunk
+    /// requests with damaged chunks, and gossips certificates with wrong signatures.
+    case invalidSignatures = "invalid-signatures"
+    /// Sends far-future and overflowing values: chunks at the last slots,
+    /// requests with extreme expiries, certificates of extreme epochs, and
+    /// blocks (when asked to build one) with such certificates or timestamps.
+    case farFuture = "far-future"
+    /// Opens connections to each validator and sends requests as fast as it
+    /// can without ever reading the answers.
+    case flood
+    /// Signs two different chunks for each slot and asks half of the
+    /// validators to sign one and half the other.
+    case equivocate
+
+    /// The changes this behaviour makes to a real validator.
+    var customization: NodeCustomization {
+        var customization = NodeCustomization()
+        switch self {
+        case .answerOthers:
+            customization.adjustConfiguration = AnswerOthers.moveListener
+            customization.whileRunning = { runner in await AnswerOthers(runner).run() }
+        case .withhold, .invalidSignatures:
+            let behaviour = self
+            customization.wrapTransport = { ByzantineTransport(wrapping: $0, behaviour: behaviour) }
+        case .farFuture:
+            customization.alterBuiltBlock = FarFuture.alter
+            customization.whileRunning = { runner in await FarFuture(runner).run() }
+        case .flood:
+            customization.whileRunning = { runner in await Flood(runner).run() }
+        case .equivocate:
+            customization.whileRunning = { runner in await Equivocation(runner).run() }
+        }
+        return customization
+    }
+}

@@ -1,0 +1,81 @@
+import DSMR
+import DSMRNode
+
+/// A transport that hands the node core's peers bad answers: none at all
+/// (``ByzantineBehaviour/withhold``) or ones with wrong signatures
+/// (``ByzantineBehaviour/invalidSignatures``).
+struct ByzantineTransport: Transport {
+    let inner: any Transport
+    let behaviour: ByzantineBehaviour
+
+    init(wrapping inner: any Transport, behaviour: ByzantineBehaviour) {
+        self.inner = inner
+        self.behaviour = behaviour
+    }
+
+    var local: NodeID { inner.local }
+
+    func request(_ request: [UInt8], to peer: NodeID, timeout: Duration) async throws(TransportError) -> [UInt8] {
+        try await inner.request(request, to: peer, timeout: timeout)
+    }
+
+    func gossip(_ message: [UInt8], to peer: NodeID) async {
+        switch behaviour {
+        case .withhold:
+            return
+        case .invalidSignatures:
+            guard case .certificateGossip(let certificate)? = try? NodeMessage(decoding: message),
+                let damaged = try? ChunkCertificate(
+                    reference: certificate.reference, epoch: certificate.epoch, signers: certificate.signers,
+                    signatures: certificate.signatures.map(flipped))
+            else { return await inner.gossip(message, to: peer) }
+            await inner.gossip(NodeMessage.certificateGossip(damaged).encoded(), to: peer)
+        default:
+            await inner.gossip(message, to: peer)
+        }
+    }
+
+    func register(_ handler: any MessageHandler) {
+        inner.register(ByzantineHandler(inner: handler, behaviour: behaviour))
+    }
+}
+
+/// The node core's handler, with its answers withheld or damaged.
+struct ByzantineHandler: MessageHandler {
+    let inner: any MessageHandler
+    let behaviour: ByzantineBehaviour
+
+    func handleRequest(_ request: [UInt8], from peer: NodeID) async -> [UInt8] {
+        switch behaviour {
+        case .withhold:
+            try? await Task.sleep(for: .seconds(60))
+            return NodeMessage.error(ErrorReply(.overloaded, "withheld")).encoded()
+        case .invalidSignatures:
+            let answer = await inner.handleRequest(request, from: peer)
+            switch try? NodeMessage(decoding: answer) {
+            case .chunkSignature(var share)?:
+                share.signature = flipped(share.signature)
+                return NodeMessage.chunkSignature(share).encoded()
+            case .chunk(let bytes)? where !bytes.isEmpty:
+                return NodeMessage.chunk(flipped(bytes)).encoded()
+            default:
+                return answer
+            }
+        default:
+            return await inner.handleRequest(request, from: peer)
+        }
+    }
+
+    func handleGossip(_ message: [UInt8], from peer: NodeID) async {
+        guard behaviour != .withhold else { return }
+        await inner.handleGossip(message, from: peer)
+    }
+}
+
+/// `bytes` with its last byte changed.
+func flipped(_ bytes: [UInt8]) -> [UInt8] {
+    guard !bytes.isEmpty else { return [1] }
+    var bytes = bytes
+    bytes[bytes.count - 1] ^= 0x5A
+    return bytes
+}
