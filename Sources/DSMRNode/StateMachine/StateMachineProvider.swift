@@ -44,7 +44,11 @@ public protocol StateMachineProvider: Sendable {
     /// The load for a devnet started from ``devnetGenesis(seed:parties:)``
     /// with the same seed and parties.
     ///
-    /// - Parameter lifetime: how long (ms) each transaction stays valid after it is made.
+    /// - Parameters:
+    ///   - seed: the seed the genesis was made from.
+    ///   - parties: how many parties the genesis funded.
+    ///   - domain: the signing domain the transactions are signed in.
+    ///   - lifetime: how long (ms) each transaction stays valid after it is made.
     func loadSource(
         seed: [UInt8], parties: Int, domain: SigningDomain, lifetime: Int64
     ) throws
