@@ -72,7 +72,7 @@ extension Devnet {
         chain.withLock { chain in
             chain.tip = block
             chain.blocks[block.height] = block
-            chain.ordered += 1
+            if !block.certificates.isEmpty { chain.ordered += 1 }
             // Older blocks are asked of a validator when a laggard needs them.
             if block.height >= Self.blocksKept { chain.blocks[block.height - Self.blocksKept] = nil }
         }
@@ -96,7 +96,7 @@ extension Devnet {
             chain.withLock { chain in
                 chain.tip = block
                 chain.blocks[block.height] = block
-                chain.ordered += 1
+                if !block.certificates.isEmpty { chain.ordered += 1 }
             }
             return true
         }

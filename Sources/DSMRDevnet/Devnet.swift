@@ -29,6 +29,8 @@ package final class Devnet: Sendable {
     struct Chain {
         var tip: Block?
         var blocks: [UInt64: Block] = [:]
+        /// Blocks ordered that carry certificates (the status line's blocks; a block without
+        /// certificates only moves chain time, and does not end a quiet spell in `drain()`).
         var ordered = 0
         var digestsThrough: UInt64 = 0
         var round = 0

@@ -1,6 +1,7 @@
 // swift-tools-version: 6.1
-// libFuzzer targets for every decoder of outside input, key files and certificate verification. Build and run them with ./run.sh;
-// they need libFuzzer's runtime at link time, so they live outside the main package.
+// libFuzzer targets for every decoder of outside input, key files, certificate verification, and the node's block
+// verification and chunk server. Build and run them with ./run.sh; they need libFuzzer's runtime at link time, so they
+// live outside the main package.
 import PackageDescription
 
 let decoders = [
@@ -9,12 +10,31 @@ let decoders = [
     "frame", "handshake", "control",
 ]
 
+// Targets that drive the node with decoded, mutated messages: block verification and the chunk server's handlers.
+let nodeTargets = ["verify-block", "chunk-server"]
+
 let package = Package(
     name: "dsmr-fuzz",
     dependencies: [.package(name: "dsmr", path: "../..")],
     targets: [
-        .target(name: "FuzzSupport", dependencies: [.product(name: "DSMR", package: "dsmr")])
+        .target(name: "FuzzSupport", dependencies: [.product(name: "DSMR", package: "dsmr")]),
+        // A validator's node on a real store for the node targets: fixture keys, a transport that keeps its handler.
+        .target(
+            name: "NodeFuzzSupport",
+            dependencies: [
+                .product(name: "DSMR", package: "dsmr"), .product(name: "ChunkStore", package: "dsmr"),
+                .product(name: "DSMRNode", package: "dsmr"), "FuzzSupport",
+            ]),
     ]
+        + nodeTargets.map { name in
+            .executableTarget(
+                name: "fuzz-\(name)",
+                dependencies: [
+                    .product(name: "DSMR", package: "dsmr"), .product(name: "DSMRNode", package: "dsmr"),
+                    "FuzzSupport", "NodeFuzzSupport",
+                ],
+                path: "Sources/fuzz-\(name)")
+        }
         + decoders.map { name in
             .executableTarget(
                 name: "fuzz-\(name)",

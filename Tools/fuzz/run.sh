@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds every fuzz target (decoders, key files, certificate verification, dump
 # loading, store rows, network frames and handshake, control frames and
-# messages) with libFuzzer and AddressSanitizer and runs each for SECONDS
-# seconds. Exits non-zero if any target finds a crash.
+# messages, the node's block verification and chunk server) with libFuzzer and
+# AddressSanitizer and runs each for SECONDS seconds. Exits non-zero if any
+# target finds a crash.
 # Usage: Tools/fuzz/run.sh SECONDS [TARGET...]
 set -euo pipefail
 
@@ -14,7 +15,7 @@ targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
     targets=(chunk chunk-reference signature-share chunk-certificate block dimensions-bytes dimensions-json signing-history
         key-file certificate-verify dump-load store-rows
-        frame handshake control)
+        frame handshake control verify-block chunk-server)
 fi
 
 swift_bin=$(dirname "$(readlink -f "$(command -v swift)")")
@@ -71,6 +72,10 @@ seed_corpus() {
                 "34750f98bd59fcfc946da45aaabe933be154a4b5" "$(printf '07%.0s' {1..32})" \
                 "0000004102" "$(printf '01%.0s' {1..64})" "0000000d03""0000000000000001""01020304" \
                 | xxd -r -p > "$corpus/golden"
+            return 0 ;;
+        verify-block | chunk-server)
+            # The target writes valid blocks or messages signed with its fixture keys.
+            DSMR_FUZZ_SEEDS="$corpus" "$bin/fuzz-$target"
             return 0 ;;
         control)
             # A status request (id 1), then an error response (id 2, code malformed, message "bad").

@@ -19,7 +19,7 @@ extension Node {
     /// from this node's mempool), within the size and rate limits, stores it,
     /// asks every validator of the slot's epoch for a share until a quorum
     /// by stake signed or ``NodeOptions/aggregationDeadline`` passes (see
-    /// ``gatherShares(for:reference:set:own:)``: done at quorum, a refusal
+    /// `gatherShares(for:reference:set:own:)`: done at quorum, a refusal
     /// costs a validator one request), then stores and gossips the
     /// certificate. Returns nil when there is nothing to put in a chunk, or
     /// when this node already built a chunk for the slot.

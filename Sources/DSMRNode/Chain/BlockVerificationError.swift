@@ -18,7 +18,7 @@ public struct BlockVerificationError: Error, Hashable, Sendable, CustomStringCon
         /// time, at most once a slot.
         case emptyBlockTooSoon
         /// The block has more than `maxCertificatesPerBlock` certificates or
-        /// more than `maxBlockBytes` encoded (``DecodingLimits``).
+        /// more than `maxBlockBytes` encoded (`DecodingLimits`).
         case tooLarge
         /// A certificate appears twice in the block, or in an ancestor within the validity window.
         case repeatedCertificate
