@@ -80,11 +80,12 @@ extension Devnet {
             await reconcileStuckLanes(olderThan: .milliseconds(rules.chunkLifetime))
             try? await refreshStatus()
             let blocks = chain.withLock { $0.ordered }
+            let caughtUp = chain.withLock { $0.digestsThrough >= ($0.tip?.height ?? 0) }
             let mempools = members.withLock { members in
                 members.filter { $0.client != nil }.reduce(UInt64(0)) { $0 + ($1.status?.mempool ?? 0) }
             }
-            guard mempools == 0, let start = quiet, start.blocks == blocks else {
-                quiet = mempools == 0 ? (.now, blocks) : nil
+            guard mempools == 0, caughtUp, let start = quiet, start.blocks == blocks else {
+                quiet = mempools == 0 && caughtUp ? (.now, blocks) : nil
                 continue
             }
             if ContinuousClock.now - start.since >= .seconds(5) {
@@ -135,7 +136,11 @@ extension Devnet {
     /// Has the load's source decide, from a validator that executed the
     /// tip, which transactions of lanes pending longer than `age` are lost.
     func reconcileStuckLanes(olderThan age: Duration) async {
-        guard generator.pendingCount > 0, let tip = chain.withLock({ $0.tip }) else { return }
+        // Only once every executed transaction up to the tip has been seen:
+        // a transaction the state shows applied is never counted lost.
+        guard generator.pendingCount > 0, let tip = chain.withLock({ $0.tip }),
+            chain.withLock({ $0.digestsThrough }) >= tip.height
+        else { return }
         let reference = members.withLock { members in
             members.indices.first { members[$0].client != nil && members[$0].status?.executedHeight ?? 0 >= tip.height }
         }
