@@ -135,9 +135,13 @@ extension Devnet {
 
     /// Has the load's source decide, from a validator that executed the
     /// tip, which transactions of lanes pending longer than `age` are lost.
+    ///
+    /// The source reads the executed state, and a transaction the state
+    /// shows applied must never be counted lost: the answer is used only if
+    /// the validator's executed height was the height every applied digest
+    /// has been read through both before and after the query (blocks
+    /// ordered meanwhile would otherwise show applied what was not yet read).
     func reconcileStuckLanes(olderThan age: Duration) async {
-        // Only once every executed transaction up to the tip has been seen:
-        // a transaction the state shows applied is never counted lost.
         guard generator.pendingCount > 0, let tip = chain.withLock({ $0.tip }),
             chain.withLock({ $0.digestsThrough }) >= tip.height
         else { return }
@@ -145,7 +149,14 @@ extension Devnet {
             members.indices.first { members[$0].client != nil && members[$0].status?.executedHeight ?? 0 >= tip.height }
         }
         guard let reference, let client = client(of: reference) else { return }
-        await generator.reconcile(olderThan: age, chainTime: tip.timestamp, query: Self.query(client))
+        let executedHeight: @Sendable () async -> UInt64? = {
+            guard case .status(let status)? = try? await client.send(.status) else { return nil }
+            return status.executedHeight
+        }
+        guard let before = await executedHeight(), before == tip.height else { return }
+        let lost = await generator.lost(olderThan: age, chainTime: tip.timestamp, query: Self.query(client))
+        guard let after = await executedHeight(), after == before else { return }
+        generator.forget(lost)
     }
 
     func reportStatus(

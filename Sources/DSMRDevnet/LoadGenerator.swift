@@ -9,7 +9,7 @@ import Synchronization
 /// A transaction is lost when its node dies with it in the mempool, or its
 /// chunk was never certified and it expired. Lanes with a transaction
 /// pending too long are handed to the source, which says which of their
-/// transactions can never execute (``reconcile(olderThan:chainTime:query:)``).
+/// transactions can never execute (``lost(olderThan:chainTime:query:)``).
 final class LoadGenerator: Sendable {
     struct Pending {
         let transaction: LoadTransaction
@@ -131,13 +131,12 @@ final class LoadGenerator: Sendable {
     }
 
     /// Asks the source which transactions of lanes stuck longer than `age`
-    /// can never execute, and counts them lost. Returns how many.
-    @discardableResult
-    func reconcile(olderThan age: Duration, chainTime: Int64, query: StateQuery) async -> Int {
+    /// can never execute; the caller counts them lost with ``forget(_:)``
+    /// once it knows the state the source read is the one it should have.
+    func lost(olderThan age: Duration, chainTime: Int64, query: StateQuery) async -> Set<[UInt8]> {
         let stuck = stuck(olderThan: age)
-        guard !stuck.isEmpty else { return 0 }
-        let lost = await source.lost(among: stuck, chainTime: chainTime, query: query)
-        return forget(lost)
+        guard !stuck.isEmpty else { return [] }
+        return await source.lost(among: stuck, chainTime: chainTime, query: query)
     }
 
     /// Counts the pending transactions with `digests` as lost; returns how many were pending.

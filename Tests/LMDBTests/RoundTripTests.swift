@@ -50,10 +50,15 @@ struct RoundTripTests {
                 #expect(try txn.withValue(forKey: bytes("absent"), in: db) { _ in 1 } == nil)
                 #if os(Linux)
                 // Zero-copy: the buffer lies inside the mapping of data.mdb.
-                let maps = try String(contentsOfFile: "/proc/self/maps", encoding: .utf8)
-                // The kernel may list the mapping as several adjacent areas.
-                let areas = maps.split(separator: "\n").filter { $0.hasSuffix(directory.path + "/data.mdb") }.map {
-                    $0.prefix { $0 != " " }.split(separator: "-").compactMap { Int($0, radix: 16) }
+                // The kernel may list the mapping as several adjacent areas. /proc/self/maps is
+                // read in pieces, and other tests' threads map and unmap meanwhile, so one read
+                // can miss lines: read again until the file's mapping is listed.
+                var areas: [[Int]] = []
+                for _ in 0..<20 where areas.isEmpty {
+                    let maps = try String(contentsOfFile: "/proc/self/maps", encoding: .utf8)
+                    areas = maps.split(separator: "\n").filter { $0.hasSuffix(directory.path + "/data.mdb") }.map {
+                        $0.prefix { $0 != " " }.split(separator: "-").compactMap { Int($0, radix: 16) }
+                    }
                 }
                 try #require(!areas.isEmpty && areas.allSatisfy { $0.count == 2 })
                 func mapped(_ byte: Int) -> Bool { areas.contains { byte >= $0[0] && byte < $0[1] } }
