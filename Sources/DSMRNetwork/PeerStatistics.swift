@@ -12,6 +12,13 @@ public struct PeerStatistics: Sendable, Hashable {
     /// Frames that did not decode, came out of turn, or were longer than
     /// ``TCPTransportConfiguration/maxFrameBytes``.
     public var malformedFrames = 0
+    /// Signatures in what the peer sent that did not verify (a chunk it
+    /// asked to have signed, a share it answered, a certificate it
+    /// gossiped), found by the node core.
+    public var invalidSignatures = 0
+    /// Messages from the peer that the node core found invalid: undecodable,
+    /// not a request, or an answer to something else.
+    public var invalidMessages = 0
     /// Connections closed because the peer did not read its replies.
     public var backlogOverflows = 0
     /// Times the peer ran out of budget and was banned.

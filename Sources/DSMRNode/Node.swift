@@ -84,7 +84,8 @@ public final class Node: Sendable {
         chainTime = try ChainTimeSource(store: store, genesis: options.genesisTime)
         certificates = CertificateVerificationCache()
         server = ChunkServer(
-            store: store, validators: validators, chainTime: chainTime, clock: clock, certificates: certificates)
+            store: store, validators: validators, chainTime: chainTime, clock: clock, certificates: certificates,
+            penalize: { transport.penalize($0, for: $1) })
         let limits = DecodingLimits(rules: store.configuration.rules)
         fetcher = ChunkFetcher(
             local: signer.nodeID, transport: transport, validators: validators, limits: limits,

@@ -54,3 +54,36 @@ struct PeerBanTests {
         await shutdownAll(servers)
     }
 }
+
+@Suite("Offences the node core reports") struct ReportedOffenceTests {
+    /// Offences the node core reports (a bad signature, an invalid message)
+    /// are counted per peer; within its budget the peer stays connected,
+    /// past it the peer is disconnected and banned.
+    @Test func reportedOffencesAreCountedAndPastTheBudgetBan() async throws {
+        let servers = try await startTransports([Keys.signers[0]]) {
+            $0.offenceBudget = 1
+            $0.initialBan = .seconds(30)
+        }
+        let server = servers[0]
+        server.register(RecordingHandler())
+        let peerID = Keys.signers[1].nodeID
+        let peer = try await ScriptedPeer.dial(Keys.signers[1], port: server.port)
+        #expect(await peer.authenticates())
+
+        server.penalize(peerID, for: .invalidSignature)
+        #expect(!(await peer.closedByPeer(within: .milliseconds(500))), "one offence within the budget")
+        var statistics = server.peerStatistics()[peerID]
+        #expect(statistics?.invalidSignatures == 1 && statistics?.bans == 0 && statistics?.banRemaining == nil)
+
+        server.penalize(peerID, for: .invalidMessage)
+        #expect(await peer.closedByPeer(within: .seconds(10)), "past the budget: disconnected")
+        statistics = server.peerStatistics()[peerID]
+        #expect(statistics?.invalidMessages == 1 && statistics?.bans == 1 && statistics?.disconnects == 1)
+        #expect(statistics?.banRemaining != nil)
+        #expect(server.statistics.bans == 1)
+        let again = try await ScriptedPeer.dial(Keys.signers[1], port: server.port)
+        #expect(await again.closedByPeer(within: .seconds(3)))
+        #expect(!again.authenticated, "refused while banned")
+        await shutdownAll(servers)
+    }
+}

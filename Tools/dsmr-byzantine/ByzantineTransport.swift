@@ -15,6 +15,8 @@ struct ByzantineTransport: Transport {
 
     var local: NodeID { inner.local }
 
+    func penalize(_ peer: NodeID, for offence: PeerOffence) { inner.penalize(peer, for: offence) }
+
     func request(_ request: [UInt8], to peer: NodeID, timeout: Duration) async throws(TransportError) -> [UInt8] {
         try await inner.request(request, to: peer, timeout: timeout)
     }

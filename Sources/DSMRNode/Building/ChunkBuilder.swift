@@ -169,17 +169,31 @@ extension Node {
         let domain = self.domain
         let transport = self.transport
         // A child gives the validator's share, or nil for anything else: an error reply, an
-        // invalid share, an undecodable answer, or none in time.
+        // invalid share, an undecodable answer, or none in time. What no honest validator
+        // answers (not a reply, a share for something else, a bad signature) is its offence.
         return await withTaskGroup(of: SignatureShare?.self) { group in
             for validator in pending {
                 group.addTask {
                     let bytes = await Race<[UInt8]>.first(within: timeout) {
                         try? await transport.request(request, to: validator.nodeID, timeout: timeout)
                     }
-                    guard let bytes, case .chunkSignature(let share)? = try? NodeMessage(decoding: bytes),
-                        share.signer == validator.nodeID, share.reference == reference,
-                        share.verify(publicKey: validator.publicKey, rules: rules, domain: domain)
-                    else { return nil }
+                    guard let bytes else { return nil }
+                    let share: SignatureShare
+                    switch try? NodeMessage(decoding: bytes) {
+                    case .chunkSignature(let answered)?: share = answered
+                    case .error?: return nil
+                    default:
+                        transport.penalize(validator.nodeID, for: .invalidMessage)
+                        return nil
+                    }
+                    guard share.signer == validator.nodeID, share.reference == reference else {
+                        transport.penalize(validator.nodeID, for: .invalidMessage)
+                        return nil
+                    }
+                    guard share.verify(publicKey: validator.publicKey, rules: rules, domain: domain) else {
+                        transport.penalize(validator.nodeID, for: .invalidSignature)
+                        return nil
+                    }
                     return share
                 }
             }

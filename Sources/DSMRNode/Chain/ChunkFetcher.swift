@@ -88,18 +88,34 @@ public final class ChunkFetcher: Sendable {
 
     private func ask(_ peer: NodeID, for reference: ChunkReference) async throws -> Chunk {
         let request = NodeMessage.requestChunk(reference.chunkID, expiry: reference.expiry).encoded()
-        let answer = try NodeMessage(decoding: try await transport.request(request, to: peer, timeout: timeout))
+        let bytes = try await transport.request(request, to: peer, timeout: timeout)
+        // A server answers with the chunk it holds or an error; anything else is the peer's offence.
+        let answer: NodeMessage
+        do {
+            answer = try NodeMessage(decoding: bytes)
+        } catch {
+            transport.penalize(peer, for: .invalidMessage)
+            throw error
+        }
         switch answer {
         case .chunk(let bytes):
-            let chunk = try Chunk(decoding: bytes, limits: limits)
+            let chunk: Chunk
+            do {
+                chunk = try Chunk(decoding: bytes, limits: limits)
+            } catch {
+                transport.penalize(peer, for: .invalidMessage)
+                throw error
+            }
             guard chunk.id == reference.chunkID, chunk.producer == reference.producer, chunk.slot == reference.slot
             else {
+                transport.penalize(peer, for: .invalidMessage)
                 throw NodeError(.chunkUnavailable, "\(peer) answered with chunk \(chunk.id), not \(reference.chunkID)")
             }
             return chunk
         case .error(let reply):
             throw reply
         default:
+            transport.penalize(peer, for: .invalidMessage)
             throw ErrorReply(.malformed, "\(peer) answered a chunk request with something else")
         }
     }

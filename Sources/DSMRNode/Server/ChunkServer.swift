@@ -20,12 +20,15 @@ package final class ChunkServer: MessageHandler {
     package let certificates: CertificateVerificationCache
     /// The most requests handled at once; more are answered ``ErrorReply/Code/overloaded``.
     package let maxConcurrentRequests: Int
+    /// Told of what a peer sent that no honest validator sends (see ``PeerOffence``).
+    package let penalize: @Sendable (NodeID, PeerOffence) -> Void
     private let inFlight = Mutex(0)
 
     /// A server over `store`.
     package init(
         store: ChunkStore, validators: any ValidatorSetProvider, chainTime: ChainTimeSource, clock: any NodeClock,
-        certificates: CertificateVerificationCache = CertificateVerificationCache(), maxConcurrentRequests: Int = 1_024
+        certificates: CertificateVerificationCache = CertificateVerificationCache(), maxConcurrentRequests: Int = 1_024,
+        penalize: @escaping @Sendable (NodeID, PeerOffence) -> Void = { _, _ in }
     ) {
         self.store = store
         self.validators = validators
@@ -33,6 +36,7 @@ package final class ChunkServer: MessageHandler {
         self.clock = clock
         self.certificates = certificates
         self.maxConcurrentRequests = maxConcurrentRequests
+        self.penalize = penalize
     }
 
     var rules: Rules { store.configuration.rules }
@@ -51,7 +55,7 @@ package final class ChunkServer: MessageHandler {
         defer { inFlight.withLock { $0 -= 1 } }
         let reply: NodeMessage
         do {
-            reply = try await answer(to: try decode(request))
+            reply = try await answer(to: try decode(request, from: peer), from: peer)
         } catch let refusal as ErrorReply {
             reply = .error(refusal)
         } catch {
@@ -61,25 +65,31 @@ package final class ChunkServer: MessageHandler {
     }
 
     package func handleGossip(_ message: [UInt8], from peer: NodeID) async {
-        guard case .certificateGossip(let certificate)? = try? decode(message) else { return }
-        _ = try? await receive(certificate)
+        guard let decoded = try? decode(message, from: peer) else { return }
+        guard case .certificateGossip(let certificate) = decoded else {
+            penalize(peer, .invalidMessage)
+            return
+        }
+        _ = try? await receive(certificate, from: peer)
     }
 
-    private func decode(_ bytes: [UInt8]) throws(ErrorReply) -> NodeMessage {
+    private func decode(_ bytes: [UInt8], from peer: NodeID) throws(ErrorReply) -> NodeMessage {
         do {
             return try NodeMessage(decoding: bytes, limits: limits)
         } catch {
+            penalize(peer, .invalidMessage)
             throw ErrorReply(.malformed, "\(error)")
         }
     }
 
-    private func answer(to request: NodeMessage) async throws -> NodeMessage {
+    private func answer(to request: NodeMessage, from peer: NodeID) async throws -> NodeMessage {
         switch request {
         case .requestChunkSignatureShare(let chunk):
-            return .chunkSignature(try await signatureShare(for: chunk))
+            return .chunkSignature(try await signatureShare(for: chunk, from: peer))
         case .requestChunk(let id, let expiry):
             return .chunk(try serveChunk(id, expiry: expiry))
         default:
+            penalize(peer, .invalidMessage)
             throw ErrorReply(.malformed, "not a request")
         }
     }
@@ -94,8 +104,12 @@ package final class ChunkServer: MessageHandler {
     /// with that validator's registered key. Asking again for the same chunk
     /// gives the same share at no second charge.
     ///
+    /// A chunk whose producer signature does not verify, or that breaks the
+    /// chunk rules, is an offence of `peer`, the validator that asked (see
+    /// ``PeerOffence``).
+    ///
     /// - Throws: ``ErrorReply`` saying why no share is given.
-    package func signatureShare(for chunk: Chunk) async throws -> SignatureShare {
+    package func signatureShare(for chunk: Chunk, from peer: NodeID? = nil) async throws -> SignatureShare {
         let rules = self.rules
         let expiry = rules.expiry(ofSlot: chunk.slot)
         let now = chainTime.now.milliseconds
@@ -123,6 +137,13 @@ package final class ChunkServer: MessageHandler {
         do {
             return try await store.persistAndSign(chunk, validators: set, now: clock.now())
         } catch let error as ChunkStoreError {
+            if let peer {
+                switch error.code {
+                case .badSignature: penalize(peer, .invalidSignature)
+                case .tooLarge, .invalidChunk: penalize(peer, .invalidMessage)
+                default: break
+                }
+            }
             throw Self.reply(for: error)
         }
     }
@@ -165,19 +186,26 @@ package final class ChunkServer: MessageHandler {
     /// epochs near chain time reach the validator-set provider, and no
     /// certificate is kept that no block could include.
     ///
+    /// A certificate that breaks those rules or does not verify is an
+    /// offence of `peer`, the validator that gossiped it (see
+    /// ``PeerOffence``); one outside the window is not.
+    ///
     /// - Throws: ``ErrorReply/Code/invalid`` when it does not verify,
     ///   ``ErrorReply/Code/expired`` or ``ErrorReply/Code/tooFarInFuture``
     ///   when its expiry lies outside that window.
     @discardableResult
-    package func receive(_ certificate: ChunkCertificate) async throws -> Bool {
+    package func receive(_ certificate: ChunkCertificate, from peer: NodeID? = nil) async throws -> Bool {
+        let penalize: (PeerOffence) -> Void = { offence in if let peer { self.penalize(peer, offence) } }
         let rules = self.rules
         let reference = certificate.reference
         // Checked before any signature: honest validators sign only the expiry the rules give the slot.
         guard reference.expiry == rules.expiry(ofSlot: reference.slot) else {
+            penalize(.invalidMessage)
             throw ErrorReply(.invalid, "certificate's expiry \(reference.expiry) is not that of slot \(reference.slot)")
         }
         let slotEpoch = rules.epoch(ofSlot: reference.slot)
         guard certificate.epoch == slotEpoch else {
+            penalize(.invalidMessage)
             throw ErrorReply(
                 .invalid,
                 "certificate says epoch \(certificate.epoch) but slot \(reference.slot) is in epoch \(slotEpoch)")
@@ -203,10 +231,12 @@ package final class ChunkServer: MessageHandler {
         do {
             try certificates.verify(certificate, against: set, rules: rules, domain: domain)
         } catch {
+            penalize(.invalidSignature)
             throw ErrorReply(.invalid, "\(error)")
         }
         if let held = try store.summary(of: reference.chunkID, expiry: reference.expiry) {
             guard held.producer == reference.producer, held.slot == reference.slot else {
+                penalize(.invalidMessage)
                 throw ErrorReply(
                     .invalid,
                     "certificate names producer \(reference.producer) slot \(reference.slot) but chunk "

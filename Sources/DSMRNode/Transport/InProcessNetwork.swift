@@ -19,6 +19,8 @@ package final class InProcessNetwork: Sendable {
         var sequences: [Link: UInt64] = [:]
         var plan: FaultPlan
         var counts = TrafficCounts()
+        /// Offences reported by each node against each peer; bounded like `sequences`.
+        var offences: [Link: [PeerOffence]] = [:]
     }
 
     private struct Link: Hashable {
@@ -39,6 +41,15 @@ package final class InProcessNetwork: Sendable {
     /// The endpoint of `node`.
     package func transport(for node: NodeID) -> InProcessTransport {
         InProcessTransport(local: node, network: self)
+    }
+
+    /// The offences `reporter`'s node core charged `peer` with, in order.
+    package func offences(reportedBy reporter: NodeID, against peer: NodeID) -> [PeerOffence] {
+        state.withLock { $0.offences[Link(from: reporter, to: peer)] ?? [] }
+    }
+
+    func recordOffence(_ offence: PeerOffence, by reporter: NodeID, against peer: NodeID) {
+        state.withLock { $0.offences[Link(from: reporter, to: peer), default: []].append(offence) }
     }
 
     /// Replaces the fault plan (for example to stop faults and let a run settle).
@@ -124,6 +135,11 @@ package struct InProcessTransport: Transport {
 
     package func register(_ handler: any MessageHandler) {
         network.register(handler, for: local)
+    }
+
+    /// Records the offence, for tests to read with ``InProcessNetwork/offences(reportedBy:against:)``.
+    package func penalize(_ peer: NodeID, for offence: PeerOffence) {
+        network.recordOffence(offence, by: local, against: peer)
     }
 
     package func request(

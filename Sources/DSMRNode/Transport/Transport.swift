@@ -19,6 +19,11 @@ public protocol Transport: Sendable {
     /// Makes `handler` answer the requests and gossip that reach this node,
     /// replacing the one registered before.
     func register(_ handler: any MessageHandler)
+
+    /// Tells the transport that `peer` sent something no honest validator
+    /// sends. A transport that scores its peers charges it (and may
+    /// disconnect and ban the peer); the default does nothing.
+    func penalize(_ peer: NodeID, for offence: PeerOffence)
 }
 
 /// What a node runs for the messages that reach it.

@@ -39,6 +39,7 @@ public final class NodeRunner: Sendable {
     let set: ValidatorSet
     let logger: Logger
     let metrics = NodeMetrics()
+    let peerMetrics = PeerMetrics()
     let counters = CounterBox()
     let serial = AsyncSerial()
     let stopping = Mutex(false)
@@ -233,6 +234,7 @@ public final class NodeRunner: Sendable {
         while !Task.isCancelled, !isStopping {
             try? await Task.sleep(for: .milliseconds(500))
             _ = try? status()  // keeps the height and size gauges current
+            peerMetrics.record(from: transport)
             guard let executed = try? node.executedTip(), executed < node.lastAccepted.height
             else { continue }
             await serial.run {
