@@ -4,7 +4,7 @@ import DSMRNode
 import Foundation
 import Synchronization
 
-/// A local devnet: N node processes on 127.0.0.1 (`dsmr-node`, or a chain's
+/// A local devnet: N node processes on loopback, each on its own 127.0.0.x (`dsmr-node`, or a chain's
 /// own binary), a load generator submitting the state machine's
 /// transactions (DemoVM: signed transfers) over their control sockets, and
 /// an ordering driver.

@@ -113,25 +113,33 @@ package struct DevnetLayout: Sendable {
         try (0..<identity.validators).map { try Ed25519Signer(keyFile: "\(nodeDirectory($0))/node.key") }
     }
 
-    /// Writes every validator's configuration with fresh free ports on
-    /// 127.0.0.1 for peers and metrics, and returns the metrics addresses.
+    /// The loopback address validator `index` listens, dials and serves
+    /// metrics on: each its own 127.0.0.x (from 127.0.0.2), so peers tell
+    /// validators apart by source address as they would across hosts.
+    package static func host(of index: Int) -> String { "127.0.0.\(2 + index % 250)" }
+
+    /// Writes every validator's configuration with fresh free ports on its
+    /// own loopback address (``host(of:)``) for peers and metrics, and
+    /// returns the metrics addresses.
     package func writeConfigurations(rules: RulesConfiguration = RulesConfiguration()) throws -> [String] {
         let keys = try validatorKeys()
-        let peerPorts = try FreePorts.take(keys.count)
-        let metricsPorts = try FreePorts.take(keys.count)
-        let members = zip(keys, peerPorts).map {
-            NodeConfiguration.Member(publicKey: Hex.encode($0.publicKey), weight: 1, address: "127.0.0.1:\($1)")
+        let hosts = keys.indices.map(Self.host(of:))
+        let peerPorts = try FreePorts.take(on: hosts)
+        let metricsPorts = try FreePorts.take(on: hosts)
+        let members = keys.indices.map {
+            NodeConfiguration.Member(
+                publicKey: Hex.encode(keys[$0].publicKey), weight: 1, address: "\(hosts[$0]):\(peerPorts[$0])")
         }
         var metrics: [String] = []
         for index in keys.indices {
             var configuration = NodeConfiguration(
                 keyFile: "node.key", store: "store", state: "state", controlSocket: "control.sock",
-                listen: "127.0.0.1:\(peerPorts[index])", metrics: "127.0.0.1:\(metricsPorts[index])",
+                listen: "\(hosts[index]):\(peerPorts[index])", metrics: "\(hosts[index]):\(metricsPorts[index])",
                 networkID: identity.networkID, chainID: identity.chainID, genesisTime: identity.genesisTime,
                 genesis: "../genesis.json", rules: rules, validators: members)
             configuration.acceptedRetention = 600_000
             try configuration.write(to: configurationPath(index))
-            metrics.append("127.0.0.1:\(metricsPorts[index])")
+            metrics.append("\(hosts[index]):\(metricsPorts[index])")
         }
         return metrics
     }
@@ -142,15 +150,15 @@ enum SystemClockMilliseconds {
     static func now() -> Int64 { Int64((Date().timeIntervalSince1970 * 1_000).rounded(.down)) }
 }
 
-/// Ports free on 127.0.0.1 right now, found by binding port 0.
+/// Ports free right now, found by binding port 0.
 enum FreePorts {
-    static func take(_ count: Int) throws -> [Int] {
+    /// One free port on each of `hosts`.
+    static func take(on hosts: [String]) throws -> [Int] {
         var channels: [any Channel] = []
         defer { for channel in channels { try? channel.close().wait() } }
-        for _ in 0..<count {
+        for host in hosts {
             channels.append(
-                try ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-                    .bind(host: "127.0.0.1", port: 0).wait())
+                try ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: host, port: 0).wait())
         }
         return channels.map { $0.localAddress?.port ?? 0 }
     }

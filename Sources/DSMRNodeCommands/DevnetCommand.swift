@@ -7,7 +7,7 @@ import SystemC
 extension NodeCommand {
     struct Devnet: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Run a local devnet: N validators as separate processes on 127.0.0.1, with load.",
+            abstract: "Run a local devnet: N validators as separate processes on loopback, with load.",
             discussion: """
                 Keys, configurations and stores live under --data and are reused on the next run \
                 (--reset starts a new chain). A load generator submits the state machine's \

@@ -58,7 +58,7 @@ struct NodeCommand: AsyncParsableCommand {
     static var configuration: CommandConfiguration {
         CommandConfiguration(
             commandName: NodeCommandLine.commandName,
-            abstract: "Run a DSMR validator, or a local devnet of validators on 127.0.0.1.",
+            abstract: "Run a DSMR validator, or a local devnet of validators on loopback.",
             subcommands: [Keygen.self, Run.self, Devnet.self, Replay.self],
             defaultSubcommand: nil)
     }

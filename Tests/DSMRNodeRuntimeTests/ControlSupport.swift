@@ -149,6 +149,8 @@ struct HTTPAnswer {
 /// port, its network, the validator set, and its store.
 struct PeerTarget {
     let configuration: NodeConfiguration
+    /// The address it listens on (its own 127.0.0.x in a devnet).
+    let host: String
     let port: Int
     let domain: SigningDomain
     let validators: ValidatorSet
@@ -157,7 +159,9 @@ struct PeerTarget {
 
     init(_ devnet: Devnet, index: Int) throws {
         configuration = try NodeConfiguration.load(from: devnet.layout.configurationPath(index))
-        port = try Endpoint(parsing: configuration.listen, setting: "listen").port
+        let listen = try Endpoint(parsing: configuration.listen, setting: "listen")
+        host = listen.host
+        port = listen.port
         domain = SigningDomain(networkID: configuration.networkID, chainID: try ChainID(hex: configuration.chainID))
         validators = try ValidatorSet(
             epoch: 0,

@@ -6,7 +6,7 @@ import DSMRTestSupport
 import Foundation
 import Testing
 
-/// Devnets of real `dsmr-node` processes on 127.0.0.1, driven by ``Devnet``.
+/// Devnets of real `dsmr-node` processes on loopback (each on its own 127.0.0.x), driven by ``Devnet``.
 /// Serialized: two 4-validator devnets at once would only slow each other down.
 @Suite("Devnet processes", .serialized)
 struct DevnetProcessTests {

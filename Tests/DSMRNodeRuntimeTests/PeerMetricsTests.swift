@@ -29,7 +29,7 @@ struct PeerMetricsTests {
             var configuration = TCPTransportConfiguration(signer: key, domain: target.domain) { validators }
             configuration.logger.logLevel = .critical
             let twin = try await TCPTransport(configuration)
-            twin.setAddress(host: "127.0.0.1", port: target.port, of: target.nodeID)
+            twin.setAddress(host: target.host, port: target.port, of: target.nodeID)
             let answer = try await twin.request(
                 NodeMessage.requestChunkSignatureShare(forged).encoded(), to: target.nodeID, timeout: .seconds(10))
             guard case .error(let reply) = try NodeMessage(decoding: answer) else {

@@ -104,6 +104,12 @@ public final class NodeRunner: Sendable {
         ) { [set] in set }
         transportConfiguration.host = validated.listen.host
         transportConfiguration.port = validated.listen.port
+        // A validator listening on one address dials from it too, so its peers see it
+        // arrive from the address they have configured for it (validators' addresses
+        // keep handshake slots of their own).
+        if !["0.0.0.0", "::", "[::]", ""].contains(validated.listen.host) {
+            transportConfiguration.dialFrom = validated.listen.host
+        }
         transportConfiguration.logger = logger
         do {
             transport = try await TCPTransport(transportConfiguration)
