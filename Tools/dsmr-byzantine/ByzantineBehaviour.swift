@@ -21,6 +21,11 @@ enum ByzantineBehaviour: String, CaseIterable, Sendable {
     /// Signs two different chunks for each slot and asks half of the
     /// validators to sign one and half the other.
     case equivocate
+    /// Honest, but for its first seconds (`DSMR_ISOLATED_SECONDS`, 3 by
+    /// default) none of its share requests reaches a peer, as if its links
+    /// were down: run as every validator, every producer's first slots fail
+    /// to certify, and the chain must go on afterwards.
+    case isolatedStart = "isolated-start"
 
     /// The changes this behaviour makes to a real validator.
     var customization: NodeCustomization {
@@ -29,7 +34,7 @@ enum ByzantineBehaviour: String, CaseIterable, Sendable {
         case .answerOthers:
             customization.adjustConfiguration = AnswerOthers.moveListener
             customization.whileRunning = { runner in await AnswerOthers(runner).run() }
-        case .withhold, .invalidSignatures:
+        case .withhold, .invalidSignatures, .isolatedStart:
             let behaviour = self
             customization.wrapTransport = { ByzantineTransport(wrapping: $0, behaviour: behaviour) }
         case .farFuture:

@@ -1,3 +1,4 @@
+import Foundation
 import DSMR
 import DSMRNode
 
@@ -8,9 +9,14 @@ struct ByzantineTransport: Transport {
     let inner: any Transport
     let behaviour: ByzantineBehaviour
 
+    /// Until when share requests are dropped (``ByzantineBehaviour/isolatedStart``).
+    let isolatedUntil: ContinuousClock.Instant
+
     init(wrapping inner: any Transport, behaviour: ByzantineBehaviour) {
         self.inner = inner
         self.behaviour = behaviour
+        let seconds = ProcessInfo.processInfo.environment["DSMR_ISOLATED_SECONDS"].flatMap(Double.init) ?? 3
+        isolatedUntil = .now + .milliseconds(Int64(seconds * 1_000))
     }
 
     var local: NodeID { inner.local }
@@ -18,7 +24,13 @@ struct ByzantineTransport: Transport {
     func penalize(_ peer: NodeID, for offence: PeerOffence) { inner.penalize(peer, for: offence) }
 
     func request(_ request: [UInt8], to peer: NodeID, timeout: Duration) async throws(TransportError) -> [UInt8] {
-        try await inner.request(request, to: peer, timeout: timeout)
+        if behaviour == .isolatedStart, ContinuousClock.now < isolatedUntil,
+            case .requestChunkSignatureShare? = try? NodeMessage(decoding: request)
+        {
+            try? await Task.sleep(for: timeout)
+            throw TransportError(.timeout, peer: peer, "isolated: the share request was dropped")
+        }
+        return try await inner.request(request, to: peer, timeout: timeout)
     }
 
     func gossip(_ message: [UInt8], to peer: NodeID) async {
