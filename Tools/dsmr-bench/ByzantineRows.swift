@@ -4,7 +4,7 @@ import DemoVM
 import Foundation
 
 /// Rows `byzantine-<behaviour>`: a devnet of 4 processes over TCP on
-/// 127.0.0.1 in which validator 3 is `dsmr-byzantine` misbehaving that way,
+/// loopback in which validator 3 is `dsmr-byzantine` misbehaving that way,
 /// under the same offered load as an honest devnet run first in the same
 /// invocation. `value` is the rate at which transfers routed to the three
 /// honest validators executed; `baseline` the same rate in the honest run;

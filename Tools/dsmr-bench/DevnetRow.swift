@@ -88,7 +88,7 @@ enum DevnetRow {
         let p50 = sustained.summary.p50Milliseconds ?? 0
         let p99 = sustained.summary.p99Milliseconds ?? 0
         row.notes = [
-            "\(validators) dsmr-node processes over TCP on 127.0.0.1, synced stores, transfers signed ahead; "
+            "\(validators) dsmr-node processes over TCP on loopback, synced stores, transfers signed ahead; "
                 + "saturated: \(summary.executed) transfers in \(summary.certificates) certified chunks, "
                 + "\(summary.blocks) blocks; the nodes ran on \(fixed(nodeCores, decimals: 2)) of \(Int(cores)) cores "
                 + "(\(Int((share * 100).rounded()))% of that the least Ed25519 work) and waited for a CPU "
