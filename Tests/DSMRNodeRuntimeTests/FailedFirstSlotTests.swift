@@ -5,8 +5,8 @@ import Foundation
 import Testing
 
 /// A devnet whose every producer's first slots fail to certify (all four
-/// validators start isolated: for their first 10 s no share request reaches
-/// a peer) still certifies, orders and executes afterwards. Isolated longer
+/// validators start isolated: for 10 s from their first share request none
+/// reaches a peer) still certifies, orders and executes afterwards. Isolated longer
 /// than the block skew (5 s), the builders reach the latest slot a block on
 /// the stalled chain could carry and fail it too; blocks without
 /// certificates then move chain time, the next slots certify, and the

@@ -17,9 +17,12 @@ struct PeerMetricsTests {
             // Validator 1's key in a second process asks node 0 to sign a chunk in its name
             // whose signature does not verify.
             let key = try Ed25519Signer(keyFile: devnet.layout.nodeDirectory(1) + "/node.key")
+            // A slot at node 0's chain time, which a loaded machine may keep well behind the clock:
+            // only the signature is wrong.
+            let status = try #require(await nodeStatus(devnet.layout.controlSocket(0)))
             let genuine = try Chunk.sign(
-                producer: key, beneficiary: key.nodeID, slot: target.currentSlot, transactions: [[9, 9, 9]],
-                domain: target.domain)
+                producer: key, beneficiary: key.nodeID, slot: target.rules.slot(at: status.acceptedTimestamp) + 1,
+                transactions: [[9, 9, 9]], domain: target.domain)
             var signature = genuine.signature
             signature[10] ^= 0x08
             let forged = try Chunk(

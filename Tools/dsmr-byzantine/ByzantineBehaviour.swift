@@ -21,9 +21,9 @@ enum ByzantineBehaviour: String, CaseIterable, Sendable {
     /// Signs two different chunks for each slot and asks half of the
     /// validators to sign one and half the other.
     case equivocate
-    /// Honest, but for its first seconds (`DSMR_ISOLATED_SECONDS`, 3 by
-    /// default) none of its share requests reaches a peer, as if its links
-    /// were down: run as every validator, every producer's first slots fail
+    /// Honest, but for some seconds from its first share request
+    /// (`DSMR_ISOLATED_SECONDS`, 3 by default) none of its share requests
+    /// reaches a peer, as if its links were down: run as every validator, every producer's first slots fail
     /// to certify, and the chain must go on afterwards.
     case isolatedStart = "isolated-start"
 

@@ -1,22 +1,35 @@
 import Foundation
 import DSMR
 import DSMRNode
+import Synchronization
 
 /// A transport that hands the node core's peers bad answers: none at all
 /// (``ByzantineBehaviour/withhold``) or ones with wrong signatures
 /// (``ByzantineBehaviour/invalidSignatures``).
-struct ByzantineTransport: Transport {
+final class ByzantineTransport: Transport {
     let inner: any Transport
     let behaviour: ByzantineBehaviour
 
-    /// Until when share requests are dropped (``ByzantineBehaviour/isolatedStart``).
-    let isolatedUntil: ContinuousClock.Instant
+    /// How long share requests are dropped (``ByzantineBehaviour/isolatedStart``), from the first.
+    let isolation: Duration
+    /// When the first share request was dropped.
+    let isolatedSince = Mutex<ContinuousClock.Instant?>(nil)
 
     init(wrapping inner: any Transport, behaviour: ByzantineBehaviour) {
         self.inner = inner
         self.behaviour = behaviour
         let seconds = ProcessInfo.processInfo.environment["DSMR_ISOLATED_SECONDS"].flatMap(Double.init) ?? 3
-        isolatedUntil = .now + .milliseconds(Int64(seconds * 1_000))
+        isolation = .milliseconds(Int64(seconds * 1_000))
+    }
+
+    /// Whether a share request sent now is dropped: from the first one on, for ``isolation``
+    /// (counted from the first, so a slow start does not use the isolation up).
+    func isolated() -> Bool {
+        let now = ContinuousClock.now
+        return isolatedSince.withLock { since in
+            if since == nil { since = now }
+            return now < since! + isolation
+        }
     }
 
     var local: NodeID { inner.local }
@@ -24,8 +37,8 @@ struct ByzantineTransport: Transport {
     func penalize(_ peer: NodeID, for offence: PeerOffence) { inner.penalize(peer, for: offence) }
 
     func request(_ request: [UInt8], to peer: NodeID, timeout: Duration) async throws(TransportError) -> [UInt8] {
-        if behaviour == .isolatedStart, ContinuousClock.now < isolatedUntil,
-            case .requestChunkSignatureShare? = try? NodeMessage(decoding: request)
+        if behaviour == .isolatedStart, case .requestChunkSignatureShare? = try? NodeMessage(decoding: request),
+            isolated()
         {
             try? await Task.sleep(for: timeout)
             throw TransportError(.timeout, peer: peer, "isolated: the share request was dropped")
