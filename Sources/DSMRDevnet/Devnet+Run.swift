@@ -173,10 +173,13 @@ extension Devnet {
             let now = ContinuousClock.now
             let counts = generator.snapshot()
             let (ordered, height) = chain.withLock { ($0.ordered, $0.tip?.height ?? 0) }
-            let (certified, stores, up) = members.withLock { members in
+            let (certified, stores, up, unhealthy) = members.withLock { members in
                 (
                     members.reduce(0) { $0 + $1.certified }, members.map { $0.status?.storeBytes ?? 0 },
-                    members.filter { $0.client != nil }.count
+                    members.filter { $0.client != nil }.count,
+                    members.indices.filter { index in
+                        members[index].client != nil && members[index].status?.health.condition ?? .healthy != .healthy
+                    }
                 )
             }
             let seconds = max((now - last.time).seconds, 0.001)
@@ -191,7 +194,7 @@ extension Devnet {
                     pending: counts.pending, storeBytes: stores, validatorsUp: up, validators: options.validators,
                     submitted: counts.submitted - base.counts.submitted,
                     executed: counts.executed - base.counts.executed, certificates: certified &- base.certified,
-                    blocks: ordered - base.blocks))
+                    blocks: ordered - base.blocks, unhealthy: unhealthy))
             last = (now, counts.submitted, counts.executed, certified, ordered)
         }
     }
@@ -220,7 +223,8 @@ extension Devnet {
                     storeBytes: status?.storeBytes ?? 0, chunksBuilt: status?.chunksBuilt ?? 0,
                     chunksCertified: status?.chunksCertified ?? 0,
                     peakResidentBytes: processes[index].flatMap { peakResidentBytes(of: $0.processID) },
-                    routed: DevnetSummary.RoutedLoad(routed[index], since: base.routed[index])))
+                    routed: DevnetSummary.RoutedLoad(routed[index], since: base.routed[index]),
+                    health: status.map { "\($0.health)" }))
         }
         let counts = generator.snapshot()
         let latencies = generator.latencies
@@ -273,6 +277,8 @@ package struct DevnetProgress: Sendable {
     package var certificates: UInt64 = 0
     /// Blocks ordered since the run started.
     package var blocks = 0
+    /// Indices of the running validators that report a problem (see their status and log).
+    package var unhealthy: [Int] = []
 
     /// The report as one line.
     package var line: String {
@@ -284,6 +290,7 @@ package struct DevnetProgress: Sendable {
             + "  certs/s \(rate(certificatesPerSecond))  blocks/s \(rate(blocksPerSecond))"
             + "  p50 \(ms(p50)) p99 \(ms(p99))  height \(height)  pending \(pending)"
             + "  stores \(megabytes) MiB  up \(validatorsUp)/\(validators)"
+            + (unhealthy.isEmpty ? "" : "  UNHEALTHY " + unhealthy.map { "node\($0)" }.joined(separator: ","))
     }
 }
 

@@ -81,6 +81,16 @@ package struct DevnetSummary: Codable, Sendable {
         package var peakResidentBytes: UInt64?
         /// What happened this run to the transactions routed to it.
         package var routed: RoutedLoad
+        /// Its health at the end ("healthy", or the condition and cause), nil when it did not answer.
+        package var health: String?
+    }
+
+    /// The validators that ran to the end but are not healthy, with their health.
+    package var unhealthy: [(index: Int, health: String)] {
+        nodes.compactMap { node in
+            guard let health = node.health, health != "healthy" else { return nil }
+            return (node.index, health)
+        }
     }
 
     /// What happened to the transactions the partition routed to one validator.

@@ -85,8 +85,16 @@ extension NodeCommand {
             } else {
                 printSummary(summary, layout: devnet.layout)
             }
+            guard summary.nodes.contains(where: { $0.health != nil }) else {
+                printError("no validator was running at the end")
+                throw ExitCode(1)
+            }
             guard summary.rootsAgree else {
                 printError("the validators' state roots differ at height \(summary.commonHeight)")
+                throw ExitCode(1)
+            }
+            guard summary.unhealthy.isEmpty else {
+                for (index, health) in summary.unhealthy { printError("node\(index) is \(health)") }
                 throw ExitCode(1)
             }
         }
@@ -119,9 +127,14 @@ extension NodeCommand {
                 print(
                     "  node\(node.index) \(node.nodeID.prefix(12))  executed \(node.executedHeight)  "
                         + "root \(node.stateRoot ?? "-")  store "
-                        + String(format: "%.1f MiB", Double(node.storeBytes) / 1_048_576))
+                        + String(format: "%.1f MiB", Double(node.storeBytes) / 1_048_576)
+                        + (node.health.map { $0 == "healthy" ? "" : "  \($0)" } ?? "  not answering"))
             }
-            print(summary.rootsAgree ? "all validators agree" : "VALIDATORS DISAGREE")
+            let answering = summary.nodes.filter { $0.health != nil }
+            print(
+                summary.rootsAgree
+                    ? "all validators agree"
+                    : answering.isEmpty ? "no validator answered at the end" : "VALIDATORS DISAGREE")
             print("look at a store: dsmr-store stats --store \(layout.storePath(0))")
             print("                 dsmr-store check --store \(layout.storePath(0))")
             print(

@@ -95,7 +95,8 @@ extension NodeCommand {
             var endpoint: MetricsEndpoint?
             if let metrics = configuration.metrics {
                 let address = try Endpoint(parsing: metrics, setting: "metrics")
-                endpoint = try await MetricsEndpoint(registry: registry, host: address.host, port: address.port)
+                endpoint = try await MetricsEndpoint(
+                    registry: registry, host: address.host, port: address.port, health: { runner.health })
                 logger.info("metrics served", metadata: ["address": "\(address.host):\(endpoint!.port)"])
             }
             let signals = [SIGTERM, SIGINT].map { number -> any DispatchSourceSignal in
@@ -116,7 +117,13 @@ extension NodeCommand {
                 }
             }
             defer { parentWatch.cancel() }
-            try await runner.run()
+            do {
+                try await runner.run()
+            } catch let failure as NodeFailure {
+                // Logged when it happened; the status tells a supervisor to restart the node.
+                await endpoint?.close()
+                throw ExitCode(failure.exitCode)
+            }
             await endpoint?.close()
         }
     }

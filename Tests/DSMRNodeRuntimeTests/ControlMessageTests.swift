@@ -34,6 +34,31 @@ struct ControlMessageTests {
             #expect(try ControlResponse(decoding: response.encoded()) == response)
         }
     }
+
+    @Test func aStatusCarriesTheNodesHealthAndRefusesAnUnknownCondition() throws {
+        var status = NodeStatus(
+            nodeID: try NodeID(bytes: [UInt8](repeating: 1, count: 20)), processID: 9, acceptedHeight: 3,
+            acceptedID: .zero, acceptedTimestamp: 7, executedHeight: 2, executedRoot: .zero, mempool: 1,
+            chunksBuilt: 2, chunksCertified: 1, blocksAccepted: 3, transactionsExecuted: 4, storeBytes: 5,
+            stateBytes: 6)
+        #expect(try ControlResponse(decoding: ControlResponse.status(status).encoded()) == .status(status))
+        status.health = NodeHealth(condition: .degraded, cause: "acceptance: a damaged row at height 65")
+        let bytes = ControlResponse.status(status).encoded()
+        #expect(try ControlResponse(decoding: bytes) == .status(status))
+        // The condition byte follows the counters; 3 is no condition.
+        let cause = Array(status.health.cause.utf8)
+        var unknown = bytes
+        unknown[unknown.count - cause.count - 5] = 3
+        #expect(throws: CodecError.self) { try ControlResponse(decoding: unknown) }
+        // A cause too long for a status is cut on whole characters.
+        status.health.cause = String(repeating: "é", count: 3_000)
+        guard case .status(let decoded) = try ControlResponse(decoding: ControlResponse.status(status).encoded()) else {
+            Issue.record("not a status")
+            return
+        }
+        #expect(decoded.health.cause.utf8.count <= ControlError.maxMessageBytes)
+        #expect(decoded.health.cause.allSatisfy { $0 == "é" })
+    }
 }
 
 @Suite("Control messages under hostile input")

@@ -1,6 +1,7 @@
 import DSMRNodeRuntime
 import DSMRTestSupport
 import Prometheus
+import Synchronization
 import Testing
 
 /// The metrics endpoint is reachable by anyone who can reach its address:
@@ -54,5 +55,23 @@ struct MetricsEndpointTests {
         #expect(await halfHead.closedByPeer(within: .seconds(10)))
         #expect(halfHead.received.isEmpty)
         await endpoint.close()
+    }
+
+    @Test func healthIsServedOKWhileHealthyAnd503WithItsCauseOtherwise() async throws {
+        let current = Mutex(NodeHealth.healthy)
+        let endpoint = try await MetricsEndpoint(
+            registry: PrometheusCollectorRegistry(), host: "127.0.0.1", port: 0, health: { current.withLock { $0 } })
+        let address = "127.0.0.1:\(endpoint.port)"
+        let healthy = try await HTTPAnswer.fetch("/health", from: address)
+        #expect(healthy.status == 200 && healthy.body == "healthy\n")
+        current.withLock { $0 = NodeHealth(condition: .failing, cause: "store: no space left") }
+        let failing = try await HTTPAnswer.fetch("/health", from: address)
+        #expect(failing.status == 503 && failing.body == "failing: store: no space left\n", "\(failing)")
+        #expect(try await HTTPAnswer.fetch("/metrics", from: address).status == 200)
+        await endpoint.close()
+        // Without a health source there is no health path.
+        let plain = try await MetricsEndpoint(registry: PrometheusCollectorRegistry(), host: "127.0.0.1", port: 0)
+        #expect(try await HTTPAnswer.fetch("/health", from: "127.0.0.1:\(plain.port)").status == 404)
+        await plain.close()
     }
 }

@@ -167,6 +167,8 @@ extension NodeStatus {
         ] {
             writer.write(counter)
         }
+        writer.write(health.condition.rawValue)
+        writer.writeLengthPrefixed(Array(ControlError.cut(health.cause, toBytes: ControlError.maxMessageBytes).utf8))
     }
 
     init(from reader: inout CanonicalReader) throws(CodecError) {
@@ -184,6 +186,15 @@ extension NodeStatus {
         transactionsExecuted = try reader.readUInt64("transactionsExecuted")
         storeBytes = try reader.readUInt64("storeBytes")
         stateBytes = try reader.readUInt64("stateBytes")
+        let raw = try reader.readUInt8("health")
+        guard let condition = NodeHealth.Condition(rawValue: raw) else {
+            throw reader.error(.nonCanonical, "health", "unknown health condition \(raw)")
+        }
+        let cause = try reader.readLengthPrefixed("cause", limit: ControlError.maxMessageBytes)
+        guard let text = String(validating: cause, as: UTF8.self) else {
+            throw reader.error(.nonCanonical, "cause", "the health cause is not UTF-8")
+        }
+        health = NodeHealth(condition: condition, cause: text)
     }
 }
 

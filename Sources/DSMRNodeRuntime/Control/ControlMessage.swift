@@ -95,15 +95,15 @@ public struct ControlError: Error, Hashable, Sendable, CustomStringConvertible {
         self.message = Self.cut(message)
     }
 
-    /// The longest prefix of whole characters that fits ``maxMessageBytes``.
-    private static func cut(_ message: String) -> String {
-        guard message.utf8.count > maxMessageBytes else { return message }
+    /// The longest prefix of whole characters of `message` that fits `limit` UTF-8 bytes.
+    static func cut(_ message: String, toBytes limit: Int = maxMessageBytes) -> String {
+        guard message.utf8.count > limit else { return message }
         var bytes = 0
         var end = message.startIndex
         for index in message.indices {
             let next = message.index(after: index)
             bytes += message[index..<next].utf8.count
-            if bytes > maxMessageBytes { break }
+            if bytes > limit { break }
             end = next
         }
         return String(message[..<end])
@@ -142,13 +142,15 @@ public struct NodeStatus: Hashable, Sendable {
     package var storeBytes: UInt64
     /// Bytes the state machine's state takes on disk.
     package var stateBytes: UInt64
+    /// Whether the node can do its work, and if not, why.
+    package var health: NodeHealth = .healthy
 
     /// A status from its parts.
     package init(
         nodeID: NodeID, processID: UInt32, acceptedHeight: UInt64, acceptedID: BlockID, acceptedTimestamp: Int64,
         executedHeight: UInt64, executedRoot: StateRoot, mempool: UInt64, chunksBuilt: UInt64,
         chunksCertified: UInt64, blocksAccepted: UInt64, transactionsExecuted: UInt64, storeBytes: UInt64,
-        stateBytes: UInt64
+        stateBytes: UInt64, health: NodeHealth = .healthy
     ) {
         self.nodeID = nodeID
         self.processID = processID
@@ -164,5 +166,6 @@ public struct NodeStatus: Hashable, Sendable {
         self.transactionsExecuted = transactionsExecuted
         self.storeBytes = storeBytes
         self.stateBytes = stateBytes
+        self.health = health
     }
 }

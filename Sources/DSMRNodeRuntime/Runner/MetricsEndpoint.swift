@@ -4,8 +4,11 @@ import NIOPosix
 import Prometheus
 import Synchronization
 
-/// Serves a Prometheus registry as text on `GET /metrics` over HTTP/1.1;
-/// any other path is 404 and any other method 405.
+/// Serves a Prometheus registry as text on `GET /metrics` over HTTP/1.1,
+/// and, when given the node's health, `GET /health` for a supervisor: 200
+/// and `healthy` while the node works, 503 and its condition and cause
+/// (``NodeHealth``) while it does not. Any other path is 404 and any other
+/// method 405.
 ///
 /// Anyone who can reach the address can connect, so connections are
 /// bounded, and silent ones cannot keep a scraper out: at most
@@ -20,10 +23,11 @@ package final class MetricsEndpoint: Sendable {
     package let port: Int
     private let channel: any Channel
 
-    /// Listens on `host:port` (port 0 picks a free one).
+    /// Listens on `host:port` (port 0 picks a free one); `health` answers `GET /health`.
     package init(
         registry: PrometheusCollectorRegistry, host: String, port: Int, maxConnections: Int = 16,
         maxPerSource: Int = 4, requestTimeout: Duration = .seconds(5),
+        health: (@Sendable () -> NodeHealth)? = nil,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws {
         let open = ConnectionTable(limit: maxConnections, perSource: maxPerSource)
@@ -38,7 +42,8 @@ package final class MetricsEndpoint: Sendable {
                     open.leave(channel)
                 }
                 return channel.pipeline.configureHTTPServerPipeline().flatMapThrowing {
-                    try channel.pipeline.syncOperations.addHandler(MetricsHTTPHandler(registry: registry))
+                    try channel.pipeline.syncOperations.addHandler(
+                        MetricsHTTPHandler(registry: registry, health: health))
                 }
             }
             .bind(host: host, port: port)
@@ -104,15 +109,22 @@ private final class MetricsHTTPHandler: ChannelInboundHandler, Sendable {
     typealias OutboundOut = HTTPServerResponsePart
 
     let registry: PrometheusCollectorRegistry
+    let health: (@Sendable () -> NodeHealth)?
 
-    init(registry: PrometheusCollectorRegistry) { self.registry = registry }
+    init(registry: PrometheusCollectorRegistry, health: (@Sendable () -> NodeHealth)?) {
+        self.registry = registry
+        self.health = health
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard case .head(let request) = unwrapInboundIn(data) else { return }
+        let path = request.uri.split(separator: "?", omittingEmptySubsequences: false).first ?? ""
         let (status, body): (HTTPResponseStatus, [UInt8]) =
             if request.method != .GET {
                 (.methodNotAllowed, Array("only GET\n".utf8))
-            } else if request.uri.split(separator: "?").first != "/metrics" {
+            } else if path == "/health", let health {
+                Self.answer(health())
+            } else if path != "/metrics" {
                 (.notFound, Array("see /metrics\n".utf8))
             } else {
                 (.ok, registry.emitToBuffer())
@@ -126,6 +138,12 @@ private final class MetricsHTTPHandler: ChannelInboundHandler, Sendable {
         context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: body)))), promise: nil)
         let channel = context.channel
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
+    }
+
+    /// 200 `healthy`, or 503 with the condition and its cause.
+    static func answer(_ health: NodeHealth) -> (HTTPResponseStatus, [UInt8]) {
+        health.condition == .healthy
+            ? (.ok, Array("healthy\n".utf8)) : (.serviceUnavailable, Array("\(health)\n".utf8))
     }
 
     /// Bytes that are not HTTP have been answered 400 by the pipeline's error handler; the connection ends here.

@@ -73,7 +73,8 @@ extension NodeRunner {
             acceptedTimestamp: last.timestamp, executedHeight: executed, executedRoot: root,
             mempool: UInt64(node.mempool.count), chunksBuilt: counters.chunksBuilt,
             chunksCertified: counters.chunksCertified, blocksAccepted: counters.blocksAccepted,
-            transactionsExecuted: counters.transactionsExecuted, storeBytes: storeBytes, stateBytes: stateBytes)
+            transactionsExecuted: counters.transactionsExecuted, storeBytes: storeBytes, stateBytes: stateBytes,
+            health: monitor.health)
     }
 
     /// Has the state machine decode and pre-check each transaction, and
@@ -117,18 +118,30 @@ extension NodeRunner {
     /// a block already accepted is answered as accepted again.
     func accept(_ block: Block) async throws -> ControlResponse {
         let started = ContinuousClock.now
+        let last = node.lastAccepted
         do {
             if try await node.verifyAndAccept(block) == .alreadyAccepted {
                 return .accepted(height: block.height, executedHeight: try node.executedTip() ?? 0)
             }
         } catch let error as NodeError where error.code == .notChildOfLastAccepted {
+            if block.height == last.height + 1 {
+                // The next height, but not on this node's last block: its chain is not the others'.
+                monitor.report(
+                    .acceptance, .degraded,
+                    "cannot place block \(block.id) at height \(block.height): its parent \(block.parent) is not "
+                        + "this node's last accepted block \(last.id)")
+            }
             throw ControlError(.notNext, error.message)
         } catch let error as BlockVerificationError {
             metrics.blocksRefused.increment()
             throw ControlError(.invalidBlock, "\(error)")
         } catch let error as NodeError where error.code == .chunkUnavailable {
             logger.notice("accepted block waits for chunks", metadata: ["height": "\(block.height)"])
+        } catch {
+            trouble(.acceptance, error, "cannot accept the block at height \(block.height)")
+            throw error
         }
+        monitor.clear(.acceptance)
         metrics.acceptTime.recordInterval(since: started)
         metrics.blocksAccepted.increment()
         counters.withLock { $0.blocksAccepted += 1 }

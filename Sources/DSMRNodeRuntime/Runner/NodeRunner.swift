@@ -40,6 +40,8 @@ public final class NodeRunner: Sendable {
     let logger: Logger
     let metrics = NodeMetrics()
     let peerMetrics = PeerMetrics()
+    let monitor: HealthMonitor
+    let failure = Mutex<NodeFailure?>(nil)
     let counters = CounterBox()
     let serial = AsyncSerial()
     let stopping = Mutex(false)
@@ -71,6 +73,7 @@ public final class NodeRunner: Sendable {
         self.configuration = configuration
         self.customization = customization
         self.logger = logger
+        monitor = HealthMonitor(logger: logger)
         let validated = try configuration.validated()
         let rules = validated.rules
         let domain = validated.domain
@@ -168,6 +171,33 @@ public final class NodeRunner: Sendable {
             group.cancelAll()
         }
         await shutdown()
+        if let failure = failure.withLock({ $0 }) { throw failure }
+    }
+
+    /// Whether the node can do its work now, and if not, why.
+    public var health: NodeHealth { monitor.health }
+
+    /// Handles `error` from `area`: a store that refuses writes stops the
+    /// node (it must not sign what it cannot store), with the cause named
+    /// once; anything else is recorded as `area`'s problem.
+    func trouble(_ area: HealthMonitor.Area, _ error: any Error, _ context: String) {
+        if StorageDiagnosis.storeFailed(error) {
+            // The first failure is the cause; what fails after it (the store refuses every write) is not news.
+            let cause = StorageDiagnosis.explain(error, path: configuration.store)
+            let first = failure.withLock { failure -> Bool in
+                guard failure == nil else { return false }
+                failure = NodeFailure(
+                    exitCode: NodeFailure.storeFailedExitCode,
+                    message: "the store cannot be written (\(context)): \(cause); stopping, to be restarted "
+                        + "once the cause is gone")
+                return true
+            }
+            guard first else { return }
+            monitor.report(.store, .failing, "\(context): \(cause)")
+            stop()
+        } else {
+            monitor.report(area, .degraded, "\(context): \(error)")
+        }
     }
 
     /// Asks ``run()`` to stop; returns at once.
@@ -227,7 +257,11 @@ public final class NodeRunner: Sendable {
                     }
                 } catch {
                     metrics.chunkErrors.increment()
-                    logger.warning("cannot build a chunk", metadata: ["error": "\(error)"])
+                    if StorageDiagnosis.storeFailed(error) {
+                        trouble(.store, error, "cannot store a chunk")
+                    } else {
+                        logger.warning("cannot build a chunk", metadata: ["error": "\(error)"])
+                    }
                 }
             }
             metrics.mempool.record(node.mempool.count)
@@ -241,13 +275,18 @@ public final class NodeRunner: Sendable {
             try? await Task.sleep(for: .milliseconds(500))
             _ = try? status()  // keeps the height and size gauges current
             peerMetrics.record(from: transport)
-            guard let executed = try? node.executedTip(), executed < node.lastAccepted.height
-            else { continue }
+            guard let executed = try? node.executedTip(), executed < node.lastAccepted.height else {
+                monitor.clear(.execution)
+                continue
+            }
             await serial.run {
                 do {
                     try await node.executePending()
+                    if let executed = try? node.executedTip(), executed >= node.lastAccepted.height {
+                        monitor.clear(.execution)
+                    }
                 } catch {
-                    logger.notice("execution still waits for chunks", metadata: ["error": "\(error)"])
+                    trouble(.execution, error, "cannot execute the blocks after height \(executed)")
                 }
             }
         }
