@@ -9,9 +9,11 @@ import Testing
 /// stops signing and exits with a distinct status for its supervisor; once
 /// there is room again it starts on its store with nothing lost.
 ///
-/// The store lives on a 320 KiB tmpfs mounted for the test (root only).
-@Suite("A full disk", .enabled(if: geteuid() == 0, "mounting a tmpfs needs root"))
+/// The store lives on a 320 KiB tmpfs mounted for the test (it runs only
+/// where this process may mount one: root with the capability to mount).
+@Suite("A full disk", .enabled(if: TmpfsProbe.canMount, "this process cannot mount a tmpfs"))
 struct FullDiskTests {
+
     @Test func aFullDiskIsNamedOnceTheNodeExitsWithItsStatusAndResumesOnceThereIsRoom() async throws {
         let scratch = try scratchDirectory("full-disk")
         defer { scratch.remove() }
@@ -46,4 +48,22 @@ struct FullDiskTests {
             #expect(summary.unhealthy.isEmpty, "\(summary.unhealthy)")
         }
     }
+}
+
+enum TmpfsProbe {
+    /// Whether a tmpfs can be mounted here (and is unmounted again at once).
+    static let canMount: Bool = {
+        guard geteuid() == 0 else { return false }
+        let directory = NSTemporaryDirectory() + "dsmr-mount-probe-\(getpid())"
+        guard (try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)) != nil
+        else { return false }
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        func run(_ path: String, _ arguments: [String]) -> Bool {
+            guard let process = try? Process.run(URL(fileURLWithPath: path), arguments: arguments) else { return false }
+            process.waitUntilExit()
+            return process.terminationStatus == 0
+        }
+        guard run("/bin/mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", directory]) else { return false }
+        return run("/bin/umount", [directory])
+    }()
 }
