@@ -24,6 +24,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
         // `swift package generate-documentation` (.ci/docs); no target depends on it.
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
@@ -68,13 +71,17 @@ let package = Package(
             name: "DemoVM",
             dependencies: ["DSMR", "DSMRNode", "LMDB", .product(name: "Crypto", package: "swift-crypto")]
         ),
-        // The node's transport over TCP: framed, authenticated connections between validators.
+        // The node's transport over TCP and TLS 1.3: framed, authenticated, encrypted links between validators.
         .target(
             name: "DSMRNetwork",
             dependencies: [
                 "DSMR", "DSMRNode",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -155,6 +162,9 @@ let package = Package(
             name: "dsmr-byzantine",
             dependencies: [
                 "DSMRNodeCommands", "DSMRNodeRuntime", "DSMRNetwork", "DSMRNode", "DSMR", "DemoVM", "SystemC",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             path: "Tools/dsmr-byzantine"
         ),
@@ -204,6 +214,7 @@ let package = Package(
                 "DSMRNetwork", "DSMRNode", "DSMR", "ChunkStore", "DemoVM", "DSMRTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
         .testTarget(name: "DemoVMTests", dependencies: ["DemoVM", "DSMRNode", "DSMR", "DSMRTestSupport"]),
@@ -221,6 +232,7 @@ let package = Package(
                 "DemoVM", "KeyValueMachine", "DSMRTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),

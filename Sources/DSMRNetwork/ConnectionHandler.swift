@@ -1,11 +1,14 @@
 import DSMR
 import DSMRNode
 import NIOCore
+import NIOSSL
 
-/// Runs one connection: the ``PeerHandshake`` first, then the frames of an
-/// authenticated peer. Any frame out of turn, any bad frame and any failed
-/// check closes the connection; after the handshake, each is an offence
-/// charged to the peer (see ``PeerScores``).
+/// Runs one connection, behind its TLS handler: the ``PeerHandshake``
+/// first, then the frames of an authenticated peer. Any frame out of turn,
+/// any bad frame and any failed check closes the connection; after the
+/// handshake, each is an offence charged to the peer (see ``PeerScores``).
+/// A TLS failure (a record that does not authenticate) closes it too, but
+/// is not charged: anyone on the path can cause one.
 final class ConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = Frame
     typealias OutboundOut = Frame
@@ -20,7 +23,7 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     private enum Phase {
         case awaitingHello
-        case awaitingProof(other: Hello, validator: Validator)
+        case awaitingProof(other: Hello, validator: Validator, binding: TLSBinding)
         case authenticated(NodeID)
         case closed
     }
@@ -89,20 +92,24 @@ final class ConnectionHandler: ChannelInboundHandler {
         case (.awaitingHello, .hello(let other), _):
             helloTimeout?.cancel()
             let validator = try check(other)
-            phase = .awaitingProof(other: other, validator: validator)
+            // Frames arrive only after the TLS handshake, so the peer's certificate is known.
+            let binding = try binding(context)
+            phase = .awaitingProof(other: other, validator: validator, binding: binding)
             switch role {
-            case .dialer: context.writeAndFlush(wrapOutboundOut(.proof(signature: try sign(other))), promise: nil)
+            case .dialer:
+                context.writeAndFlush(wrapOutboundOut(.proof(signature: try sign(other, binding))), promise: nil)
             case .listener: context.writeAndFlush(wrapOutboundOut(.hello(own)), promise: nil)
             }
-        case (.awaitingProof(let other, let validator), .proof(let signature), _):
+        case (.awaitingProof(let other, let validator, let binding), .proof(let signature), _):
             try PeerHandshake.checkProof(
-                signature, from: validator, domain: transport.configuration.domain, own: own, other: other)
+                signature, from: validator, domain: transport.configuration.domain, own: own, other: other,
+                binding: binding)
             if case .listener = role {
                 guard transport.authenticated(inbound: connection, from: other.nodeID) else {
                     throw NetworkError(.unexpectedFrame, "\(other.nodeID) holds too many connections")
                 }
                 countedPeer = other.nodeID
-                context.writeAndFlush(wrapOutboundOut(.proof(signature: try sign(other))), promise: nil)
+                context.writeAndFlush(wrapOutboundOut(.proof(signature: try sign(other, binding))), promise: nil)
             }
             phase = .authenticated(other.nodeID)
             timeout?.cancel()
@@ -144,8 +151,17 @@ final class ConnectionHandler: ChannelInboundHandler {
         return validator
     }
 
-    private func sign(_ other: Hello) throws(NetworkError) -> [UInt8] {
-        let message = PeerHandshake.message(domain: transport.configuration.domain, own: own, other: other)
+    /// This connection's TLS keys: this node's certificate's and the one the
+    /// peer presented; the plaintext binding on a plaintext link.
+    private func binding(_ context: ChannelHandlerContext) throws(NetworkError) -> TLSBinding {
+        guard let tls = transport.tls else { return .plaintext }
+        return TLSBinding(
+            own: tls.identity.keyHash, peer: try TLSLinks.peerKeyHash(on: context.pipeline.syncOperations))
+    }
+
+    private func sign(_ other: Hello, _ binding: TLSBinding) throws(NetworkError) -> [UInt8] {
+        let message = PeerHandshake.message(
+            domain: transport.configuration.domain, own: own, other: other, binding: binding)
         do {
             return try transport.configuration.signer.sign(message)
         } catch {
@@ -154,7 +170,15 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        fail(context, error)
+        switch error {
+        case NIOSSLError.uncleanShutdown:
+            // The peer closed TCP without TLS's close_notify: a close, not an attack on what was read.
+            context.close(promise: nil)
+        case is NIOSSLError, is BoringSSLError:
+            fail(context, NetworkError(.tlsFailure, "\(error)"))
+        default:
+            fail(context, error)
+        }
     }
 
     private func fail(_ context: ChannelHandlerContext, _ error: any Error) {
@@ -167,7 +191,9 @@ final class ConnectionHandler: ChannelInboundHandler {
         phase = .closed
         if let error = error as? NetworkError {
             transport.refused(error, duringHandshake: peer == nil)
-            if let peer, connection.markClosing() { transport.misbehaved(peer, error, on: connection) }
+            if let peer, error.code != .tlsFailure, connection.markClosing() {
+                transport.misbehaved(peer, error, on: connection)
+            }
         }
         transport.configuration.logger.info(
             "closing connection",

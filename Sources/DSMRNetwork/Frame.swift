@@ -112,8 +112,9 @@ public enum Frame: Hashable, Sendable {
 /// The first frame of each side: who it is, on which network, and the fresh
 /// nonce the other side must sign.
 public struct Hello: Hashable, Sendable {
-    /// The handshake's version; a peer with another is refused.
-    public static let currentVersion: UInt8 = 1
+    /// The handshake's version; a peer with another is refused. Version 2
+    /// binds the proof to the connection's TLS keys (see ``PeerHandshake``).
+    public static let currentVersion: UInt8 = 2
     /// The bytes of a nonce.
     public static let nonceBytes = 32
     /// The encoded size: version, network id, chain id, node id, nonce.

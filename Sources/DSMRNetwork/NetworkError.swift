@@ -1,5 +1,5 @@
-/// Why a connection was refused or closed: a bad frame, a failed handshake,
-/// or a transport that is shutting down.
+/// Why a connection was refused or closed: a bad frame, a failed TLS or
+/// peer handshake, tampered bytes, or a transport that is shutting down.
 public struct NetworkError: Error, Hashable, Sendable, CustomStringConvertible {
     /// What went wrong.
     public enum Code: Hashable, Sendable, CustomStringConvertible {
@@ -14,8 +14,20 @@ public struct NetworkError: Error, Hashable, Sendable, CustomStringConvertible {
         /// The peer's node id is not a validator of the current set (or is
         /// not the node dialed, or is this node itself).
         case notAValidator
-        /// The peer's handshake signature does not verify.
+        /// The peer's handshake signature does not verify: not made with the
+        /// validator's key, or made for another connection's TLS keys (see
+        /// ``TLSBinding``).
         case badSignature
+        /// The TLS layer refused the connection: the TLS handshake failed
+        /// (another TLS version, no certificate), or a record did not
+        /// authenticate (bytes changed or injected on the path). Not charged
+        /// to the peer: anyone on the path can cause it.
+        case tlsFailure
+        /// The peer's TLS certificate is missing or its public key cannot be
+        /// read, so the handshake proof cannot be checked against it.
+        case peerCertificate
+        /// This node cannot make its TLS certificate, key or context.
+        case tlsSetup
         /// A frame arrived that the handshake's state does not allow.
         case unexpectedFrame
         /// The handshake did not finish in time.
@@ -39,6 +51,9 @@ public struct NetworkError: Error, Hashable, Sendable, CustomStringConvertible {
             case .wrongNetwork: "wrong network"
             case .notAValidator: "not a validator"
             case .badSignature: "bad signature"
+            case .tlsFailure: "TLS failure"
+            case .peerCertificate: "peer certificate"
+            case .tlsSetup: "TLS setup"
             case .unexpectedFrame: "unexpected frame"
             case .handshakeTimeout: "handshake timeout"
             case .unsolicitedAnswer: "unsolicited answer"

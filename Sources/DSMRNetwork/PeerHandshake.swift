@@ -2,23 +2,34 @@ import DSMR
 
 extension SigningTag {
     /// A validator's proof, when connecting, that it holds its key.
-    package static let peerHandshake = SigningTag("dsmr/peer-handshake/v1")
+    package static let peerHandshake = SigningTag("dsmr/peer-handshake/v2")
 }
 
-/// What each side of a connection signs to prove it holds a validator's key.
+/// What each side of a connection signs to prove it holds a validator's key
+/// and that the connection's TLS keys are the ones it sees.
 ///
-/// The dialer sends its ``Hello``, the listener answers with its own, the
-/// dialer sends its ``Frame/proof(signature:)``, and the listener, once that
-/// proof verifies, sends its own. Each signs, under `SigningTag.peerHandshake`
-/// and the network's `SigningDomain`,
-/// `ownNonce || otherNonce || ownNodeID || otherNodeID`: both fresh nonces
-/// make a proof good for one connection only, and the order of the fields
-/// keeps one side's proof from being replayed as the other's. The listener
-/// signs nothing for a peer that has not proved itself first.
+/// The handshake runs inside TLS 1.3 (see ``LinkSecurity``). The dialer sends
+/// its ``Hello``, the listener answers with its own, the dialer sends its
+/// ``Frame/proof(signature:)``, and the listener, once that proof
+/// verifies, sends its own. Each signs, under `SigningTag.peerHandshake`
+/// (`dsmr/peer-handshake/v2`) and the network's `SigningDomain`,
+/// `ownNonce || otherNonce || ownNodeID || otherNodeID || ownTLSKeyHash || peerTLSKeyHash`
+/// (see ``TLSBinding``): both fresh nonces make a proof good for one
+/// connection only, the order of the fields keeps one side's proof from
+/// being replayed as the other's, and the key hashes tie it to the TLS
+/// session it travels in, so a proof relayed into another TLS session does
+/// not verify. The listener signs nothing for a peer that has not proved
+/// itself first.
 public enum PeerHandshake {
-    /// The bytes `signer` signs for a connection where it sent `own` and received `other`.
-    package static func message(domain: SigningDomain, own: Hello, other: Hello) -> [UInt8] {
-        domain.message(.peerHandshake, own.nonce + other.nonce + own.nodeID.bytes + other.nodeID.bytes)
+    /// The bytes a node signs for a connection where it sent `own`,
+    /// received `other`, and sees the TLS keys of `binding`.
+    package static func message(domain: SigningDomain, own: Hello, other: Hello, binding: TLSBinding) -> [UInt8] {
+        var fields: [UInt8] = own.nonce + other.nonce
+        fields += own.nodeID.bytes
+        fields += other.nodeID.bytes
+        fields += binding.own
+        fields += binding.peer
+        return domain.message(.peerHandshake, fields)
     }
 
     /// Checks the peer's hello against this node's domain and the validator set.
@@ -51,14 +62,29 @@ public enum PeerHandshake {
         return validator
     }
 
-    /// Checks the peer's proof: its signature over the message it had to sign.
+    /// Checks the peer's proof: its signature, with `validator`'s key, over
+    /// the message it had to sign on this connection.
+    ///
+    /// - Parameters:
+    ///   - signature: the peer's proof.
+    ///   - validator: the validator the peer's hello named.
+    ///   - domain: this node's network and chain.
+    ///   - own: the hello this node sent.
+    ///   - other: the hello the peer sent.
+    ///   - binding: the connection's TLS keys as this node sees them: its
+    ///     own certificate's, and the one the peer presented.
+    ///   - verifier: checks the Ed25519 signature.
+    /// - Throws: ``NetworkError/Code/badSignature`` when the signature is not
+    ///   the validator's over this connection's hellos and TLS keys.
     public static func checkProof(
         _ signature: [UInt8], from validator: Validator, domain: SigningDomain, own: Hello, other: Hello,
-        verifier: any SignatureVerifier = Ed25519Verifier()
+        binding: TLSBinding, verifier: any SignatureVerifier = Ed25519Verifier()
     ) throws(NetworkError) {
-        let message = message(domain: domain, own: other, other: own)
+        let message = message(domain: domain, own: other, other: own, binding: binding.reversed)
         guard verifier.isValid(signature: signature, message: message, publicKey: validator.publicKey) else {
-            throw NetworkError(.badSignature, "handshake signature of \(validator.nodeID) does not verify")
+            throw NetworkError(
+                .badSignature,
+                "handshake signature of \(validator.nodeID) does not verify for this connection's hellos and TLS keys")
         }
     }
 }

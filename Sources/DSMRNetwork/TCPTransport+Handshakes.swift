@@ -61,13 +61,14 @@ extension TCPTransport {
         }
     }
 
-    /// Counts a connection closed for a bad frame or handshake; a frame out
-    /// of turn counts as a refused handshake before the peer proved itself
+    /// Counts a connection closed for a bad frame, handshake or TLS record;
+    /// a frame out of turn counts as a refused handshake before the peer proved itself
     /// and as a refused frame after.
     func refused(_ error: NetworkError, duringHandshake: Bool) {
         state.withLock { state in
             switch error.code {
             case .frameTooLarge, .malformedFrame: state.statistics.framesRefused += 1
+            case .tlsFailure: state.statistics.tlsFailures += 1
             // Counted where they are found.
             case .unsolicitedAnswer, .outboundBacklog: break
             default:

@@ -5,14 +5,15 @@ import NIOCore
 import NIOPosix
 import Synchronization
 
-/// The node's `Transport` over TCP.
+/// The node's `Transport` over TCP and TLS 1.3.
 ///
 /// Each node dials the peers it sends to and listens for the peers that send
 /// to it: requests and gossip travel on the sender's own connection and
-/// answers come back on it. Every connection starts with the
-/// ``PeerHandshake``; a peer that is not a validator of the current set, or
-/// cannot prove it holds the key, is disconnected before any of its frames
-/// reaches the `MessageHandler`.
+/// answers come back on it. Every connection runs TLS 1.3 (see ``LinkSecurity``),
+/// and inside it starts with the ``PeerHandshake``; a peer that is not a
+/// validator of the current set, cannot prove it holds the key, or whose
+/// proof was not made for this connection's TLS keys, is disconnected
+/// before any of its frames reaches the `MessageHandler`.
 ///
 /// A failed dial is retried on the next request or gossip to that peer,
 /// after a backoff that doubles with each failure; until then the peer is
@@ -29,6 +30,8 @@ public final class TCPTransport: Transport {
     let state: Mutex<TransportState>
     /// The largest backlog seen on one connection, in bytes.
     let largestBacklog = Atomic<Int>(0)
+    /// The TLS contexts; nil on a ``LinkSecurity/plaintextForMeasurementOnly`` transport.
+    let tls: TLSLinks?
     private let listener: any Channel
 
     /// Starts listening on the configured address.
@@ -38,6 +41,8 @@ public final class TCPTransport: Transport {
     ///     and bounds.
     ///   - group: the event loops connections run on; the shared
     ///     singleton by default.
+    /// - Throws: ``NetworkError/Code/tlsSetup`` when the TLS certificate or
+    ///   contexts cannot be made; the listener's error when it cannot bind.
     public init(
         _ configuration: TCPTransportConfiguration,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
@@ -46,6 +51,14 @@ public final class TCPTransport: Transport {
         self.configuration = configuration
         self.group = group
         self.state = Mutex(TransportState(configuration))
+        switch configuration.linkSecurity {
+        case .tls: tls = try TLSLinks(identity: configuration.tlsIdentity ?? TLSIdentity.generate())
+        case .plaintextForMeasurementOnly:
+            tls = nil
+            configuration.logger.warning(
+                "links are plaintext: frames can be read, changed and injected on the path (for measurement only)",
+                metadata: ["node": "\(configuration.signer.nodeID)"])
+        }
         let core = ListenerCore()
         listener = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
@@ -92,14 +105,19 @@ public final class TCPTransport: Transport {
         return statistics
     }
 
-    /// Sets up a new connection's pipeline. An accepted connection is not
-    /// read from while its replies do not drain (see ``FrameReader``).
+    /// Sets up a new connection's pipeline: TLS first (unless plaintext),
+    /// then frames. An accepted connection is not read from while its
+    /// replies do not drain (see ``FrameReader``).
     func addHandlers(
         to channel: any Channel, role: ConnectionHandler.Role, authenticated: EventLoopPromise<Connection>?
     ) throws {
         let connection = Connection(channel: channel)
         let pauses = if case .listener = role { true } else { false }
         let pauseBytes = Connection.pauseBytes(cap: configuration.maxOutboundBacklogBytes)
+        if let tls {
+            let dialer = if case .dialer = role { true } else { false }
+            try channel.pipeline.syncOperations.addHandler(try tls.handler(dialer: dialer))
+        }
         try channel.pipeline.syncOperations.addHandlers([
             FrameReader(
                 maxFrameBytes: configuration.maxFrameBytes, pausing: pauses ? connection : nil, pauseBytes: pauseBytes),

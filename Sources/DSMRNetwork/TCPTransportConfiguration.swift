@@ -72,6 +72,12 @@ public struct TCPTransportConfiguration: Sendable {
     public var reconnectBackoff: Duration = .milliseconds(50)
     /// The longest pause between dials.
     public var maxReconnectBackoff: Duration = .seconds(2)
+    /// How connections are protected: TLS 1.3 (the default), or plaintext
+    /// for measuring TLS's cost only (see ``LinkSecurity``).
+    public var linkSecurity = LinkSecurity.tls
+    /// The TLS certificate and key this node presents; nil makes a fresh
+    /// one (``TLSIdentity/generate(validFor:)``) when the transport starts.
+    public var tlsIdentity: TLSIdentity?
     /// Where the transport logs connections, refusals and failures.
     public var logger = Logger(label: "dsmr.network")
 

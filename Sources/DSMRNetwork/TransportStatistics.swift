@@ -27,4 +27,7 @@ public struct TransportStatistics: Sendable, Hashable {
     public var requestsServed = 0
     /// Gossip handed to the handler.
     public var gossipDelivered = 0
+    /// Connections closed by the TLS layer: a failed TLS handshake, or a
+    /// record that did not authenticate (bytes changed or injected on the path).
+    public var tlsFailures = 0
 }

@@ -43,32 +43,59 @@ struct FrameTests {
         #expect(decodeFrames([0, 0, 0x10, 0x00, 5], maxFrameBytes: 4_096).error == nil)
     }
 
-    @Test func aProofIsBoundToBothNoncesTheDomainAndItsDirection() throws {
+    @Test func aProofIsBoundToBothNoncesTheDomainItsDirectionAndTheTLSKeys() throws {
         let dialer = Keys.signers[0]
         let listener = Keys.signers[1]
         let dialerHello = Hello.fresh(domain: Keys.domain, nodeID: dialer.nodeID)
         let listenerHello = Hello.fresh(domain: Keys.domain, nodeID: listener.nodeID)
-        let proof = try dialer.sign(PeerHandshake.message(domain: Keys.domain, own: dialerHello, other: listenerHello))
+        let dialerTLS = try TLSIdentity.generate()
+        let listenerTLS = try TLSIdentity.generate()
+        let relayTLS = try TLSIdentity.generate()
+        // What the dialer sees, and what the listener sees.
+        let seenByDialer = TLSBinding(own: dialerTLS.keyHash, peer: listenerTLS.keyHash)
+        let seenByListener = seenByDialer.reversed
+        let proof = try dialer.sign(
+            PeerHandshake.message(domain: Keys.domain, own: dialerHello, other: listenerHello, binding: seenByDialer))
         let validator = Keys.validators.validator(dialer.nodeID)!
         // The listener accepts it.
         try PeerHandshake.checkProof(
-            proof, from: validator, domain: Keys.domain, own: listenerHello, other: dialerHello)
-        // Not for another connection's nonce, another network, or turned around.
+            proof, from: validator, domain: Keys.domain, own: listenerHello, other: dialerHello,
+            binding: seenByListener)
+        // Not for another connection's nonce, another network, turned around,
+        // or in a TLS session with another key at either end (a relay's).
         let otherNonce = Hello.fresh(domain: Keys.domain, nodeID: listener.nodeID)
         var otherNetwork = Keys.domain
         otherNetwork.networkID += 1
         let refusals: [() throws -> Void] = [
             {
                 try PeerHandshake.checkProof(
-                    proof, from: validator, domain: Keys.domain, own: otherNonce, other: dialerHello)
+                    proof, from: validator, domain: Keys.domain, own: otherNonce, other: dialerHello,
+                    binding: seenByListener)
             },
             {
                 try PeerHandshake.checkProof(
-                    proof, from: validator, domain: otherNetwork, own: listenerHello, other: dialerHello)
+                    proof, from: validator, domain: otherNetwork, own: listenerHello, other: dialerHello,
+                    binding: seenByListener)
             },
             {
                 try PeerHandshake.checkProof(
-                    proof, from: validator, domain: Keys.domain, own: dialerHello, other: listenerHello)
+                    proof, from: validator, domain: Keys.domain, own: dialerHello, other: listenerHello,
+                    binding: seenByListener)
+            },
+            {
+                try PeerHandshake.checkProof(
+                    proof, from: validator, domain: Keys.domain, own: listenerHello, other: dialerHello,
+                    binding: TLSBinding(own: listenerTLS.keyHash, peer: relayTLS.keyHash))
+            },
+            {
+                try PeerHandshake.checkProof(
+                    proof, from: validator, domain: Keys.domain, own: listenerHello, other: dialerHello,
+                    binding: TLSBinding(own: relayTLS.keyHash, peer: dialerTLS.keyHash))
+            },
+            {
+                try PeerHandshake.checkProof(
+                    proof, from: validator, domain: Keys.domain, own: listenerHello, other: dialerHello,
+                    binding: .plaintext)
             },
         ]
         for refusal in refusals {
@@ -91,7 +118,7 @@ struct FrameTests {
         #expect(code(Hello(domain: Keys.domain, nodeID: Keys.signers[0].nodeID, nonce: nonce)) == nil)
         #expect(code(Hello(domain: otherChain, nodeID: Keys.signers[0].nodeID, nonce: nonce)) == .wrongNetwork)
         #expect(
-            code(Hello(domain: Keys.domain, nodeID: Keys.signers[0].nodeID, nonce: nonce, version: 2)) == .wrongNetwork)
+            code(Hello(domain: Keys.domain, nodeID: Keys.signers[0].nodeID, nonce: nonce, version: 1)) == .wrongNetwork)
         #expect(code(Hello(domain: Keys.domain, nodeID: Keys.outsider.nodeID, nonce: nonce)) == .notAValidator)
         #expect(code(Hello(domain: Keys.domain, nodeID: Keys.signers[1].nodeID, nonce: nonce)) == .notAValidator)
         #expect(

@@ -3,12 +3,25 @@ import DSMRNetwork
 import DSMRTestSupport
 import NIOCore
 import NIOPosix
+import NIOSSL
 import Synchronization
 
+/// How a ``ScriptedPeer`` protects its link and what its proof binds.
+enum ScriptedLink: Sendable {
+    /// TLS 1.3 with a fresh certificate, and a proof bound to it: what an honest validator does.
+    case tls
+    /// TLS 1.3 with a fresh certificate, and a proof made for `other`'s key
+    /// instead: a validator key presented with another's certificate.
+    case tlsProofFor(other: TLSIdentity)
+    /// No TLS and the plaintext binding, as a ``LinkSecurity/plaintextForMeasurementOnly`` transport.
+    case plaintext
+}
+
 /// A validator's end of one connection, driven by the test: it does the
-/// handshake with a fixture key (as dialer or as listener), then records
-/// every frame it gets and writes whatever the test gives it, right or
-/// wrong. The misbehaving side of the Byzantine tests.
+/// handshake with a fixture key (as dialer or as listener) inside TLS 1.3,
+/// then records every frame it gets and writes whatever the test gives it,
+/// right or wrong, as TLS records. The misbehaving side of the Byzantine
+/// tests.
 final class ScriptedPeer: Sendable {
     /// What the connection has seen.
     struct Record: Sendable {
@@ -34,20 +47,26 @@ final class ScriptedPeer: Sendable {
         }
     }
 
-    /// Dials `port` as `signer`, from `local` when given, and starts the
-    /// handshake. With `reading` false, nothing more is read once the
-    /// handshake is done, and the socket's receive buffer is kept small.
+    /// Dials `port` as `signer` (claiming `claimed`'s id when given), from
+    /// `local` when given, and starts the handshake; `then` is written right
+    /// behind its proof, before the listener's proof is seen. With
+    /// `reading` false, nothing more is read once the handshake is done, and
+    /// the socket's receive buffer is kept small.
     static func dial(
         _ signer: Ed25519Signer, port: Int, host: String = "127.0.0.1", from local: String? = nil,
-        reading: Bool = true
+        reading: Bool = true, link: ScriptedLink = .tls, claiming claimed: NodeID? = nil, then: [Frame] = []
     ) async throws -> ScriptedPeer {
         let box = RecordBox()
+        let tls = try link.links()
         var bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls { try channel.pipeline.syncOperations.addHandler(try tls.handler(dialer: true)) }
                     try channel.pipeline.syncOperations.addHandlers([
                         ByteToMessageHandler(TestFrameDecoder()),
-                        ScriptedHandshake(signer: signer, dialer: true, reading: reading, record: box),
+                        ScriptedHandshake(
+                            signer: signer, dialer: true, reading: reading, record: box,
+                            signedKeyHash: link.signedKeyHash(tls), claiming: claimed, then: then),
                     ])
                 }
             }
@@ -100,16 +119,20 @@ final class ScriptedListener: Sendable {
     var port: Int { server.localAddress?.port ?? 0 }
     var peers: [ScriptedPeer] { box.accepted.withLock { $0 } }
 
-    init(_ signer: Ed25519Signer, host: String = "127.0.0.1") async throws {
+    init(_ signer: Ed25519Signer, host: String = "127.0.0.1", link: ScriptedLink = .tls) async throws {
         let box = ListenerBox()
+        let tls = try link.links()
         server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let record = RecordBox()
+                    if let tls { try channel.pipeline.syncOperations.addHandler(try tls.handler(dialer: false)) }
                     try channel.pipeline.syncOperations.addHandlers([
                         ByteToMessageHandler(TestFrameDecoder()),
-                        ScriptedHandshake(signer: signer, dialer: false, reading: true, record: record),
+                        ScriptedHandshake(
+                            signer: signer, dialer: false, reading: true, record: record,
+                            signedKeyHash: link.signedKeyHash(tls)),
                     ])
                     box.accepted.withLock { $0.append(ScriptedPeer(channel: channel, box: record)) }
                 }
@@ -132,6 +155,25 @@ final class ScriptedListener: Sendable {
     func close() async {
         for peer in peers { await peer.close() }
         try? await server.close()
+    }
+}
+
+extension ScriptedLink {
+    /// The TLS contexts around a fresh certificate; nil for plaintext.
+    func links() throws -> TLSLinks? {
+        switch self {
+        case .tls, .tlsProofFor: try TLSLinks(identity: TLSIdentity.generate())
+        case .plaintext: nil
+        }
+    }
+
+    /// The key hash a proof names as its signer's, with `tls` the signer's contexts.
+    func signedKeyHash(_ tls: TLSLinks?) -> [UInt8]? {
+        switch self {
+        case .tls: tls?.identity.keyHash
+        case .tlsProofFor(let other): other.keyHash
+        case .plaintext: nil
+        }
     }
 }
 
@@ -159,8 +201,8 @@ private struct TestFrameDecoder: ByteToMessageDecoder {
     }
 }
 
-/// The handshake of either side, signing with a fixture key and checking
-/// nothing, then the recording of every frame.
+/// The handshake of either side, signing with a fixture key (over the
+/// binding `link` says) and checking nothing, then the recording of every frame.
 private final class ScriptedHandshake: ChannelInboundHandler {
     typealias InboundIn = Frame
 
@@ -168,15 +210,24 @@ private final class ScriptedHandshake: ChannelInboundHandler {
     private let dialer: Bool
     private let reading: Bool
     private let record: RecordBox
+    /// The key hash the proof names as this end's; nil on a plaintext link.
+    private let signedKeyHash: [UInt8]?
+    /// Written right behind this end's proof.
+    private let then: [Frame]
     private let own: Hello
     private var other: Hello?
 
-    init(signer: Ed25519Signer, dialer: Bool, reading: Bool, record: RecordBox) {
+    init(
+        signer: Ed25519Signer, dialer: Bool, reading: Bool, record: RecordBox, signedKeyHash: [UInt8]?,
+        claiming claimed: NodeID? = nil, then: [Frame] = []
+    ) {
         self.signer = signer
         self.dialer = dialer
         self.reading = reading
         self.record = record
-        own = Hello.fresh(domain: Keys.domain, nodeID: signer.nodeID)
+        self.signedKeyHash = signedKeyHash
+        self.then = then
+        own = Hello.fresh(domain: Keys.domain, nodeID: claimed ?? signer.nodeID)
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -190,9 +241,14 @@ private final class ScriptedHandshake: ChannelInboundHandler {
         switch (frame, authenticated) {
         case (.hello(let hello), false):
             other = hello
-            if dialer { write(.proof(signature: proof(for: hello)), context) } else { write(.hello(own), context) }
+            if dialer {
+                write(.proof(signature: proof(for: hello, context)), context)
+                for frame in then { write(frame, context) }
+            } else {
+                write(.hello(own), context)
+            }
         case (.proof, false):
-            if !dialer, let other { write(.proof(signature: proof(for: other)), context) }
+            if !dialer, let other { write(.proof(signature: proof(for: other, context)), context) }
             record.record.withLock { $0.authenticated = true }
             if !reading { context.channel.setOption(.autoRead, value: false).whenFailure { _ in } }
         default:
@@ -200,8 +256,13 @@ private final class ScriptedHandshake: ChannelInboundHandler {
         }
     }
 
-    private func proof(for other: Hello) -> [UInt8] {
-        try! signer.sign(PeerHandshake.message(domain: Keys.domain, own: own, other: other))
+    private func proof(for other: Hello, _ context: ChannelHandlerContext) -> [UInt8] {
+        var binding = TLSBinding.plaintext
+        if let signedKeyHash {
+            binding = TLSBinding(
+                own: signedKeyHash, peer: try! TLSLinks.peerKeyHash(on: context.pipeline.syncOperations))
+        }
+        return try! signer.sign(PeerHandshake.message(domain: Keys.domain, own: own, other: other, binding: binding))
     }
 
     private func write(_ frame: Frame, _ context: ChannelHandlerContext) {

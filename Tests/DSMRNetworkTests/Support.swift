@@ -99,15 +99,26 @@ func shutdownAll(_ transports: [TCPTransport]) async {
     for transport in transports { await transport.shutdown(within: .seconds(5)) }
 }
 
-/// A plain TCP client that writes whatever bytes it is given: no handshake, no framing.
+/// A client that writes whatever bytes it is given: no peer handshake, no
+/// framing. Inside TLS 1.3 (with a fresh certificate) by default, so the
+/// bytes reach the transport's frame decoder; with `tls` false, as plain TCP.
 final class RawClient: Sendable {
     let channel: any Channel
 
     /// Connects, from `local` when given, and writes `bytes` at once, from
-    /// the event loop. With no bytes nothing is written, so a connection
-    /// the server closes at once is not an error here.
-    init(port: Int, host: String = "127.0.0.1", from local: String? = nil, sending bytes: [UInt8]) async throws {
+    /// the event loop (inside TLS once its handshake is done). With no bytes
+    /// nothing is written, so a connection the server closes at once is not
+    /// an error here.
+    init(
+        port: Int, host: String = "127.0.0.1", from local: String? = nil, tls: Bool = true, sending bytes: [UInt8]
+    ) async throws {
+        let links = tls ? try TLSLinks(identity: TLSIdentity.generate()) : nil
         var bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    if let links { try channel.pipeline.syncOperations.addHandler(try links.handler(dialer: true)) }
+                }
+            }
         if let local { bootstrap = bootstrap.bind(to: try SocketAddress(ipAddress: local, port: 0)) }
         channel =
             try await bootstrap

@@ -1,6 +1,7 @@
 import ChunkStore
 import DSMR
 import DSMRDevnet
+import DSMRNetwork
 import DSMRNodeRuntime
 import DSMRTestSupport
 import DemoVM
@@ -55,6 +56,22 @@ final class RawStreamClient: Sendable {
     static func connect(from source: String, host: String = "127.0.0.1", port: Int) async throws -> RawStreamClient {
         let inbox = Inbox()
         let channel = try await bootstrap(inbox).bind(to: try SocketAddress(ipAddress: source, port: 0))
+            .connect(host: host, port: port).get()
+        return RawStreamClient(channel: channel, inbox: inbox)
+    }
+
+    /// Connects to a validator's peer port at `host:port` inside TLS 1.3,
+    /// with a fresh certificate: what it sends then reaches the validator's
+    /// frame decoder (the peer handshake is the test's to write).
+    static func connectTLS(host: String = "127.0.0.1", port: Int) async throws -> RawStreamClient {
+        let inbox = Inbox()
+        let links = try TLSLinks(identity: TLSIdentity.generate())
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandlers([try links.handler(dialer: true), inbox])
+                }
+            }
             .connect(host: host, port: port).get()
         return RawStreamClient(channel: channel, inbox: inbox)
     }

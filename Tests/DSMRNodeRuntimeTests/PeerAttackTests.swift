@@ -43,13 +43,13 @@ struct PeerAttackTests {
             await transport.shutdown(within: .seconds(1))
 
             // By hand: the outsider's hello with a request pipelined behind it.
-            let pipelined = try await RawStreamClient.connect(host: target.host, port: target.port)
+            let pipelined = try await RawStreamClient.connectTLS(host: target.host, port: target.port)
             await pipelined.send(
                 Frame.hello(Hello.fresh(domain: target.domain, nodeID: outsider.nodeID)).encoded()
                     + Frame.request(id: 1, payload: asksForAShare).encoded())
             #expect(await pipelined.closedByPeer(), "an outsider's hello is answered by closing")
             // A validator's id without its key: the proof cannot be made.
-            let impostor = try await RawStreamClient.connect(host: target.host, port: target.port)
+            let impostor = try await RawStreamClient.connectTLS(host: target.host, port: target.port)
             await impostor.send(
                 Frame.hello(Hello.fresh(domain: target.domain, nodeID: target.others[0])).encoded()
                     + Frame.proof(signature: [UInt8](repeating: 7, count: 64)).encoded()
@@ -85,7 +85,7 @@ struct PeerAttackTests {
 
             // A length prefix one above the maximum, and 4 GiB - 1: closed without waiting for the body.
             for length in [UInt32(maxFrameBytes + 1), .max] {
-                let client = try await RawStreamClient.connect(host: target.host, port: target.port)
+                let client = try await RawStreamClient.connectTLS(host: target.host, port: target.port)
                 await client.send(withUnsafeBytes(of: length.bigEndian) { Array($0) })
                 #expect(await client.closedByPeer(within: .seconds(3)), "a frame of \(length) bytes")
             }
@@ -95,16 +95,16 @@ struct PeerAttackTests {
             for round in 0..<8 {
                 var bytes = (0..<256).map { _ in UInt8.random(in: 0...255) }
                 if round % 2 == 1 { bytes = [0, 0, 0, 16, 0xEE] + bytes.prefix(15) }
-                let client = try await RawStreamClient.connect(host: target.host, port: target.port)
+                let client = try await RawStreamClient.connectTLS(host: target.host, port: target.port)
                 await client.send(bytes)
                 garbage.append(client)
             }
             // Random bytes that happen to start with a small length wait for their body until the handshake timeout.
             for client in garbage { #expect(await client.closedByPeer(within: .seconds(15))) }
 
-            // A flood of connections that say nothing, from 127.0.0.1, where no validator is (each
-            // validator has its own 127.0.0.x): past the 4 the node lets wait in their handshake from
-            // one address, each pushes out the oldest at once (well before the handshake timeout).
+            // A flood of connections that say nothing (not even a TLS hello), from 127.0.0.1, where no
+            // validator is (each validator has its own 127.0.0.x): past the 4 the node lets wait in their
+            // handshake from one address, each pushes out the oldest at once (well before the handshake timeout).
             var idle: [RawStreamClient] = []
             for _ in 0..<100 { idle.append(try await RawStreamClient.connect(host: target.host, port: target.port)) }
             #expect(

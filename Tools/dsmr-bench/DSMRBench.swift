@@ -88,8 +88,8 @@ struct DSMRBench: AsyncParsableCommand {
         if selected.contains(.nodeInProcess) {
             record([try await NodeRow.run(context)])
         }
-        if selected.contains(.devnet) {
-            record([try await DevnetRow.run(context)])
+        if !selected.isDisjoint(with: [.devnet, .devnetPlaintext]) {
+            record(try await DevnetRow.run(selected, context))
         }
         let byzantine = RowName.allCases.filter { $0.byzantineBehaviour != nil && selected.contains($0) }
         if !byzantine.isEmpty {

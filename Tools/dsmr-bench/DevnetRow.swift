@@ -31,15 +31,49 @@ import Synchronization
 /// (`node_wait_cores`: other load took it), and the share of their CPU
 /// time the least Ed25519 work accounts for (`ed25519_share`). The run
 /// fails if the validators' state roots differ.
+///
+/// Row `devnet-plaintext` is the same devnet with TLS off between the
+/// validators (`LinkSecurity.plaintextForMeasurementOnly`, through the
+/// environment variable `NodeRunner.plaintextLinksVariable`, on every
+/// node), run right after `devnet` in the same run: what TLS costs is
+/// `devnet` / `devnet-plaintext` (`tls_ratio`, goal >= 0.95).
 enum DevnetRow {
     static let validators = 4
     static let goal = 0.6
+    /// The least share of the plaintext devnet's rate the TLS devnet keeps.
+    static let tlsGoal = 0.95
+
+    /// The rows of `selected` among `devnet` and `devnet-plaintext`, TLS first.
+    static func run(_ selected: Set<RowName>, _ context: BenchContext) async throws -> [Row] {
+        var rows: [Row] = []
+        var tls: Double?
+        if selected.contains(.devnet) {
+            let row = try await run(context, plaintext: false)
+            tls = row.value
+            rows.append(row)
+        }
+        if selected.contains(.devnetPlaintext) {
+            var row = try await run(context, plaintext: true)
+            if let tls, let plaintext = row.value, plaintext > 0 {
+                let ratio = tls / plaintext
+                row.goals.append(
+                    Goal(
+                        text:
+                            "devnet / devnet-plaintext = \(fixed(ratio, decimals: 2)) >= \(fixed(tlsGoal, decimals: 2))",
+                        met: ratio >= tlsGoal))
+                row.extra.append(("tls_ratio", ratio))
+            }
+            rows.append(row)
+        }
+        return rows
+    }
     /// The share of the saturated rate offered in phase 2.
     static let sustainedShare = 0.9
 
-    static func run(_ context: BenchContext) async throws -> Row {
+    static func run(_ context: BenchContext, plaintext: Bool) async throws -> Row {
+        let name: RowName = plaintext ? .devnetPlaintext : .devnet
         guard let executable = siblingExecutable("dsmr-node") else {
-            var row = Row(.devnet, unit: "tx/s", value: nil)
+            var row = Row(name, unit: "tx/s", value: nil)
             row.notes = ["not available: no dsmr-node next to dsmr-bench (swift build -c release --product dsmr-node)"]
             return row
         }
@@ -50,11 +84,16 @@ enum DevnetRow {
         let ceiling = cores * before.verifiesPerSecond / Double(validators)
 
         var options = DevnetOptions(
-            directory: try context.workspace.directory("devnet"), executable: executable, provider: DemoProvider())
+            directory: try context.workspace.directory(name.rawValue), executable: executable, provider: DemoProvider())
         options.validators = validators
         options.statusInterval = .milliseconds(100)
         options.drainTimeout = .seconds(quick ? 5 : 15)
         options.maxPending = Int(ceiling * 1.5)
+        if plaintext {
+            let override = NodeOverride(
+                executable: executable, environment: [NodeRunner.plaintextLinksVariable: "1"])
+            for index in 0..<validators { options.overrides[index] = override }
+        }
         let devnet = try Devnet(options)
         try await devnet.start()
         let saturated: Phase
@@ -83,12 +122,13 @@ enum DevnetRow {
         let waitCores = saturated.nodeWait / saturated.window
 
         var row = Row(
-            .devnet, unit: "tx/s", value: saturated.rate, baseline: limit, baselineLabel: "Ed25519 work alone")
+            name, unit: "tx/s", value: saturated.rate, baseline: limit, baselineLabel: "Ed25519 work alone")
         row.goals = [Goal(text: "ratio >= \(fixed(goal, decimals: 1))", met: saturated.rate >= goal * limit)]
         let p50 = sustained.summary.p50Milliseconds ?? 0
         let p99 = sustained.summary.p99Milliseconds ?? 0
         row.notes = [
-            "\(validators) dsmr-node processes over TCP on loopback, synced stores, transfers signed ahead; "
+            "\(validators) dsmr-node processes over \(plaintext ? "plaintext TCP" : "TLS 1.3") on loopback, "
+                + "synced stores, transfers signed ahead; "
                 + "saturated: \(summary.executed) transfers in \(summary.certificates) certified chunks, "
                 + "\(summary.blocks) blocks; the nodes ran on \(fixed(nodeCores, decimals: 2)) of \(Int(cores)) cores "
                 + "(\(Int((share * 100).rounded()))% of that the least Ed25519 work) and waited for a CPU "

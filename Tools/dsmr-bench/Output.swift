@@ -13,6 +13,7 @@ enum RowName: String, CaseIterable, Sendable {
     case certVerifyCached = "cert-verify-cached"
     case nodeInProcess = "node-inprocess"
     case devnet = "devnet"
+    case devnetPlaintext = "devnet-plaintext"
     case byzantineAnswerOthers = "byzantine-answer-others"
     case byzantineWithhold = "byzantine-withhold"
     case byzantineInvalidSignatures = "byzantine-invalid-signatures"

@@ -31,8 +31,10 @@ struct AnswerOthers: Sendable {
         await context.repeatOnThread("answer-others") {
             let descriptor = accept(listener, nil, nil)
             guard descriptor >= 0 else { return }
-            let connection = RawPeerSocket(descriptor: descriptor)
-            Thread.detachNewThread { serve(connection, context) }
+            Thread.detachNewThread {
+                guard let connection = try? RawPeerSocket.accepted(descriptor: descriptor) else { return }
+                serve(connection, context)
+            }
         }
     }
 
@@ -83,6 +85,7 @@ struct Flood: Sendable {
                             (try? connection.handshakeAsDialer(
                                 signer: context.signer, domain: context.domain, peer: peer.nodeID)) != nil
                         else { return Thread.sleep(forTimeInterval: 0.1) }
+                        connection.stopReading()
                         var id: UInt64 = 1
                         var batch: [UInt8] = []
                         while true {

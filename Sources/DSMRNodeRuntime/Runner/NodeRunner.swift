@@ -27,6 +27,18 @@ public final class NodeRunner: Sendable {
         func withLock<T>(_ body: (inout Counters) -> T) -> T { value.withLock { body(&$0) } }
     }
 
+    /// The environment variable that turns TLS off between validators, for
+    /// measuring what TLS costs only (`dsmr-bench`'s `devnet-plaintext` row
+    /// sets it to `1` on every node of its devnet). It is deliberately not a
+    /// field of the configuration file: a validator run with it lets anyone
+    /// on the path read, change and inject its frames.
+    public static let plaintextLinksVariable = "DSMR_PLAINTEXT_LINKS_FOR_MEASUREMENT_ONLY"
+
+    /// TLS, unless ``plaintextLinksVariable`` is `1`.
+    static func linkSecurity() -> LinkSecurity {
+        ProcessInfo.processInfo.environment[plaintextLinksVariable] == "1" ? .plaintextForMeasurementOnly : .tls
+    }
+
     /// The configuration, with absolute paths.
     public let configuration: NodeConfiguration
     /// The node core.
@@ -114,6 +126,7 @@ public final class NodeRunner: Sendable {
             transportConfiguration.dialFrom = validated.listen.host
         }
         transportConfiguration.logger = logger
+        transportConfiguration.linkSecurity = Self.linkSecurity()
         do {
             transport = try await TCPTransport(transportConfiguration)
         } catch {

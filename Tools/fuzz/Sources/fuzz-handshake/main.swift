@@ -24,6 +24,7 @@ fuzz { input in
     precondition(hello.domain == domain && validators.contains(hello.nodeID) && hello.nodeID != local.nodeID)
     guard frames.count > 1, case .proof(let signature) = frames[1] else { return }
     let verified =
-        (try? PeerHandshake.checkProof(signature, from: validator, domain: domain, own: own, other: hello)) != nil
+        (try? PeerHandshake.checkProof(
+            signature, from: validator, domain: domain, own: own, other: hello, binding: .plaintext)) != nil
     precondition(!verified, "a proof not made with the validator's key verified")
 }
