@@ -35,6 +35,7 @@ extension Devnet {
         rate: Int? = nil, duration: Duration? = nil, report: @escaping @Sendable (DevnetProgress) -> Void
     ) async throws -> DevnetSummary {
         ordering.withLock { $0 = true }
+        await resynchronizeLoad()
         generator.clearLatencies()
         let base = RunBase(
             counts: generator.snapshot(), routed: generator.routed, blocks: chain.withLock { $0.ordered },
@@ -51,6 +52,21 @@ extension Devnet {
         reporting.cancel()
         await reporting.value
         return try await summarise(seconds: loadSeconds, base: base)
+    }
+
+    /// With nothing pending, moves the load's source up to the executed
+    /// state of the validator furthest ahead: transfers counted lost when a
+    /// validator died may have executed before it did (their digests never
+    /// read), and a load made from the older state would repeat their places.
+    func resynchronizeLoad() async {
+        guard generator.pendingCount == 0 else { return }
+        try? await refreshStatus()
+        let reference = members.withLock { members in
+            members.indices.filter { members[$0].client != nil }
+                .max { (members[$0].status?.executedHeight ?? 0) < (members[$1].status?.executedHeight ?? 0) }
+        }
+        guard let reference, let client = client(of: reference) else { return }
+        try? await generator.source.synchronize(query: Self.query(client))
     }
 
     /// Has the load's source make `count` transactions ahead, valid until
