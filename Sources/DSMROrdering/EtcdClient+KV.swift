@@ -3,18 +3,24 @@ import Foundation
 extension EtcdClient {
     /// Reads the keys in `[key, end)` (every key starting with `key` when
     /// `end` is nil), in key order, at most `limit` (0: all), with a create
-    /// revision of at least `minCreateRevision` when given.
+    /// revision of at least `minCreateRevision` when given; without their
+    /// values when `keysOnly`.
+    ///
+    /// etcd counts the keys in the range before the revision filter: with
+    /// `minCreateRevision`, ``EtcdRange/count`` includes older keys, while
+    /// ``EtcdRange/keyValues`` and ``EtcdRange/more`` are filtered.
     ///
     /// The corresponding gateway call is `/v3/kv/range`.
     public func range(
         from key: [UInt8], to end: [UInt8]? = nil, limit: Int64 = 0, minCreateRevision: Int64 = 0,
-        countOnly: Bool = false
+        keysOnly: Bool = false, countOnly: Bool = false
     ) async throws -> EtcdRange {
         var body: [String: Any] = [
             "key": EtcdWire.base64(key), "range_end": EtcdWire.base64(end ?? Self.prefixEnd(key)),
         ]
         if limit > 0 { body["limit"] = String(limit) }
         if minCreateRevision > 0 { body["min_create_revision"] = String(minCreateRevision) }
+        if keysOnly { body["keys_only"] = true }
         if countOnly { body["count_only"] = true }
         let data = try await call("/v3/kv/range", body)
         return try EtcdWire.range(
