@@ -15,6 +15,8 @@ extension NodeRunner {
                 return .status(try status())
             case .submit(let transactions):
                 return submit(transactions)
+            case .buildBlock where ordering != nil, .acceptBlock where ordering != nil:
+                return .error(ControlError(.failed, "the node orders its blocks through etcd; it is not driven"))
             case .buildBlock(let timestamp):
                 return try buildBlock(timestamp: timestamp)
             case .acceptBlock(let block):
