@@ -115,6 +115,8 @@ struct EtcdClientTests {
             release.withLock { $0 = true }
             #expect(await eventually(within: .seconds(10)) { delivered.withLock { $0.count } >= 10 })
             for index in 0..<2 { revisions.append(try await client.put(Array("log/x\(index)".utf8), [3])) }
+            _ = await eventually(within: .seconds(10)) { delivered.withLock { $0.count } >= 12 }
+            tail.cancel()
             _ = await tail.result
             #expect(delivered.withLock { $0 } == revisions)
         }
