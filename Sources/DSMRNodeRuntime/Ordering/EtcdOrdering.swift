@@ -45,7 +45,7 @@ public final class EtcdOrdering: Ordering {
 
     /// An ordering over the etcd members at `endpoints`, under `prefix`.
     ///
-    /// - Throws: ``DSMROrdering/EtcdError`` for a bad endpoint.
+    /// - Throws: `EtcdError` (of DSMROrdering) for a bad endpoint.
     public init(endpoints: [String], prefix: String, options: EtcdOrderingOptions = .init(), logger: Logger) throws {
         client = try EtcdClient(endpoints: endpoints)
         self.prefix = prefix
