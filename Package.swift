@@ -27,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         // `swift package generate-documentation` (.ci/docs); no target depends on it.
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
@@ -85,11 +86,20 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // One validator as a process: configuration, control socket, metrics.
+        // A small client of etcd's v3 JSON gateway: kv, txn, leases, election, watch.
+        .target(
+            name: "DSMROrdering",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            ]
+        ),
+        // One validator as a process: configuration, control socket, metrics, ordering.
         .target(
             name: "DSMRNodeRuntime",
             dependencies: [
-                "DSMR", "DSMRNode", "DSMRNetwork", "ChunkStore", "SystemC",
+                "DSMR", "DSMRNode", "DSMRNetwork", "DSMROrdering", "ChunkStore", "SystemC",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -103,7 +113,7 @@ let package = Package(
         .target(
             name: "DSMRDevnet",
             dependencies: [
-                "DSMRNodeRuntime", "DSMR", "DSMRNode", "SystemC",
+                "DSMRNodeRuntime", "DSMROrdering", "DSMR", "DSMRNode", "SystemC",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -228,8 +238,8 @@ let package = Package(
         .testTarget(
             name: "DSMRNodeRuntimeTests",
             dependencies: [
-                "DSMRNodeRuntime", "DSMRDevnet", "DSMRNetwork", "DSMRNode", "DSMR", "ChunkStore", "StoreMaintenance",
-                "DemoVM", "KeyValueMachine", "DSMRTestSupport",
+                "DSMRNodeRuntime", "DSMRDevnet", "DSMRNetwork", "DSMROrdering", "DSMRNode", "DSMR", "ChunkStore",
+                "StoreMaintenance", "DemoVM", "KeyValueMachine", "DSMRTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

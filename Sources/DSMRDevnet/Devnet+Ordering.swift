@@ -160,7 +160,7 @@ extension Devnet {
         let (from, tip) = chain.withLock { ($0.digestsThrough, $0.tip?.height ?? 0) }
         guard from < tip else { return }
         let holders = members.withLock { members in
-            members.indices.filter { members[$0].client != nil && members[$0].height == tip }
+            members.indices.filter { members[$0].client != nil && members[$0].height >= tip }
         }
         guard let reference = holders.first, let client = client(of: reference) else { return }
         var height = from + 1

@@ -41,7 +41,7 @@ extension Devnet {
             counts: generator.snapshot(), routed: generator.routed, blocks: chain.withLock { $0.ordered },
             certified: members.withLock { $0.reduce(0) { $0 + $1.certified } })
         let started = ContinuousClock.now
-        let ordering = Task { await orderBlocks() }
+        let ordering = Task { etcd == nil ? await orderBlocks() : await observeBlocks() }
         let reporting = Task { await reportStatus(started: started, base: base, report: report) }
         await submitLoad(
             started: started, rate: rate ?? options.transactionRate, duration: duration ?? options.duration)

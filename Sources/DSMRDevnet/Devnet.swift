@@ -50,6 +50,8 @@ package final class Devnet: Sendable {
     let members: Mutex<[Member]>
     let chain = Mutex(Chain())
     let ordering = Mutex(true)
+    /// The etcd cluster the validators order through; nil when the driver orders.
+    package let etcd: EtcdCluster?
     let loadStopped = Mutex(false)
 
     /// Prepares the devnet's directory (creating keys on the first run) and
@@ -64,7 +66,10 @@ package final class Devnet: Sendable {
                     + "(\(layout.controlSocket(options.validators - 1)) passes the 103 bytes a Unix socket path may have)"
             )
         }
-        metrics = Mutex(try layout.writeConfigurations(rules: options.rules))
+        etcd =
+            options.ordering == .etcd
+            ? try EtcdCluster(directory: "\(layout.directory)/etcd", members: options.etcdMembers) : nil
+        metrics = Mutex(try layout.writeConfigurations(rules: options.rules, etcd: etcd?.endpoints))
         rules = try options.rules.rules()
         let signers = try layout.validatorKeys()
         keys = signers.map(\.nodeID)
@@ -90,16 +95,20 @@ package final class Devnet: Sendable {
     /// taken meanwhile (a validator fails to start), every validator is
     /// stopped and the start is tried again with new ports, three times at most.
     package func start() async throws {
+        try await etcd?.start()
         var attempt = 1
         while true {
             do {
                 for index in 0..<options.validators { try await startNode(index) }
                 break
             } catch {
-                await stopNodes()
-                guard attempt < 3 else { throw error }
+                await stopValidators()
+                guard attempt < 3 else {
+                    await etcd?.stop()
+                    throw error
+                }
                 attempt += 1
-                let addresses = try layout.writeConfigurations(rules: options.rules)
+                let addresses = try layout.writeConfigurations(rules: options.rules, etcd: etcd?.endpoints)
                 metrics.withLock { $0 = addresses }
             }
         }
@@ -186,10 +195,17 @@ package final class Devnet: Sendable {
     /// process about to exit).
     package func killAllNow() {
         for member in members.withLock({ $0 }) { member.process?.signal(SIGKILL) }
+        etcd?.killAllNow()
+    }
+
+    /// Stops every validator with SIGTERM, then the etcd cluster, if any.
+    package func stopNodes() async {
+        await stopValidators()
+        await etcd?.stop()
     }
 
     /// Stops every validator with SIGTERM.
-    package func stopNodes() async {
+    func stopValidators() async {
         let all = members.withLock { members in
             defer { for index in members.indices { members[index].client = nil } }
             return members.map { ($0.process, $0.client) }

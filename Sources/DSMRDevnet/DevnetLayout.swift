@@ -120,8 +120,11 @@ package struct DevnetLayout: Sendable {
 
     /// Writes every validator's configuration with fresh free ports on its
     /// own loopback address (``host(of:)``) for peers and metrics, and
-    /// returns the metrics addresses.
-    package func writeConfigurations(rules: RulesConfiguration = RulesConfiguration()) throws -> [String] {
+    /// returns the metrics addresses. With `etcd`, every validator orders
+    /// through the etcd members at those URLs.
+    package func writeConfigurations(
+        rules: RulesConfiguration = RulesConfiguration(), etcd: [String]? = nil
+    ) throws -> [String] {
         let keys = try validatorKeys()
         let hosts = keys.indices.map(Self.host(of:))
         let peerPorts = try FreePorts.take(on: hosts)
@@ -138,6 +141,10 @@ package struct DevnetLayout: Sendable {
                 networkID: identity.networkID, chainID: identity.chainID, genesisTime: identity.genesisTime,
                 genesis: "../genesis.json", rules: rules, validators: members)
             configuration.acceptedRetention = 600_000
+            if let etcd {
+                configuration.ordering = "etcd"
+                configuration.etcd = etcd
+            }
             try configuration.write(to: configurationPath(index))
             metrics.append("\(hosts[index]):\(metricsPorts[index])")
         }

@@ -33,6 +33,11 @@ package struct DevnetOptions: Sendable {
     package var overrides: [Int: NodeOverride] = [:]
     /// The protocol rules; absent fields take the devnet's.
     package var rules = RulesConfiguration()
+    /// How blocks are ordered: by the devnet's driver, or by the validators
+    /// themselves through an etcd cluster the devnet starts.
+    package var ordering = DevnetOrdering.driver
+    /// How many etcd members the devnet starts for ``DevnetOrdering/etcd``.
+    package var etcdMembers = 3
 
     /// Options for a devnet in `directory` whose validators run `executable`
     /// with `provider`'s state machine.
@@ -41,6 +46,14 @@ package struct DevnetOptions: Sendable {
         self.executable = executable
         self.provider = provider
     }
+}
+
+/// Who orders a devnet's blocks.
+package enum DevnetOrdering: String, Sendable, CaseIterable {
+    /// The devnet's test driver asks validators to build and accept blocks.
+    case driver
+    /// The validators follow and propose to a log in the devnet's own etcd cluster.
+    case etcd
 }
 
 /// How one validator of a devnet is started instead of the usual way.

@@ -11,8 +11,10 @@ extension NodeCommand {
             discussion: """
                 Keys, configurations and stores live under --data and are reused on the next run \
                 (--reset starts a new chain). A load generator submits the state machine's \
-                transactions (dsmr-node: signed DemoVM transfers) at --tx-rate per second, and an ordering driver (a test driver, not consensus) has the \
-                validators build and accept blocks in turn. A status line shows throughput, latency \
+                transactions (dsmr-node: signed DemoVM transfers) at --tx-rate per second. With \
+                --ordering driver (the default) an ordering driver (a test driver, not consensus) has the \
+                validators build and accept blocks in turn; with --ordering etcd the devnet starts its own \
+                etcd members (etcd on PATH, data under --data) and the validators order through them. A status line shows throughput, latency \
                 and store sizes; the summary lists every validator's state root at the last common \
                 height, and the command fails (exit 1) if they differ.
                 """)
@@ -29,6 +31,12 @@ extension NodeCommand {
         @Option(name: .customLong("tx-rate"), help: "Transactions submitted per second.")
         var txRate = 500
 
+        @Option(help: "Who orders blocks: driver (the devnet's test driver) or etcd (the devnet's own etcd cluster).")
+        var ordering = "driver"
+
+        @Option(help: "How many etcd members to start with --ordering etcd.")
+        var etcdMembers = 3
+
         @Flag(help: "Delete the directory's chain first (a new devnet).")
         var reset = false
 
@@ -39,6 +47,10 @@ extension NodeCommand {
             guard (1...32).contains(validators) else { throw ValidationError("--validators must be 1...32") }
             guard duration > 0, duration <= 86_400 else { throw ValidationError("--duration must be in (0, 86400]") }
             guard (1...100_000).contains(txRate) else { throw ValidationError("--tx-rate must be 1...100000") }
+            guard DevnetOrdering(rawValue: ordering) != nil else {
+                throw ValidationError("--ordering must be driver or etcd, not \(ordering)")
+            }
+            guard (1...7).contains(etcdMembers) else { throw ValidationError("--etcd-members must be 1...7") }
         }
 
         func run() async throws {
@@ -49,6 +61,8 @@ extension NodeCommand {
             options.validators = validators
             options.duration = .milliseconds(Int64(duration * 1_000))
             options.transactionRate = txRate
+            options.ordering = DevnetOrdering(rawValue: ordering) ?? .driver
+            options.etcdMembers = etcdMembers
             let devnet: DSMRDevnet.Devnet
             do {
                 devnet = try DSMRDevnet.Devnet(options)

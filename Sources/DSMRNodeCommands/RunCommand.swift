@@ -46,6 +46,11 @@ extension NodeCommand {
             help: "A validator, PUBLICKEY:WEIGHT@HOST:PORT; repeat for each (replaces the file's list).")
         var validators: [String] = []
 
+        @Option(help: "How blocks are ordered: driver (driven over the control socket) or etcd.")
+        var ordering: String?
+        @Option(help: "The etcd members' client URLs, comma-separated (http://HOST:PORT,...), for --ordering etcd.")
+        var etcd: String?
+
         @Flag(help: "Stop when the process that started this one ends (the devnet starts its validators so).")
         var exitWithParent = false
 
@@ -68,6 +73,8 @@ extension NodeCommand {
             overrides.genesisTime = genesisTime
             overrides.genesis = genesis
             overrides.validators = validators
+            overrides.ordering = ordering
+            overrides.etcd = etcd.map { $0.split(separator: ",").map { String($0) } }
             let configuration: NodeConfiguration
             do {
                 configuration = try overrides.apply(to: try config.map { try NodeConfiguration.load(from: $0) })

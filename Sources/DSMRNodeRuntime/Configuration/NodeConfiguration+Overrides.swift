@@ -26,6 +26,10 @@ extension NodeConfiguration {
         package var genesis: String?
         /// Validators as `PUBLICKEY:WEIGHT@HOST:PORT`; when any is given they replace the file's list.
         package var validators: [String] = []
+        /// How blocks are ordered: `driver` or `etcd`.
+        package var ordering: String?
+        /// The etcd members' URLs.
+        package var etcd: [String]?
 
         /// No override.
         package init() {}
@@ -73,6 +77,8 @@ extension NodeConfiguration {
             if let genesisTime { configuration.genesisTime = genesisTime }
             if let value = path(genesis) { configuration.genesis = value }
             if !members.isEmpty { configuration.validators = members }
+            if let ordering { configuration.ordering = ordering }
+            if let etcd { configuration.etcd = etcd }
             return configuration
         }
 

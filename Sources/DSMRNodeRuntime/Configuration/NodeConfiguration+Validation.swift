@@ -1,4 +1,5 @@
 import DSMR
+import Foundation
 
 /// A ``NodeConfiguration`` whose settings were checked and parsed: the
 /// values a validator runs with.
@@ -18,6 +19,8 @@ package struct ValidatedConfiguration: Sendable {
     package let listen: Endpoint
     /// How often the chunk loop looks at the mempool.
     package let chunkInterval: Duration
+    /// The etcd members' URLs when the node orders through etcd; nil when it is driven.
+    package let etcd: [String]?
 }
 
 extension NodeConfiguration {
@@ -70,9 +73,26 @@ extension NodeConfiguration {
         if let retention = acceptedRetention, retention < 0 {
             throw ConfigurationError("acceptedRetention must not be negative, is \(retention)")
         }
+        let etcd: [String]?
+        switch ordering ?? "driver" {
+        case "driver":
+            etcd = nil
+        case "etcd":
+            guard let endpoints = self.etcd, !endpoints.isEmpty else {
+                throw ConfigurationError("ordering etcd needs the etcd members' URLs (etcd, or --etcd URL,...)")
+            }
+            for endpoint in endpoints {
+                guard let url = URL(string: endpoint), url.scheme == "http", url.host != nil, url.port != nil else {
+                    throw ConfigurationError("etcd: \"\(endpoint.prefix(200))\" is not http://HOST:PORT")
+                }
+            }
+            etcd = endpoints
+        case let other:
+            throw ConfigurationError("ordering \"\(other.prefix(40))\" is neither driver nor etcd")
+        }
         return ValidatedConfiguration(
             rules: rules, domain: SigningDomain(networkID: networkID, chainID: chainID), signer: signer,
             validators: set, members: members, listen: listen,
-            chunkInterval: .milliseconds(chunkInterval ?? max(1, rules.slotDuration / 4)))
+            chunkInterval: .milliseconds(chunkInterval ?? max(1, rules.slotDuration / 4)), etcd: etcd)
     }
 }

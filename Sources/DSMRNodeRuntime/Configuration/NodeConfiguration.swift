@@ -72,6 +72,12 @@ public struct NodeConfiguration: Codable, Sendable, Hashable {
     public var acceptedRetention: Int64?
     /// How often the node tries to build a chunk, in milliseconds; a quarter slot when absent.
     public var chunkInterval: Int64?
+    /// How blocks are ordered: `driver` (the default: the node is driven
+    /// over its control socket) or `etcd` (the node follows and proposes to
+    /// a log in the etcd cluster at ``etcd``).
+    public var ordering: String?
+    /// The etcd members' client URLs (`http://host:port`), for `ordering: etcd`.
+    public var etcd: [String]?
 
     /// A configuration from its parts.
     public init(
@@ -95,7 +101,7 @@ public struct NodeConfiguration: Codable, Sendable, Hashable {
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case keyFile, store, state, controlSocket, listen, metrics, networkID, chainID, genesisTime, genesis, rules
-        case validators, acceptedRetention, chunkInterval
+        case validators, acceptedRetention, chunkInterval, ordering, etcd
     }
 
     public init(from decoder: any Decoder) throws {
@@ -115,6 +121,8 @@ public struct NodeConfiguration: Codable, Sendable, Hashable {
         validators = try container.decode([Member].self, forKey: .validators)
         acceptedRetention = try container.decodeIfPresent(Int64.self, forKey: .acceptedRetention)
         chunkInterval = try container.decodeIfPresent(Int64.self, forKey: .chunkInterval)
+        ordering = try container.decodeIfPresent(String.self, forKey: .ordering)
+        etcd = try container.decodeIfPresent([String].self, forKey: .etcd)
     }
 
     /// The largest configuration file read.

@@ -15,6 +15,8 @@ extension NodeRunner {
                 return .status(try status())
             case .submit(let transactions):
                 return submit(transactions)
+            case .buildBlock where ordering != nil, .acceptBlock where ordering != nil:
+                return .error(ControlError(.failed, "the node orders its blocks through etcd; it is not driven"))
             case .buildBlock(let timestamp):
                 return try buildBlock(timestamp: timestamp)
             case .acceptBlock(let block):
@@ -116,7 +118,13 @@ extension NodeRunner {
 
     /// Verifies and accepts `block` if it extends the last accepted block;
     /// a block already accepted is answered as accepted again.
-    func accept(_ block: Block) async throws -> ControlResponse {
+    ///
+    /// With `misplacedIsTrouble` (blocks from the driver, which sends each
+    /// validator the next block of the one chain), a block at the next
+    /// height on another parent means this node's chain is not the others',
+    /// and is reported as a health problem; an ordering log may hold such
+    /// attempts from anyone, which are only skipped.
+    func accept(_ block: Block, misplacedIsTrouble: Bool = true) async throws -> ControlResponse {
         let started = ContinuousClock.now
         let last = node.lastAccepted
         do {
@@ -124,7 +132,7 @@ extension NodeRunner {
                 return .accepted(height: block.height, executedHeight: try node.executedTip() ?? 0)
             }
         } catch let error as NodeError where error.code == .notChildOfLastAccepted {
-            if block.height == last.height + 1 {
+            if misplacedIsTrouble, block.height == last.height + 1 {
                 // The next height, but not on this node's last block: its chain is not the others'.
                 monitor.report(
                     .acceptance, .degraded,

@@ -61,6 +61,8 @@ public final class NodeRunner: Sendable {
     let control = Mutex<ControlServer?>(nil)
     let chunkInterval: Duration
     let customization: NodeCustomization
+    /// The ordering the node follows itself; nil when it is driven over its control socket.
+    let ordering: (any Ordering)?
 
     /// Opens the store (taking its writer lock: a second node on the same
     /// store is refused with the holder named), the state through
@@ -98,6 +100,13 @@ public final class NodeRunner: Sendable {
             throw ConfigurationError("cannot read the genesis file \(configuration.genesis): \(error)")
         }
         chunkInterval = validated.chunkInterval
+        if let endpoints = validated.etcd {
+            ordering = try EtcdOrdering(
+                endpoints: endpoints, prefix: EtcdOrdering.prefix(for: domain), options: EtcdOrderingOptions(),
+                logger: logger)
+        } else {
+            ordering = nil
+        }
 
         var storeConfiguration = StoreConfiguration(
             path: configuration.store, networkID: domain.networkID, chainID: domain.chainID, nodeID: signer.nodeID,
@@ -180,6 +189,7 @@ public final class NodeRunner: Sendable {
             group.addTask { await self.buildChunks() }
             group.addTask { await self.executeLeftovers() }
             if let whileRunning = customization.whileRunning { group.addTask { await whileRunning(self) } }
+            if let ordering { group.addTask { await ordering.run(self) } }
             await self.waitUntilStopped()
             group.cancelAll()
         }

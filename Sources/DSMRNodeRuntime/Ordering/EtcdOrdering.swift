@@ -1,0 +1,109 @@
+import DSMR
+import DSMROrdering
+import Foundation
+import Logging
+import Synchronization
+
+/// Orders blocks through an etcd cluster, as Fabric's Raft orderer does:
+/// etcd is trusted to order (crash-fault tolerant); every validator verifies
+/// every block it is given.
+///
+/// The log is the keys `<prefix>/blocks/<height, 20 digits>/<attempt>`,
+/// each holding one encoded block, created once and never changed. Each
+/// validator follows the log in create-revision order: at each height, the
+/// attempt with the lowest create revision that verifies against the block
+/// accepted below it is the block; an attempt that does not verify, or
+/// comes before its height is next, is skipped (and logged) by every honest
+/// validator alike, so one that reads the log late decides as one that
+/// watched it live.
+///
+/// The validator leading the election `<prefix>/proposer` (on a lease)
+/// builds on the tip once its node accepted everything in the log and
+/// publishes the block as a new attempt at the next height, fenced on its
+/// leadership; it resigns after ``EtcdOrderingOptions/rotateBlocks``
+/// blocks or ``EtcdOrderingOptions/rotateAfter``. When no block has been
+/// accepted for ``EtcdOrderingOptions/takeoverAfter``, any validator
+/// publishes an attempt unfenced, so a stalled leader cannot hold the chain.
+public final class EtcdOrdering: Ordering {
+    struct Progress {
+        /// The height decided last (the node's accepted height).
+        var height: UInt64 = 0
+        /// The revision through which the log has been handed to the node.
+        var through: Int64 = 0
+        /// When the last block was accepted (or following began).
+        var lastAccepted = ContinuousClock.now
+    }
+
+    /// The etcd client.
+    public let client: EtcdClient
+    /// The chain's key prefix, without a trailing slash.
+    public let prefix: String
+    /// The options it runs with.
+    public let options: EtcdOrderingOptions
+    let logger: Logger
+    let progress = Mutex(Progress())
+
+    /// An ordering over the etcd members at `endpoints`, under `prefix`.
+    ///
+    /// - Throws: `EtcdError` (of DSMROrdering) for a bad endpoint.
+    public init(endpoints: [String], prefix: String, options: EtcdOrderingOptions = .init(), logger: Logger) throws {
+        client = try EtcdClient(endpoints: endpoints)
+        self.prefix = prefix
+        self.options = options
+        self.logger = logger
+    }
+
+    /// The prefix a chain's log lives under: `dsmr/<network id>/<chain id in hex>`.
+    public static func prefix(for domain: SigningDomain) -> String {
+        "dsmr/\(domain.networkID)/\(domain.chainID.hex)"
+    }
+
+    /// The prefix of every attempt.
+    var blocksPrefix: [UInt8] { Array("\(prefix)/blocks/".utf8) }
+    /// The prefix of the attempts at `height`.
+    func heightPrefix(_ height: UInt64) -> [UInt8] { Array("\(prefix)/blocks/\(Self.digits(height))/".utf8) }
+    /// The election's name.
+    var electionName: [UInt8] { Array("\(prefix)/proposer".utf8) }
+
+    /// `height` as 20 decimal digits.
+    static func digits(_ height: UInt64) -> String {
+        let text = String(height)
+        return String(repeating: "0", count: 20 - text.count) + text
+    }
+
+    /// The height a key of the log names; nil for a key of another shape.
+    func height(of key: [UInt8]) -> UInt64? {
+        let text = String(decoding: key, as: UTF8.self)
+        let head = "\(prefix)/blocks/"
+        guard text.hasPrefix(head) else { return nil }
+        let rest = text.dropFirst(head.count)
+        let digits = rest.prefix(20)
+        guard digits.count == 20, digits.allSatisfy(\.isASCII), rest.dropFirst(20).first == "/" else { return nil }
+        return UInt64(digits)
+    }
+
+    /// Follows the log, proposes when leading, and takes over a stalled
+    /// chain, until cancelled; then closes the client.
+    public func run(_ chain: any OrderedChain) async {
+        progress.withLock {
+            $0.height = chain.lastAccepted.height
+            $0.lastAccepted = .now
+        }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.follow(chain) }
+            group.addTask { await self.propose(chain) }
+            group.addTask { await self.takeOver(chain) }
+            await group.waitForAll()
+        }
+        await client.shutdown()
+    }
+
+    /// The timestamp of a child of `parent` now: the clock, but at most
+    /// `maxBlockSkew` after the parent and always after it.
+    func timestamp(after parent: Block, rules: Rules) -> Int64 {
+        let now = Int64((Date().timeIntervalSince1970 * 1_000).rounded(.down))
+        let (latest, overflow) = parent.timestamp.addingReportingOverflow(rules.maxBlockSkew)
+        let (earliest, atEnd) = parent.timestamp.addingReportingOverflow(1)
+        return atEnd ? .max : max(earliest, min(now, overflow ? .max : latest))
+    }
+}

@@ -1,0 +1,154 @@
+import DSMR
+import DSMRDevnet
+import DSMRNodeRuntime
+import DSMROrdering
+import DSMRTestSupport
+import DemoVM
+import Foundation
+import Testing
+
+/// Devnets of four `dsmr-node` processes ordering through three etcd members
+/// the devnet starts (on free ports) and stops: no driver.
+@Suite("etcd ordering", .serialized)
+struct EtcdOrderingTests {
+    func etcdOptions(_ directory: String, load: Duration?) throws -> DevnetOptions {
+        var options = try devnetOptions(directory, load: load)
+        options.ordering = .etcd
+        return options
+    }
+
+    /// The chain's log prefix in etcd.
+    func prefix(_ devnet: Devnet) throws -> String {
+        let identity = devnet.layout.identity
+        return EtcdOrdering.prefix(
+            for: SigningDomain(networkID: identity.networkID, chainID: try ChainID(hex: identity.chainID)))
+    }
+
+    /// The highest accepted height among validators `indices`.
+    func top(_ devnet: Devnet, _ indices: some Sequence<Int>) async -> UInt64 {
+        var best: UInt64 = 0
+        for index in indices {
+            best = max(best, await nodeStatus(devnet.layout.controlSocket(index))?.acceptedHeight ?? 0)
+        }
+        return best
+    }
+
+    @Test func fourValidatorsOrderingThroughEtcdExecuteALoadAndAgree() async throws {
+        let scratch = try scratchDirectory("etcd-agree")
+        defer { scratch.remove() }
+        let summary = try await withDevnet(try etcdOptions(scratch.path, load: .seconds(3))) { devnet in
+            try await devnet.runLoad { _ in }
+        }
+        #expect(summary.rootsAgree, "\(summary)")
+        #expect(summary.executed > 0 && summary.blocks > 0)
+        #expect(summary.pending == 0 && summary.lost == 0, "\(summary)")
+        #expect(summary.executed == summary.submitted, "\(summary)")
+        #expect(summary.nodes.allSatisfy { $0.executedHeight >= summary.commonHeight && $0.stateRoot != nil })
+    }
+
+    /// SIGKILLs the validator leading the election: another proposes within
+    /// the lease (2 s) plus the takeover bound (4 s and a quarter second per
+    /// validator), every block the killed validator accepted stays the
+    /// chain's, it catches up from the log once restarted, and roots agree.
+    @Test func theLeadersValidatorKilledIsReplacedAndNothingAcceptedIsLost() async throws {
+        let scratch = try scratchDirectory("etcd-kill")
+        defer { scratch.remove() }
+        try await withDevnet(try etcdOptions(scratch.path, load: nil)) { devnet in
+            let client = try EtcdClient(endpoints: devnet.etcd!.endpoints)
+            defer { Task { await client.shutdown() } }
+            let all = 0..<4
+            try await until("the chain reaches height 5", within: .seconds(30)) { await top(devnet, all) >= 5 }
+            guard let leader = try await client.leader(name: Array("\(try prefix(devnet))/proposer".utf8)),
+                let victim = try devnet.layout.validatorKeys().firstIndex(where: {
+                    $0.nodeID.hex == String(decoding: leader.value, as: UTF8.self)
+                })
+            else { throw TestFailure("no validator leads the election") }
+            let acceptedByVictim = await nodeStatus(devnet.layout.controlSocket(victim))?.acceptedHeight ?? 0
+            await devnet.kill(victim)
+            let killedAt = ContinuousClock.now
+            let others = all.filter { $0 != victim }
+            let heightAtKill = await top(devnet, others)
+            try await until("another validator proposes", within: .seconds(2 + 4 + 2)) {
+                await top(devnet, others) >= heightAtKill + 2
+            }
+            let replacedAfter = ContinuousClock.now - killedAt
+            #expect(replacedAfter < .seconds(8), "the chain moved on after \(replacedAfter)")
+            try await devnet.startNode(victim)
+            try await until("the restarted validator catches up from the log", within: .seconds(30)) {
+                await nodeStatus(devnet.layout.controlSocket(victim))?.acceptedHeight ?? 0 >= heightAtKill + 2
+            }
+            // Every block the killed validator had accepted is the chain's everywhere.
+            #expect(acceptedByVictim > 0)
+            let restarted = try await blockIDs(devnet, at: victim, through: acceptedByVictim)
+            for index in others {
+                #expect(try await blockIDs(devnet, at: index, through: acceptedByVictim) == restarted)
+            }
+            let summary = try await devnet.runLoad(rate: 100, duration: .seconds(1)) { _ in }
+            #expect(summary.rootsAgree, "\(summary)")
+        }
+    }
+
+    /// Writes a block with a wrong parent straight into the log at the next
+    /// height: every validator logs it skipped (the same key), and the chain
+    /// goes on to agree.
+    @Test func anInvalidAttemptAtTheNextHeightIsSkippedByEveryValidator() async throws {
+        let scratch = try scratchDirectory("etcd-invalid")
+        defer { scratch.remove() }
+        try await withDevnet(try etcdOptions(scratch.path, load: nil)) { devnet in
+            let client = try EtcdClient(endpoints: devnet.etcd!.endpoints)
+            defer { Task { await client.shutdown() } }
+            let all = 0..<4
+            let prefix = try prefix(devnet)
+            try await until("the chain reaches height 3", within: .seconds(30)) { await top(devnet, all) >= 3 }
+            var skippedKey: String?
+            for attempt in 0..<20 where skippedKey == nil {
+                // The log's last height, straight from etcd.
+                let log = try await client.range(from: Array("\(prefix)/blocks/".utf8))
+                let heights = log.keyValues.compactMap { kv -> UInt64? in
+                    let parts = kv.keyText.split(separator: "/")
+                    return parts.count >= 2 ? UInt64(parts[parts.count - 2]) : nil
+                }
+                let next = (heights.max() ?? 0) + 1
+                let forged = Block(
+                    parent: BlockID(hashing: Array("no such parent".utf8)), height: next,
+                    timestamp: Int64(Date().timeIntervalSince1970 * 1_000), certificates: [])
+                let key = "\(prefix)/blocks/\(String(format: "%020llu", next))/forged-\(attempt)"
+                _ = try await client.createIfAbsent(Array(key.utf8), forged.encoded())
+                let skippedByAll = await eventually(within: .seconds(3), pollingEvery: .milliseconds(100)) {
+                    all.allSatisfy { logTail(devnet.layout, $0, lines: 400).contains(key) }
+                }
+                if skippedByAll { skippedKey = key }
+            }
+            guard let skippedKey else { throw TestFailure("no forged attempt was the first at its height") }
+            for index in all {
+                let line = logTail(devnet.layout, index, lines: 400).split(separator: "\n").first {
+                    $0.contains(skippedKey)
+                }
+                #expect(line?.contains("does not verify") == true, "validator \(index): \(line ?? "none")")
+                #expect(line?.contains("wrongParent") == true || line?.contains("parent is") == true)
+            }
+            let before = await top(devnet, all)
+            let summary = try await devnet.runLoad(rate: 100, duration: .seconds(1)) { _ in }
+            #expect(summary.rootsAgree, "\(summary)")
+            #expect(summary.commonHeight > before)
+        }
+    }
+
+    /// The ids of validator `index`'s accepted blocks at heights 1 through `height`.
+    func blockIDs(_ devnet: Devnet, at index: Int, through height: UInt64) async throws -> [BlockID] {
+        var ids: [BlockID] = []
+        guard height > 0 else { return ids }
+        for current in 1...height {
+            guard case .block(let block)? = await ask(devnet.layout.controlSocket(index), .block(height: current))
+            else { throw TestFailure("validator \(index) holds no block at \(current)") }
+            ids.append(block.id)
+        }
+        return ids
+    }
+
+    func until(_ what: String, within limit: Duration, _ condition: () async throws -> Bool) async throws {
+        guard try await eventually(within: limit, pollingEvery: .milliseconds(50), condition) else {
+            throw TestFailure("timed out: \(what)")
+        }
+    }
+}
