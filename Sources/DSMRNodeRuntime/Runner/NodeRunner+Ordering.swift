@@ -18,7 +18,7 @@ extension NodeRunner: OrderedChain {
     /// The accepted block at `height`, if held.
     public func acceptedBlock(at height: UInt64) throws -> Block? { try node.acceptedBlock(at: height) }
 
-    /// Builds on the last accepted block as ``buildBlock(timestamp:)`` does, within `maxBytes`.
+    /// Builds on the last accepted block as the control socket's `buildBlock` does, within `maxBytes`.
     public func buildOrdered(timestamp: Int64, maxBytes: Int) throws -> Block? {
         do {
             var block = try node.buildBlock(
