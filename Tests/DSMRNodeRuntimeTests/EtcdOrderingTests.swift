@@ -14,6 +14,8 @@ struct EtcdOrderingTests {
     func etcdOptions(_ directory: String, load: Duration?) throws -> DevnetOptions {
         var options = try devnetOptions(directory, load: load)
         options.ordering = .etcd
+        // Generous: on a loaded machine etcd's commits and the validators' takeovers slow the drain.
+        options.drainTimeout = .seconds(60)
         return options
     }
 

@@ -134,7 +134,7 @@ import Testing
     @Test func aShareWithABadSignatureIsTheSignersOffenceInShareGathering() async throws {
         let cluster = Cluster()
         // Generous, so a loaded machine still reads the forger's answers before the deadline.
-        cluster.options.shareTimeout = .seconds(3)
+        cluster.options.shareTimeout = .seconds(8)
         cluster.options.aggregationDeadline = .seconds(8)
         try await cluster.startAll()
         defer { cluster.stopAll() }
