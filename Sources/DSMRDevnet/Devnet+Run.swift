@@ -54,12 +54,12 @@ extension Devnet {
         return try await summarise(seconds: loadSeconds, base: base)
     }
 
-    /// With nothing pending, moves the load's source up to the executed
-    /// state of the validator furthest ahead: transfers counted lost when a
-    /// validator died may have executed before it did (their digests never
-    /// read), and a load made from the older state would repeat their places.
+    /// Moves the load's source up to the executed state of the validator
+    /// furthest ahead (only ever forward, so transactions still pending keep
+    /// their places): transfers given up when a validator died may have
+    /// executed before it did (their digests never read), and a load made
+    /// from the older state would repeat their places.
     func resynchronizeLoad() async {
-        guard generator.pendingCount == 0 else { return }
         try? await refreshStatus()
         let reference = members.withLock { members in
             members.indices.filter { members[$0].client != nil }

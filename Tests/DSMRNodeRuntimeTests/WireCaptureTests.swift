@@ -65,7 +65,7 @@ struct WireCaptureTests {
                 }
                 return needles
             }
-            try #require(needles.count >= 2, "chunks node 0 signed for the others")
+            try #require(!needles.isEmpty, "chunks node 0 signed for the others")
             let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: capture)))
             let found = needles.filter { contains(bytes, $0) }
             if plaintext {

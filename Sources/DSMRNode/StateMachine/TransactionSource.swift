@@ -52,8 +52,10 @@ public protocol TransactionSource: Sendable {
     /// A later ``next(lane:now:)`` returns them. Does nothing by default.
     func prepare(count: Int, firstLane: Int, expiry: Int64)
 
-    /// Brings the source's bookkeeping to the executed state before a load
-    /// starts (DemoVM: each account's executed nonce).
+    /// Brings the source's bookkeeping up to the executed state before a
+    /// load starts (DemoVM: each account's executed nonce); only ever
+    /// forward, so transactions still pending keep their places. A devnet
+    /// calls it at every run.
     func synchronize(query: StateQuery) async throws
 
     /// Given every pending transaction of some lanes, one of which has
