@@ -37,15 +37,19 @@ struct FullDiskTests {
             #expect(named.count == 1, "the cause is logged once: \(named)")
             #expect(named.first?.contains("no space left on the file system of \(store)") == true, "\(named)")
 
-            // Room again: the node starts on its store, which checks clean, and executes a load.
+            // Room again: the node starts on its store, which checks clean, and goes on certifying,
+            // accepting and executing blocks, healthy.
             let grown = try await runTool("/bin/mount", ["-o", "remount,size=64m", store])
             try #require(grown.status == 0, "\(grown)")
             let check = try await runTool(try builtExecutable("dsmr-store"), ["check", "--store", store])
             #expect(check.status == 0, "\(check)")
             try await devnet.startNode(0)
+            let restarted = try #require(await nodeStatus(layout.controlSocket(0)))
             let summary = try await devnet.runLoad(duration: .seconds(2)) { _ in }
-            #expect(summary.executed > 0 && summary.rootsAgree, "\(summary)")
-            #expect(summary.unhealthy.isEmpty, "\(summary.unhealthy)")
+            let node = try #require(summary.nodes.first)
+            #expect(summary.certificates > 0 && summary.blocks > 0, "\(summary)")
+            #expect(node.executedHeight > restarted.executedHeight, "\(summary)")
+            #expect(summary.rootsAgree && summary.unhealthy.isEmpty, "\(summary)")
         }
     }
 }
