@@ -106,3 +106,16 @@ func makeServer(
         store: store, validators: schedule, chainTime: try ChainTimeSource(store: store), clock: clock)
     return (store, server)
 }
+
+/// The code `node` refuses `block` on `parent` with, or nil when it verifies.
+func verificationCode(_ node: Node, _ block: Block, parent: Block) -> BlockVerificationError.Code? {
+    do {
+        try node.verify(block: block, parent: parent)
+        return nil
+    } catch let error as BlockVerificationError {
+        return error.code
+    } catch {
+        Issue.record("unexpected \(error)")
+        return nil
+    }
+}

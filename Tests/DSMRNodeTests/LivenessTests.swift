@@ -4,18 +4,6 @@ import DSMRNode
 import Testing
 
 @Suite struct EmptyBlockTests {
-    func code(_ node: Node, _ block: Block, parent: Block) -> BlockVerificationError.Code? {
-        do {
-            try node.verify(block: block, parent: parent)
-            return nil
-        } catch let error as BlockVerificationError {
-            return error.code
-        } catch {
-            Issue.record("unexpected \(error)")
-            return nil
-        }
-    }
-
     @Test func blockWithoutCertificatesIsValidOnlyASlotOrMoreAfterItsParent() async throws {
         let cluster = Cluster()
         try await cluster.startAll()
@@ -26,21 +14,21 @@ import Testing
             Block(parent: parent.id, height: parent.height + 1, timestamp: timestamp, certificates: [])
         }
         // Slots are 1 000 ms; the genesis block is at 10 000.
-        #expect(code(node, empty(genesis, at: 10_001), parent: genesis) == .emptyBlockTooSoon)
-        #expect(code(node, empty(genesis, at: 10_999), parent: genesis) == .emptyBlockTooSoon)
+        #expect(verificationCode(node, empty(genesis, at: 10_001), parent: genesis) == .emptyBlockTooSoon)
+        #expect(verificationCode(node, empty(genesis, at: 10_999), parent: genesis) == .emptyBlockTooSoon)
         let first = empty(genesis, at: 11_000)
-        #expect(code(node, first, parent: genesis) == nil)
-        #expect(code(node, empty(genesis, at: 15_000), parent: genesis) == nil)
+        #expect(verificationCode(node, first, parent: genesis) == nil)
+        #expect(verificationCode(node, empty(genesis, at: 15_000), parent: genesis) == nil)
         // The usual timestamp rules still hold: at most maxBlockSkew (5 000) after the parent.
-        #expect(code(node, empty(genesis, at: 15_001), parent: genesis) == .timestampTooFarAhead)
+        #expect(verificationCode(node, empty(genesis, at: 15_001), parent: genesis) == .timestampTooFarAhead)
         // One a slot: the next is a slot after the first.
-        #expect(code(node, empty(first, at: 11_999), parent: first) == .emptyBlockTooSoon)
-        #expect(code(node, empty(first, at: 12_000), parent: first) == nil)
+        #expect(verificationCode(node, empty(first, at: 11_999), parent: first) == .emptyBlockTooSoon)
+        #expect(verificationCode(node, empty(first, at: 12_000), parent: first) == nil)
         // Parent and height are checked as for any block.
         let stray = Block(parent: .zero, height: 1, timestamp: 11_000, certificates: [])
-        #expect(code(node, stray, parent: genesis) == .wrongParent)
+        #expect(verificationCode(node, stray, parent: genesis) == .wrongParent)
         let high = Block(parent: genesis.id, height: 2, timestamp: 11_000, certificates: [])
-        #expect(code(node, high, parent: genesis) == .wrongHeight)
+        #expect(verificationCode(node, high, parent: genesis) == .wrongHeight)
     }
 
     @Test func buildBlockMakesABlockWithoutCertificatesOnlyWhenNoneCanGoInAndTheParentIsASlotOld() async throws {

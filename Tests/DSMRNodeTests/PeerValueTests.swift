@@ -9,18 +9,6 @@ import Testing
 /// certificate) never make the node trap, never grow a table without bound,
 /// and never pass verification outside the bounds a chunk server signs within.
 @Suite struct PeerValueTests {
-    func code(_ node: Node, _ block: Block, parent: Block) -> BlockVerificationError.Code? {
-        do {
-            try node.verify(block: block, parent: parent)
-            return nil
-        } catch let error as BlockVerificationError {
-            return error.code
-        } catch {
-            Issue.record("unexpected \(error)")
-            return nil
-        }
-    }
-
     /// A block on `parent` at `timestamp` carrying `certificates`.
     func block(_ parent: Block, at timestamp: Int64, _ certificates: [ChunkCertificate]) -> Block {
         Block(parent: parent.id, height: parent.height + 1, timestamp: timestamp, certificates: certificates)
@@ -53,7 +41,7 @@ import Testing
         let forged = try ChunkCertificate(
             reference: reference, epoch: .max, signers: SignerBitSet(indices: [0, 1, 2]),
             signatures: Array(repeating: [UInt8](repeating: 1, count: 64), count: 3))
-        #expect(code(node, block(genesis, at: 11_000, [forged]), parent: genesis) == .wrongEpoch)
+        #expect(verificationCode(node, block(genesis, at: 11_000, [forged]), parent: genesis) == .wrongEpoch)
         #expect(await replyCode { try await node.server.receive(forged) } == .invalid)
     }
 
@@ -66,7 +54,8 @@ import Testing
         #expect(genesis.timestamp == .min + 1)
         // The look-back over the validity window starts before the start of time.
         let certificate = Fixture.certificate(Fixture.chunk(Fixture.signers[1], slot: 10))
-        #expect(code(node, block(genesis, at: .min + 2, [certificate]), parent: genesis) == .expiryBeyondWindow)
+        #expect(
+            verificationCode(node, block(genesis, at: .min + 2, [certificate]), parent: genesis) == .expiryBeyondWindow)
         do {
             _ = try node.buildBlock(parent: genesis, timestamp: .min + 2)
             Issue.record("built a block without certificates less than a slot after its parent")
@@ -74,7 +63,7 @@ import Testing
             #expect(error.code == .noAvailableCertificates)
         }
         let empty = try node.buildBlock(parent: genesis, timestamp: .min + 1_001)
-        #expect(code(node, empty, parent: genesis) == nil)
+        #expect(verificationCode(node, empty, parent: genesis) == nil)
     }
 
     @Test func blockAtTheEndOfTimeIsRefusedWithoutATrap() async throws {
@@ -83,10 +72,10 @@ import Testing
         let node = try await node(cluster)
         let genesis = node.lastAccepted
         let last = Block(parent: genesis.id, height: .max, timestamp: .max, certificates: [])
-        #expect(code(node, last, parent: genesis) == .wrongHeight)
+        #expect(verificationCode(node, last, parent: genesis) == .wrongHeight)
         let child = Block(parent: last.id, height: 0, timestamp: .max, certificates: [])
-        #expect(code(node, child, parent: last) == .wrongHeight)
-        #expect(code(node, block(genesis, at: .max, []), parent: genesis) == .timestampTooFarAhead)
+        #expect(verificationCode(node, child, parent: last) == .wrongHeight)
+        #expect(verificationCode(node, block(genesis, at: .max, []), parent: genesis) == .timestampTooFarAhead)
     }
 
     // MARK: Bounds the chunk server checks before it signs
@@ -100,10 +89,10 @@ import Testing
         // Signed by a quorum, but no honest validator signs an expiry other than its slot's.
         reference.expiry += 1
         let longer = Fixture.certificate(reference)
-        #expect(code(node, block(genesis, at: 11_000, [longer]), parent: genesis) == .expiryNotOfSlot)
+        #expect(verificationCode(node, block(genesis, at: 11_000, [longer]), parent: genesis) == .expiryNotOfSlot)
         reference.expiry -= 2
         let shorter = Fixture.certificate(reference)
-        #expect(code(node, block(genesis, at: 11_000, [shorter]), parent: genesis) == .expiryNotOfSlot)
+        #expect(verificationCode(node, block(genesis, at: 11_000, [shorter]), parent: genesis) == .expiryNotOfSlot)
     }
 
     @Test func certificateExpiringPastTheParentsValidityWindowIsRefused() async throws {
@@ -115,8 +104,8 @@ import Testing
         // The parent is at 10 000 and the window 20 000 ms: slot 20 expires at 30 000, slot 21 at 31 000.
         let inside = Fixture.certificate(Fixture.chunk(Fixture.signers[1], slot: 20), rules: rules)
         let outside = Fixture.certificate(Fixture.chunk(Fixture.signers[2], slot: 21), rules: rules)
-        #expect(code(node, block(genesis, at: 11_000, [outside]), parent: genesis) == .expiryBeyondWindow)
-        #expect(code(node, block(genesis, at: 11_000, [inside]), parent: genesis) == nil)
+        #expect(verificationCode(node, block(genesis, at: 11_000, [outside]), parent: genesis) == .expiryBeyondWindow)
+        #expect(verificationCode(node, block(genesis, at: 11_000, [inside]), parent: genesis) == nil)
     }
 
     @Test func certificateOfASlotTooFarAheadOfTheBlockIsRefusedAndWaitsForALaterBlock() async throws {
@@ -128,8 +117,8 @@ import Testing
         // At 11 000 (slot 11) a block carries slots up to 13.
         let near = Fixture.certificate(Fixture.chunk(Fixture.signers[1], slot: 13), rules: rules)
         let far = Fixture.certificate(Fixture.chunk(Fixture.signers[2], slot: 14), rules: rules)
-        #expect(code(node, block(genesis, at: 11_000, [far]), parent: genesis) == .slotTooFarAhead)
-        #expect(code(node, block(genesis, at: 11_000, [near]), parent: genesis) == nil)
+        #expect(verificationCode(node, block(genesis, at: 11_000, [far]), parent: genesis) == .slotTooFarAhead)
+        #expect(verificationCode(node, block(genesis, at: 11_000, [near]), parent: genesis) == nil)
         try await node.store.addCertificate(near)
         try await node.store.addCertificate(far)
         #expect(try node.buildBlock(parent: genesis, timestamp: 11_000).certificates == [near])
@@ -142,7 +131,8 @@ import Testing
         let node = try await node(cluster)
         let genesis = node.lastAccepted
         let outsiders = Fixture.certificate(Fixture.chunk(Fixture.outsider, slot: 10))
-        #expect(code(node, block(genesis, at: 11_000, [outsiders]), parent: genesis) == .producerNotAValidator)
+        #expect(
+            verificationCode(node, block(genesis, at: 11_000, [outsiders]), parent: genesis) == .producerNotAValidator)
     }
 
     @Test func blockPastTheDecodingLimitsIsRefused() async throws {
@@ -153,11 +143,11 @@ import Testing
         let limits = DecodingLimits(rules: cluster.rules)
         let good = Fixture.certificate(Fixture.chunk(Fixture.signers[1], slot: 10))
         let many = Array(repeating: good, count: limits.maxCertificatesPerBlock + 1)
-        #expect(code(node, block(genesis, at: 11_000, many), parent: genesis) == .tooLarge)
+        #expect(verificationCode(node, block(genesis, at: 11_000, many), parent: genesis) == .tooLarge)
         let huge = try ChunkCertificate(
             reference: good.reference, epoch: good.epoch, signers: SignerBitSet(indices: [0]),
             signatures: [[UInt8](repeating: 1, count: limits.maxBlockBytes)])
-        #expect(code(node, block(genesis, at: 11_000, [huge]), parent: genesis) == .tooLarge)
+        #expect(verificationCode(node, block(genesis, at: 11_000, [huge]), parent: genesis) == .tooLarge)
     }
 
     // MARK: Gossip and share requests
@@ -244,10 +234,10 @@ import Testing
         let certificates = (1...3).map { Fixture.certificate(Fixture.chunk(Fixture.signers[$0], slot: 10)) }
         let parent = block(genesis, at: 11_000, [])
         let child = block(parent, at: 12_000, [certificates[0]])
-        #expect(code(node, parent, parent: genesis) == nil)
-        #expect(code(node, child, parent: parent) == nil)
+        #expect(verificationCode(node, parent, parent: genesis) == nil)
+        #expect(verificationCode(node, child, parent: parent) == nil)
         // A proposer's siblings fill the table: the parent, verified first, goes.
-        #expect(code(node, block(genesis, at: 13_000, []), parent: genesis) == nil)
+        #expect(verificationCode(node, block(genesis, at: 13_000, []), parent: genesis) == nil)
         // The grandchild's ancestors are looked up among the verified blocks: the parent is no longer there.
         let grandchild = block(child, at: 13_000, [certificates[1]])
         do {
@@ -257,7 +247,7 @@ import Testing
             #expect(error.code == .unknownParent)
         }
         // Verified again, the parent is kept again and the grandchild verifies.
-        #expect(code(node, parent, parent: genesis) == nil)
-        #expect(code(node, grandchild, parent: child) == nil)
+        #expect(verificationCode(node, parent, parent: genesis) == nil)
+        #expect(verificationCode(node, grandchild, parent: child) == nil)
     }
 }
