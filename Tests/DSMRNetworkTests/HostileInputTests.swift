@@ -115,6 +115,11 @@ struct HostileInputTests {
         servers[0].register(handler)
         let flooder = servers[1]
         let target = servers[0].local
+        // Both connections are set up before the flood: under a loaded machine a
+        // TLS handshake can outlast the flood's deadlines, and this test is about
+        // requests on a connection, not about dialing.
+        #expect(try await flooder.request([1], to: target, timeout: .seconds(60)) == [0xAA, 1])
+        #expect(try await servers[2].request([2], to: target, timeout: .seconds(60)) == [0xAA, 2])
         let answers = await withTaskGroup(of: [UInt8]?.self) { group in
             for _ in 0..<20 {
                 group.addTask { try? await flooder.request([0xFF], to: target, timeout: .seconds(20)) }
@@ -155,7 +160,7 @@ struct HostileInputTests {
         let handler = RecordingHandler()
         servers[0].register(handler)
         let target = servers[0].local
-        let held = Task { try await servers[1].request([0xFF, 1], to: target, timeout: .seconds(20)) }
+        let held = Task { try await servers[1].request([0xFF, 1], to: target, timeout: .seconds(60)) }
         #expect(await eventually { handler.heldCount == 1 })
         // Served before shutdown starts, so servers[2] holds an open connection.
         #expect(try await servers[2].request([2], to: target, timeout: .seconds(30)) == [0xAA, 2])
