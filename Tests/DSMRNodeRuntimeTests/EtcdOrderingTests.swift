@@ -19,22 +19,6 @@ struct EtcdOrderingTests {
         return options
     }
 
-    /// The chain's log prefix in etcd.
-    func prefix(_ devnet: Devnet) throws -> String {
-        let identity = devnet.layout.identity
-        return EtcdOrdering.prefix(
-            for: SigningDomain(networkID: identity.networkID, chainID: try ChainID(hex: identity.chainID)))
-    }
-
-    /// The highest accepted height among validators `indices`.
-    func top(_ devnet: Devnet, _ indices: some Sequence<Int>) async -> UInt64 {
-        var best: UInt64 = 0
-        for index in indices {
-            best = max(best, await nodeStatus(devnet.layout.controlSocket(index))?.acceptedHeight ?? 0)
-        }
-        return best
-    }
-
     @Test func fourValidatorsOrderingThroughEtcdExecuteALoadAndAgree() async throws {
         let scratch = try scratchDirectory("etcd-agree")
         defer { scratch.remove() }
@@ -59,8 +43,10 @@ struct EtcdOrderingTests {
             let client = try EtcdClient(endpoints: devnet.etcd!.endpoints)
             defer { Task { await client.shutdown() } }
             let all = 0..<4
-            try await until("the chain reaches height 5", within: .seconds(30)) { await top(devnet, all) >= 5 }
-            guard let leader = try await client.leader(name: Array("\(try prefix(devnet))/proposer".utf8)),
+            try await waitUntil("the chain reaches height 5", timeout: .seconds(30), pollingEvery: .milliseconds(50)) {
+                await topHeight(devnet, all) >= 5
+            }
+            guard let leader = try await client.leader(name: Array("\(try etcdPrefix(devnet))/proposer".utf8)),
                 let victim = try devnet.layout.validatorKeys().firstIndex(where: {
                     $0.nodeID.hex == String(decoding: leader.value, as: UTF8.self)
                 })
@@ -69,14 +55,19 @@ struct EtcdOrderingTests {
             await devnet.kill(victim)
             let killedAt = ContinuousClock.now
             let others = all.filter { $0 != victim }
-            let heightAtKill = await top(devnet, others)
-            try await until("another validator proposes", within: .seconds(2 + 4 + 2)) {
-                await top(devnet, others) >= heightAtKill + 2
+            let heightAtKill = await topHeight(devnet, others)
+            try await waitUntil(
+                "another validator proposes", timeout: .seconds(2 + 4 + 2), pollingEvery: .milliseconds(50)
+            ) {
+                await topHeight(devnet, others) >= heightAtKill + 2
             }
             let replacedAfter = ContinuousClock.now - killedAt
             #expect(replacedAfter < .seconds(8), "the chain moved on after \(replacedAfter)")
             try await devnet.startNode(victim)
-            try await until("the restarted validator catches up from the log", within: .seconds(30)) {
+            try await waitUntil(
+                "the restarted validator catches up from the log", timeout: .seconds(30),
+                pollingEvery: .milliseconds(50)
+            ) {
                 await nodeStatus(devnet.layout.controlSocket(victim))?.acceptedHeight ?? 0 >= heightAtKill + 2
             }
             // Every block the killed validator had accepted is the chain's everywhere.
@@ -100,8 +91,10 @@ struct EtcdOrderingTests {
             let client = try EtcdClient(endpoints: devnet.etcd!.endpoints)
             defer { Task { await client.shutdown() } }
             let all = 0..<4
-            let prefix = try prefix(devnet)
-            try await until("the chain reaches height 3", within: .seconds(30)) { await top(devnet, all) >= 3 }
+            let prefix = try etcdPrefix(devnet)
+            try await waitUntil("the chain reaches height 3", timeout: .seconds(30), pollingEvery: .milliseconds(50)) {
+                await topHeight(devnet, all) >= 3
+            }
             var skippedKey: String?
             for attempt in 0..<20 where skippedKey == nil {
                 // The log's last height, straight from etcd.
@@ -129,7 +122,7 @@ struct EtcdOrderingTests {
                 #expect(line?.contains("does not verify") == true, "validator \(index): \(line ?? "none")")
                 #expect(line?.contains("wrongParent") == true || line?.contains("parent is") == true)
             }
-            let before = await top(devnet, all)
+            let before = await topHeight(devnet, all)
             let summary = try await devnet.runLoad(rate: 100, duration: .seconds(1)) { _ in }
             #expect(summary.rootsAgree, "\(summary)")
             #expect(summary.commonHeight > before)
@@ -146,11 +139,5 @@ struct EtcdOrderingTests {
             ids.append(block.id)
         }
         return ids
-    }
-
-    func until(_ what: String, within limit: Duration, _ condition: () async throws -> Bool) async throws {
-        guard try await eventually(within: limit, pollingEvery: .milliseconds(50), condition) else {
-            throw TestFailure("timed out: \(what)")
-        }
     }
 }

@@ -1,3 +1,4 @@
+import DSMR
 import DSMRDevnet
 import DSMRNodeRuntime
 import DSMRTestSupport
@@ -73,4 +74,20 @@ func withDevnet<T>(_ options: DevnetOptions, _ body: (Devnet) async throws -> T)
 func logTail(_ layout: DevnetLayout, _ index: Int, lines: Int = 20) -> String {
     let text = (try? String(contentsOfFile: layout.logPath(index), encoding: .utf8)) ?? ""
     return text.split(separator: "\n").suffix(lines).joined(separator: "\n")
+}
+
+/// The chain's log prefix in the etcd cluster of `devnet`.
+func etcdPrefix(_ devnet: Devnet) throws -> String {
+    let identity = devnet.layout.identity
+    return EtcdOrdering.prefix(
+        for: SigningDomain(networkID: identity.networkID, chainID: try ChainID(hex: identity.chainID)))
+}
+
+/// The highest accepted height among validators `indices` of `devnet` (0 when none answers).
+func topHeight(_ devnet: Devnet, _ indices: some Sequence<Int>) async -> UInt64 {
+    var best: UInt64 = 0
+    for index in indices {
+        best = max(best, await nodeStatus(devnet.layout.controlSocket(index))?.acceptedHeight ?? 0)
+    }
+    return best
 }
