@@ -12,9 +12,10 @@ extension NodeCommand {
                 Keys, configurations and stores live under --data and are reused on the next run \
                 (--reset starts a new chain). A load generator submits the state machine's \
                 transactions (dsmr-node: signed DemoVM transfers) at --tx-rate per second. With \
-                --ordering driver (the default) an ordering driver (a test driver, not consensus) has the \
-                validators build and accept blocks in turn; with --ordering etcd the devnet starts its own \
-                etcd members (etcd on PATH, data under --data) and the validators order through them. A status line shows throughput, latency \
+                --ordering etcd (the default) the devnet starts its own etcd members (etcd on PATH, \
+                Debian: etcd-server; data under --data) and the validators order through them; with \
+                --ordering driver an ordering driver (a test driver, not consensus) has the validators \
+                build and accept blocks in turn. A status line shows throughput, latency \
                 and store sizes; the summary lists every validator's state root at the last common \
                 height, and the command fails (exit 1) if they differ.
                 """)
@@ -31,8 +32,8 @@ extension NodeCommand {
         @Option(name: .customLong("tx-rate"), help: "Transactions submitted per second.")
         var txRate = 500
 
-        @Option(help: "Who orders blocks: driver (the devnet's test driver) or etcd (the devnet's own etcd cluster).")
-        var ordering = "driver"
+        @Option(help: "Who orders blocks: etcd (the devnet's own etcd cluster) or driver (the devnet's test driver).")
+        var ordering = "etcd"
 
         @Option(help: "How many etcd members to start with --ordering etcd.")
         var etcdMembers = 3
@@ -48,7 +49,7 @@ extension NodeCommand {
             guard duration > 0, duration <= 86_400 else { throw ValidationError("--duration must be in (0, 86400]") }
             guard (1...100_000).contains(txRate) else { throw ValidationError("--tx-rate must be 1...100000") }
             guard DevnetOrdering(rawValue: ordering) != nil else {
-                throw ValidationError("--ordering must be driver or etcd, not \(ordering)")
+                throw ValidationError("--ordering must be etcd or driver, not \(ordering)")
             }
             guard (1...7).contains(etcdMembers) else { throw ValidationError("--etcd-members must be 1...7") }
         }
@@ -61,7 +62,7 @@ extension NodeCommand {
             options.validators = validators
             options.duration = .milliseconds(Int64(duration * 1_000))
             options.transactionRate = txRate
-            options.ordering = DevnetOrdering(rawValue: ordering) ?? .driver
+            options.ordering = DevnetOrdering(rawValue: ordering) ?? .etcd
             options.etcdMembers = etcdMembers
             let devnet: DSMRDevnet.Devnet
             do {
