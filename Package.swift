@@ -189,7 +189,8 @@ let package = Package(
         .executableTarget(
             name: "dsmr-bench",
             dependencies: [
-                "ChunkStore", "StoreMaintenance", "DSMR", "DSMRNode", "DSMRNodeRuntime", "DSMRDevnet", "DemoVM", "LMDB",
+                "ChunkStore", "StoreMaintenance", "DSMR", "DSMRNode", "DSMRNodeRuntime", "DSMRDevnet", "DSMROrdering",
+                "DemoVM", "LMDB",
                 "CLMDB", "SystemC",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

@@ -88,7 +88,7 @@ struct DSMRBench: AsyncParsableCommand {
         if selected.contains(.nodeInProcess) {
             record([try await NodeRow.run(context)])
         }
-        if !selected.isDisjoint(with: [.devnet, .devnetPlaintext]) {
+        if !selected.isDisjoint(with: [.devnet, .devnetPlaintext, .devnetEtcd]) {
             record(try await DevnetRow.run(selected, context))
         }
         let byzantine = RowName.allCases.filter { $0.byzantineBehaviour != nil && selected.contains($0) }

@@ -37,23 +37,60 @@ import Synchronization
 /// environment variable `NodeRunner.plaintextLinksVariable`, on every
 /// node), run right after `devnet` in the same run: what TLS costs is
 /// `devnet` / `devnet-plaintext` (`tls_ratio`, goal >= 0.95).
+///
+/// Row `devnet-etcd` is the same devnet (TLS) with the validators ordering
+/// through the devnet's own 3 etcd members instead of the driver, run after
+/// `devnet`: its goals are a ratio of at least 0.7 to the Ed25519 work and
+/// at least 0.9 of the driver's rate (`driver_ratio`). After its phases it
+/// SIGKILLs the validator leading the etcd election and reports the time to
+/// the next block any other validator accepts (`failover_ms`).
 enum DevnetRow {
     static let validators = 4
     static let goal = 0.6
     /// The least share of the plaintext devnet's rate the TLS devnet keeps.
     static let tlsGoal = 0.95
+    /// The least ratio to the Ed25519 work of the devnet ordering through etcd.
+    static let etcdGoal = 0.7
+    /// The least share of the driver's rate the devnet ordering through etcd keeps.
+    static let etcdDriverGoal = 0.9
+
+    /// How a devnet row runs.
+    enum Variant {
+        case tls, plaintext, etcd
+
+        var name: RowName {
+            switch self {
+            case .tls: .devnet
+            case .plaintext: .devnetPlaintext
+            case .etcd: .devnetEtcd
+            }
+        }
+    }
 
     /// The rows of `selected` among `devnet` and `devnet-plaintext`, TLS first.
     static func run(_ selected: Set<RowName>, _ context: BenchContext) async throws -> [Row] {
         var rows: [Row] = []
         var tls: Double?
         if selected.contains(.devnet) {
-            let row = try await run(context, plaintext: false)
+            let row = try await run(context, .tls)
             tls = row.value
             rows.append(row)
         }
+        if selected.contains(.devnetEtcd) {
+            var row = try await run(context, .etcd)
+            if let tls, let etcd = row.value, tls > 0 {
+                let ratio = etcd / tls
+                row.goals.append(
+                    Goal(
+                        text:
+                            "devnet-etcd / devnet = \(fixed(ratio, decimals: 2)) >= \(fixed(etcdDriverGoal, decimals: 1))",
+                        met: ratio >= etcdDriverGoal))
+                row.extra.append(("driver_ratio", ratio))
+            }
+            rows.append(row)
+        }
         if selected.contains(.devnetPlaintext) {
-            var row = try await run(context, plaintext: true)
+            var row = try await run(context, .plaintext)
             if let tls, let plaintext = row.value, plaintext > 0 {
                 let ratio = tls / plaintext
                 row.goals.append(
@@ -70,8 +107,9 @@ enum DevnetRow {
     /// The share of the saturated rate offered in phase 2.
     static let sustainedShare = 0.9
 
-    static func run(_ context: BenchContext, plaintext: Bool) async throws -> Row {
-        let name: RowName = plaintext ? .devnetPlaintext : .devnet
+    static func run(_ context: BenchContext, _ variant: Variant) async throws -> Row {
+        let name = variant.name
+        let plaintext = variant == .plaintext
         guard let executable = siblingExecutable("dsmr-node") else {
             var row = Row(name, unit: "tx/s", value: nil)
             row.notes = ["not available: no dsmr-node next to dsmr-bench (swift build -c release --product dsmr-node)"]
@@ -89,6 +127,7 @@ enum DevnetRow {
         options.statusInterval = .milliseconds(100)
         options.drainTimeout = .seconds(quick ? 5 : 15)
         options.maxPending = Int(ceiling * 1.5)
+        if variant == .etcd { options.ordering = .etcd }
         if plaintext {
             let override = NodeOverride(
                 executable: executable, environment: [NodeRunner.plaintextLinksVariable: "1"])
@@ -98,10 +137,12 @@ enum DevnetRow {
         try await devnet.start()
         let saturated: Phase
         let sustained: Phase
+        let failover: Duration?
         do {
             saturated = try await phase(devnet, rate: Int(ceiling), seconds: quick ? 5 : 12, warmUp: quick ? 0.5 : 2)
             sustained = try await phase(
                 devnet, rate: Int(saturated.rate * sustainedShare), seconds: quick ? 4 : 15, warmUp: quick ? 0.5 : 2)
+            failover = variant == .etcd ? try await EtcdFailover.measure(devnet) : nil
             await devnet.stopNodes()
         } catch {
             await devnet.stopNodes()
@@ -116,18 +157,20 @@ enum DevnetRow {
         let chunks = Double(summary.certificates)
         let limit = work.limit(transfers: transfers, chunks: chunks, cores: cores)
         // The least Ed25519 CPU for what executed in phase 1's window, against the CPU the nodes used then.
-        let least = work.leastSeconds(transfers: transfers, chunks: chunks, cores: 1) / transfers
-        let share = least * saturated.rate * saturated.window / max(saturated.nodeCPU, 0.001)
+        let leastPerTransfer = work.leastSeconds(transfers: transfers, chunks: chunks, cores: 1) / transfers
+        let share = leastPerTransfer * saturated.rate * saturated.window / max(saturated.nodeCPU, 0.001)
         let nodeCores = saturated.nodeCPU / saturated.window
         let waitCores = saturated.nodeWait / saturated.window
 
         var row = Row(
             name, unit: "tx/s", value: saturated.rate, baseline: limit, baselineLabel: "Ed25519 work alone")
-        row.goals = [Goal(text: "ratio >= \(fixed(goal, decimals: 1))", met: saturated.rate >= goal * limit)]
+        let least = variant == .etcd ? etcdGoal : goal
+        row.goals = [Goal(text: "ratio >= \(fixed(least, decimals: 1))", met: saturated.rate >= least * limit)]
         let p50 = sustained.summary.p50Milliseconds ?? 0
         let p99 = sustained.summary.p99Milliseconds ?? 0
         row.notes = [
             "\(validators) dsmr-node processes over \(plaintext ? "plaintext TCP" : "TLS 1.3") on loopback, "
+                + (variant == .etcd ? "ordering through 3 etcd members, " : "ordered by the driver, ")
                 + "synced stores, transfers signed ahead; "
                 + "saturated: \(summary.executed) transfers in \(summary.certificates) certified chunks, "
                 + "\(summary.blocks) blocks; the nodes ran on \(fixed(nodeCores, decimals: 2)) of \(Int(cores)) cores "
@@ -140,6 +183,11 @@ enum DevnetRow {
             ("sustained_executed", sustained.rate), ("chunks", chunks), ("blocks", Double(summary.blocks)),
             ("node_cores", nodeCores), ("node_wait_cores", waitCores), ("ed25519_share", share),
         ]
+        if let failover {
+            row.notes.append(
+                "the election leader's validator SIGKILLed: next block in \(pretty(failover.seconds * 1_000)) ms")
+            row.extra.append(("failover_ms", failover.seconds * 1_000))
+        }
         return row
     }
 

@@ -14,6 +14,7 @@ enum RowName: String, CaseIterable, Sendable {
     case nodeInProcess = "node-inprocess"
     case devnet = "devnet"
     case devnetPlaintext = "devnet-plaintext"
+    case devnetEtcd = "devnet-etcd"
     case byzantineAnswerOthers = "byzantine-answer-others"
     case byzantineWithhold = "byzantine-withhold"
     case byzantineInvalidSignatures = "byzantine-invalid-signatures"
