@@ -3,10 +3,8 @@ import DSMR
 
 extension Devnet {
     /// Orders blocks until ``stopOrdering()``: each round, a caught-up
-    /// validator (in turn) builds a block on the tip, and the round ends once
-    /// a quorum of the validators accepted it (the others get it as they
-    /// answer, or later as laggards), so one paused or slow validator does
-    /// not hold up the chain.
+    /// validator (in turn) builds a block on the tip and every running
+    /// validator accepts it.
     func orderBlocks() async {
         while ordering.withLock({ $0 }) {
             let started = ContinuousClock.now
@@ -20,19 +18,6 @@ extension Devnet {
 
     /// Stops the ordering loop after its current round.
     func stopOrdering() { ordering.withLock { $0 = false } }
-
-    /// With ordering stopped: gives every responsive validator the blocks
-    /// it lacks (a round ends at a quorum, so some may be behind), for at
-    /// most `limit`.
-    func catchUpEveryone(within limit: Duration) async {
-        let deadline = ContinuousClock.now + limit
-        while ContinuousClock.now < deadline, let tip = chain.withLock({ $0.tip }) {
-            let behind = responsive.filter { index in members.withLock { $0[index].height < tip.height } }
-            if behind.isEmpty { return }
-            await catchUpLaggards()
-            try? await Task.sleep(for: .milliseconds(50))
-        }
-    }
 
     /// The block timestamp for a child of `parent` now: the clock, but at
     /// most `maxBlockSkew` after the parent (so an idle chain catches up in
@@ -55,8 +40,8 @@ extension Devnet {
     func orderOneBlock() async {
         guard let tip = chain.withLock({ $0.tip }) else { return }
         if await adoptBlockAhead(of: tip) { return }
-        let candidates = responsive.filter { index in
-            members.withLock { !$0[index].ordering && $0[index].height == tip.height }
+        let candidates = members.withLock { members in
+            members.indices.filter { members[$0].client != nil && members[$0].height == tip.height }
         }
         guard !candidates.isEmpty else { return }
         let round = chain.withLock { chain -> Int in
@@ -67,8 +52,9 @@ extension Devnet {
         var block: Block?
         for offset in 0..<candidates.count {
             let leader = candidates[(round + offset) % candidates.count]
+            guard let client = client(of: leader) else { continue }
             do {
-                if case .block(let built) = try await answer(from: leader, .buildBlock(timestamp: timestamp)),
+                if case .block(let built) = try await client.send(.buildBlock(timestamp: timestamp)),
                     built.parent == tip.id, built.height == tip.height + 1, built.timestamp == timestamp
                 {
                     block = built
@@ -100,9 +86,11 @@ extension Devnet {
     /// now (there is no other at its height): it becomes the tip and the
     /// others get it as laggards. Returns whether a block was adopted.
     func adoptBlockAhead(of tip: Block) async -> Bool {
-        let ahead = responsive.filter { index in members.withLock { $0[index].height > tip.height } }
+        let ahead = members.withLock { members in
+            members.indices.filter { members[$0].client != nil && members[$0].height > tip.height }
+        }
         for index in ahead {
-            guard case .block(let block)? = try? await answer(from: index, .block(height: tip.height + 1)),
+            guard case .block(let block)? = try? await client(of: index)?.send(.block(height: tip.height + 1)),
                 block.parent == tip.id
             else { continue }
             chain.withLock { chain in
@@ -115,71 +103,43 @@ extension Devnet {
         return false
     }
 
-    /// Has every running validator at the block's parent accept it; returns
-    /// how many did once a quorum of the validators has (or once every one
-    /// asked has answered, when fewer run). The others' answers are awaited
-    /// in the background; a validator with a block still out gets no other.
+    /// Has every running validator at the block's parent accept it; returns how many did.
     func acceptEverywhere(_ block: Block) async -> Int {
         let targets = members.withLock { members in
-            members.indices.filter { index in
-                guard members[index].client != nil, !members[index].ordering,
-                    members[index].height + 1 == block.height
-                else { return false }
-                members[index].ordering = true
-                return true
+            members.indices.compactMap { index -> (Int, ControlClient)? in
+                guard let client = members[index].client, members[index].height + 1 == block.height else { return nil }
+                return (index, client)
             }
         }
-        guard !targets.isEmpty else { return 0 }
-        let quorum = options.validators * 2 / 3 + 1
-        let (answers, answered) = AsyncStream.makeStream(of: Bool.self)
-        for index in targets {
-            Task {
-                defer { self.members.withLock { $0[index].ordering = false } }
-                let accepted = await self.accept(block, at: index)
-                answered.yield(accepted)
+        return await withTaskGroup(of: Int.self) { group in
+            for (index, client) in targets {
+                group.addTask {
+                    guard case .accepted(let height, _)? = try? await client.send(.acceptBlock(block)) else { return 0 }
+                    self.members.withLock { $0[index].height = max($0[index].height, height) }
+                    return 1
+                }
             }
+            return await group.reduce(0, +)
         }
-        var accepted = 0
-        var heard = 0
-        for await answer in answers {
-            heard += 1
-            if answer { accepted += 1 }
-            if accepted >= quorum || heard == targets.count { break }
-        }
-        answered.finish()
-        return accepted
     }
 
-    /// Has validator `index` accept `block`; returns whether it did.
-    func accept(_ block: Block, at index: Int) async -> Bool {
-        guard case .accepted(let height, _)? = try? await call(index, .acceptBlock(block)) else { return false }
-        members.withLock { $0[index].height = max($0[index].height, height) }
-        return true
-    }
-
-    /// Gives each responsive validator behind the tip the blocks it lacks,
-    /// in the background (a bounded batch per round, so ordering goes on
-    /// while a validator catches up).
+    /// Gives each running validator behind the tip the blocks it lacks.
     func catchUpLaggards() async {
         guard let tip = chain.withLock({ $0.tip }) else { return }
-        let behind = responsive.filter { index in
-            members.withLock { members in
-                guard !members[index].ordering, members[index].height < tip.height else { return false }
-                members[index].ordering = true
-                return true
+        let behind = members.withLock { members in
+            members.indices.compactMap { index -> (Int, ControlClient, UInt64)? in
+                guard let client = members[index].client, members[index].height < tip.height else { return nil }
+                return (index, client, members[index].height)
             }
         }
-        for index in behind {
-            Task {
-                defer { self.members.withLock { $0[index].ordering = false } }
-                var next = self.members.withLock { $0[index].height } + 1
-                let last = min(tip.height, next + 63)
-                while next <= last {
-                    guard let block = await self.block(at: next, excluding: index),
-                        await self.accept(block, at: index)
-                    else { break }
-                    next += 1
-                }
+        for (index, client, height) in behind {
+            var next = height + 1
+            // A bounded batch per round, so ordering goes on while a validator catches up.
+            while next <= tip.height, next <= height + 64 {
+                guard let block = await block(at: next, excluding: index) else { break }
+                guard case .accepted(let accepted, _)? = try? await client.send(.acceptBlock(block)) else { break }
+                members.withLock { $0[index].height = max($0[index].height, accepted) }
+                next += 1
             }
         }
     }
@@ -187,8 +147,8 @@ extension Devnet {
     /// The ordered block at `height`, from memory or from a validator holding it.
     func block(at height: UInt64, excluding excluded: Int) async -> Block? {
         if let known = chain.withLock({ $0.blocks[height] }) { return known }
-        for index in responsive where index != excluded {
-            if case .block(let block)? = try? await answer(from: index, .block(height: height)) {
+        for index in live where index != excluded {
+            if case .block(let block)? = try? await client(of: index)?.send(.block(height: height)) {
                 return block
             }
         }
@@ -199,14 +159,15 @@ extension Devnet {
     func collectExecutedTransactions() async {
         let (from, tip) = chain.withLock { ($0.digestsThrough, $0.tip?.height ?? 0) }
         guard from < tip else { return }
-        let holders = responsive.filter { index in members.withLock { $0[index].height >= tip } }
-        guard let reference = holders.first else { return }
+        let holders = members.withLock { members in
+            members.indices.filter { members[$0].client != nil && members[$0].height >= tip }
+        }
+        guard let reference = holders.first, let client = client(of: reference) else { return }
         var height = from + 1
         while height <= tip {
-            guard
-                case .transactions(let digests)? = try? await answer(
-                    from: reference, .blockTransactions(height: height))
-            else { break }
+            guard case .transactions(let digests)? = try? await client.send(.blockTransactions(height: height)) else {
+                break
+            }
             generator.executed(digests)
             chain.withLock { $0.digestsThrough = height }
             height += 1

@@ -49,7 +49,6 @@ extension Devnet {
         await drain()
         stopOrdering()
         await ordering.value
-        if etcd == nil { await catchUpEveryone(within: .seconds(30)) }
         reporting.cancel()
         await reporting.value
         return try await summarise(seconds: loadSeconds, base: base)
@@ -101,10 +100,8 @@ extension Devnet {
             let mempools = members.withLock { members in
                 members.filter { $0.client != nil }.reduce(UInt64(0)) { $0 + ($1.status?.mempool ?? 0) }
             }
-            // A silent validator's status is stale: it may hold transfers yet.
-            let allAnswer = responsive.count == live.count
-            guard mempools == 0, caughtUp, allAnswer, let start = quiet, start.blocks == blocks else {
-                quiet = mempools == 0 && caughtUp && allAnswer ? (.now, blocks) : nil
+            guard mempools == 0, caughtUp, let start = quiet, start.blocks == blocks else {
+                quiet = mempools == 0 && caughtUp ? (.now, blocks) : nil
                 continue
             }
             if ContinuousClock.now - start.since >= .seconds(5) {
@@ -119,10 +116,6 @@ extension Devnet {
 
     func submitLoad(started: ContinuousClock.Instant, rate: Int, duration: Duration?) async {
         let tick = Duration.milliseconds(20)
-        let senders = SubmitSenders(validators: options.validators) { index, batch in
-            _ = try? await self.call(index, .submit(batch.map(\.bytes)))
-        }
-        defer { senders.finish() }
         var sent = 0
         var lastReconcile = ContinuousClock.now
         while !loadStopped.withLock({ $0 }) {
@@ -137,12 +130,15 @@ extension Devnet {
                 due = 0
             }
             if due > 0 {
-                // A validator that does not answer, or is still sending earlier
-                // batches, gets none: its lanes wait, the others' go on.
-                let running = Set(responsive.filter { senders.waiting($0) < SubmitSenders.maxWaiting })
+                let running = Set(live)
                 let batches = generator.make(count: due, live: running, now: SystemClockMilliseconds.now())
                 sent += due
-                for (index, batch) in batches { senders.send(batch, to: index) }
+                await withTaskGroup(of: Void.self) { group in
+                    for (index, batch) in batches {
+                        guard let client = client(of: index) else { continue }
+                        group.addTask { _ = try? await client.send(.submit(batch.map(\.bytes))) }
+                    }
+                }
             }
             if ContinuousClock.now - lastReconcile > .seconds(2) {
                 lastReconcile = .now
@@ -165,15 +161,12 @@ extension Devnet {
         guard generator.pendingCount > 0, let tip = chain.withLock({ $0.tip }),
             chain.withLock({ $0.digestsThrough }) >= tip.height
         else { return }
-        let reference = responsive.first { index in
-            members.withLock { $0[index].status?.executedHeight ?? 0 >= tip.height }
+        let reference = members.withLock { members in
+            members.indices.first { members[$0].client != nil && members[$0].status?.executedHeight ?? 0 >= tip.height }
         }
         guard let reference, let client = client(of: reference) else { return }
         let executedHeight: @Sendable () async -> UInt64? = {
-            guard
-                case .status(let status)? = try? await self.answer(
-                    from: reference, .status, timeout: Self.statusTimeout)
-            else { return nil }
+            guard case .status(let status)? = try? await client.send(.status) else { return nil }
             return status.executedHeight
         }
         guard let before = await executedHeight(), before == tip.height else { return }
@@ -235,9 +228,7 @@ extension Devnet {
         let routed = generator.routed
         for (index, status, client) in statuses {
             var root: StateRoot?
-            if client != nil,
-                case .stateRoot(let value)? = try? await answer(from: index, .stateRoot(height: common))
-            {
+            if let client, case .stateRoot(let value)? = try? await client.send(.stateRoot(height: common)) {
                 root = value
                 roots.insert(value)
             }

@@ -11,10 +11,9 @@ import Synchronization
 ///
 /// The ordering driver is a test driver, not consensus: one sequencer
 /// (this process) asks validators in turn to build a block on the chain
-/// tip, then has every running validator verify and accept it, and goes on
-/// once a quorum has (a validator that does not answer within
-/// ``silenceLimit`` holds up nothing). A validator that is behind
-/// (restarted, paused, or down for a while) is given the blocks it lacks. There are no forks because there is one sequencer; a real
+/// tip, then has every running validator verify and accept it. A validator
+/// that is behind (restarted, or down for a while) is given the blocks it
+/// lacks first. There are no forks because there is one sequencer; a real
 /// deployment puts a consensus engine where the driver is, through the same
 /// block API.
 package final class Devnet: Sendable {
@@ -25,12 +24,6 @@ package final class Devnet: Sendable {
         var status: NodeStatus?
         var certifiedBase: UInt64 = 0
         var certified: UInt64 = 0
-        /// Whether a status request is out to it (see ``Devnet/probe(_:)``).
-        var probing = false
-        /// Since when a status request has gone unanswered; nil once it answers anything.
-        var probeSince: ContinuousClock.Instant?
-        /// Whether the driver has a block or a catch-up out to it.
-        var ordering = false
     }
 
     struct Chain {
@@ -173,7 +166,6 @@ package final class Devnet: Sendable {
                     $0[index].status = status
                     $0[index].height = status.acceptedHeight
                     $0[index].certifiedBase = $0[index].certified
-                    $0[index].probeSince = nil
                 }
                 return
             }
@@ -245,34 +237,24 @@ package final class Devnet: Sendable {
 
     var live: [Int] { members.withLock { members in members.indices.filter { members[$0].client != nil } } }
 
-    /// Asks every running validator for its status, all at once, each for
-    /// at most ``statusTimeout`` (a paused validator holds up no round); a
-    /// validator whose process has ended is marked down.
+    /// Asks every running validator for its status; a validator whose
+    /// process has ended is marked down.
     func refreshStatus() async throws {
-        await withTaskGroup(of: Void.self) { group in
-            for index in live {
-                group.addTask { await self.refreshStatus(of: index) }
+        for index in live {
+            let (client, process) = members.withLock { ($0[index].client, $0[index].process) }
+            if let process, !process.isRunning {
+                members.withLock { $0[index].client = nil }
+                await client?.close()
+                continue
             }
-        }
-    }
-
-    /// Asks validator `index` for its status.
-    private func refreshStatus(of index: Int) async {
-        let (client, process) = members.withLock { ($0[index].client, $0[index].process) }
-        if let process, !process.isRunning {
-            members.withLock { $0[index].client = nil }
-            await client?.close()
-            return
-        }
-        _ = await probe(index)
-    }
-
-    /// Keeps validator `index`'s latest status.
-    func record(_ status: NodeStatus, of index: Int) {
-        members.withLock {
-            $0[index].status = status
-            $0[index].height = max($0[index].height, status.acceptedHeight)
-            $0[index].certified = $0[index].certifiedBase + status.chunksCertified
+            guard let client else { continue }
+            if case .status(let status)? = try? await client.send(.status) {
+                members.withLock {
+                    $0[index].status = status
+                    $0[index].height = max($0[index].height, status.acceptedHeight)
+                    $0[index].certified = $0[index].certifiedBase + status.chunksCertified
+                }
+            }
         }
     }
 }
