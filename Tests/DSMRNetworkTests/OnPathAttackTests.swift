@@ -28,22 +28,34 @@ struct OnPathAttackTests {
         let target = servers[0].local
         #expect(try await servers[1].request([1], to: target, timeout: .seconds(30)) == [0xAA, 1])
 
-        // A request changed on its way: the listener's TLS refuses the record and closes.
+        // A request changed on its way: the listener's TLS refuses the record and closes. The
+        // flipped byte is the last of whatever the relay reads next: inside a record the request
+        // fails at once; in a record's header (a read that ended there) TLS waits for the bytes
+        // the changed length promises, so the request times out, and the failure comes with the
+        // next bytes sent, which the polling below provides.
         let listenerFailures = servers[0].statistics.tlsFailures
         proxy.flipNext(.towardListener)
         let request = await requestError(servers[1], [2], to: target, timeout: .seconds(10))
-        #expect(request?.code == .unreachable, "\(String(describing: request))")
+        #expect([.unreachable, .timeout].contains(request?.code), "\(String(describing: request))")
         #expect(proxy.flipped == 1)
-        #expect(await eventually { servers[0].statistics.tlsFailures > listenerFailures })
-        #expect(handler.seen.withLock { $0.requests.map(\.1) } == [[1]], "the changed request is not handled")
+        #expect(
+            await eventually {
+                _ = try? await servers[1].request([5], to: target, timeout: .seconds(1))
+                return servers[0].statistics.tlsFailures > listenerFailures
+            })
+        #expect(!handler.seen.withLock { $0.requests.map(\.1) }.contains([2]), "the changed request is not handled")
 
         // An answer changed on its way back: the dialer's TLS refuses it; no answer is delivered.
         let dialerFailures = servers[1].statistics.tlsFailures
         proxy.flipNext(.towardDialer)
         let answer = await requestError(servers[1], [3], to: target, timeout: .seconds(10))
-        #expect(answer?.code == .unreachable, "\(String(describing: answer))")
+        #expect([.unreachable, .timeout].contains(answer?.code), "\(String(describing: answer))")
         #expect(proxy.flipped == 2)
-        #expect(await eventually { servers[1].statistics.tlsFailures > dialerFailures })
+        #expect(
+            await eventually {
+                _ = try? await servers[1].request([6], to: target, timeout: .seconds(1))
+                return servers[1].statistics.tlsFailures > dialerFailures
+            })
 
         // Neither validator is charged for what the path did, and the next connection works.
         #expect((servers[0].peerStatistics()[servers[1].local]?.disconnects ?? 0) == 0)
