@@ -25,15 +25,7 @@ import Testing
         let genesis = node.lastAccepted
         let good = certificate(slot: 10)
         func code(_ block: Block, parent: Block? = nil) -> BlockVerificationError.Code? {
-            do {
-                try node.verify(block: block, parent: parent ?? genesis)
-                return nil
-            } catch let error as BlockVerificationError {
-                return error.code
-            } catch {
-                Issue.record("unexpected \(error)")
-                return nil
-            }
+            verificationCode(node, block, parent: parent ?? genesis)
         }
         func block(
             _ certificates: [ChunkCertificate], height: UInt64 = 1, timestamp: Int64 = 11_000, parent: BlockID? = nil

@@ -78,32 +78,31 @@ enum DevnetRow {
         }
         if selected.contains(.devnetEtcd) {
             var row = try await run(context, .etcd)
-            if let tls, let etcd = row.value, tls > 0 {
-                let ratio = etcd / tls
-                row.goals.append(
-                    Goal(
-                        text:
-                            "devnet-etcd / devnet = \(fixed(ratio, decimals: 2)) >= \(fixed(etcdDriverGoal, decimals: 1))",
-                        met: ratio >= etcdDriverGoal))
-                row.extra.append(("driver_ratio", ratio))
+            if let tls, let etcd = row.value {
+                compare(&row, etcd, over: tls, "devnet-etcd / devnet", goal: etcdDriverGoal, extra: "driver_ratio")
             }
             rows.append(row)
         }
         if selected.contains(.devnetPlaintext) {
             var row = try await run(context, .plaintext)
-            if let tls, let plaintext = row.value, plaintext > 0 {
-                let ratio = tls / plaintext
-                row.goals.append(
-                    Goal(
-                        text:
-                            "devnet / devnet-plaintext = \(fixed(ratio, decimals: 2)) >= \(fixed(tlsGoal, decimals: 2))",
-                        met: ratio >= tlsGoal))
-                row.extra.append(("tls_ratio", ratio))
+            if let tls, let plaintext = row.value {
+                compare(&row, tls, over: plaintext, "devnet / devnet-plaintext", goal: tlsGoal, extra: "tls_ratio")
             }
             rows.append(row)
         }
         return rows
     }
+    /// Adds to `row` the goal `value` / `base` >= `goal`, named `text`, and the ratio as `extra`.
+    static func compare(
+        _ row: inout Row, _ value: Double, over base: Double, _ text: String, goal: Double, extra: String
+    ) {
+        guard base > 0 else { return }
+        let ratio = value / base
+        row.goals.append(
+            Goal(text: "\(text) = \(fixed(ratio, decimals: 2)) >= \(fixed(goal, decimals: 2))", met: ratio >= goal))
+        row.extra.append((extra, ratio))
+    }
+
     /// The share of the saturated rate offered in phase 2.
     static let sustainedShare = 0.9
 
