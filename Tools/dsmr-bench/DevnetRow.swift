@@ -67,7 +67,7 @@ enum DevnetRow {
         }
     }
 
-    /// The rows of `selected` among `devnet` and `devnet-plaintext`, TLS first.
+    /// The rows of `selected` among `devnet`, `devnet-etcd` and `devnet-plaintext`, in that order.
     static func run(_ selected: Set<RowName>, _ context: BenchContext) async throws -> [Row] {
         var rows: [Row] = []
         var tls: Double?
