@@ -66,17 +66,20 @@ package final class Devnet: Sendable {
                     + "(\(layout.controlSocket(options.validators - 1)) passes the 103 bytes a Unix socket path may have)"
             )
         }
+        guard let chainID = try? ChainID(hex: layout.identity.chainID) else {
+            throw ConfigurationError("devnet.json: chainID is not 32 bytes of hex")
+        }
+        let prefix = EtcdOrdering.prefix(for: SigningDomain(networkID: layout.identity.networkID, chainID: chainID))
         etcd =
             options.ordering == .etcd
-            ? try EtcdCluster(directory: "\(layout.directory)/etcd", members: options.etcdMembers) : nil
-        metrics = Mutex(try layout.writeConfigurations(rules: options.rules, etcd: etcd?.endpoints))
+            ? try EtcdCluster(
+                directory: "\(layout.directory)/etcd", members: options.etcdMembers,
+                access: options.etcdSecured ? .init(prefix: prefix, validators: options.validators) : nil) : nil
+        metrics = Mutex(try layout.writeConfigurations(rules: options.rules, etcd: etcd))
         rules = try options.rules.rules()
         let signers = try layout.validatorKeys()
         keys = signers.map(\.nodeID)
         let set = try ValidatorSet(epoch: 0, validators: signers.map { Validator(publicKey: $0.publicKey, weight: 1) })
-        guard let chainID = try? ChainID(hex: layout.identity.chainID) else {
-            throw ConfigurationError("devnet.json: chainID is not 32 bytes of hex")
-        }
         let source = try options.provider.loadSource(
             seed: try layout.loadSeed(), parties: layout.identity.accounts,
             domain: SigningDomain(networkID: layout.identity.networkID, chainID: chainID),
@@ -108,7 +111,7 @@ package final class Devnet: Sendable {
                     throw error
                 }
                 attempt += 1
-                let addresses = try layout.writeConfigurations(rules: options.rules, etcd: etcd?.endpoints)
+                let addresses = try layout.writeConfigurations(rules: options.rules, etcd: etcd)
                 metrics.withLock { $0 = addresses }
             }
         }

@@ -121,9 +121,9 @@ package struct DevnetLayout: Sendable {
     /// Writes every validator's configuration with fresh free ports on its
     /// own loopback address (``host(of:)``) for peers and metrics, and
     /// returns the metrics addresses. With `etcd`, every validator orders
-    /// through the etcd members at those URLs.
+    /// through its members, with its own credentials when it is secured.
     package func writeConfigurations(
-        rules: RulesConfiguration = RulesConfiguration(), etcd: [String]? = nil
+        rules: RulesConfiguration = RulesConfiguration(), etcd: EtcdCluster? = nil
     ) throws -> [String] {
         let keys = try validatorKeys()
         let hosts = keys.indices.map(Self.host(of:))
@@ -143,7 +143,8 @@ package struct DevnetLayout: Sendable {
             configuration.acceptedRetention = 600_000
             if let etcd {
                 configuration.ordering = "etcd"
-                configuration.etcd = etcd
+                configuration.etcd = etcd.endpoints
+                configuration.etcdSecurity = etcd.validatorSecurity(index)
             }
             try configuration.write(to: configurationPath(index))
             metrics.append("\(hosts[index]):\(metricsPorts[index])")

@@ -38,6 +38,9 @@ package struct DevnetOptions: Sendable {
     package var ordering = DevnetOrdering.driver
     /// How many etcd members the devnet starts for ``DevnetOrdering/etcd``.
     package var etcdMembers = 3
+    /// Whether the etcd cluster is secured (TLS with client certificates,
+    /// a user and role per validator); off only to compare.
+    package var etcdSecured = true
 
     /// Options for a devnet in `directory` whose validators run `executable`
     /// with `provider`'s state machine.

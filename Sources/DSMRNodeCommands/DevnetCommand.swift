@@ -38,6 +38,11 @@ extension NodeCommand {
         @Option(help: "How many etcd members to start with --ordering etcd.")
         var etcdMembers = 3
 
+        @Flag(
+            help: "Run the etcd members without TLS and access control (by default each validator gets a client certificate and its own etcd user)."
+        )
+        var etcdPlain = false
+
         @Flag(help: "Delete the directory's chain first (a new devnet).")
         var reset = false
 
@@ -64,6 +69,7 @@ extension NodeCommand {
             options.transactionRate = txRate
             options.ordering = DevnetOrdering(rawValue: ordering) ?? .etcd
             options.etcdMembers = etcdMembers
+            options.etcdSecured = !etcdPlain
             let devnet: DSMRDevnet.Devnet
             do {
                 devnet = try DSMRDevnet.Devnet(options)

@@ -43,11 +43,16 @@ public final class EtcdOrdering: Ordering {
     let logger: Logger
     let progress = Mutex(Progress())
 
-    /// An ordering over the etcd members at `endpoints`, under `prefix`.
+    /// An ordering over the etcd members at `endpoints`, under `prefix`,
+    /// reached as `security` says.
     ///
-    /// - Throws: `EtcdError` (of DSMROrdering) for a bad endpoint.
-    public init(endpoints: [String], prefix: String, options: EtcdOrderingOptions = .init(), logger: Logger) throws {
-        client = try EtcdClient(endpoints: endpoints)
+    /// - Throws: `EtcdError` (of DSMROrdering) for a bad endpoint or an
+    ///   unreadable TLS file.
+    public init(
+        endpoints: [String], prefix: String, options: EtcdOrderingOptions = .init(),
+        security: EtcdSecurity = EtcdSecurity(), logger: Logger
+    ) throws {
+        client = try EtcdClient(endpoints: endpoints, security: security)
         self.prefix = prefix
         self.options = options
         self.logger = logger

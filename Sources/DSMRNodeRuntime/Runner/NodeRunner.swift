@@ -2,6 +2,7 @@ import ChunkStore
 import DSMR
 import DSMRNetwork
 import DSMRNode
+import DSMROrdering
 import Foundation
 import Logging
 import Metrics
@@ -100,10 +101,14 @@ public final class NodeRunner: Sendable {
             throw ConfigurationError("cannot read the genesis file \(configuration.genesis): \(error)")
         }
         chunkInterval = validated.chunkInterval
-        if let endpoints = validated.etcd {
-            ordering = try EtcdOrdering(
-                endpoints: endpoints, prefix: EtcdOrdering.prefix(for: domain), options: EtcdOrderingOptions(),
-                logger: logger)
+        if let etcd = validated.etcd {
+            do {
+                ordering = try EtcdOrdering(
+                    endpoints: etcd.endpoints, prefix: EtcdOrdering.prefix(for: domain), options: etcd.options,
+                    security: etcd.security, logger: logger)
+            } catch let error as EtcdError {
+                throw ConfigurationError("etcd: \(error.message)")
+            }
         } else {
             ordering = nil
         }
