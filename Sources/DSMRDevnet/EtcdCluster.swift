@@ -37,13 +37,17 @@ package final class EtcdCluster: Sendable {
     let peerURLs: [String]
     let executable: String
     let processes = Mutex<[Int: ChildProcess]>([:])
+    /// Flags every member is started with besides the cluster's own.
+    let memberArguments: [String]
     /// The root user's password once a secured cluster's access control is on.
     let rootPassword = Mutex<String?>(nil)
 
     /// Picks the members' ports and finds `etcd` on `PATH`; starts nothing.
     ///
     /// - Throws: ``DevnetError`` when `etcd` is not on `PATH` (Debian: `apt-get install etcd-server`).
-    package init(directory: String, members: Int = 3, access: Access? = nil) throws {
+    /// `memberArguments` are added to every member's command line (a test's
+    /// `--auth-token-ttl`, say).
+    package init(directory: String, members: Int = 3, access: Access? = nil, memberArguments: [String] = []) throws {
         guard let executable = Self.find("etcd") else {
             throw DevnetError(
                 "etcd is not on PATH: ordering through etcd needs etcd 3.4 or later (Debian: apt-get install etcd-server)"
@@ -58,6 +62,7 @@ package final class EtcdCluster: Sendable {
         endpoints = clientPorts.map { "\(scheme)://127.0.0.1:\($0)" }
         peerURLs = peerPorts.map { "\(scheme)://127.0.0.1:\($0)" }
         self.access = access
+        self.memberArguments = memberArguments
     }
 
     /// The directory of a secured cluster's certificates and passwords.
@@ -193,7 +198,7 @@ package final class EtcdCluster: Sendable {
             ]
         }
         let process = try ChildProcess(
-            executable: executable, arguments: arguments, logPath: "\(directory)/\(name).log")
+            executable: executable, arguments: arguments + memberArguments, logPath: "\(directory)/\(name).log")
         processes.withLock { $0[index] = process }
     }
 

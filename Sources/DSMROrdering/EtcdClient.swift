@@ -45,7 +45,7 @@ public final class EtcdClient: Sendable {
     let http: HTTPClient
     let preferred = Mutex(0)
     /// The token of ``credentials``' last authentication; nil before the first, or once refused.
-    let token = Mutex<String?>(nil)
+    package let token = Mutex<String?>(nil)
 
     /// A client of the members at `endpoints` (all `http://host:port`, or
     /// all `https://host:port`), secured by `security`.

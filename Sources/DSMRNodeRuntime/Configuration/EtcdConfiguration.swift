@@ -57,7 +57,7 @@ public struct EtcdSecurityConfiguration: Codable, Sendable, Hashable {
     /// - Throws: ``ConfigurationError`` when a user comes without a password
     ///   file (or the reverse), the certificate without its key (or the
     ///   reverse), or the password file cannot be read or is empty.
-    func security() throws -> EtcdSecurity {
+    package func security() throws -> EtcdSecurity {
         guard (certificate == nil) == (key == nil) else {
             throw ConfigurationError("etcdSecurity: certificate and key go together")
         }
@@ -128,7 +128,7 @@ public struct EtcdOrderingConfiguration: Codable, Sendable, Hashable {
     /// The options, each checked against its bounds.
     ///
     /// - Throws: ``ConfigurationError`` naming the setting out of bounds.
-    func options() throws -> EtcdOrderingOptions {
+    package func options() throws -> EtcdOrderingOptions {
         var options = EtcdOrderingOptions()
         func check<T: Comparable>(_ value: T?, _ bounds: ClosedRange<T>, _ name: String) throws -> T? {
             guard let value else { return nil }
