@@ -83,7 +83,9 @@ struct EtcdPKI {
     }
 
     static func write(_ text: String, to path: String, mode: Int) throws {
-        guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: mode])
+        guard
+            FileManager.default.createFile(
+                atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: mode])
         else { throw DevnetError("cannot write \(path)") }
     }
 }

@@ -39,7 +39,10 @@ extension NodeCommand {
         var etcdMembers = 3
 
         @Flag(
-            help: "Run the etcd members without TLS and access control (by default each validator gets a client certificate and its own etcd user)."
+            help: """
+                Run the etcd members without TLS and access control (by default each validator gets a client \
+                certificate and its own etcd user).
+                """
         )
         var etcdPlain = false
 

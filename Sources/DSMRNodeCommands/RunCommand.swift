@@ -49,12 +49,15 @@ extension NodeCommand {
         @Option(help: "How blocks are ordered: driver (driven over the control socket) or etcd.")
         var ordering: String?
         @Option(
-            help: "The etcd members' client URLs, comma-separated (http://HOST:PORT or https://HOST:PORT), for --ordering etcd."
+            help: """
+                The etcd members' client URLs, comma-separated (http://HOST:PORT or https://HOST:PORT), \
+                for --ordering etcd.
+                """
         )
         var etcd: String?
         @Option(help: "PEM file of the certificate authorities the etcd members' TLS certificates chain to.")
         var etcdTrustRoots: String?
-        @Option(help: "PEM file of this node's etcd client certificate (no common name), for --client-cert-auth members.")
+        @Option(help: "PEM file of this node's etcd client certificate (no common name; members may require one).")
         var etcdCertificate: String?
         @Option(help: "PEM file of the etcd client certificate's private key.")
         var etcdKey: String?

@@ -81,7 +81,8 @@ struct EtcdSecurityTests {
             let key = Array("\(Self.prefix)/blocks/x".utf8)
             // No client certificate: the TLS handshake fails.
             let anonymous = try EtcdClient(
-                endpoints: cluster.endpoints, options: options, security: EtcdSecurity(trustRootsPath: files.trustRoots))
+                endpoints: cluster.endpoints, options: options, security: EtcdSecurity(trustRootsPath: files.trustRoots)
+            )
             defer { Task { await anonymous.shutdown() } }
             await #expect(throws: EtcdError.self) { _ = try await anonymous.put(key, [1]) }
             // A certificate but no user: etcd's access control refuses.
