@@ -175,6 +175,7 @@ let package = Package(
             name: "dsmr-byzantine",
             dependencies: [
                 "DSMRNodeCommands", "DSMRNodeRuntime", "DSMRNetwork", "DSMRNode", "DSMR", "DemoVM", "SystemC",
+                "DSMROrdering",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

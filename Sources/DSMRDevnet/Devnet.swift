@@ -45,7 +45,8 @@ package final class Devnet: Sendable {
     package var metricsAddresses: [String] { metrics.withLock { $0 } }
     let metrics: Mutex<[String]>
     let keys: [NodeID]
-    let rules: Rules
+    /// The chain's rules.
+    package let rules: Rules
     let generator: LoadGenerator
     let members: Mutex<[Member]>
     let chain = Mutex(Chain())
@@ -75,7 +76,8 @@ package final class Devnet: Sendable {
             ? try EtcdCluster(
                 directory: "\(layout.directory)/etcd", members: options.etcdMembers,
                 access: options.etcdSecured ? .init(prefix: prefix, validators: options.validators) : nil) : nil
-        metrics = Mutex(try layout.writeConfigurations(rules: options.rules, etcd: etcd))
+        metrics = Mutex(
+            try layout.writeConfigurations(rules: options.rules, etcd: etcd, etcdOrdering: options.etcdOrdering))
         rules = try options.rules.rules()
         let signers = try layout.validatorKeys()
         keys = signers.map(\.nodeID)
@@ -111,7 +113,8 @@ package final class Devnet: Sendable {
                     throw error
                 }
                 attempt += 1
-                let addresses = try layout.writeConfigurations(rules: options.rules, etcd: etcd)
+                let addresses = try layout.writeConfigurations(
+                    rules: options.rules, etcd: etcd, etcdOrdering: options.etcdOrdering)
                 metrics.withLock { $0 = addresses }
             }
         }

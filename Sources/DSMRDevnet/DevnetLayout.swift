@@ -123,7 +123,8 @@ package struct DevnetLayout: Sendable {
     /// returns the metrics addresses. With `etcd`, every validator orders
     /// through its members, with its own credentials when it is secured.
     package func writeConfigurations(
-        rules: RulesConfiguration = RulesConfiguration(), etcd: EtcdCluster? = nil
+        rules: RulesConfiguration = RulesConfiguration(), etcd: EtcdCluster? = nil,
+        etcdOrdering: EtcdOrderingConfiguration? = nil
     ) throws -> [String] {
         let keys = try validatorKeys()
         let hosts = keys.indices.map(Self.host(of:))
@@ -145,6 +146,7 @@ package struct DevnetLayout: Sendable {
                 configuration.ordering = "etcd"
                 configuration.etcd = etcd.endpoints
                 configuration.etcdSecurity = etcd.validatorSecurity(index)
+                configuration.etcdOrdering = etcdOrdering
             }
             try configuration.write(to: configurationPath(index))
             metrics.append("\(hosts[index]):\(metricsPorts[index])")

@@ -41,6 +41,9 @@ package struct DevnetOptions: Sendable {
     /// Whether the etcd cluster is secured (TLS with client certificates,
     /// a user and role per validator); off only to compare.
     package var etcdSecured = true
+    /// How the validators propose, rotate and take over through etcd;
+    /// absent fields take the defaults.
+    package var etcdOrdering: EtcdOrderingConfiguration?
 
     /// Options for a devnet in `directory` whose validators run `executable`
     /// with `provider`'s state machine.
