@@ -87,7 +87,10 @@ public final class EtcdClient: Sendable {
                 }
                 let message = String(decoding: data.prefix(300), as: UTF8.self)
                 lastFailure = "\(endpoint) answered \(response.status.code): \(message)"
-                if response.status.code < 500 { throw EtcdError(.status, "\(path): \(lastFailure)") }
+                if response.status.code < 500 {
+                    let compacted = message.contains("required revision has been compacted")
+                    throw EtcdError(compacted ? .compacted : .status, "\(path): \(lastFailure)")
+                }
             } catch let error as EtcdError {
                 throw error
             } catch is CancellationError {
