@@ -178,6 +178,10 @@ struct EtcdPruningTests {
             }
             let after = try await heights(client)
             #expect((after.keys.min() ?? 0) > lowest, "no round pruned after the restart")
+            print(
+                "pruned log: heights \(lowest)...\(tip) kept at the stop (validator 2 stopped at \(stoppedAt)), "
+                    + "the oldest kept attempt's revision \(oldest) still readable, revision 2 compacted; after the restart heights "
+                    + "\(after.keys.min() ?? 0)...\(after.keys.max() ?? 0) kept, common height \(common)")
         }
     }
 
