@@ -151,7 +151,10 @@ public final class EtcdClient: Sendable {
                     forget(token)
                     continue
                 }
-                if response.status.code < 500 { throw EtcdError(.status, "\(path): \(lastFailure)") }
+                if response.status.code < 500 {
+                    let compacted = message.contains("required revision has been compacted")
+                    throw EtcdError(compacted ? .compacted : .status, "\(path): \(lastFailure)")
+                }
             } catch let error as EtcdError {
                 throw error
             } catch is CancellationError {

@@ -107,12 +107,17 @@ public struct EtcdOrderingConfiguration: Codable, Sendable, Hashable {
     public var takeoverAfter: Int64?
     /// The largest block proposed, in encoded bytes (1 KiB to 1.5 MiB, etcd's request limit).
     public var maxBlockBytes: Int?
+    /// Heights kept in etcd below the tip (at least 10; the node raises it
+    /// to the heights of its block retention).
+    public var retainHeights: UInt64?
+    /// The leader prunes and compacts every this many heights (0: never).
+    public var pruneEvery: UInt64?
 
     /// No setting.
     public init() {}
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case leaseSeconds, rotateBlocks, rotateAfter, takeoverAfter, maxBlockBytes
+        case leaseSeconds, rotateBlocks, rotateAfter, takeoverAfter, maxBlockBytes, retainHeights, pruneEvery
     }
 
     public init(from decoder: any Decoder) throws {
@@ -123,6 +128,8 @@ public struct EtcdOrderingConfiguration: Codable, Sendable, Hashable {
         rotateAfter = try container.decodeIfPresent(Int64.self, forKey: .rotateAfter)
         takeoverAfter = try container.decodeIfPresent(Int64.self, forKey: .takeoverAfter)
         maxBlockBytes = try container.decodeIfPresent(Int.self, forKey: .maxBlockBytes)
+        retainHeights = try container.decodeIfPresent(UInt64.self, forKey: .retainHeights)
+        pruneEvery = try container.decodeIfPresent(UInt64.self, forKey: .pruneEvery)
     }
 
     /// The options, each checked against its bounds.
@@ -149,6 +156,8 @@ public struct EtcdOrderingConfiguration: Codable, Sendable, Hashable {
         if let value = try check(maxBlockBytes, 1_024...(3 << 19), "maxBlockBytes") {
             options.maxBlockBytes = value
         }
+        if let value = try check(retainHeights, 10...(1 << 40), "retainHeights") { options.retainHeights = value }
+        if let value = try check(pruneEvery, 0...(1 << 40), "pruneEvery") { options.pruneEvery = value }
         return options
     }
 }

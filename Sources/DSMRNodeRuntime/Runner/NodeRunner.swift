@@ -101,10 +101,19 @@ public final class NodeRunner: Sendable {
             throw ConfigurationError("cannot read the genesis file \(configuration.genesis): \(error)")
         }
         chunkInterval = validated.chunkInterval
+        var storeConfiguration = StoreConfiguration(
+            path: configuration.store, networkID: domain.networkID, chainID: domain.chainID, nodeID: signer.nodeID,
+            rules: rules)
+        storeConfiguration.signer = signer
+        if let retention = configuration.acceptedRetention { storeConfiguration.acceptedRetention = retention }
         if let etcd = validated.etcd {
+            var options = etcd.options
+            // The log keeps at least the heights the node keeps blocks for, at one block per slot.
+            let kept = storeConfiguration.blockRetention ?? storeConfiguration.acceptedRetention
+            options.retainHeights = max(options.retainHeights, UInt64(max(0, kept / max(1, rules.slotDuration))))
             do {
                 ordering = try EtcdOrdering(
-                    endpoints: etcd.endpoints, prefix: EtcdOrdering.prefix(for: domain), options: etcd.options,
+                    endpoints: etcd.endpoints, prefix: EtcdOrdering.prefix(for: domain), options: options,
                     security: etcd.security, logger: logger)
             } catch let error as EtcdError {
                 throw ConfigurationError("etcd: \(error.message)")
@@ -112,12 +121,6 @@ public final class NodeRunner: Sendable {
         } else {
             ordering = nil
         }
-
-        var storeConfiguration = StoreConfiguration(
-            path: configuration.store, networkID: domain.networkID, chainID: domain.chainID, nodeID: signer.nodeID,
-            rules: rules)
-        storeConfiguration.signer = signer
-        if let retention = configuration.acceptedRetention { storeConfiguration.acceptedRetention = retention }
         try FileManager.default.createDirectory(atPath: configuration.store, withIntermediateDirectories: true)
         let store = try ChunkStore(storeConfiguration)
         do {
