@@ -27,9 +27,10 @@ struct EtcdByzantineTests {
 
     /// Checks what every attack must leave: every transfer routed to an
     /// honest validator executed, and the honest roots agree.
-    func expectHonestAgree(_ summary: DevnetSummary, _ behaviour: String) {
+    /// (`killed` validators lose what their mempools held: their transfers are not counted.)
+    func expectHonestAgree(_ summary: DevnetSummary, _ behaviour: String, killed: Set<Int> = []) {
         let honest = summary.nodes.filter { $0.index != 3 }
-        for node in honest {
+        for node in honest where !killed.contains(node.index) {
             #expect(
                 node.routed.submitted > 0 && node.routed.executed == node.routed.submitted && node.routed.lost == 0,
                 "\(behaviour): every transfer routed to honest node\(node.index) executed: \(node.routed)")
@@ -111,6 +112,54 @@ struct EtcdByzantineTests {
                 "the chain moved on under its leadership: from \(heightWhenLed ?? 0) to \(honestTop); node0: \(logTail(devnet.layout, 0, lines: 30))"
             )
             expectHonestAgree(summary, "etcd-squat")
+        }
+    }
+
+    /// The attacker writes over the attempts below its tip with other
+    /// blocks that verify and deletes older ones, all along; an honest
+    /// validator killed mid-run reads those heights from the log when it
+    /// restarts, and takes the same blocks as the others.
+    @Test func attemptsRewrittenOrDeletedWithAValidatorsCredentialsDoNotSplitTheValidators() async throws {
+        let scratch = try scratchDirectory("etcd-byz-rewrite")
+        defer { if ProcessInfo.processInfo.environment["DSMR_KEEP_DEVNET"] == nil { scratch.remove() } }
+        try await withDevnet(try options(scratch.path, behaviour: "etcd-rewrite", load: .seconds(12))) { devnet in
+            let restarted = Task {
+                try await waitUntil(
+                    "the chain reaches height 8", timeout: .seconds(60), pollingEvery: .milliseconds(50)
+                ) {
+                    await topHeight(devnet, 0..<4) >= 8
+                }
+                await devnet.kill(1)
+                let killedAt = await topHeight(devnet, [0, 2])
+                try await waitUntil("the others pass the killed validator by 10", timeout: .seconds(60)) {
+                    await topHeight(devnet, [0, 2]) >= killedAt + 10
+                }
+                try await devnet.startNode(1)
+                return killedAt
+            }
+            let summary = try await devnet.runLoad { _ in }
+            let killedAt = try await restarted.value
+            let rewrites = logTail(devnet.layout, 3, lines: 400).split(separator: "\n").last {
+                $0.contains("dsmr-byzantine: wrote over")
+            }
+            #expect(rewrites != nil, "the attacker reported no rewrite")
+            // The restarted validator read the rewritten and deleted heights from the log.
+            let heights = summary.commonHeight
+            #expect(heights > killedAt + 10, "the restarted validator caught up past the heights rewritten meanwhile")
+            var different: [UInt64] = []
+            for height in 1...heights {
+                var ids: Set<BlockID> = []
+                for index in 0..<4 {
+                    if case .block(let block)? = await ask(devnet.layout.controlSocket(index), .block(height: height)) {
+                        ids.insert(block.id)
+                    }
+                }
+                if ids.count != 1 { different.append(height) }
+            }
+            #expect(different.isEmpty, "heights where the validators hold different blocks: \(different)")
+            let roots = Set(summary.nodes.map(\.stateRoot))
+            #expect(roots.count == 1 && roots.first! != nil, "every root agrees: \(summary.nodes)")
+            expectHonestAgree(summary, "etcd-rewrite", killed: [1])
         }
     }
 }

@@ -33,6 +33,9 @@ enum ByzantineBehaviour: String, CaseIterable, Sendable {
     /// With its own etcd credentials, wins the election and holds the
     /// leadership without ever proposing or resigning.
     case etcdSquat = "etcd-squat"
+    /// With its own etcd credentials, writes over the attempts below its
+    /// node's tip with other blocks that verify, and deletes older ones.
+    case etcdRewrite = "etcd-rewrite"
 
     /// The changes this behaviour makes to a real validator.
     var customization: NodeCustomization {
@@ -55,6 +58,8 @@ enum ByzantineBehaviour: String, CaseIterable, Sendable {
             customization.whileRunning = { runner in await EtcdAttack(runner, .invalid).run() }
         case .etcdSquat:
             customization.whileRunning = { runner in await EtcdAttack(runner, .squat).run() }
+        case .etcdRewrite:
+            customization.whileRunning = { runner in await EtcdAttack(runner, .rewrite).run() }
         }
         return customization
     }

@@ -14,6 +14,8 @@ struct EtcdAttack: Sendable {
         case invalid
         /// ``ByzantineBehaviour/etcdSquat``.
         case squat
+        /// ``ByzantineBehaviour/etcdRewrite``.
+        case rewrite
     }
 
     let runner: NodeRunner
@@ -36,6 +38,7 @@ struct EtcdAttack: Sendable {
         switch kind {
         case .invalid: await publishInvalidAttempts(client, prefix)
         case .squat: await holdTheLeadership(client, prefix, value: Array(runner.nodeID.hex.utf8))
+        case .rewrite: await rewriteHistory(client, prefix)
         }
         await client.shutdown()
     }
@@ -109,6 +112,47 @@ struct EtcdAttack: Sendable {
                 if Task.isCancelled { return }
                 report("holding the leadership failed (\(error)); campaigning again")
                 try? await Task.sleep(for: .milliseconds(200))
+            }
+        }
+    }
+
+    /// Each time its node accepts a block at height h, writes over every
+    /// attempt at h − 1 with another block that verifies there (on the same
+    /// parent, a millisecond later, no certificate), and deletes every
+    /// attempt at h − 2: a validator that reads those heights late must
+    /// still take the blocks everyone took.
+    func rewriteHistory(_ client: EtcdClient, _ prefix: String) async {
+        var attacked: UInt64 = 0
+        var rewritten = 0
+        var deleted = 0
+        while !Task.isCancelled, !runner.isStopping {
+            let tip = runner.lastAccepted
+            guard tip.height > attacked, tip.height >= 3 else {
+                try? await Task.sleep(for: .milliseconds(5))
+                continue
+            }
+            attacked = tip.height
+            func heightPrefix(_ height: UInt64) -> [UInt8] {
+                Array("\(prefix)/blocks/\(String(format: "%020llu", height))/".utf8)
+            }
+            if let below = try? runner.acceptedBlock(at: tip.height - 1),
+                let parent = try? runner.acceptedBlock(at: tip.height - 2),
+                let attempts = try? await client.range(from: heightPrefix(below.height))
+            {
+                let other = Block(
+                    parent: parent.id, height: below.height,
+                    timestamp: below.timestamp == parent.timestamp + 1 ? parent.timestamp + 2 : parent.timestamp + 1,
+                    certificates: [])
+                for attempt in attempts.keyValues where (try? await client.put(attempt.key, other.encoded())) != nil {
+                    rewritten += 1
+                }
+            }
+            let gone = heightPrefix(tip.height - 2)
+            if (try? await client.deleteRange(from: gone, to: EtcdClient.prefixEnd(gone)))?.deleted == true {
+                deleted += 1
+            }
+            if tip.height % 20 == 0 {
+                report("wrote over \(rewritten) attempts and deleted \(deleted) heights through height \(tip.height)")
             }
         }
     }
