@@ -4,8 +4,9 @@ import Synchronization
 import SystemC
 
 /// A local etcd cluster for a devnet or a test: `members` `etcd` processes
-/// on free loopback ports, `--pre-vote` on, each with its data under
-/// `directory` (emptied first) and its output in `directory/member<i>.log`.
+/// on free loopback ports (or each on a host of its own, on ports 2379 and
+/// 2380), `--pre-vote` on, each with its data under `directory` (emptied
+/// first) and its output in `directory/member<i>.log`.
 package final class EtcdCluster: Sendable {
     /// The members' client URLs.
     package let endpoints: [String]
@@ -13,12 +14,15 @@ package final class EtcdCluster: Sendable {
     package let directory: String
     let peerURLs: [String]
     let executable: String
+    let hosts: [HostPlacement]?
     let processes = Mutex<[Int: ChildProcess]>([:])
 
     /// Picks the members' ports and finds `etcd` on `PATH`; starts nothing.
+    /// With `hosts` (one a member), member i listens on `hosts[i]`'s address
+    /// and is started through its command prefix.
     ///
     /// - Throws: ``DevnetError`` when `etcd` is not on `PATH` (Debian: `apt-get install etcd-server`).
-    package init(directory: String, members: Int = 3) throws {
+    package init(directory: String, members: Int = 3, hosts: [HostPlacement]? = nil) throws {
         guard let executable = Self.find("etcd") else {
             throw DevnetError(
                 "etcd is not on PATH: ordering through etcd needs etcd 3.4 or later (Debian: apt-get install etcd-server)"
@@ -26,9 +30,19 @@ package final class EtcdCluster: Sendable {
         }
         self.executable = executable
         self.directory = URL(fileURLWithPath: directory).standardizedFileURL.path
-        let hosts = Array(repeating: "127.0.0.1", count: members)
-        let clientPorts = try FreePorts.take(on: hosts)
-        let peerPorts = try FreePorts.take(on: hosts)
+        self.hosts = hosts
+        if let hosts {
+            guard hosts.count == members else {
+                throw DevnetError("\(hosts.count) hosts given for \(members) etcd members")
+            }
+            // Each member alone on its host: etcd's own ports are free.
+            endpoints = hosts.map { "http://\($0.address):2379" }
+            peerURLs = hosts.map { "http://\($0.address):2380" }
+            return
+        }
+        let loopback = Array(repeating: "127.0.0.1", count: members)
+        let clientPorts = try FreePorts.take(on: loopback)
+        let peerPorts = try FreePorts.take(on: loopback)
         endpoints = clientPorts.map { "http://127.0.0.1:\($0)" }
         peerURLs = peerPorts.map { "http://127.0.0.1:\($0)" }
     }
@@ -76,8 +90,9 @@ package final class EtcdCluster: Sendable {
             "--initial-cluster-state", "new", "--pre-vote",
             "--heartbeat-interval", "50", "--election-timeout", "500", "--snapshot-count", "10000",
         ]
+        let command = (hosts?[index] ?? HostPlacement(address: "")).command(executable, arguments)
         let process = try ChildProcess(
-            executable: executable, arguments: arguments, logPath: "\(directory)/\(name).log")
+            executable: command.executable, arguments: command.arguments, logPath: "\(directory)/\(name).log")
         processes.withLock { $0[index] = process }
     }
 
