@@ -223,9 +223,10 @@ package final class HostTestbed: Sendable {
         try inHost(host, tools.tc, ["qdisc", "del", "dev", "eth0", "root"])
     }
 
-    /// The queueing disciplines on `host`'s interface (`tc qdisc show dev eth0` there).
-    package func queueingDisciplines(_ host: Int) throws -> String {
-        try inHost(host, tools.tc, ["qdisc", "show", "dev", "eth0"])
+    /// The queueing disciplines on `host`'s interface (`tc qdisc show dev
+    /// eth0` there; with `statistics`, `tc -s`: bytes sent, drops, overlimits).
+    package func queueingDisciplines(_ host: Int, statistics: Bool = false) throws -> String {
+        try inHost(host, tools.tc, (statistics ? ["-s"] : []) + ["qdisc", "show", "dev", "eth0"])
     }
 
     // MARK: Commands

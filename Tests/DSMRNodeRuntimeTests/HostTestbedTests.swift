@@ -136,22 +136,33 @@ struct HostTestbedTests {
         }
     }
 
-    /// A token bucket on one validator's link (both ways) at 2 Mbit/s: the
-    /// chain still executes a load and agrees.
+    /// A token bucket on one validator's link (both ways) at 300 kbit/s,
+    /// tight enough that it holds packets back (its overlimits count
+    /// grows): the chain still executes a load and agrees.
     @Test func aValidatorOnARateLimitedLinkAgrees() async throws {
-        let summary = try await withHostDevnet("hosts-tbf", load: nil) { devnet, testbed in
+        let (summary, statistics) = try await withHostDevnet("hosts-tbf", load: nil) { devnet, testbed in
             let host = Self.host(of: 0)
-            try testbed.limitRate(host, rate: "2mbit")
+            try testbed.limitRate(host, rate: "300kbit")
             let qdisc = try testbed.queueingDisciplines(host)
-            #expect(qdisc.contains("tbf") && qdisc.contains("2Mbit"), "\(qdisc)")
+            #expect(qdisc.contains("tbf") && qdisc.contains("300Kbit"), "\(qdisc)")
             let summary = try await devnet.runLoad(rate: 200, duration: .seconds(5)) { _ in }
+            let statistics = try testbed.queueingDisciplines(host, statistics: true)
             try testbed.removeRateLimit(host)
-            return summary
+            return (summary, statistics)
         }
         print(
-            "hosts: validator 0 at 2 Mbit/s: \(summary.executed) executed (\(Int(summary.executedPerSecond)) tx/s), "
-                + "p50 \(summary.p50Milliseconds ?? 0) ms, p99 \(summary.p99Milliseconds ?? 0) ms")
+            "hosts: validator 0 at 300 kbit/s: \(summary.executed) executed (\(Int(summary.executedPerSecond)) tx/s), "
+                + "p50 \(summary.p50Milliseconds ?? 0) ms, p99 \(summary.p99Milliseconds ?? 0) ms; "
+                + statistics.split(separator: "\n").joined(separator: " "))
+        #expect(Self.overlimits(statistics) > 0, "the bucket held nothing back: \(statistics)")
         #expect(summary.rootsAgree, "\(summary)")
         #expect(summary.executed == summary.submitted && summary.pending == 0, "\(summary)")
+    }
+
+    /// The `overlimits` count in `tc -s qdisc show` output (packets the bucket held back), 0 when absent.
+    static func overlimits(_ statistics: String) -> Int {
+        let words = statistics.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "," || $0 == ")" })
+        guard let index = words.firstIndex(of: "overlimits"), index + 1 < words.endIndex else { return 0 }
+        return Int(words[index + 1]) ?? 0
     }
 }
