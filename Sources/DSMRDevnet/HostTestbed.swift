@@ -179,18 +179,32 @@ package final class HostTestbed: Sendable {
     /// loopback still works): it is cut off from every other host and from
     /// this process's network.
     package func cutOff(_ host: Int) throws {
-        try drop(on: host, input: "iifname \"eth0\" drop", output: "oifname \"eth0\" drop")
+        try drop(on: host, input: "iifname \"eth0\" counter drop", output: "oifname \"eth0\" counter drop")
     }
 
     /// Drops every packet between `host` and `peer` (both ways; the rules sit on `host`).
     package func cut(_ host: Int, from peer: Int) throws {
         let address = hosts[peer].address
-        try drop(on: host, input: "ip saddr \(address) drop", output: "ip daddr \(address) drop")
+        try drop(on: host, input: "ip saddr \(address) counter drop", output: "ip daddr \(address) counter drop")
     }
 
     /// Removes every drop rule on `host` (``cutOff(_:)``, ``cut(_:from:)``).
     package func heal(_ host: Int) throws {
         try nft(host, "delete table inet \(Self.faultTable)")
+    }
+
+    /// The packets `host`'s drop rules have dropped since they went in (0 without rules).
+    package func droppedPackets(_ host: Int) throws -> Int {
+        let rules: String
+        do {
+            rules = try inHost(host, tools.nft, ["list", "table", "inet", Self.faultTable])
+        } catch let error as HostTestbedError where error.standardError?.contains("No such file") == true {
+            return 0
+        }
+        let words = rules.split(whereSeparator: \.isWhitespace)
+        return words.indices.dropLast().reduce(0) { total, index in
+            words[index] == "packets" ? total + (Int(words[index + 1]) ?? 0) : total
+        }
     }
 
     func drop(on host: Int, input: String, output: String) throws {
@@ -208,6 +222,7 @@ package final class HostTestbed: Sendable {
     /// (`tc qdisc replace ... tbf`) on both ends of its veth pair.
     ///
     /// - Parameters:
+    ///   - host: the host's index.
     ///   - rate: a `tc` rate (`"1mbit"`, `"500kbit"`).
     ///   - burst: the bucket's size (`tc`'s `burst`).
     ///   - latency: how long a packet may wait for tokens before it is dropped.
