@@ -93,6 +93,7 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
         // One validator as a process: configuration, control socket, metrics, ordering.
@@ -116,6 +117,8 @@ let package = Package(
                 "DSMRNodeRuntime", "DSMROrdering", "DSMR", "DSMRNode", "SystemC",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
             ]
         ),
 
@@ -172,6 +175,7 @@ let package = Package(
             name: "dsmr-byzantine",
             dependencies: [
                 "DSMRNodeCommands", "DSMRNodeRuntime", "DSMRNetwork", "DSMRNode", "DSMR", "DemoVM", "SystemC",
+                "DSMROrdering",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

@@ -47,7 +47,8 @@ package final class Devnet: Sendable {
     package var metricsAddresses: [String] { metrics.withLock { $0 } }
     let metrics: Mutex<[String]>
     let keys: [NodeID]
-    let rules: Rules
+    /// The chain's rules.
+    package let rules: Rules
     let generator: LoadGenerator
     let members: Mutex<[Member]>
     let chain = Mutex(Chain())
@@ -68,20 +69,24 @@ package final class Devnet: Sendable {
                     + "(\(layout.controlSocket(options.validators - 1)) passes the 103 bytes a Unix socket path may have)"
             )
         }
+        guard let chainID = try? ChainID(hex: layout.identity.chainID) else {
+            throw ConfigurationError("devnet.json: chainID is not 32 bytes of hex")
+        }
+        let prefix = EtcdOrdering.prefix(for: SigningDomain(networkID: layout.identity.networkID, chainID: chainID))
         etcd =
             options.ordering == .etcd
             ? try EtcdCluster(
-                directory: "\(layout.directory)/etcd", members: options.etcdMembers, hosts: options.etcdHosts) : nil
+                directory: "\(layout.directory)/etcd", members: options.etcdMembers,
+                access: options.etcdSecured ? .init(prefix: prefix, validators: options.validators) : nil,
+                hosts: options.etcdHosts) : nil
         metrics = Mutex(
             try layout.writeConfigurations(
-                rules: options.rules, etcd: etcd?.endpoints, hosts: options.validatorHosts?.map(\.address)))
+                rules: options.rules, etcd: etcd, etcdOrdering: options.etcdOrdering,
+                hosts: options.validatorHosts?.map(\.address)))
         rules = try options.rules.rules()
         let signers = try layout.validatorKeys()
         keys = signers.map(\.nodeID)
         let set = try ValidatorSet(epoch: 0, validators: signers.map { Validator(publicKey: $0.publicKey, weight: 1) })
-        guard let chainID = try? ChainID(hex: layout.identity.chainID) else {
-            throw ConfigurationError("devnet.json: chainID is not 32 bytes of hex")
-        }
         let source = try options.provider.loadSource(
             seed: try layout.loadSeed(), parties: layout.identity.accounts,
             domain: SigningDomain(networkID: layout.identity.networkID, chainID: chainID),
@@ -114,7 +119,8 @@ package final class Devnet: Sendable {
                 }
                 attempt += 1
                 let addresses = try layout.writeConfigurations(
-                    rules: options.rules, etcd: etcd?.endpoints, hosts: options.validatorHosts?.map(\.address))
+                    rules: options.rules, etcd: etcd, etcdOrdering: options.etcdOrdering,
+                    hosts: options.validatorHosts?.map(\.address))
                 metrics.withLock { $0 = addresses }
             }
         }

@@ -126,12 +126,14 @@ package struct DevnetLayout: Sendable {
     /// Writes every validator's configuration with fresh free ports on its
     /// own loopback address (``host(of:)``) for peers and metrics, and
     /// returns the metrics addresses. With `etcd`, every validator orders
-    /// through the etcd members at those URLs. With `hosts` (one address a
-    /// validator, each on a host of its own), validators take those
-    /// addresses and fixed ports (``hostPeerPort``, ``hostMetricsPort``):
-    /// nothing else listens there, and this process cannot bind them to look.
+    /// through its members, with its own credentials when it is secured.
+    /// With `hosts` (one address a validator, each on a host of its own),
+    /// validators take those addresses and fixed ports (``hostPeerPort``,
+    /// ``hostMetricsPort``): nothing else listens there, and this process
+    /// cannot bind them to look.
     package func writeConfigurations(
-        rules: RulesConfiguration = RulesConfiguration(), etcd: [String]? = nil, hosts placed: [String]? = nil
+        rules: RulesConfiguration = RulesConfiguration(), etcd: EtcdCluster? = nil,
+        etcdOrdering: EtcdOrderingConfiguration? = nil, hosts placed: [String]? = nil
     ) throws -> [String] {
         let keys = try validatorKeys()
         if let placed, placed.count != keys.count {
@@ -154,7 +156,9 @@ package struct DevnetLayout: Sendable {
             configuration.acceptedRetention = 600_000
             if let etcd {
                 configuration.ordering = "etcd"
-                configuration.etcd = etcd
+                configuration.etcd = etcd.endpoints
+                configuration.etcdSecurity = etcd.validatorSecurity(index)
+                configuration.etcdOrdering = etcdOrdering
             }
             try configuration.write(to: configurationPath(index))
             metrics.append("\(hosts[index]):\(metricsPorts[index])")

@@ -38,6 +38,12 @@ package struct DevnetOptions: Sendable {
     package var ordering = DevnetOrdering.driver
     /// How many etcd members the devnet starts for ``DevnetOrdering/etcd``.
     package var etcdMembers = 3
+    /// Whether the etcd cluster is secured (TLS with client certificates,
+    /// a user and role per validator); off only to compare.
+    package var etcdSecured = true
+    /// How the validators propose, rotate and take over through etcd;
+    /// absent fields take the defaults.
+    package var etcdOrdering: EtcdOrderingConfiguration?
     /// Where each validator runs, by index (one placement per validator):
     /// on its own address, its command run through the placement's prefix
     /// (a ``HostTestbed`` host's `ip netns exec`). Nil runs every validator

@@ -41,6 +41,14 @@ extension NodeCommand {
         @Option(help: "How many etcd members to start with --ordering etcd.")
         var etcdMembers = 3
 
+        @Flag(
+            help: """
+                Run the etcd members without TLS and access control (by default each validator gets a client \
+                certificate and its own etcd user).
+                """
+        )
+        var etcdPlain = false
+
         @Flag(help: "Run every validator and etcd member on a host of its own (a network namespace; needs root).")
         var hosts = false
 
@@ -70,6 +78,7 @@ extension NodeCommand {
             options.transactionRate = txRate
             options.ordering = DevnetOrdering(rawValue: ordering) ?? .etcd
             options.etcdMembers = etcdMembers
+            options.etcdSecured = !etcdPlain
             var testbed: HostTestbed?
             defer { testbed?.tearDown() }
             let devnet: DSMRDevnet.Devnet

@@ -48,8 +48,23 @@ extension NodeCommand {
 
         @Option(help: "How blocks are ordered: driver (driven over the control socket) or etcd.")
         var ordering: String?
-        @Option(help: "The etcd members' client URLs, comma-separated (http://HOST:PORT,...), for --ordering etcd.")
+        @Option(
+            help: """
+                The etcd members' client URLs, comma-separated (http://HOST:PORT or https://HOST:PORT), \
+                for --ordering etcd.
+                """
+        )
         var etcd: String?
+        @Option(help: "PEM file of the certificate authorities the etcd members' TLS certificates chain to.")
+        var etcdTrustRoots: String?
+        @Option(help: "PEM file of this node's etcd client certificate (no common name; members may require one).")
+        var etcdCertificate: String?
+        @Option(help: "PEM file of the etcd client certificate's private key.")
+        var etcdKey: String?
+        @Option(help: "The etcd user this node acts as (with --etcd-password-file).")
+        var etcdUser: String?
+        @Option(help: "A file whose first line is the etcd user's password.")
+        var etcdPasswordFile: String?
 
         @Flag(help: "Stop when the process that started this one ends (the devnet starts its validators so).")
         var exitWithParent = false
@@ -75,6 +90,11 @@ extension NodeCommand {
             overrides.validators = validators
             overrides.ordering = ordering
             overrides.etcd = etcd.map { $0.split(separator: ",").map { String($0) } }
+            overrides.etcdTrustRoots = etcdTrustRoots
+            overrides.etcdCertificate = etcdCertificate
+            overrides.etcdKey = etcdKey
+            overrides.etcdUser = etcdUser
+            overrides.etcdPasswordFile = etcdPasswordFile
             let configuration: NodeConfiguration
             do {
                 configuration = try overrides.apply(to: try config.map { try NodeConfiguration.load(from: $0) })

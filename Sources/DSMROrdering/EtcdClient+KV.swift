@@ -4,16 +4,19 @@ extension EtcdClient {
     /// Reads the keys in `[key, end)` (every key starting with `key` when
     /// `end` is nil), in key order, at most `limit` (0: all), with a create
     /// revision of at least `minCreateRevision` when given; without their
-    /// values when `keysOnly`.
+    /// values when `keysOnly`; as they were at `revision` when not 0;
+    /// sorted by create revision instead when `sortedByCreation`.
     ///
     /// etcd counts the keys in the range before the revision filter: with
     /// `minCreateRevision`, ``EtcdRange/count`` includes older keys, while
     /// ``EtcdRange/keyValues`` and ``EtcdRange/more`` are filtered.
     ///
+    /// - Throws: ``EtcdError/Code/compacted`` when `revision` was compacted away.
+    ///
     /// The corresponding gateway call is `/v3/kv/range`.
     public func range(
         from key: [UInt8], to end: [UInt8]? = nil, limit: Int64 = 0, minCreateRevision: Int64 = 0,
-        keysOnly: Bool = false, countOnly: Bool = false
+        keysOnly: Bool = false, countOnly: Bool = false, revision: Int64 = 0, sortedByCreation: Bool = false
     ) async throws -> EtcdRange {
         var body: [String: Any] = [
             "key": EtcdWire.base64(key), "range_end": EtcdWire.base64(end ?? Self.prefixEnd(key)),
@@ -22,6 +25,11 @@ extension EtcdClient {
         if minCreateRevision > 0 { body["min_create_revision"] = String(minCreateRevision) }
         if keysOnly { body["keys_only"] = true }
         if countOnly { body["count_only"] = true }
+        if revision > 0 { body["revision"] = String(revision) }
+        if sortedByCreation {
+            body["sort_order"] = "ASCEND"
+            body["sort_target"] = "CREATE"
+        }
         let data = try await call("/v3/kv/range", body)
         return try EtcdWire.range(
             EtcdWire.decode(EtcdWire.RangeResponse.self, data, operation: "range"), operation: "range")
@@ -70,8 +78,40 @@ extension EtcdClient {
         )
     }
 
+    /// Deletes the keys in `[key, end)`, when `fence` is given only while
+    /// the leader key it names still exists with its create revision.
+    /// Returns whether it deleted (false: the fence failed), and the store's
+    /// revision after the transaction.
+    ///
+    /// The corresponding gateway call is `/v3/kv/txn`.
+    public func deleteRange(
+        from key: [UInt8], to end: [UInt8], fencedOn fence: EtcdLeaderKey? = nil
+    ) async throws -> (deleted: Bool, revision: Int64) {
+        var compare: [[String: Any]] = []
+        if let fence {
+            compare.append([
+                "key": EtcdWire.base64(fence.key), "target": "CREATE", "result": "EQUAL",
+                "create_revision": String(fence.revision),
+            ])
+        }
+        let body: [String: Any] = [
+            "compare": compare,
+            "success": [["request_delete_range": ["key": EtcdWire.base64(key), "range_end": EtcdWire.base64(end)]]],
+        ]
+        let data = try await call("/v3/kv/txn", body)
+        let response = try EtcdWire.decode(EtcdWire.TxnResponse.self, data, operation: "txn")
+        return (
+            response.succeeded ?? false, try EtcdWire.int64(response.header?.revision, "revision", operation: "txn")
+        )
+    }
+
     /// Compacts etcd's history up to `revision`: watches and reads from
-    /// older revisions are refused afterwards.
+    /// older revisions are refused afterwards (with
+    /// ``EtcdError/Code/compacted``), and the space of the values they
+    /// held is freed for reuse.
+    ///
+    /// - Throws: ``EtcdError/Code/compacted`` when the history was already
+    ///   compacted through `revision`.
     ///
     /// The corresponding gateway call is `/v3/kv/compaction`.
     public func compact(revision: Int64) async throws {

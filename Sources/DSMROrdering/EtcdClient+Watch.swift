@@ -33,14 +33,17 @@ extension EtcdClient {
         let index = preferred.withLock { $0 }
         let endpoint = endpoints[index]
         let response: HTTPClientResponse
+        let token = try await currentToken()
         do {
             response = try await http.execute(
-                request(endpoint + "/v3/watch", payload), timeout: .nanoseconds(Int64(nanoseconds(duration))))
+                request(endpoint + "/v3/watch", payload, token: token),
+                timeout: .nanoseconds(Int64(nanoseconds(duration))))
         } catch {
             preferred.withLock { $0 = (index + 1) % endpoints.count }
             throw EtcdError(.unreachable, "watch: \(endpoint): \(error)")
         }
         guard response.status.code == 200 else {
+            if response.status.code == 401, let token { forget(token) }
             preferred.withLock { $0 = (index + 1) % endpoints.count }
             throw EtcdError(.status, "watch: \(endpoint) answered \(response.status.code)")
         }
@@ -51,7 +54,7 @@ extension EtcdClient {
                 while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
                     let line = pending[pending.startIndex..<newline]
                     pending = Data(pending[(newline + 1)...])
-                    try await deliver(Data(line), handle)
+                    try await deliver(Data(line), token: token, handle)
                 }
                 guard pending.count <= Self.maxWatchLine else {
                     throw EtcdError(.malformed, "watch: a line passes \(Self.maxWatchLine) bytes")
@@ -68,10 +71,12 @@ extension EtcdClient {
             // The deadline ends the stream too; anything else ends this watch, and the caller watches again.
             return
         }
-        if !pending.isEmpty { try await deliver(pending, handle) }
+        if !pending.isEmpty { try await deliver(pending, token: token, handle) }
     }
 
-    private func deliver(_ line: Data, _ handle: ([EtcdEvent], Int64) async throws -> Void) async throws {
+    private func deliver(
+        _ line: Data, token: String?, _ handle: ([EtcdEvent], Int64) async throws -> Void
+    ) async throws {
         guard line.contains(where: { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\r") }) else { return }
         let response = try EtcdWire.decode(EtcdWire.WatchResponse.self, line, operation: "watch")
         if let error = response.error {
@@ -79,6 +84,7 @@ extension EtcdClient {
         }
         guard let result = response.result else { throw EtcdError(.malformed, "watch: a line without a result") }
         if result.canceled == true {
+            if let token, result.cancelReason?.contains("Unauthenticated") == true { forget(token) }
             let compacted = try EtcdWire.int64(result.compactRevision, "compact_revision", operation: "watch")
             var error = EtcdError(
                 .watchCanceled,

@@ -14,6 +14,8 @@ public struct EtcdError: Error, CustomStringConvertible, Sendable {
         public static let malformed = Code("malformed")
         /// A watch was canceled by etcd (compaction or another reason).
         public static let watchCanceled = Code("watchCanceled")
+        /// A read or compaction asked for a revision etcd compacted away.
+        public static let compacted = Code("compacted")
         /// A bad argument given to the client (an endpoint, a key).
         public static let badArgument = Code("badArgument")
     }

@@ -106,6 +106,10 @@ enum EtcdWire {
         var error: Failure?
     }
 
+    struct AuthenticateResponse: Decodable {
+        var token: String?
+    }
+
     /// An error etcd puts in a body (`{"error": ..., "message": ..., "code": N}`).
     struct Failure: Decodable {
         var message: String?

@@ -121,4 +121,48 @@ struct EtcdClientTests {
             #expect(delivered.withLock { $0 } == revisions)
         }
     }
+
+    /// Keys overwritten or deleted after they were created (as a
+    /// credential holder may): a tail started from 0 afterwards delivers
+    /// every key once with its first value, in create order, exactly as a
+    /// tail that watched them live did.
+    @Test func aTailDeliversEachKeysFirstValueDespiteOverwritesAndDeletions() async throws {
+        try await withMember { client, _ in
+            let prefix = Array("log/".utf8)
+            let live = Mutex<[EtcdKeyValue]>([])
+            let watching = Task {
+                try await client.tail(prefix: prefix, after: 0) { entries, _ in live.withLock { $0 += entries } }
+            }
+            func key(_ name: String) -> [UInt8] { Array("log/\(name)".utf8) }
+            try await client.put(key("first"), [0])
+            #expect(await eventually(within: .seconds(10)) { live.withLock { $0.count } == 1 })
+            for name in ["z", "a", "m", "q"] { try await client.put(key(name), Array("\(name)1".utf8)) }
+            try await client.put(key("a"), Array("a2".utf8))
+            _ = try await client.deleteRange(from: key("m"), to: key("m") + [0])
+            try await client.put(key("q"), Array("q2".utf8))
+            _ = try await client.deleteRange(from: key("q"), to: key("q") + [0])
+            let last = try await client.put(key("b"), Array("b1".utf8))
+            #expect(await eventually(within: .seconds(10)) { live.withLock { $0.count } >= 6 })
+            watching.cancel()
+            _ = await watching.result
+            // A tail started afterwards replays the history (no key is read as it is now).
+            let late = Mutex<[EtcdKeyValue]>([])
+            let compactions = Mutex(0)
+            _ = await Task {
+                try await client.tail(prefix: prefix, after: 0, compacted: { _ in compactions.withLock { $0 += 1 } }) {
+                    entries, through in
+                    late.withLock { $0 += entries }
+                    if through >= last { throw CancellationError() }
+                }
+            }.result
+            #expect(compactions.withLock { $0 } == 0)
+            let expected = ["first", "z", "a", "m", "q", "b"].map(key)
+            let values = [[UInt8(0)]] + ["z1", "a1", "m1", "q1", "b1"].map { Array($0.utf8) }
+            #expect(live.withLock { $0 }.map(\.key) == expected)
+            #expect(live.withLock { $0 }.map(\.value) == values)
+            #expect(late.withLock { $0 } == live.withLock { $0 })
+            let revisions = late.withLock { $0 }.map(\.createRevision)
+            #expect(revisions == revisions.sorted())
+        }
+    }
 }

@@ -40,7 +40,7 @@ struct EtcdOrderingTests {
         let scratch = try scratchDirectory("etcd-kill")
         defer { scratch.remove() }
         try await withDevnet(try etcdOptions(scratch.path, load: nil)) { devnet in
-            let client = try EtcdClient(endpoints: devnet.etcd!.endpoints)
+            let client = try devnet.etcd!.client()
             defer { Task { await client.shutdown() } }
             let all = 0..<4
             try await waitUntil("the chain reaches height 5", timeout: .seconds(30), pollingEvery: .milliseconds(50)) {
@@ -88,7 +88,7 @@ struct EtcdOrderingTests {
         let scratch = try scratchDirectory("etcd-invalid")
         defer { scratch.remove() }
         try await withDevnet(try etcdOptions(scratch.path, load: nil)) { devnet in
-            let client = try EtcdClient(endpoints: devnet.etcd!.endpoints)
+            let client = try devnet.etcd!.client()
             defer { Task { await client.shutdown() } }
             let all = 0..<4
             let prefix = try etcdPrefix(devnet)

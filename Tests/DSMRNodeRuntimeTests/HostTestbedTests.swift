@@ -69,7 +69,10 @@ struct HostTestbedTests {
                     contentsOfFile: devnet.layout.configurationPath(index), encoding: .utf8)
                 #expect(configuration.contains("\"\(host.address):"), "validator \(index) listens on \(host.address)")
             }
-            #expect(devnet.etcd?.endpoints == (0..<Self.etcdMembers).map { "http://\(testbed.hosts[$0].address):2379" })
+            // Secured by default (https, a client certificate and user per validator), plain with etcdSecured off.
+            #expect(
+                devnet.etcd?.endpoints.map { URL(string: $0)?.host }
+                    == (0..<Self.etcdMembers).map { testbed.hosts[$0].address })
             return try await devnet.runLoad { _ in }
         }
         print(

@@ -11,7 +11,7 @@ enum EtcdFailover {
     /// next) and polls the others' accepted heights every 10 ms, for at most a minute.
     static func measure(_ devnet: Devnet) async throws -> Duration {
         guard let cluster = devnet.etcd else { throw BenchError("devnet-etcd: the devnet runs no etcd cluster") }
-        let client = try EtcdClient(endpoints: cluster.endpoints)
+        let client = try cluster.client()
         defer { Task { await client.shutdown() } }
         let identity = devnet.layout.identity
         let prefix = EtcdOrdering.prefix(

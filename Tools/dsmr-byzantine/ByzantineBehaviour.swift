@@ -26,6 +26,13 @@ enum ByzantineBehaviour: String, CaseIterable, Sendable {
     /// reaches a peer, as if its links were down: run as every validator, every producer's first slots fail
     /// to certify, and the chain must go on afterwards.
     case isolatedStart = "isolated-start"
+    /// With its own etcd credentials, publishes attempts that must not
+    /// verify at each next height as soon as its node accepts a block,
+    /// racing the leader (``EtcdAttack/publishInvalidAttempts(_:_:)``).
+    case etcdInvalid = "etcd-invalid"
+    /// With its own etcd credentials, wins the election and holds the
+    /// leadership without ever proposing or resigning.
+    case etcdSquat = "etcd-squat"
 
     /// The changes this behaviour makes to a real validator.
     var customization: NodeCustomization {
@@ -44,6 +51,10 @@ enum ByzantineBehaviour: String, CaseIterable, Sendable {
             customization.whileRunning = { runner in await Flood(runner).run() }
         case .equivocate:
             customization.whileRunning = { runner in await Equivocation(runner).run() }
+        case .etcdInvalid:
+            customization.whileRunning = { runner in await EtcdAttack(runner, .invalid).run() }
+        case .etcdSquat:
+            customization.whileRunning = { runner in await EtcdAttack(runner, .squat).run() }
         }
         return customization
     }

@@ -30,6 +30,16 @@ extension NodeConfiguration {
         package var ordering: String?
         /// The etcd members' URLs.
         package var etcd: [String]?
+        /// The etcd members' certificate authorities (PEM file).
+        package var etcdTrustRoots: String?
+        /// The node's etcd client certificate (PEM file).
+        package var etcdCertificate: String?
+        /// Its private key (PEM file).
+        package var etcdKey: String?
+        /// The etcd user the node acts as.
+        package var etcdUser: String?
+        /// The file holding that user's password.
+        package var etcdPasswordFile: String?
 
         /// No override.
         package init() {}
@@ -79,6 +89,16 @@ extension NodeConfiguration {
             if !members.isEmpty { configuration.validators = members }
             if let ordering { configuration.ordering = ordering }
             if let etcd { configuration.etcd = etcd }
+            let security = [etcdTrustRoots, etcdCertificate, etcdKey, etcdUser, etcdPasswordFile]
+            if security.contains(where: { $0 != nil }) {
+                var merged = configuration.etcdSecurity ?? EtcdSecurityConfiguration()
+                if let value = path(etcdTrustRoots) { merged.trustRoots = value }
+                if let value = path(etcdCertificate) { merged.certificate = value }
+                if let value = path(etcdKey) { merged.key = value }
+                if let etcdUser { merged.user = etcdUser }
+                if let value = path(etcdPasswordFile) { merged.passwordFile = value }
+                configuration.etcdSecurity = merged
+            }
             return configuration
         }
 

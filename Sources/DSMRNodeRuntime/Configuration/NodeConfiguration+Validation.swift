@@ -1,4 +1,5 @@
 import DSMR
+import DSMROrdering
 import Foundation
 
 /// A ``NodeConfiguration`` whose settings were checked and parsed: the
@@ -19,8 +20,9 @@ package struct ValidatedConfiguration: Sendable {
     package let listen: Endpoint
     /// How often the chunk loop looks at the mempool.
     package let chunkInterval: Duration
-    /// The etcd members' URLs when the node orders through etcd; nil when it is driven.
-    package let etcd: [String]?
+    /// The etcd members, how to reach them and how to order through them,
+    /// when the node orders through etcd; nil when it is driven.
+    package let etcd: EtcdSettings?
 }
 
 extension NodeConfiguration {
@@ -73,7 +75,7 @@ extension NodeConfiguration {
         if let retention = acceptedRetention, retention < 0 {
             throw ConfigurationError("acceptedRetention must not be negative, is \(retention)")
         }
-        let etcd: [String]?
+        let etcd: EtcdSettings?
         switch ordering ?? "driver" {
         case "driver":
             etcd = nil
@@ -82,11 +84,24 @@ extension NodeConfiguration {
                 throw ConfigurationError("ordering etcd needs the etcd members' URLs (etcd, or --etcd URL,...)")
             }
             for endpoint in endpoints {
-                guard let url = URL(string: endpoint), url.scheme == "http", url.host != nil, url.port != nil else {
-                    throw ConfigurationError("etcd: \"\(endpoint.prefix(200))\" is not http://HOST:PORT")
+                guard let url = URL(string: endpoint), url.scheme == "http" || url.scheme == "https",
+                    url.host != nil, url.port != nil
+                else {
+                    throw ConfigurationError(
+                        "etcd: \"\(endpoint.prefix(200))\" is not http://HOST:PORT or https://HOST:PORT")
                 }
             }
-            etcd = endpoints
+            let security = try (etcdSecurity ?? EtcdSecurityConfiguration()).security()
+            let secure = endpoints.filter { $0.hasPrefix("https://") }.count
+            guard secure == 0 || secure == endpoints.count else {
+                throw ConfigurationError("etcd: the members' URLs mix http:// and https://")
+            }
+            if secure == 0, security.usesTLS {
+                throw ConfigurationError("etcdSecurity: TLS files are set but the etcd URLs are http://, not https://")
+            }
+            etcd = EtcdSettings(
+                endpoints: endpoints, security: security,
+                options: try (etcdOrdering ?? EtcdOrderingConfiguration()).options())
         case let other:
             throw ConfigurationError("ordering \"\(other.prefix(40))\" is neither driver nor etcd")
         }

@@ -76,8 +76,13 @@ public struct NodeConfiguration: Codable, Sendable, Hashable {
     /// over its control socket) or `etcd` (the node follows and proposes to
     /// a log in the etcd cluster at ``etcd``).
     public var ordering: String?
-    /// The etcd members' client URLs (`http://host:port`), for `ordering: etcd`.
+    /// The etcd members' client URLs (`http://host:port`, or
+    /// `https://host:port` for members serving TLS), for `ordering: etcd`.
     public var etcd: [String]?
+    /// How the node reaches a secured etcd cluster (TLS files, its user).
+    public var etcdSecurity: EtcdSecurityConfiguration?
+    /// How the node proposes, rotates and takes over through etcd.
+    public var etcdOrdering: EtcdOrderingConfiguration?
 
     /// A configuration from its parts.
     public init(
@@ -101,7 +106,7 @@ public struct NodeConfiguration: Codable, Sendable, Hashable {
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case keyFile, store, state, controlSocket, listen, metrics, networkID, chainID, genesisTime, genesis, rules
-        case validators, acceptedRetention, chunkInterval, ordering, etcd
+        case validators, acceptedRetention, chunkInterval, ordering, etcd, etcdSecurity, etcdOrdering
     }
 
     public init(from decoder: any Decoder) throws {
@@ -123,6 +128,8 @@ public struct NodeConfiguration: Codable, Sendable, Hashable {
         chunkInterval = try container.decodeIfPresent(Int64.self, forKey: .chunkInterval)
         ordering = try container.decodeIfPresent(String.self, forKey: .ordering)
         etcd = try container.decodeIfPresent([String].self, forKey: .etcd)
+        etcdSecurity = try container.decodeIfPresent(EtcdSecurityConfiguration.self, forKey: .etcdSecurity)
+        etcdOrdering = try container.decodeIfPresent(EtcdOrderingConfiguration.self, forKey: .etcdOrdering)
     }
 
     /// The largest configuration file read.
@@ -170,6 +177,7 @@ public struct NodeConfiguration: Codable, Sendable, Hashable {
         state = absolute(state)
         controlSocket = absolute(controlSocket)
         genesis = absolute(genesis)
+        etcdSecurity = etcdSecurity?.resolved(relativeTo: directory)
     }
 }
 

@@ -3,19 +3,21 @@ import DSMROrdering
 import Logging
 
 extension EtcdOrdering {
-    /// Hands the log's attempts to the node in create-revision order, from
-    /// the node's accepted block on, until cancelled. A failure of etcd or of
-    /// the node starts over from the node's accepted block after a pause.
+    /// Hands the log's attempts to the node in create-revision order, each
+    /// with the value it was created with, from the node's accepted block
+    /// on, until cancelled. A failure of etcd or of the node starts over
+    /// from the node's accepted block after a pause.
     func follow(_ chain: any OrderedChain) async {
         while !Task.isCancelled {
             do {
-                let tip = chain.lastAccepted
-                let start = try await revision(of: tip, rules: chain.rules)
+                let (height, start) = try await startingPoint(chain)
                 progress.withLock {
-                    $0.height = tip.height
+                    $0.height = height
                     $0.through = start
                 }
-                try await client.tail(prefix: blocksPrefix, after: start) { entries, through in
+                try await client.tail(
+                    prefix: blocksPrefix, after: start, compacted: { logCompacted(from: start, $0) }
+                ) { entries, through in
                     for entry in entries { try await handle(entry, chain) }
                     progress.withLock { $0.through = max($0.through, through) }
                 }
@@ -29,22 +31,67 @@ extension EtcdOrdering {
         }
     }
 
-    /// The create revision of the attempt that made `tip` the block at its
-    /// height (0 for the genesis block): attempts at the next height created
-    /// before it were skipped by every validator that followed the log, and
-    /// are skipped again.
-    func revision(of tip: Block, rules: Rules) async throws -> Int64 {
-        guard tip.height > 0 else { return 0 }
-        let read = try await client.range(from: heightPrefix(tip.height))
-        let limits = DecodingLimits(rules: rules)
-        let matching = read.keyValues.filter { (try? Block(decoding: $0.value, limits: limits))?.id == tip.id }
-        guard let first = matching.min(by: { $0.createRevision < $1.createRevision }) else {
-            logger.warning(
-                "the accepted block is not in the etcd log; following from the log's start",
-                metadata: ["height": "\(tip.height)"])
-            return 0
+    /// Says that the log's history from `start` was compacted away (or
+    /// came in too large a batch) and the attempts are read as they are now.
+    func logCompacted(from start: Int64, _ revision: Int64?) {
+        logger.warning(
+            "the etcd log's history was compacted (or too large to watch): reading the attempts as they are now, which misses attempts deleted before",
+            metadata: ["from": "\(start)", "compacted": "\(revision.map(String.init) ?? "unknown")"])
+    }
+
+    /// How many accepted heights below the tip ``startingPoint(_:)`` looks
+    /// at for an attempt that made the block.
+    static let startSearchHeights: UInt64 = 64
+
+    /// The height and revision to follow the log from: the node's accepted
+    /// block and the create revision of the attempt that made it the block.
+    /// When that attempt is gone from the log (deleted, or changed and its
+    /// first value compacted away), the highest accepted block below it
+    /// whose attempt is found (within ``startSearchHeights``), whose later
+    /// attempts are handed again (the node accepts a block it already has
+    /// and refuses another at that height); the tip and revision 0 when
+    /// none is.
+    func startingPoint(_ chain: any OrderedChain) async throws -> (height: UInt64, revision: Int64) {
+        let tip = chain.lastAccepted
+        var height = tip.height
+        while height > 0, tip.height - height < Self.startSearchHeights {
+            guard let block = height == tip.height ? tip : try chain.acceptedBlock(at: height) else { break }
+            if let revision = try await revision(of: block, rules: chain.rules) {
+                if height < tip.height {
+                    logger.warning(
+                        "the accepted block's attempt is not in the etcd log; following from a block below it",
+                        metadata: ["height": "\(tip.height)", "from": "\(height)"])
+                }
+                return (height, revision)
+            }
+            height -= 1
         }
-        return first.createRevision
+        guard height == 0 else {
+            logger.warning(
+                "the accepted block's attempt is not in the etcd log; following from the log's start",
+                metadata: ["height": "\(tip.height)"])
+            return (tip.height, 0)
+        }
+        return (0, 0)
+    }
+
+    /// The create revision of the attempt that made `block` the block at
+    /// its height, judged by each attempt's first value (a value written
+    /// over it later does not count): attempts at the next height created
+    /// before it were skipped by every validator that followed the log, and
+    /// are skipped again. Nil when no attempt at its height was created
+    /// holding it (or its first value was compacted away).
+    func revision(of block: Block, rules: Rules) async throws -> Int64? {
+        let read = try await client.range(from: heightPrefix(block.height))
+        let limits = DecodingLimits(rules: rules)
+        var found: Int64?
+        for entry in read.keyValues {
+            guard let first = try await client.firstValue(of: entry),
+                (try? Block(decoding: first.value, limits: limits))?.id == block.id
+            else { continue }
+            found = min(found ?? .max, first.createRevision)
+        }
+        return found
     }
 
     /// Decides one attempt: the block at its height when it is the next

@@ -74,7 +74,47 @@ extension EtcdOrdering {
                 return
             }
             proposed += 1
+            if options.pruneEvery > 0, block.height % options.pruneEvery == 0, block.height > options.retainHeights {
+                await prune(below: block.height - options.retainHeights, chain, fencedOn: leader)
+            }
             try await waitForHeight(block.height, within: .seconds(2))
+        }
+    }
+
+    /// Deletes the log's attempts at heights below `height`, only while
+    /// still leading, then compacts etcd's history, so etcd's database
+    /// stays bounded. The compaction stops at the oldest create revision
+    /// among the attempts kept (and of the attempt that made this node's
+    /// block at `height`): a validator whose accepted block is inside the
+    /// window still replays the log's history from its block's attempt
+    /// (see ``startingPoint(_:)``), so it sees every attempt with its first
+    /// value. The deletions themselves stay in etcd's history until a later
+    /// round compacts past them. A failure is logged; the next round retries.
+    func prune(below height: UInt64, _ chain: any OrderedChain, fencedOn leader: EtcdLeaderKey) async {
+        do {
+            let (deleted, deletedAt) = try await client.deleteRange(
+                from: blocksPrefix, to: heightPrefix(height), fencedOn: leader)
+            guard deleted else { return }
+            let oldest = try await client.range(
+                from: heightPrefix(height), to: EtcdClient.prefixEnd(blocksPrefix), limit: 1, keysOnly: true,
+                sortedByCreation: true
+            ).keyValues.first
+            guard var revision = oldest?.createRevision else { return }
+            if let block = try chain.acceptedBlock(at: height),
+                let accepted = try await self.revision(of: block, rules: chain.rules)
+            {
+                revision = min(revision, accepted)
+            }
+            do {
+                try await client.compact(revision: revision)
+            } catch let error as EtcdError where error.code == .compacted {
+                // An earlier round (or etcd's own compaction) went as far already.
+            }
+            logger.info(
+                "pruned the etcd log and compacted etcd's history",
+                metadata: ["below": "\(height)", "deletedAt": "\(deletedAt)", "compactedTo": "\(revision)"])
+        } catch {
+            logger.notice("pruning the etcd log failed", metadata: ["error": "\(error)"])
         }
     }
 

@@ -9,13 +9,38 @@ import Synchronization
 /// every block it is given.
 ///
 /// The log is the keys `<prefix>/blocks/<height, 20 digits>/<attempt>`,
-/// each holding one encoded block, created once and never changed. Each
-/// validator follows the log in create-revision order: at each height, the
-/// attempt with the lowest create revision that verifies against the block
-/// accepted below it is the block; an attempt that does not verify, or
-/// comes before its height is next, is skipped (and logged) by every honest
-/// validator alike, so one that reads the log late decides as one that
-/// watched it live.
+/// each holding one encoded block, created once. Each validator follows
+/// the log in create-revision order by replaying etcd's history (a watch
+/// from the revision of its accepted block's attempt), taking each attempt
+/// with the value it was created with: at each height, the attempt with
+/// the lowest create revision that verifies against the block accepted
+/// below it is the block; an attempt that does not verify, or comes before
+/// its height is next, is skipped (and logged) by every honest validator
+/// alike, so one that reads the log late decides as one that watched it
+/// live.
+///
+/// A holder of etcd credentials (a validator's role may create attempts,
+/// and etcd cannot grant put without delete) may write over an attempt or
+/// delete it later. Inside the retained history neither changes any
+/// validator's decision: the replay still delivers the first value of an
+/// attempt written over, and an attempt deleted after its creation. Such a
+/// holder can still publish attempts (each verified like any other), stall
+/// the chain until the takeover time, delete heights (a validator that
+/// needs them to catch up then cannot), or compact etcd's history; a
+/// validator whose history from its accepted block was compacted reads the
+/// attempts as they are now and logs so, and there a deletion or rewrite
+/// made before the read can change what it decides.
+///
+/// The leader prunes: when it publishes a block at a multiple of
+/// ``EtcdOrderingOptions/pruneEvery``, it deletes (fenced on its
+/// leadership) the heights more than ``EtcdOrderingOptions/retainHeights``
+/// below, and compacts etcd's history to the oldest create revision among
+/// the attempts kept, so etcd's database stays bounded while every
+/// validator inside the window can still replay it. etcd's own
+/// `--auto-compaction-mode`/`--auto-compaction-retention` would bound it
+/// too, but by time or revisions rather than heights, and could compact
+/// the history a validator inside the window replays; the devnet's members
+/// run without it.
 ///
 /// The validator leading the election `<prefix>/proposer` (on a lease)
 /// builds on the tip once its node accepted everything in the log and
@@ -43,11 +68,16 @@ public final class EtcdOrdering: Ordering {
     let logger: Logger
     let progress = Mutex(Progress())
 
-    /// An ordering over the etcd members at `endpoints`, under `prefix`.
+    /// An ordering over the etcd members at `endpoints`, under `prefix`,
+    /// reached as `security` says.
     ///
-    /// - Throws: `EtcdError` (of DSMROrdering) for a bad endpoint.
-    public init(endpoints: [String], prefix: String, options: EtcdOrderingOptions = .init(), logger: Logger) throws {
-        client = try EtcdClient(endpoints: endpoints)
+    /// - Throws: `EtcdError` (of DSMROrdering) for a bad endpoint or an
+    ///   unreadable TLS file.
+    public init(
+        endpoints: [String], prefix: String, options: EtcdOrderingOptions = .init(),
+        security: EtcdSecurity = EtcdSecurity(), logger: Logger
+    ) throws {
+        client = try EtcdClient(endpoints: endpoints, security: security)
         self.prefix = prefix
         self.options = options
         self.logger = logger

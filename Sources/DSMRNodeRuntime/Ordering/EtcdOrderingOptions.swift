@@ -15,6 +15,15 @@ public struct EtcdOrderingOptions: Sendable, Hashable {
     /// The largest block proposed, in encoded bytes: below etcd's request
     /// limit (1.5 MiB by default).
     public var maxBlockBytes = 1 << 20
+    /// How many heights below the newest the log keeps: the leader deletes
+    /// older attempts and compacts etcd's history. A validator further
+    /// behind than this cannot catch up from the log (it needs state sync),
+    /// so keep it at least as many heights as validators keep accepted
+    /// blocks for; at least 10,000.
+    public var retainHeights: UInt64 = 10_000
+    /// The leader prunes the log and compacts etcd when it publishes a
+    /// block at a multiple of this height (0: never).
+    public var pruneEvery: UInt64 = 1_000
 
     /// The defaults.
     public init() {}

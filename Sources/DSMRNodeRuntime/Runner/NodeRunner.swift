@@ -2,6 +2,7 @@ import ChunkStore
 import DSMR
 import DSMRNetwork
 import DSMRNode
+import DSMROrdering
 import Foundation
 import Logging
 import Metrics
@@ -100,19 +101,26 @@ public final class NodeRunner: Sendable {
             throw ConfigurationError("cannot read the genesis file \(configuration.genesis): \(error)")
         }
         chunkInterval = validated.chunkInterval
-        if let endpoints = validated.etcd {
-            ordering = try EtcdOrdering(
-                endpoints: endpoints, prefix: EtcdOrdering.prefix(for: domain), options: EtcdOrderingOptions(),
-                logger: logger)
-        } else {
-            ordering = nil
-        }
-
         var storeConfiguration = StoreConfiguration(
             path: configuration.store, networkID: domain.networkID, chainID: domain.chainID, nodeID: signer.nodeID,
             rules: rules)
         storeConfiguration.signer = signer
         if let retention = configuration.acceptedRetention { storeConfiguration.acceptedRetention = retention }
+        if let etcd = validated.etcd {
+            var options = etcd.options
+            // The log keeps at least the heights the node keeps blocks for, at one block per slot.
+            let kept = storeConfiguration.blockRetention ?? storeConfiguration.acceptedRetention
+            options.retainHeights = max(options.retainHeights, UInt64(max(0, kept / max(1, rules.slotDuration))))
+            do {
+                ordering = try EtcdOrdering(
+                    endpoints: etcd.endpoints, prefix: EtcdOrdering.prefix(for: domain), options: options,
+                    security: etcd.security, logger: logger)
+            } catch let error as EtcdError {
+                throw ConfigurationError("etcd: \(error.message)")
+            }
+        } else {
+            ordering = nil
+        }
         try FileManager.default.createDirectory(atPath: configuration.store, withIntermediateDirectories: true)
         let store = try ChunkStore(storeConfiguration)
         do {

@@ -1,0 +1,119 @@
+import DSMR
+import DSMRNodeRuntime
+import DSMROrdering
+import Foundation
+
+/// Attacks on ordering by a validator that holds its own etcd credentials
+/// (its user may write block attempts and election keys under its chain's
+/// prefix, as every validator's may). Its node otherwise runs honestly:
+/// it follows the log, certifies and executes.
+struct EtcdAttack: Sendable {
+    /// Which attack.
+    enum Kind: Sendable {
+        /// ``ByzantineBehaviour/etcdInvalid``.
+        case invalid
+        /// ``ByzantineBehaviour/etcdSquat``.
+        case squat
+    }
+
+    let runner: NodeRunner
+    let kind: Kind
+
+    init(_ runner: NodeRunner, _ kind: Kind) {
+        self.runner = runner
+        self.kind = kind
+    }
+
+    func run() async {
+        guard let validated = try? runner.configuration.validated(), let etcd = validated.etcd,
+            let client = try? EtcdClient(endpoints: etcd.endpoints, security: etcd.security)
+        else {
+            report("no etcd ordering configured: nothing to attack")
+            return
+        }
+        let prefix = EtcdOrdering.prefix(for: validated.domain)
+        report("attacking the etcd ordering under \(prefix) as \(etcd.security.credentials?.user ?? "no user")")
+        switch kind {
+        case .invalid: await publishInvalidAttempts(client, prefix)
+        case .squat: await holdTheLeadership(client, prefix, value: Array(runner.nodeID.hex.utf8))
+        }
+        await client.shutdown()
+    }
+
+    /// Each time its node accepts a block, publishes at once (racing the
+    /// leader) attempts at the next height that must not verify: bytes that
+    /// are no block, a block on another parent, one naming another height,
+    /// one not after its parent, and a block of its own built honestly then
+    /// given far-future values (when it can build one); and one attempt a
+    /// height ahead.
+    func publishInvalidAttempts(_ client: EtcdClient, _ prefix: String) async {
+        var attacked: UInt64 = .max
+        var published = 0
+        while !Task.isCancelled, !runner.isStopping {
+            let tip = runner.lastAccepted
+            guard tip.height != attacked else {
+                try? await Task.sleep(for: .milliseconds(5))
+                continue
+            }
+            attacked = tip.height
+            let next = tip.height + 1
+            let after = tip.timestamp + 1
+            var attempts: [(height: UInt64, value: [UInt8])] = [
+                (next, (0..<64).map { _ in UInt8.random(in: 0...255) }),
+                (next, Block(parent: tip.parent, height: next, timestamp: after, certificates: []).encoded()),
+                (next, Block(parent: tip.id, height: next + 1, timestamp: after, certificates: []).encoded()),
+                (next, Block(parent: tip.id, height: next, timestamp: tip.timestamp, certificates: []).encoded()),
+                (next + 1, Block(parent: tip.id, height: next + 1, timestamp: after, certificates: []).encoded()),
+            ]
+            if let built = try? runner.buildOrdered(timestamp: after, maxBytes: 1 << 20) {
+                attempts.append((next, FarFuture.alter(built).encoded()))
+            }
+            for (index, attempt) in attempts.enumerated() {
+                let key =
+                    Array("\(prefix)/blocks/\(String(format: "%020llu", attempt.height))/".utf8)
+                    + Array("\(runner.nodeID.hex.prefix(16))-bad\(index)-\(UInt32.random(in: 0...UInt32.max))".utf8)
+                if (try? await client.createIfAbsent(key, attempt.value))?.created == true { published += 1 }
+            }
+            if tip.height % 20 == 0 { report("published \(published) invalid attempts through height \(next)") }
+        }
+    }
+
+    /// Campaigns for the leadership and, once elected, holds it (renewing
+    /// its lease) without ever proposing or resigning; campaigns again
+    /// should the lease be lost.
+    func holdTheLeadership(_ client: EtcdClient, _ prefix: String, value: [UInt8]) async {
+        let election = Array("\(prefix)/proposer".utf8)
+        while !Task.isCancelled, !runner.isStopping {
+            do {
+                let lease = try await client.grantLease(seconds: 2)
+                report("campaigning on lease \(lease)")
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask {
+                        while true {
+                            try await Task.sleep(for: .milliseconds(500))
+                            guard try await client.keepAlive(lease: lease) > 0 else {
+                                throw EtcdError(.status, "lease \(lease) expired")
+                            }
+                        }
+                    }
+                    group.addTask {
+                        let leader = try await client.campaign(
+                            name: election, lease: lease, value: value, wait: .seconds(3_600))
+                        report("leading the election at revision \(leader.revision); proposing nothing")
+                        while true { try await Task.sleep(for: .seconds(3_600)) }
+                    }
+                    _ = try await group.next()
+                    group.cancelAll()
+                }
+            } catch {
+                if Task.isCancelled { return }
+                report("holding the leadership failed (\(error)); campaigning again")
+                try? await Task.sleep(for: .milliseconds(200))
+            }
+        }
+    }
+
+    func report(_ line: String) {
+        FileHandle.standardError.write(Data("dsmr-byzantine: \(line)\n".utf8))
+    }
+}
