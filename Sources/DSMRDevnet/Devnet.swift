@@ -7,7 +7,9 @@ import Synchronization
 /// A local devnet: N node processes on loopback, each on its own 127.0.0.x (`dsmr-node`, or a chain's
 /// own binary), a load generator submitting the state machine's
 /// transactions (DemoVM: signed transfers) over their control sockets, and
-/// an ordering driver.
+/// an ordering driver. With ``DevnetOptions/validatorHosts`` (and
+/// ``DevnetOptions/etcdHosts``) each process runs on a host of its own
+/// instead (see ``HostTestbed``).
 ///
 /// The ordering driver is a test driver, not consensus: one sequencer
 /// (this process) asks validators in turn to build a block on the chain
@@ -75,9 +77,12 @@ package final class Devnet: Sendable {
             options.ordering == .etcd
             ? try EtcdCluster(
                 directory: "\(layout.directory)/etcd", members: options.etcdMembers,
-                access: options.etcdSecured ? .init(prefix: prefix, validators: options.validators) : nil) : nil
+                access: options.etcdSecured ? .init(prefix: prefix, validators: options.validators) : nil,
+                hosts: options.etcdHosts) : nil
         metrics = Mutex(
-            try layout.writeConfigurations(rules: options.rules, etcd: etcd, etcdOrdering: options.etcdOrdering))
+            try layout.writeConfigurations(
+                rules: options.rules, etcd: etcd, etcdOrdering: options.etcdOrdering,
+                hosts: options.validatorHosts?.map(\.address)))
         rules = try options.rules.rules()
         let signers = try layout.validatorKeys()
         keys = signers.map(\.nodeID)
@@ -114,7 +119,8 @@ package final class Devnet: Sendable {
                 }
                 attempt += 1
                 let addresses = try layout.writeConfigurations(
-                    rules: options.rules, etcd: etcd, etcdOrdering: options.etcdOrdering)
+                    rules: options.rules, etcd: etcd, etcdOrdering: options.etcdOrdering,
+                    hosts: options.validatorHosts?.map(\.address))
                 metrics.withLock { $0 = addresses }
             }
         }
@@ -155,7 +161,7 @@ package final class Devnet: Sendable {
         let process = try NodeProcess(
             index: index, executable: override?.executable ?? options.executable,
             configuration: layout.configurationPath(index), logPath: layout.logPath(index),
-            environment: override?.environment ?? [:])
+            environment: override?.environment ?? [:], placement: options.validatorHosts?[index])
         members.withLock { $0[index].process = process }
         let deadline = ContinuousClock.now + .seconds(60)
         while true {

@@ -118,18 +118,30 @@ package struct DevnetLayout: Sendable {
     /// validators apart by source address as they would across hosts.
     package static func host(of index: Int) -> String { "127.0.0.\(2 + index % 250)" }
 
+    /// The peer port of a validator on a host of its own.
+    package static let hostPeerPort = 7_700
+    /// The metrics port of a validator on a host of its own.
+    package static let hostMetricsPort = 9_100
+
     /// Writes every validator's configuration with fresh free ports on its
     /// own loopback address (``host(of:)``) for peers and metrics, and
     /// returns the metrics addresses. With `etcd`, every validator orders
     /// through its members, with its own credentials when it is secured.
+    /// With `hosts` (one address a validator, each on a host of its own),
+    /// validators take those addresses and fixed ports (``hostPeerPort``,
+    /// ``hostMetricsPort``): nothing else listens there, and this process
+    /// cannot bind them to look.
     package func writeConfigurations(
         rules: RulesConfiguration = RulesConfiguration(), etcd: EtcdCluster? = nil,
-        etcdOrdering: EtcdOrderingConfiguration? = nil
+        etcdOrdering: EtcdOrderingConfiguration? = nil, hosts placed: [String]? = nil
     ) throws -> [String] {
         let keys = try validatorKeys()
-        let hosts = keys.indices.map(Self.host(of:))
-        let peerPorts = try FreePorts.take(on: hosts)
-        let metricsPorts = try FreePorts.take(on: hosts)
+        if let placed, placed.count != keys.count {
+            throw ConfigurationError("\(placed.count) host addresses given for \(keys.count) validators")
+        }
+        let hosts = placed ?? keys.indices.map(Self.host(of:))
+        let peerPorts = placed == nil ? try FreePorts.take(on: hosts) : hosts.map { _ in Self.hostPeerPort }
+        let metricsPorts = placed == nil ? try FreePorts.take(on: hosts) : hosts.map { _ in Self.hostMetricsPort }
         let members = keys.indices.map {
             NodeConfiguration.Member(
                 publicKey: Hex.encode(keys[$0].publicKey), weight: 1, address: "\(hosts[$0]):\(peerPorts[$0])")

@@ -44,6 +44,13 @@ package struct DevnetOptions: Sendable {
     /// How the validators propose, rotate and take over through etcd;
     /// absent fields take the defaults.
     package var etcdOrdering: EtcdOrderingConfiguration?
+    /// Where each validator runs, by index (one placement per validator):
+    /// on its own address, its command run through the placement's prefix
+    /// (a ``HostTestbed`` host's `ip netns exec`). Nil runs every validator
+    /// here, each on its own 127.0.0.x.
+    package var validatorHosts: [HostPlacement]?
+    /// Where each etcd member runs, by index (one placement per member); nil runs them here on loopback.
+    package var etcdHosts: [HostPlacement]?
 
     /// Options for a devnet in `directory` whose validators run `executable`
     /// with `provider`'s state machine.

@@ -5,8 +5,9 @@ import Synchronization
 import SystemC
 
 /// A local etcd cluster for a devnet or a test: `members` `etcd` processes
-/// on free loopback ports, `--pre-vote` on, each with its data under
-/// `directory` (emptied first) and its output in `directory/member<i>.log`.
+/// on free loopback ports (or each on a host of its own, on ports 2379 and
+/// 2380), `--pre-vote` on, each with its data under `directory` (emptied
+/// first) and its output in `directory/member<i>.log`.
 ///
 /// A cluster with ``Access`` is secured as a production one should be:
 /// client and peer TLS with certificates from a fresh authority
@@ -36,6 +37,7 @@ package final class EtcdCluster: Sendable {
     package let access: Access?
     let peerURLs: [String]
     let executable: String
+    let hosts: [HostPlacement]?
     let processes = Mutex<[Int: ChildProcess]>([:])
     /// Flags every member is started with besides the cluster's own.
     let memberArguments: [String]
@@ -43,11 +45,17 @@ package final class EtcdCluster: Sendable {
     let rootPassword = Mutex<String?>(nil)
 
     /// Picks the members' ports and finds `etcd` on `PATH`; starts nothing.
+    /// With `hosts` (one a member), member i listens on `hosts[i]`'s address
+    /// and is started through its command prefix.
     ///
     /// - Throws: ``DevnetError`` when `etcd` is not on `PATH` (Debian: `apt-get install etcd-server`).
     /// `memberArguments` are added to every member's command line (a test's
-    /// `--auth-token-ttl`, say).
-    package init(directory: String, members: Int = 3, access: Access? = nil, memberArguments: [String] = []) throws {
+    /// `--auth-token-ttl`, say). With `hosts` (one a member), member i
+    /// listens on `hosts[i]`'s address and is started through its command prefix.
+    package init(
+        directory: String, members: Int = 3, access: Access? = nil, memberArguments: [String] = [],
+        hosts: [HostPlacement]? = nil
+    ) throws {
         guard let executable = Self.find("etcd") else {
             throw DevnetError(
                 "etcd is not on PATH: ordering through etcd needs etcd 3.4 or later (Debian: apt-get install etcd-server)"
@@ -55,14 +63,24 @@ package final class EtcdCluster: Sendable {
         }
         self.executable = executable
         self.directory = URL(fileURLWithPath: directory).standardizedFileURL.path
-        let hosts = Array(repeating: "127.0.0.1", count: members)
-        let clientPorts = try FreePorts.take(on: hosts)
-        let peerPorts = try FreePorts.take(on: hosts)
         let scheme = access == nil ? "http" : "https"
-        endpoints = clientPorts.map { "\(scheme)://127.0.0.1:\($0)" }
-        peerURLs = peerPorts.map { "\(scheme)://127.0.0.1:\($0)" }
         self.access = access
         self.memberArguments = memberArguments
+        self.hosts = hosts
+        if let hosts {
+            guard hosts.count == members else {
+                throw DevnetError("\(hosts.count) hosts given for \(members) etcd members")
+            }
+            // Each member alone on its host: etcd's own ports are free.
+            endpoints = hosts.map { "\(scheme)://\($0.address):2379" }
+            peerURLs = hosts.map { "\(scheme)://\($0.address):2380" }
+            return
+        }
+        let loopback = Array(repeating: "127.0.0.1", count: members)
+        let clientPorts = try FreePorts.take(on: loopback)
+        let peerPorts = try FreePorts.take(on: loopback)
+        endpoints = clientPorts.map { "\(scheme)://127.0.0.1:\($0)" }
+        peerURLs = peerPorts.map { "\(scheme)://127.0.0.1:\($0)" }
     }
 
     /// The directory of a secured cluster's certificates and passwords.
@@ -197,8 +215,9 @@ package final class EtcdCluster: Sendable {
                 "--peer-trusted-ca-file", "\(pki)/ca.pem", "--peer-client-cert-auth",
             ]
         }
+        let command = (hosts?[index] ?? HostPlacement(address: "")).command(executable, arguments + memberArguments)
         let process = try ChildProcess(
-            executable: executable, arguments: arguments + memberArguments, logPath: "\(directory)/\(name).log")
+            executable: command.executable, arguments: command.arguments, logPath: "\(directory)/\(name).log")
         processes.withLock { $0[index] = process }
     }
 

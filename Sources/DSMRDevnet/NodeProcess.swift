@@ -10,9 +10,12 @@ package final class NodeProcess: @unchecked Sendable {
     private let log: FileHandle
 
     /// Starts `executable run --config configuration`, appending its
-    /// standard output and error to `logPath`.
+    /// standard output and error to `logPath`; with `placement`, through its
+    /// command prefix (`ip netns exec HOST`, which execs the node: the
+    /// child's pid is the node's, and signals reach it).
     package init(
-        index: Int, executable: String, configuration: String, logPath: String, environment: [String: String] = [:]
+        index: Int, executable: String, configuration: String, logPath: String, environment: [String: String] = [:],
+        placement: HostPlacement? = nil
     ) throws {
         self.index = index
         if !FileManager.default.fileExists(atPath: logPath) {
@@ -21,8 +24,10 @@ package final class NodeProcess: @unchecked Sendable {
         log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         log.seekToEndOfFile()
         process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = ["run", "--config", configuration, "--exit-with-parent"]
+        let command = (placement ?? HostPlacement(address: "")).command(
+            executable, ["run", "--config", configuration, "--exit-with-parent"])
+        process.executableURL = URL(fileURLWithPath: command.executable)
+        process.arguments = command.arguments
         if !environment.isEmpty {
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, added in added }
         }

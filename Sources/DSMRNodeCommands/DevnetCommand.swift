@@ -17,7 +17,10 @@ extension NodeCommand {
                 --ordering driver an ordering driver (a test driver, not consensus) has the validators \
                 build and accept blocks in turn. A status line shows throughput, latency \
                 and store sizes; the summary lists every validator's state root at the last common \
-                height, and the command fails (exit 1) if they differ.
+                height, and the command fails (exit 1) if they differ. With --hosts (root, \
+                iproute2 and nftables), every validator and etcd member runs on a \
+                host of its own: a network namespace with its own address on a bridge, removed at \
+                the end.
                 """)
 
         @Option(help: "How many validators.")
@@ -46,6 +49,9 @@ extension NodeCommand {
         )
         var etcdPlain = false
 
+        @Flag(help: "Run every validator and etcd member on a host of its own (a network namespace; needs root).")
+        var hosts = false
+
         @Flag(help: "Delete the directory's chain first (a new devnet).")
         var reset = false
 
@@ -73,8 +79,23 @@ extension NodeCommand {
             options.ordering = DevnetOrdering(rawValue: ordering) ?? .etcd
             options.etcdMembers = etcdMembers
             options.etcdSecured = !etcdPlain
+            var testbed: HostTestbed?
+            defer { testbed?.tearDown() }
             let devnet: DSMRDevnet.Devnet
             do {
+                if hosts {
+                    // The etcd members take the first hosts; the driver needs none (it uses control sockets).
+                    let members = options.ordering == .etcd ? etcdMembers : 0
+                    let made = try HostTestbed.create(hosts: members + validators)
+                    testbed = made
+                    options.etcdHosts = (0..<members).map(made.placement)
+                    options.validatorHosts = (0..<validators).map { made.placement(members + $0) }
+                    print("hosts on bridge \(made.bridge), this process at \(made.gateway):")
+                    for host in made.hosts {
+                        let role = host.index < members ? "etcd member\(host.index)" : "node\(host.index - members)"
+                        print("  \(host.namespace) \(host.address): \(role)")
+                    }
+                }
                 devnet = try DSMRDevnet.Devnet(options)
             } catch {
                 printError("error: \(error)")
@@ -87,8 +108,16 @@ extension NodeCommand {
             for (index, address) in devnet.metricsAddresses.enumerated() {
                 print("  node\(index): metrics http://\(address)/metrics, log \(devnet.layout.logPath(index))")
             }
-            let interrupt = installInterruptHandler(stop: { devnet.stopLoad() }, kill: { devnet.killAllNow() })
-            let termination = installTerminationHandler { devnet.killAllNow() }
+            let interrupt = installInterruptHandler(
+                stop: { devnet.stopLoad() },
+                kill: { [testbed] in
+                    devnet.killAllNow()
+                    testbed?.tearDown()
+                })
+            let termination = installTerminationHandler { [testbed] in
+                devnet.killAllNow()
+                testbed?.tearDown()
+            }
             defer {
                 interrupt.cancel()
                 termination.cancel()
