@@ -17,7 +17,7 @@ import SystemC
 package final class EtcdCluster: Sendable {
     /// Who may do what in a secured cluster.
     package struct Access: Sendable, Hashable {
-        /// The chain's key prefix (``EtcdOrdering/prefix(for:)``), without a trailing slash.
+        /// The chain's key prefix (`EtcdOrdering.prefix(for:)`), without a trailing slash.
         package var prefix: String
         /// How many validators get a user.
         package var validators: Int
