@@ -123,7 +123,9 @@ struct EtcdPruningTests {
     }
 
     func waitForHeight(_ validators: [Validator], _ height: UInt64, _ what: String) async throws {
-        try await waitUntil(what, timeout: .seconds(60), pollingEvery: .milliseconds(20)) {
+        // Each height is a few etcd writes, each synced to disk: in a full parallel run on two
+        // cores a height can take half a second, so the 175 heights of the pruning test take minutes.
+        try await waitUntil(what, timeout: .seconds(240), pollingEvery: .milliseconds(20)) {
             validators.allSatisfy { $0.chain.height >= height }
         }
     }
