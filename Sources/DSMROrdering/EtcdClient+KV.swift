@@ -58,24 +58,12 @@ extension EtcdClient {
     public func createIfAbsent(
         _ key: [UInt8], _ value: [UInt8], fencedOn fence: EtcdLeaderKey? = nil
     ) async throws -> (created: Bool, revision: Int64) {
-        var compare: [[String: Any]] = [
-            ["key": EtcdWire.base64(key), "target": "CREATE", "result": "EQUAL", "create_revision": "0"]
+        let absent: [String: Any] = [
+            "key": EtcdWire.base64(key), "target": "CREATE", "result": "EQUAL", "create_revision": "0",
         ]
-        if let fence {
-            compare.append([
-                "key": EtcdWire.base64(fence.key), "target": "CREATE", "result": "EQUAL",
-                "create_revision": String(fence.revision),
-            ])
-        }
-        let body: [String: Any] = [
-            "compare": compare,
-            "success": [["request_put": ["key": EtcdWire.base64(key), "value": EtcdWire.base64(value)]]],
-        ]
-        let data = try await call("/v3/kv/txn", body)
-        let response = try EtcdWire.decode(EtcdWire.TxnResponse.self, data, operation: "txn")
-        return (
-            response.succeeded ?? false, try EtcdWire.int64(response.header?.revision, "revision", operation: "txn")
-        )
+        return try await transaction(
+            compare: [absent] + fenceComparison(fence),
+            success: ["request_put": ["key": EtcdWire.base64(key), "value": EtcdWire.base64(value)]])
     }
 
     /// Deletes the keys in `[key, end)`, when `fence` is given only while
@@ -87,18 +75,27 @@ extension EtcdClient {
     public func deleteRange(
         from key: [UInt8], to end: [UInt8], fencedOn fence: EtcdLeaderKey? = nil
     ) async throws -> (deleted: Bool, revision: Int64) {
-        var compare: [[String: Any]] = []
-        if let fence {
-            compare.append([
+        try await transaction(
+            compare: fenceComparison(fence),
+            success: ["request_delete_range": ["key": EtcdWire.base64(key), "range_end": EtcdWire.base64(end)]])
+    }
+
+    /// The comparison that holds while `fence`'s leader key still exists
+    /// with its create revision; none without a fence.
+    func fenceComparison(_ fence: EtcdLeaderKey?) -> [[String: Any]] {
+        guard let fence else { return [] }
+        return [
+            [
                 "key": EtcdWire.base64(fence.key), "target": "CREATE", "result": "EQUAL",
                 "create_revision": String(fence.revision),
-            ])
-        }
-        let body: [String: Any] = [
-            "compare": compare,
-            "success": [["request_delete_range": ["key": EtcdWire.base64(key), "range_end": EtcdWire.base64(end)]]],
+            ]
         ]
-        let data = try await call("/v3/kv/txn", body)
+    }
+
+    /// Runs `success` when every comparison in `compare` holds; returns
+    /// whether it ran and the store's revision after the transaction.
+    func transaction(compare: [[String: Any]], success: [String: Any]) async throws -> (Bool, Int64) {
+        let data = try await call("/v3/kv/txn", ["compare": compare, "success": [success]])
         let response = try EtcdWire.decode(EtcdWire.TxnResponse.self, data, operation: "txn")
         return (
             response.succeeded ?? false, try EtcdWire.int64(response.header?.revision, "revision", operation: "txn")

@@ -8,26 +8,8 @@ import Testing
 /// ``EtcdClient`` against a real etcd member, started on free ports for each test and stopped after.
 @Suite("etcd client", .serialized)
 struct EtcdClientTests {
-    /// Runs `body` with a client of a fresh one-member cluster.
-    func withMember(_ body: (EtcdClient, EtcdCluster) async throws -> Void) async throws {
-        let scratch = try scratchDirectory("etcd")
-        defer { scratch.remove() }
-        let cluster = try EtcdCluster(directory: scratch.path + "/etcd", members: 1)
-        try await cluster.start()
-        let client = try EtcdClient(endpoints: cluster.endpoints)
-        do {
-            try await body(client, cluster)
-        } catch {
-            await client.shutdown()
-            await cluster.stop()
-            throw error
-        }
-        await client.shutdown()
-        await cluster.stop()
-    }
-
     @Test func createIfAbsentHasExactlyOneWinnerAmongConcurrentWriters() async throws {
-        try await withMember { client, _ in
+        try await withEtcdMember("etcd") { client, _ in
             let key = Array("race/one".utf8)
             let winners = await withTaskGroup(of: UInt8?.self) { group in
                 for writer in 0..<16 {
@@ -46,7 +28,7 @@ struct EtcdClientTests {
     }
 
     @Test func aWriteFencedOnALeadershipFailsOnceItIsResigned() async throws {
-        try await withMember { client, _ in
+        try await withEtcdMember("etcd") { client, _ in
             let lease = try await client.grantLease(seconds: 5)
             let leader = try await client.campaign(
                 name: Array("election".utf8), lease: lease, value: [1], wait: .seconds(5))
@@ -58,7 +40,7 @@ struct EtcdClientTests {
     }
 
     @Test func aWatchDeliversCreationsInRevisionOrder() async throws {
-        try await withMember { client, _ in
+        try await withEtcdMember("etcd") { client, _ in
             let prefix = Array("log/".utf8)
             let start = try await client.put(Array("other".utf8), [0])
             let seen = Mutex<[Int64]>([])
@@ -86,7 +68,7 @@ struct EtcdClientTests {
     }
 
     @Test func aCompactedWatchIsCanceledAndTheTailReadsTheRangeAgain() async throws {
-        try await withMember { client, _ in
+        try await withEtcdMember("etcd") { client, _ in
             let prefix = Array("log/".utf8)
             var revisions: [Int64] = []
             for index in 0..<5 { revisions.append(try await client.put(Array("log/\(99 - index)".utf8), [1])) }
@@ -127,7 +109,7 @@ struct EtcdClientTests {
     /// every key once with its first value, in create order, exactly as a
     /// tail that watched them live did.
     @Test func aTailDeliversEachKeysFirstValueDespiteOverwritesAndDeletions() async throws {
-        try await withMember { client, _ in
+        try await withEtcdMember("etcd") { client, _ in
             let prefix = Array("log/".utf8)
             let live = Mutex<[EtcdKeyValue]>([])
             let watching = Task {

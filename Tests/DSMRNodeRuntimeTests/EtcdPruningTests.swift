@@ -96,24 +96,6 @@ struct EtcdPruningTests {
     static let prefix = "dsmr/test/prune"
     var blocksPrefix: [UInt8] { Array("\(Self.prefix)/blocks/".utf8) }
 
-    func withMember(_ body: (EtcdClient, [String]) async throws -> Void) async throws {
-        let scratch = try scratchDirectory("etcd-prune")
-        defer { scratch.remove() }
-        let cluster = try EtcdCluster(directory: scratch.path + "/etcd", members: 1)
-        try await cluster.start()
-        let client = try EtcdClient(endpoints: cluster.endpoints)
-        do {
-            try await body(client, cluster.endpoints)
-        } catch {
-            await client.shutdown()
-            await cluster.stop()
-            throw error
-        }
-        await client.shutdown()
-        await cluster.stop()
-    }
-
-    /// The heights of the log's attempts, from etcd, with each height's attempts.
     func heights(_ client: EtcdClient) async throws -> [UInt64: [EtcdKeyValue]] {
         let log = try await client.range(from: blocksPrefix)
         return Dictionary(grouping: log.keyValues) { kv in
@@ -136,7 +118,8 @@ struct EtcdPruningTests {
     /// attempt, a validator stopped inside the window catches up by
     /// replaying the history (no compacted read), and all chains agree.
     @Test func theLogIsPrunedBelowTheWindowAndAValidatorInsideItCatchesUp() async throws {
-        try await withMember { client, endpoints in
+        try await withEtcdMember("etcd-prune") { client, cluster in
+            let endpoints = cluster.endpoints
             var options = EtcdOrderingOptions()
             options.retainHeights = 50
             options.pruneEvery = 20
@@ -193,7 +176,8 @@ struct EtcdPruningTests {
     /// create revision): once restarted it still accepts the blocks the
     /// others accepted, starting from the block below its tip.
     @Test func aValidatorRestartedAfterAcceptedAttemptsWereRewrittenOrDeletedStillAgrees() async throws {
-        try await withMember { client, endpoints in
+        try await withEtcdMember("etcd-prune") { client, cluster in
+            let endpoints = cluster.endpoints
             var options = EtcdOrderingOptions()
             options.pruneEvery = 0
             let validators = try (0..<3).map { try Validator(index: $0) }

@@ -15,19 +15,9 @@ struct EtcdSecurityTests {
     func withSecuredMember(
         _ memberArguments: [String] = [], _ body: (EtcdCluster) async throws -> Void
     ) async throws {
-        let scratch = try scratchDirectory("etcd-secured")
-        defer { scratch.remove() }
-        let cluster = try EtcdCluster(
-            directory: scratch.path + "/etcd", members: 1, access: .init(prefix: Self.prefix, validators: 2),
-            memberArguments: memberArguments)
-        try await cluster.start()
-        do {
-            try await body(cluster)
-        } catch {
-            await cluster.stop()
-            throw error
-        }
-        await cluster.stop()
+        try await withEtcdMember(
+            "etcd-secured", access: .init(prefix: Self.prefix, validators: 2), memberArguments: memberArguments
+        ) { _, cluster in try await body(cluster) }
     }
 
     /// A client acting as validator `index`, as its node configuration says.

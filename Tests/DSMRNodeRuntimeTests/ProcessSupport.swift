@@ -1,6 +1,7 @@
 import DSMR
 import DSMRDevnet
 import DSMRNodeRuntime
+import DSMROrdering
 import DSMRTestSupport
 import DemoVM
 import Foundation
@@ -90,4 +91,34 @@ func topHeight(_ devnet: Devnet, _ indices: some Sequence<Int>) async -> UInt64 
         best = max(best, await nodeStatus(devnet.layout.controlSocket(index))?.acceptedHeight ?? 0)
     }
     return best
+}
+
+/// Runs `body` with a fresh one-member etcd cluster in a scratch directory
+/// (secured as `access` says, its member started with `memberArguments`)
+/// and a client of it (the root user's when secured); stops both after.
+func withEtcdMember(
+    _ tag: String, access: EtcdCluster.Access? = nil, memberArguments: [String] = [],
+    _ body: (EtcdClient, EtcdCluster) async throws -> Void
+) async throws {
+    let scratch = try scratchDirectory(tag)
+    defer { scratch.remove() }
+    let cluster = try EtcdCluster(
+        directory: scratch.path + "/etcd", members: 1, access: access, memberArguments: memberArguments)
+    try await cluster.start()
+    let client: EtcdClient
+    do {
+        client = try cluster.client()
+    } catch {
+        await cluster.stop()
+        throw error
+    }
+    do {
+        try await body(client, cluster)
+    } catch {
+        await client.shutdown()
+        await cluster.stop()
+        throw error
+    }
+    await client.shutdown()
+    await cluster.stop()
 }
