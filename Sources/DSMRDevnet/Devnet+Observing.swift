@@ -15,17 +15,14 @@ extension Devnet {
         }
     }
 
-    /// Takes the blocks past the devnet's tip from the running validator furthest ahead.
+    /// Takes the blocks past the devnet's tip from the responsive validator furthest ahead.
     func followAcceptedBlocks() async {
         guard let tip = chain.withLock({ $0.tip }) else { return }
-        let ahead = members.withLock { members in
-            members.indices.filter { members[$0].client != nil }.max { members[$0].height < members[$1].height }
-        }
-        guard let ahead, let client = client(of: ahead) else { return }
-        let top = members.withLock { $0[ahead].height }
+        let heights = members.withLock { members in members.map(\.height) }
+        guard let ahead = responsive.max(by: { heights[$0] < heights[$1] }) else { return }
         var height = tip.height + 1
-        while height <= top {
-            guard case .block(let block)? = try? await client.send(.block(height: height)) else { return }
+        while height <= heights[ahead] {
+            guard case .block(let block)? = await ask(ahead, .block(height: height)) else { return }
             chain.withLock { chain in
                 chain.tip = block
                 chain.blocks[block.height] = block

@@ -3,8 +3,10 @@ import DSMR
 
 extension Devnet {
     /// Orders blocks until ``stopOrdering()``: each round, a caught-up
-    /// validator (in turn) builds a block on the tip and every running
-    /// validator accepts it.
+    /// validator (in turn) builds a block on the tip, every responsive
+    /// validator is given it, and the round ends once a quorum accepted it
+    /// (the others' answers are awaited in the background; a validator
+    /// still behind gets the blocks it lacks as a laggard).
     func orderBlocks() async {
         while ordering.withLock({ $0 }) {
             let started = ContinuousClock.now
@@ -18,6 +20,19 @@ extension Devnet {
 
     /// Stops the ordering loop after its current round.
     func stopOrdering() { ordering.withLock { $0 = false } }
+
+    /// With ordering stopped: gives every responsive validator the blocks
+    /// it lacks (a round ends at a quorum, so some may be behind), for at
+    /// most `limit`.
+    func catchUpEveryone(within limit: Duration) async {
+        let deadline = ContinuousClock.now + limit
+        while ContinuousClock.now < deadline, let tip = chain.withLock({ $0.tip }) {
+            let behind = responsive.filter { index in members.withLock { $0[index].height < tip.height } }
+            if behind.isEmpty { return }
+            await catchUpLaggards()
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+    }
 
     /// The block timestamp for a child of `parent` now: the clock, but at
     /// most `maxBlockSkew` after the parent (so an idle chain catches up in
@@ -40,8 +55,8 @@ extension Devnet {
     func orderOneBlock() async {
         guard let tip = chain.withLock({ $0.tip }) else { return }
         if await adoptBlockAhead(of: tip) { return }
-        let candidates = members.withLock { members in
-            members.indices.filter { members[$0].client != nil && members[$0].height == tip.height }
+        let candidates = responsive.filter { index in
+            members.withLock { !$0[index].accepting && $0[index].height == tip.height }
         }
         guard !candidates.isEmpty else { return }
         let round = chain.withLock { chain -> Int in
@@ -52,19 +67,16 @@ extension Devnet {
         var block: Block?
         for offset in 0..<candidates.count {
             let leader = candidates[(round + offset) % candidates.count]
-            guard let client = client(of: leader) else { continue }
-            do {
-                if case .block(let built) = try await client.send(.buildBlock(timestamp: timestamp)),
-                    built.parent == tip.id, built.height == tip.height + 1, built.timestamp == timestamp
-                {
-                    block = built
-                    break
-                }
-            } catch let error as ControlError where error.code == .nothingToBuild {
+            switch await ask(leader, .buildBlock(timestamp: timestamp)) {
+            case .block(let built)?
+            where built.parent == tip.id && built.height == tip.height + 1 && built.timestamp == timestamp:
+                block = built
+            case .error(let error)? where error.code == .nothingToBuild:
                 return
-            } catch {
+            default:
                 continue
             }
+            break
         }
         guard let block else { return }
         let accepted = await acceptEverywhere(block)
@@ -86,12 +98,9 @@ extension Devnet {
     /// now (there is no other at its height): it becomes the tip and the
     /// others get it as laggards. Returns whether a block was adopted.
     func adoptBlockAhead(of tip: Block) async -> Bool {
-        let ahead = members.withLock { members in
-            members.indices.filter { members[$0].client != nil && members[$0].height > tip.height }
-        }
+        let ahead = responsive.filter { index in members.withLock { $0[index].height > tip.height } }
         for index in ahead {
-            guard case .block(let block)? = try? await client(of: index)?.send(.block(height: tip.height + 1)),
-                block.parent == tip.id
+            guard case .block(let block)? = await ask(index, .block(height: tip.height + 1)), block.parent == tip.id
             else { continue }
             chain.withLock { chain in
                 chain.tip = block
@@ -103,43 +112,70 @@ extension Devnet {
         return false
     }
 
-    /// Has every running validator at the block's parent accept it; returns how many did.
+    /// Gives `block` to every responsive validator at its parent (none
+    /// with a block still out to it) and returns how many accepted it, once
+    /// a quorum of the validators has, or once every one asked has
+    /// answered. The others' answers are awaited in the background.
     func acceptEverywhere(_ block: Block) async -> Int {
-        let targets = members.withLock { members in
-            members.indices.compactMap { index -> (Int, ControlClient)? in
-                guard let client = members[index].client, members[index].height + 1 == block.height else { return nil }
-                return (index, client)
+        let targets = responsive.filter { index in
+            members.withLock { members in
+                guard !members[index].accepting, members[index].height + 1 == block.height else { return false }
+                members[index].accepting = true
+                return true
             }
         }
-        return await withTaskGroup(of: Int.self) { group in
-            for (index, client) in targets {
-                group.addTask {
-                    guard case .accepted(let height, _)? = try? await client.send(.acceptBlock(block)) else { return 0 }
-                    self.members.withLock { $0[index].height = max($0[index].height, height) }
-                    return 1
-                }
+        guard !targets.isEmpty else { return 0 }
+        let quorum = options.validators * 2 / 3 + 1
+        let (answers, answered) = AsyncStream.makeStream(of: Bool.self)
+        for index in targets {
+            Task {
+                let accepted = await self.accept(block, at: index)
+                self.members.withLock { $0[index].accepting = false }
+                answered.yield(accepted)
             }
-            return await group.reduce(0, +)
         }
+        var accepted = 0
+        var heard = 0
+        for await answer in answers {
+            heard += 1
+            if answer { accepted += 1 }
+            if accepted >= quorum || heard == targets.count { break }
+        }
+        answered.finish()
+        return accepted
     }
 
-    /// Gives each running validator behind the tip the blocks it lacks.
+    /// Has validator `index` accept `block`; returns whether it did.
+    func accept(_ block: Block, at index: Int) async -> Bool {
+        guard let client = client(of: index),
+            case .accepted(let height, _)? = try? await client.send(.acceptBlock(block), timeout: .seconds(60))
+        else { return false }
+        members.withLock { $0[index].height = max($0[index].height, height) }
+        return true
+    }
+
+    /// Gives each responsive validator behind the tip (none with a block
+    /// still out to it) the blocks it lacks, in the background, a bounded
+    /// batch per round, so ordering goes on while a validator catches up.
     func catchUpLaggards() async {
         guard let tip = chain.withLock({ $0.tip }) else { return }
-        let behind = members.withLock { members in
-            members.indices.compactMap { index -> (Int, ControlClient, UInt64)? in
-                guard let client = members[index].client, members[index].height < tip.height else { return nil }
-                return (index, client, members[index].height)
+        let behind = responsive.filter { index in
+            members.withLock { members in
+                guard !members[index].accepting, members[index].height < tip.height else { return false }
+                members[index].accepting = true
+                return true
             }
         }
-        for (index, client, height) in behind {
-            var next = height + 1
-            // A bounded batch per round, so ordering goes on while a validator catches up.
-            while next <= tip.height, next <= height + 64 {
-                guard let block = await block(at: next, excluding: index) else { break }
-                guard case .accepted(let accepted, _)? = try? await client.send(.acceptBlock(block)) else { break }
-                members.withLock { $0[index].height = max($0[index].height, accepted) }
-                next += 1
+        for index in behind {
+            Task {
+                var next = self.members.withLock { $0[index].height } + 1
+                let last = min(tip.height, next + 63)
+                while next <= last, self.isResponsive(index) {
+                    guard let block = await self.block(at: next, excluding: index), await self.accept(block, at: index)
+                    else { break }
+                    next += 1
+                }
+                self.members.withLock { $0[index].accepting = false }
             }
         }
     }
@@ -147,8 +183,8 @@ extension Devnet {
     /// The ordered block at `height`, from memory or from a validator holding it.
     func block(at height: UInt64, excluding excluded: Int) async -> Block? {
         if let known = chain.withLock({ $0.blocks[height] }) { return known }
-        for index in live where index != excluded {
-            if case .block(let block)? = try? await client(of: index)?.send(.block(height: height)) {
+        for index in responsive where index != excluded {
+            if case .block(let block)? = await ask(index, .block(height: height)) {
                 return block
             }
         }
@@ -159,13 +195,11 @@ extension Devnet {
     func collectExecutedTransactions() async {
         let (from, tip) = chain.withLock { ($0.digestsThrough, $0.tip?.height ?? 0) }
         guard from < tip else { return }
-        let holders = members.withLock { members in
-            members.indices.filter { members[$0].client != nil && members[$0].height >= tip }
-        }
-        guard let reference = holders.first, let client = client(of: reference) else { return }
+        let holders = responsive.filter { index in members.withLock { $0[index].height >= tip } }
+        guard let reference = holders.first else { return }
         var height = from + 1
         while height <= tip {
-            guard case .transactions(let digests)? = try? await client.send(.blockTransactions(height: height)) else {
+            guard case .transactions(let digests)? = await ask(reference, .blockTransactions(height: height)) else {
                 break
             }
             generator.executed(digests)

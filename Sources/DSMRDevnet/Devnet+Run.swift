@@ -1,6 +1,7 @@
 import DSMRNodeRuntime
 import ChunkStore
 import DSMR
+import DSMRNode
 import Foundation
 
 extension Devnet {
@@ -49,6 +50,7 @@ extension Devnet {
         await drain()
         stopOrdering()
         await ordering.value
+        if etcd == nil { await catchUpEveryone(within: .seconds(30)) }
         reporting.cancel()
         await reporting.value
         return try await summarise(seconds: loadSeconds, base: base)
@@ -61,10 +63,8 @@ extension Devnet {
     /// from the older state would repeat their places.
     func resynchronizeLoad() async {
         try? await refreshStatus()
-        let reference = members.withLock { members in
-            members.indices.filter { members[$0].client != nil }
-                .max { (members[$0].status?.executedHeight ?? 0) < (members[$1].status?.executedHeight ?? 0) }
-        }
+        let executed = members.withLock { members in members.map { $0.status?.executedHeight ?? 0 } }
+        let reference = responsive.max { executed[$0] < executed[$1] }
         guard let reference, let client = client(of: reference) else { return }
         try? await generator.source.synchronize(query: Self.query(client))
     }
@@ -100,8 +100,10 @@ extension Devnet {
             let mempools = members.withLock { members in
                 members.filter { $0.client != nil }.reduce(UInt64(0)) { $0 + ($1.status?.mempool ?? 0) }
             }
-            guard mempools == 0, caughtUp, let start = quiet, start.blocks == blocks else {
-                quiet = mempools == 0 && caughtUp ? (.now, blocks) : nil
+            // A silent validator's status is stale: it may hold transfers yet.
+            let quietNow = mempools == 0 && caughtUp && silentValidators.isEmpty
+            guard quietNow, let start = quiet, start.blocks == blocks else {
+                quiet = quietNow ? (.now, blocks) : nil
                 continue
             }
             if ContinuousClock.now - start.since >= .seconds(5) {
@@ -130,13 +132,13 @@ extension Devnet {
                 due = 0
             }
             if due > 0 {
-                let running = Set(live)
+                // A validator that does not answer gets no load: its lanes wait, the others' go on.
+                let running = Set(responsive)
                 let batches = generator.make(count: due, live: running, now: SystemClockMilliseconds.now())
                 sent += due
                 await withTaskGroup(of: Void.self) { group in
                     for (index, batch) in batches {
-                        guard let client = client(of: index) else { continue }
-                        group.addTask { _ = try? await client.send(.submit(batch.map(\.bytes))) }
+                        group.addTask { await self.submit(batch, to: index) }
                     }
                 }
             }
@@ -147,6 +149,22 @@ extension Devnet {
             if last { break }
             try? await Task.sleep(for: tick)
         }
+    }
+
+    /// Submits `batch` to validator `index`, waiting at most
+    /// ``callTimeout``: a validator that does not answer by then (stopped,
+    /// or too slow to take load) is silent until it answers a status
+    /// request. The batch stays in the connection in order, and is read if
+    /// the validator comes back.
+    func submit(_ batch: [LoadTransaction], to index: Int) async {
+        guard let client = client(of: index) else { return }
+        do {
+            _ = try await client.send(.submit(batch.map(\.bytes)), timeout: Self.callTimeout)
+        } catch let error as ControlError where error.code == .failed {
+            if let process = process(index), process.isRunning, !process.isStopped {
+                members.withLock { $0[index].silent = true }
+            }
+        } catch {}
     }
 
     /// Has the load's source decide, from a validator that executed the
@@ -161,12 +179,12 @@ extension Devnet {
         guard generator.pendingCount > 0, let tip = chain.withLock({ $0.tip }),
             chain.withLock({ $0.digestsThrough }) >= tip.height
         else { return }
-        let reference = members.withLock { members in
-            members.indices.first { members[$0].client != nil && members[$0].status?.executedHeight ?? 0 >= tip.height }
+        let reference = responsive.first { index in
+            members.withLock { $0[index].status?.executedHeight ?? 0 >= tip.height }
         }
         guard let reference, let client = client(of: reference) else { return }
         let executedHeight: @Sendable () async -> UInt64? = {
-            guard case .status(let status)? = try? await client.send(.status) else { return nil }
+            guard case .status(let status)? = await self.ask(reference, .status) else { return nil }
             return status.executedHeight
         }
         guard let before = await executedHeight(), before == tip.height else { return }
@@ -210,7 +228,7 @@ extension Devnet {
                     pending: counts.pending, storeBytes: stores, validatorsUp: up, validators: options.validators,
                     submitted: counts.submitted - base.counts.submitted,
                     executed: counts.executed - base.counts.executed, certificates: certified &- base.certified,
-                    blocks: ordered - base.blocks, unhealthy: unhealthy))
+                    blocks: ordered - base.blocks, unhealthy: unhealthy, silent: silentValidators))
             last = (now, counts.submitted, counts.executed, certified, ordered)
         }
     }
@@ -228,7 +246,7 @@ extension Devnet {
         let routed = generator.routed
         for (index, status, client) in statuses {
             var root: StateRoot?
-            if let client, case .stateRoot(let value)? = try? await client.send(.stateRoot(height: common)) {
+            if client != nil, case .stateRoot(let value)? = await ask(index, .stateRoot(height: common)) {
                 root = value
                 roots.insert(value)
             }
@@ -295,6 +313,8 @@ package struct DevnetProgress: Sendable {
     package var blocks = 0
     /// Indices of the running validators that report a problem (see their status and log).
     package var unhealthy: [Int] = []
+    /// Indices of the running validators that do not answer (stopped, or silent; see ``Devnet/silenceLimit``).
+    package var silent: [Int] = []
 
     /// The report as one line.
     package var line: String {
@@ -307,6 +327,7 @@ package struct DevnetProgress: Sendable {
             + "  p50 \(ms(p50)) p99 \(ms(p99))  height \(height)  pending \(pending)"
             + "  stores \(megabytes) MiB  up \(validatorsUp)/\(validators)"
             + (unhealthy.isEmpty ? "" : "  UNHEALTHY " + unhealthy.map { "node\($0)" }.joined(separator: ","))
+            + (silent.isEmpty ? "" : "  SILENT " + silent.map { "node\($0)" }.joined(separator: ","))
     }
 }
 

@@ -13,9 +13,10 @@ import Synchronization
 ///
 /// The ordering driver is a test driver, not consensus: one sequencer
 /// (this process) asks validators in turn to build a block on the chain
-/// tip, then has every running validator verify and accept it. A validator
-/// that is behind (restarted, or down for a while) is given the blocks it
-/// lacks first. There are no forks because there is one sequencer; a real
+/// tip, then has every running validator verify and accept it, and goes on
+/// once a quorum has: a slow, paused or silent validator holds up nothing
+/// (see ``silenceLimit``). A validator that is behind (restarted, paused, or
+/// down for a while) is given the blocks it lacks. There are no forks because there is one sequencer; a real
 /// deployment puts a consensus engine where the driver is, through the same
 /// block API.
 package final class Devnet: Sendable {
@@ -26,6 +27,12 @@ package final class Devnet: Sendable {
         var status: NodeStatus?
         var certifiedBase: UInt64 = 0
         var certified: UInt64 = 0
+        /// Whether it left a status request unanswered for ``Devnet/silenceLimit`` and has not answered since.
+        var silent = false
+        /// Whether a status request is out to it while it is silent.
+        var probing = false
+        /// Whether the driver has a block out to it.
+        var accepting = false
     }
 
     struct Chain {
@@ -178,6 +185,7 @@ package final class Devnet: Sendable {
                     $0[index].status = status
                     $0[index].height = status.acceptedHeight
                     $0[index].certifiedBase = $0[index].certified
+                    $0[index].silent = false
                 }
                 return
             }
@@ -249,23 +257,20 @@ package final class Devnet: Sendable {
 
     var live: [Int] { members.withLock { members in members.indices.filter { members[$0].client != nil } } }
 
-    /// Asks every running validator for its status; a validator whose
-    /// process has ended is marked down.
+    /// Asks every running validator for its status, all at once (a
+    /// validator that does not answer holds up a round at most
+    /// ``silenceLimit``, once; see ``probe(_:)``); a validator whose process
+    /// has ended is marked down.
     func refreshStatus() async throws {
-        for index in live {
-            let (client, process) = members.withLock { ($0[index].client, $0[index].process) }
-            if let process, !process.isRunning {
-                members.withLock { $0[index].client = nil }
-                await client?.close()
-                continue
-            }
-            guard let client else { continue }
-            if case .status(let status)? = try? await client.send(.status) {
-                members.withLock {
-                    $0[index].status = status
-                    $0[index].height = max($0[index].height, status.acceptedHeight)
-                    $0[index].certified = $0[index].certifiedBase + status.chunksCertified
+        await withTaskGroup(of: Void.self) { group in
+            for index in live {
+                let (client, process) = members.withLock { ($0[index].client, $0[index].process) }
+                if let process, !process.isRunning {
+                    members.withLock { $0[index].client = nil }
+                    await client?.close()
+                    continue
                 }
+                group.addTask { await self.probe(index) }
             }
         }
     }

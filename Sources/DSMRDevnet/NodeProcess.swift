@@ -41,6 +41,18 @@ package final class NodeProcess: @unchecked Sendable {
     package var processID: Int32 { process.processIdentifier }
     /// Whether the child still runs.
     package var isRunning: Bool { process.isRunning }
+    /// Whether the child is stopped (SIGSTOP, or a debugger): the state
+    /// field of `/proc/PID/stat`. A stopped process keeps its sockets open
+    /// and answers nothing until it is continued.
+    package var isStopped: Bool {
+        guard process.isRunning,
+            let stat = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8),
+            let end = stat.lastIndex(of: ")")
+        else { return false }
+        // After the command name in parentheses: a space, then the state letter.
+        let state = stat[end...].dropFirst().drop { $0 == " " }.first
+        return state == "T" || state == "t"
+    }
     /// The child's exit status once it has ended.
     package var exitStatus: Int32? { process.isRunning ? nil : process.terminationStatus }
 
