@@ -152,19 +152,23 @@ extension Devnet {
     }
 
     /// Submits `batch` to validator `index`, waiting at most
-    /// ``callTimeout``: a validator that does not answer by then (stopped,
-    /// or too slow to take load) is silent until it answers a status
-    /// request. The batch stays in the connection in order, and is read if
-    /// the validator comes back.
+    /// ``callTimeout``, and no longer once it is not responsive: a validator
+    /// that does not answer by then (stopped, or too slow to take load) is
+    /// silent until it answers a status request. The batch stays in the
+    /// connection, in order, and is read if the validator comes back.
     func submit(_ batch: [LoadTransaction], to index: Int) async {
         guard let client = client(of: index) else { return }
-        do {
-            _ = try await client.send(.submit(batch.map(\.bytes)), timeout: Self.callTimeout)
-        } catch let error as ControlError where error.code == .failed {
-            if let process = process(index), process.isRunning, !process.isStopped {
-                members.withLock { $0[index].silent = true }
-            }
-        } catch {}
+        let process = process(index)
+        let answer = Task { () -> Bool in
+            do {
+                _ = try await client.send(.submit(batch.map(\.bytes)), timeout: Self.callTimeout)
+            } catch let error as ControlError where error.code == .failed {
+                return false
+            } catch {}
+            return true
+        }
+        guard await Self.value(of: answer, unless: { !self.isResponsive(index) }) == false else { return }
+        if let process, process.isRunning, !process.isStopped { members.withLock { $0[index].silent = true } }
     }
 
     /// Has the load's source decide, from a validator that executed the

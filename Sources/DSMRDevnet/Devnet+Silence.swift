@@ -1,4 +1,5 @@
 import DSMRNodeRuntime
+import Synchronization
 
 extension Devnet {
     /// How long a validator may leave a status request unanswered before
@@ -33,14 +34,44 @@ extension Devnet {
     /// Sends `request` to validator `index` if it is responsive, waiting at
     /// most `timeout`; any answer, a refusal too, shows it alive. Returns
     /// nil when it is not responsive or no answer came.
+    /// The wait also ends, with nil, as soon as the validator stops being
+    /// responsive (the request stays out until its timeout).
     func ask(_ index: Int, _ request: ControlRequest, timeout: Duration = callTimeout) async -> ControlResponse? {
         guard isResponsive(index), let client = client(of: index) else { return nil }
-        do {
-            return try await client.send(request, timeout: timeout)
-        } catch let error as ControlError where error.code != .failed {
-            return .error(error)
-        } catch {
-            return nil
+        let answer = Task { () -> ControlResponse? in
+            do {
+                return try await client.send(request, timeout: timeout)
+            } catch let error as ControlError where error.code != .failed {
+                return .error(error)
+            } catch {
+                return nil
+            }
+        }
+        return await Self.value(of: answer) { !self.isResponsive(index) } ?? nil
+    }
+
+    /// Waits for `task`'s value, or until `giveUp` is true (checked every
+    /// 50 ms), then returns nil and leaves the task running.
+    static func value<T: Sendable>(
+        of task: Task<T, Never>, unless giveUp: @escaping @Sendable () -> Bool
+    ) async -> T? {
+        let waiter = Waiter<T?>()
+        return await withCheckedContinuation { continuation in
+            waiter.set(continuation)
+            let watcher = Task {
+                while !Task.isCancelled {
+                    if giveUp() {
+                        waiter.resume(returning: nil)
+                        return
+                    }
+                    try? await Task.sleep(for: .milliseconds(50))
+                }
+            }
+            Task {
+                let value = await task.value
+                watcher.cancel()
+                waiter.resume(returning: value)
+            }
         }
     }
 
@@ -65,14 +96,17 @@ extension Devnet {
             }
             return
         }
-        switch try? await client.send(.status, timeout: Self.silenceLimit) {
-        case .status(let status)?: record(status, of: index)
-        case .some: break
-        case nil:
+        let answer = Task { try? await client.send(.status, timeout: Self.silenceLimit) }
+        // A process stopped meanwhile is not waited for (its answer is dropped at the timeout).
+        switch await Self.value(of: answer, unless: { process?.isStopped == true }) {
+        case .status(let status)??: record(status, of: index)
+        case .some(.some): break
+        case .some(nil):
             // Still running and not stopped: it left the request unanswered.
             if process?.isRunning != false, process?.isStopped != true {
                 members.withLock { $0[index].silent = true }
             }
+        case nil: break
         }
     }
 
@@ -85,4 +119,15 @@ extension Devnet {
             $0[index].certified = $0[index].certifiedBase + status.chunksCertified
         }
     }
+}
+
+/// A continuation resumed by whichever of several tasks comes first.
+private final class Waiter<T: Sendable>: Sendable {
+    private let continuation = Mutex<CheckedContinuation<T, Never>?>(nil)
+
+    /// Sets the continuation to resume.
+    func set(_ value: CheckedContinuation<T, Never>) { continuation.withLock { $0 = value } }
+
+    /// Resumes the continuation with `value` unless it was resumed already.
+    func resume(returning value: T) { continuation.withLock { $0.take() }?.resume(returning: value) }
 }

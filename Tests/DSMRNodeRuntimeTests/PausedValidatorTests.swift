@@ -75,9 +75,15 @@ struct PausedValidatorTests {
         let recorded = samples.list.withLock { $0 }
         let rateBefore = Self.rate(recorded, from: pausedAt - before, to: pausedAt)
         let rateDuring = Self.rate(recorded, from: pausedAt + settle, to: resumedAt)
+        // Executed per second in 2.5 s steps from the window before the pause to the end, for the record.
+        let timeline = stride(from: -8.0, to: Double((resumedAt - pausedAt + after).components.seconds), by: 2.5).map { start in
+            let from = pausedAt + .milliseconds(Int(start * 1_000))
+            return String(Int(Self.rate(recorded, from: from, to: from + .milliseconds(2_500))))
+        }
         print(
             "\(ordering): \(Int(rateBefore)) tx/s executed before the pause, \(Int(rateDuring)) tx/s during it; "
-                + "validator \(paused) resumed at height \(heightAtResume)")
+                + "validator \(paused) resumed at height \(heightAtResume); tx/s every 2.5 s from 8 s before: "
+                + timeline.joined(separator: " "))
         #expect(rateBefore > 50, "\(ordering): the load executed before the pause (\(rateBefore) tx/s)")
         #expect(
             rateDuring >= 0.8 * rateBefore,
