@@ -76,7 +76,8 @@ struct PausedValidatorTests {
         let rateBefore = Self.rate(recorded, from: pausedAt - before, to: pausedAt)
         let rateDuring = Self.rate(recorded, from: pausedAt + settle, to: resumedAt)
         // Executed per second in 2.5 s steps from the window before the pause to the end, for the record.
-        let timeline = stride(from: -8.0, to: Double((resumedAt - pausedAt + after).components.seconds), by: 2.5).map { start in
+        let timeline = stride(from: -8.0, to: Double((resumedAt - pausedAt + after).components.seconds), by: 2.5).map {
+            start in
             let from = pausedAt + .milliseconds(Int(start * 1_000))
             return String(Int(Self.rate(recorded, from: from, to: from + .milliseconds(2_500))))
         }
