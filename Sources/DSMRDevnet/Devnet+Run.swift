@@ -152,23 +152,18 @@ extension Devnet {
     }
 
     /// Submits `batch` to validator `index`, waiting at most
-    /// ``callTimeout``, and no longer once it is not responsive: a validator
+    /// ``callTimeout`` (less if it stops meanwhile): a validator
     /// that does not answer by then (stopped, or too slow to take load) is
     /// silent until it answers a status request. The batch stays in the
     /// connection, in order, and is read if the validator comes back.
     func submit(_ batch: [LoadTransaction], to index: Int) async {
         guard let client = client(of: index) else { return }
-        let process = process(index)
-        let answer = Task { () -> Bool in
-            do {
-                _ = try await client.send(.submit(batch.map(\.bytes)), timeout: Self.callTimeout)
-            } catch let error as ControlError where error.code == .failed {
-                return false
-            } catch {}
-            return true
-        }
-        guard await Self.value(of: answer, unless: { !self.isResponsive(index) }) == false else { return }
-        if let process, process.isRunning, !process.isStopped { members.withLock { $0[index].silent = true } }
+        let started = ContinuousClock.now
+        guard (try? await client.send(.submit(batch.map(\.bytes)), timeout: Self.callTimeout)) == nil,
+            ContinuousClock.now - started >= Self.callTimeout, process(index)?.isRunning == true
+        else { return }
+        // No answer at all (a refusal is one) in the whole time.
+        markSilent(index, "a submission")
     }
 
     /// Has the load's source decide, from a validator that executed the

@@ -1,5 +1,5 @@
 import DSMRNodeRuntime
-import Synchronization
+import Foundation
 
 extension Devnet {
     /// How long a validator may leave a status request unanswered before
@@ -15,13 +15,11 @@ extension Devnet {
     /// meanwhile holds up the caller at most this long, once).
     static let callTimeout = Duration.seconds(10)
 
-    /// Whether validator `index` runs, is not stopped (SIGSTOP: seen at
-    /// once in `/proc`), and has not left a status request unanswered for
+    /// Whether validator `index` runs, is not stopped (SIGSTOP: seen within
+    /// 0.1 s in `/proc`), and has not left a status request unanswered for
     /// ``silenceLimit``.
     func isResponsive(_ index: Int) -> Bool {
-        let (client, process, silent) = members.withLock { ($0[index].client, $0[index].process, $0[index].silent) }
-        guard client != nil, !silent else { return false }
-        return process?.isStopped != true
+        members.withLock { $0[index].client != nil && !$0[index].silent && !$0[index].stopped }
     }
 
     /// The running validators that answer (see ``isResponsive(_:)``).
@@ -33,45 +31,40 @@ extension Devnet {
 
     /// Sends `request` to validator `index` if it is responsive, waiting at
     /// most `timeout`; any answer, a refusal too, shows it alive. Returns
-    /// nil when it is not responsive or no answer came.
-    /// The wait also ends, with nil, as soon as the validator stops being
-    /// responsive (the request stays out until its timeout).
+    /// nil when it is not responsive or no answer came (a wait also ends
+    /// when the validator stops or falls silent meanwhile).
     func ask(_ index: Int, _ request: ControlRequest, timeout: Duration = callTimeout) async -> ControlResponse? {
         guard isResponsive(index), let client = client(of: index) else { return nil }
-        let answer = Task { () -> ControlResponse? in
-            do {
-                return try await client.send(request, timeout: timeout)
-            } catch let error as ControlError where error.code != .failed {
-                return .error(error)
-            } catch {
-                return nil
-            }
+        do {
+            return try await client.send(request, timeout: timeout)
+        } catch let error as ControlError where error.code != .failed {
+            return .error(error)
+        } catch {
+            return nil
         }
-        return await Self.value(of: answer) { !self.isResponsive(index) } ?? nil
     }
 
-    /// Waits for `task`'s value, or until `giveUp` is true (checked every
-    /// 50 ms), then returns nil and leaves the task running.
-    static func value<T: Sendable>(
-        of task: Task<T, Never>, unless giveUp: @escaping @Sendable () -> Bool
-    ) async -> T? {
-        let waiter = Waiter<T?>()
-        return await withCheckedContinuation { continuation in
-            waiter.set(continuation)
-            let watcher = Task {
-                while !Task.isCancelled {
-                    if giveUp() {
-                        waiter.resume(returning: nil)
-                        return
-                    }
-                    try? await Task.sleep(for: .milliseconds(50))
+    /// Watches every running validator's process state every 0.1 s until
+    /// cancelled: a process found stopped is not responsive, and every
+    /// request waiting for its answer ends at once (the requests stay in the
+    /// connection and are read when it continues).
+    func watchStoppedProcesses() async {
+        while !Task.isCancelled {
+            for index in live {
+                let (process, client, wasStopped) = members.withLock {
+                    ($0[index].process, $0[index].client, $0[index].stopped)
+                }
+                let stopped = process?.isStopped == true
+                guard stopped != wasStopped else { continue }
+                members.withLock { $0[index].stopped = stopped }
+                if stopped {
+                    Self.notice("node\(index) is stopped (its process does not run until continued)")
+                    client?.abandonWaiting("node\(index) is stopped")
+                } else {
+                    Self.notice("node\(index) continues")
                 }
             }
-            Task {
-                let value = await task.value
-                watcher.cancel()
-                waiter.resume(returning: value)
-            }
+            try? await Task.sleep(for: .milliseconds(100))
         }
     }
 
@@ -81,8 +74,10 @@ extension Devnet {
     /// the background, whose answer ends its silence. A stopped process is
     /// not asked (it could not answer).
     func probe(_ index: Int) async {
-        let (client, process, silent) = members.withLock { ($0[index].client, $0[index].process, $0[index].silent) }
-        guard let client, process?.isStopped != true else { return }
+        let (client, process, silent, stopped) = members.withLock {
+            ($0[index].client, $0[index].process, $0[index].silent, $0[index].stopped)
+        }
+        guard let client, !stopped else { return }
         if silent {
             let asking = members.withLock { members -> Bool in
                 defer { members[index].probing = true }
@@ -96,38 +91,46 @@ extension Devnet {
             }
             return
         }
-        let answer = Task { try? await client.send(.status, timeout: Self.silenceLimit) }
-        // A process stopped meanwhile is not waited for (its answer is dropped at the timeout).
-        switch await Self.value(of: answer, unless: { process?.isStopped == true }) {
-        case .status(let status)??: record(status, of: index)
-        case .some(.some): break
-        case .some(nil):
-            // Still running and not stopped: it left the request unanswered.
-            if process?.isRunning != false, process?.isStopped != true {
-                members.withLock { $0[index].silent = true }
-            }
-        case nil: break
+        let started = ContinuousClock.now
+        switch try? await client.send(.status, timeout: Self.silenceLimit) {
+        case .status(let status)?: record(status, of: index)
+        case nil where ContinuousClock.now - started >= Self.silenceLimit && process?.isRunning != false:
+            // No answer, not even a refusal, in the whole limit.
+            markSilent(index, "a status request")
+        default: break
         }
+    }
+
+    /// Marks validator `index` silent unless it is stopped (that is known
+    /// already): it left `what` unanswered for the limit. Requests waiting
+    /// for its answer end at once.
+    func markSilent(_ index: Int, _ what: String) {
+        let (newly, client) = members.withLock { members in
+            let newly = !members[index].silent && !members[index].stopped
+            if newly { members[index].silent = true }
+            return (newly, members[index].client)
+        }
+        guard newly else { return }
+        Self.notice("node\(index) is silent: no answer to \(what) in \(Self.silenceLimit)")
+        client?.abandonWaiting("node\(index) is silent")
+    }
+
+    /// Writes `message` to standard error, for the operator (the status line holds standard output).
+    static func notice(_ message: String) {
+        FileHandle.standardError.write(Data("devnet: \(message)\n".utf8))
     }
 
     /// Keeps validator `index`'s latest status: it answered, so it is not silent.
     func record(_ status: NodeStatus, of index: Int) {
-        members.withLock {
-            $0[index].silent = false
-            $0[index].status = status
-            $0[index].height = max($0[index].height, status.acceptedHeight)
-            $0[index].certified = $0[index].certifiedBase + status.chunksCertified
+        let wasSilent = members.withLock { members in
+            let wasSilent = members[index].silent
+            members[index].silent = false
+            members[index].status = status
+            members[index].height = max(members[index].height, status.acceptedHeight)
+            members[index].certified = members[index].certifiedBase + status.chunksCertified
+            return wasSilent
         }
+        if wasSilent { Self.notice("node\(index) answers again") }
     }
 }
 
-/// A continuation resumed by whichever of several tasks comes first.
-private final class Waiter<T: Sendable>: Sendable {
-    private let continuation = Mutex<CheckedContinuation<T, Never>?>(nil)
-
-    /// Sets the continuation to resume.
-    func set(_ value: CheckedContinuation<T, Never>) { continuation.withLock { $0 = value } }
-
-    /// Resumes the continuation with `value` unless it was resumed already.
-    func resume(returning value: T) { continuation.withLock { $0.take() }?.resume(returning: value) }
-}

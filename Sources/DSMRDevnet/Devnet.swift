@@ -33,6 +33,8 @@ package final class Devnet: Sendable {
         var probing = false
         /// Whether the driver has a block out to it.
         var accepting = false
+        /// Whether its process was stopped (SIGSTOP) when last looked at.
+        var stopped = false
     }
 
     struct Chain {
@@ -63,6 +65,8 @@ package final class Devnet: Sendable {
     /// The etcd cluster the validators order through; nil when the driver orders.
     package let etcd: EtcdCluster?
     let loadStopped = Mutex(false)
+    /// Watches the validators' processes while they run (see ``watchStoppedProcesses()``).
+    let processWatch = Mutex<Task<Void, Never>?>(nil)
 
     /// Prepares the devnet's directory (creating keys on the first run) and
     /// writes every validator's configuration with fresh ports.
@@ -131,6 +135,10 @@ package final class Devnet: Sendable {
                 metrics.withLock { $0 = addresses }
             }
         }
+        processWatch.withLock { watch in
+            watch?.cancel()
+            watch = Task { await self.watchStoppedProcesses() }
+        }
         try await refreshStatus()
         let top = members.withLock { $0.compactMap(\.status).max { $0.acceptedHeight < $1.acceptedHeight } }
         guard let top, let reference = client(of: statusIndex(top)) else {
@@ -186,6 +194,7 @@ package final class Devnet: Sendable {
                     $0[index].height = status.acceptedHeight
                     $0[index].certifiedBase = $0[index].certified
                     $0[index].silent = false
+                    $0[index].stopped = false
                 }
                 return
             }
@@ -220,6 +229,7 @@ package final class Devnet: Sendable {
 
     /// Stops every validator with SIGTERM, then the etcd cluster, if any.
     package func stopNodes() async {
+        processWatch.withLock { $0?.cancel() }
         await stopValidators()
         await etcd?.stop()
     }

@@ -91,6 +91,18 @@ package final class ControlClient: Sendable {
         continuation?.resume(throwing: error)
     }
 
+    /// Fails every request now waiting for its answer with `reason`; the
+    /// connection stays open, and answers that come later are dropped.
+    /// For a caller that knows the node cannot answer soon (its process is
+    /// stopped) and must not wait out each request's timeout.
+    package func abandonWaiting(_ reason: String) {
+        let waiting = state.withLock { state in
+            defer { state.waiting = [:] }
+            return state.waiting
+        }
+        for continuation in waiting.values { continuation.resume(throwing: ControlError(.failed, reason)) }
+    }
+
     /// Closes the connection.
     package func close() async { try? await channel.close() }
 
