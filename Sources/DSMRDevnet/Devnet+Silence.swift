@@ -133,4 +133,3 @@ extension Devnet {
         if wasSilent { Self.notice("node\(index) answers again") }
     }
 }
-

@@ -74,7 +74,8 @@ struct WireCaptureTests {
             }
             try #require(
                 !needles.isEmpty,
-                "chunks node 0 signed for the others (signed per producer \(signedCounts); routed \(summary.nodes.map(\.routed)))")
+                "chunks node 0 signed for the others (signed per producer \(signedCounts); routed \(summary.nodes.map(\.routed)))"
+            )
             let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: capture)))
             let found = needles.filter { contains(bytes, $0) }
             if plaintext {
