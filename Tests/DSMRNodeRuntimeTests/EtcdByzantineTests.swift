@@ -67,13 +67,24 @@ struct EtcdByzantineTests {
                 #expect(ids.count == 1, "height \(height): the validators hold \(ids.count) different blocks")
                 guard let chosen = ids.first,
                     let place = attempts.firstIndex(where: {
-                        (try? Block(decoding: $0.value, limits: DecodingLimits(rules: devnet.rules)))?.id == chosen
+                        (try? BlockAttempt(
+                            decoding: $0.value, maxBlockBytes: DecodingLimits(rules: devnet.rules).maxBlockBytes))?
+                            .blockID
+                            == chosen
                     })
                 else { continue }
                 if attempts[..<place].contains(where: { $0.keyText.contains("-bad") }) { raced += 1 }
             }
             #expect(
                 raced > 0, "no invalid attempt came before the chosen block at any of \(summary.commonHeight) heights")
+            // The attempts it signed are evidence against it; the ones no validator signed name no one.
+            let attacker = try devnet.layout.validatorKeys()[3].nodeID.hex
+            for index in 0..<3 {
+                let log = try String(contentsOfFile: devnet.layout.logPath(index), encoding: .utf8)
+                let evidence = log.split(separator: "\n").filter { $0.contains("stays in the log as evidence") }
+                #expect(!evidence.isEmpty && evidence.allSatisfy { $0.contains("proposer=\(attacker)") })
+                #expect(log.contains("skipped an attempt no validator signed"), "validator \(index)")
+            }
         }
     }
 

@@ -92,6 +92,7 @@ struct EtcdOrderingTests {
             defer { Task { await client.shutdown() } }
             let all = 0..<4
             let prefix = try etcdPrefix(devnet)
+            let signers = try devnet.layout.validatorKeys()
             try await waitUntil("the chain reaches height 3", timeout: .seconds(30), pollingEvery: .milliseconds(50)) {
                 await topHeight(devnet, all) >= 3
             }
@@ -108,7 +109,9 @@ struct EtcdOrderingTests {
                     parent: BlockID(hashing: Array("no such parent".utf8)), height: next,
                     timestamp: Int64(Date().timeIntervalSince1970 * 1_000), certificates: [])
                 let key = "\(prefix)/blocks/\(String(format: "%020llu", next))/forged-\(attempt)"
-                _ = try await client.createIfAbsent(Array(key.utf8), forged.encoded())
+                // Signed by validator 3: evidence against it, skipped by everyone.
+                let signed = try BlockAttempt(signing: forged, by: signers[3], in: try signingDomain(devnet))
+                _ = try await client.createIfAbsent(Array(key.utf8), signed.encoded)
                 let skippedByAll = await eventually(within: .seconds(3), pollingEvery: .milliseconds(100)) {
                     all.allSatisfy { logTail(devnet.layout, $0, lines: 400).contains(key) }
                 }
@@ -120,12 +123,75 @@ struct EtcdOrderingTests {
                     $0.contains(skippedKey)
                 }
                 #expect(line?.contains("does not verify") == true, "validator \(index): \(line ?? "none")")
+                #expect(line?.contains("proposer=\(signers[3].nodeID.hex)") == true, "the evidence names its signer")
                 #expect(line?.contains("wrongParent") == true || line?.contains("parent is") == true)
             }
             let before = await topHeight(devnet, all)
             let summary = try await devnet.runLoad(rate: 100, duration: .seconds(1)) { _ in }
             #expect(summary.rootsAgree, "\(summary)")
             #expect(summary.commonHeight > before)
+        }
+    }
+
+    /// A holder of etcd credentials without a validator's key publishes,
+    /// first at the next height, a block that would verify: bare, and signed
+    /// by a key outside the validator set. Every validator skips both (the
+    /// logs name them "no validator signed") and takes another block there.
+    @Test func anAttemptNoValidatorSignedIsSkippedThoughItsBlockWouldVerify() async throws {
+        let scratch = try scratchDirectory("etcd-unsigned")
+        defer { scratch.remove() }
+        try await withDevnet(try etcdOptions(scratch.path, load: nil)) { devnet in
+            let client = try devnet.etcd!.client()
+            defer { Task { await client.shutdown() } }
+            let all = 0..<4
+            let prefix = try etcdPrefix(devnet)
+            let outsider = Ed25519Signer.generate()
+            try await waitUntil("the chain reaches height 3", timeout: .seconds(30), pollingEvery: .milliseconds(50)) {
+                await topHeight(devnet, all) >= 3
+            }
+            var published: (height: UInt64, block: Block, keys: [String])?
+            for attempt in 0..<40 where published == nil {
+                let height = await topHeight(devnet, [0])
+                guard case .block(let tip)? = await ask(devnet.layout.controlSocket(0), .block(height: height)) else {
+                    continue
+                }
+                let next = height + 1
+                let block = Block(
+                    parent: tip.id, height: next,
+                    timestamp: max(tip.timestamp + 1, Int64(Date().timeIntervalSince1970 * 1_000)), certificates: [])
+                let atHeight = "\(prefix)/blocks/\(String(format: "%020llu", next))/"
+                let keys = [atHeight + "bare-\(attempt)", atHeight + "outsider-\(attempt)"]
+                _ = try await client.createIfAbsent(Array(keys[0].utf8), block.encoded())
+                _ = try await client.createIfAbsent(
+                    Array(keys[1].utf8),
+                    try BlockAttempt(signing: block, by: outsider, in: signingDomain(devnet)).encoded)
+                // Ours count only if the bare one came first at its height.
+                let first = try await client.range(from: Array(atHeight.utf8)).keyValues
+                    .min { $0.createRevision < $1.createRevision }
+                if first?.keyText == keys[0] { published = (next, block, keys) }
+            }
+            guard let published else { throw TestFailure("no bare attempt was the first at its height") }
+            try await waitUntil(
+                "every validator passes the height", timeout: .seconds(30), pollingEvery: .milliseconds(200)
+            ) {
+                (try? await statuses(devnet.layout, all).values.allSatisfy { $0.acceptedHeight >= published.height })
+                    ?? false
+            }
+            var chosen: Set<BlockID> = []
+            for index in all {
+                if case .block(let block)? = await ask(
+                    devnet.layout.controlSocket(index), .block(height: published.height))
+                {
+                    chosen.insert(block.id)
+                }
+                let log = logTail(devnet.layout, index, lines: 600).split(separator: "\n")
+                for key in published.keys {
+                    let line = log.first { $0.contains(key) }
+                    #expect(
+                        line?.contains("no validator signed") == true, "validator \(index), \(key): \(line ?? "none")")
+                }
+            }
+            #expect(chosen.count == 1 && !chosen.contains(published.block.id), "\(chosen)")
         }
     }
 

@@ -20,8 +20,11 @@ struct EtcdPruningTests {
         let validatorIndex: Int
         let blocks = Mutex([Block(parent: .zero, height: 0, timestamp: 0, certificates: [])])
 
+        let signer: Ed25519Signer
+
         init(index: Int) throws {
-            nodeID = try NodeID(bytes: [UInt8](repeating: UInt8(index + 1), count: NodeID.byteCount))
+            signer = try EtcdPruningTests.signer(index)
+            nodeID = signer.nodeID
             validatorIndex = index
         }
 
@@ -51,6 +54,23 @@ struct EtcdPruningTests {
         }
     }
 
+    /// Validator `index`'s key (of three).
+    static func signer(_ index: Int) throws -> Ed25519Signer {
+        try Ed25519Signer(seed: [UInt8](repeating: UInt8(index + 1), count: 32))
+    }
+
+    /// The three validators' public keys by node id.
+    static func validatorKeys() throws -> [NodeID: [UInt8]] {
+        Dictionary(
+            uniqueKeysWithValues: try (0..<3).map {
+                let key = try signer($0)
+                return (key.nodeID, key.publicKey)
+            })
+    }
+
+    /// The chain the attempts are signed for.
+    static let domain = SigningDomain(networkID: 1, chainID: .zero)
+
     /// A validator running ``EtcdOrdering`` on its chain until stopped.
     final class Validator: Sendable {
         let chain: MemoryChain
@@ -62,7 +82,9 @@ struct EtcdPruningTests {
         func start(_ endpoints: [String], _ options: EtcdOrderingOptions) throws {
             let logger = Logger(label: "validator-\(chain.validatorIndex)") { _ in RecordingHandler(self) }
             let ordering = try EtcdOrdering(
-                endpoints: endpoints, prefix: EtcdPruningTests.prefix, options: options, logger: logger)
+                endpoints: endpoints, prefix: EtcdPruningTests.prefix, signer: chain.signer,
+                domain: EtcdPruningTests.domain, validators: try EtcdPruningTests.validatorKeys(), options: options,
+                logger: logger)
             let chain = self.chain
             running.withLock { $0 = Task { await ordering.run(chain) } }
         }
@@ -195,13 +217,16 @@ struct EtcdPruningTests {
                 let accepted = try #require(try validators[0].chain.acceptedBlock(at: height))
                 let attempt = try #require(
                     log[height]?.sorted { $0.createRevision < $1.createRevision }.first {
-                        (try? Block(decoding: $0.value, limits: limits))?.id == accepted.id
+                        (try? BlockAttempt(decoding: $0.value, maxBlockBytes: limits.maxBlockBytes))?.blockID
+                            == accepted.id
                     })
                 if height == stoppedAt + 1 {
                     let parent = try #require(try validators[0].chain.acceptedBlock(at: height - 1))
                     let other = Block(
                         parent: parent.id, height: height, timestamp: accepted.timestamp + 1, certificates: [])
-                    try await client.put(attempt.key, other.encoded())
+                    // Another validator's signature: an attempt every validator would follow, had it come first.
+                    let signed = try BlockAttempt(signing: other, by: try Self.signer(1), in: Self.domain)
+                    try await client.put(attempt.key, signed.encoded)
                 } else {
                     _ = try await client.deleteRange(from: attempt.key, to: attempt.key + [0])
                 }

@@ -77,12 +77,14 @@ func logTail(_ layout: DevnetLayout, _ index: Int, lines: Int = 20) -> String {
     return text.split(separator: "\n").suffix(lines).joined(separator: "\n")
 }
 
-/// The chain's log prefix in the etcd cluster of `devnet`.
-func etcdPrefix(_ devnet: Devnet) throws -> String {
+/// The network and chain `devnet`'s signatures are bound to.
+func signingDomain(_ devnet: Devnet) throws -> SigningDomain {
     let identity = devnet.layout.identity
-    return EtcdOrdering.prefix(
-        for: SigningDomain(networkID: identity.networkID, chainID: try ChainID(hex: identity.chainID)))
+    return SigningDomain(networkID: identity.networkID, chainID: try ChainID(hex: identity.chainID))
 }
+
+/// The chain's log prefix in the etcd cluster of `devnet`.
+func etcdPrefix(_ devnet: Devnet) throws -> String { EtcdOrdering.prefix(for: try signingDomain(devnet)) }
 
 /// The highest accepted height among validators `indices` of `devnet` (0 when none answers).
 func topHeight(_ devnet: Devnet, _ indices: some Sequence<Int>) async -> UInt64 {

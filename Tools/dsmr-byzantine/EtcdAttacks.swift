@@ -35,21 +35,30 @@ struct EtcdAttack: Sendable {
         }
         let prefix = EtcdOrdering.prefix(for: validated.domain)
         report("attacking the etcd ordering under \(prefix) as \(etcd.security.credentials?.user ?? "no user")")
+        let sign: @Sendable ([UInt8]) -> [UInt8] = { bytes in
+            (try? BlockAttempt(signingBytes: bytes, by: validated.signer, in: validated.domain).encoded) ?? bytes
+        }
         switch kind {
-        case .invalid: await publishInvalidAttempts(client, prefix)
+        case .invalid: await publishInvalidAttempts(client, prefix, domain: validated.domain, sign: sign)
         case .squat: await holdTheLeadership(client, prefix, value: Array(runner.nodeID.hex.utf8))
-        case .rewrite: await rewriteHistory(client, prefix)
+        case .rewrite: await rewriteHistory(client, prefix, sign: sign)
         }
         await client.shutdown()
     }
 
     /// Each time its node accepts a block, publishes at once (racing the
-    /// leader) attempts at the next height that must not verify: bytes that
-    /// are no block, a block on another parent, one naming another height,
-    /// one not after its parent, and a block of its own built honestly then
-    /// given far-future values (when it can build one); and one attempt a
-    /// height ahead.
-    func publishInvalidAttempts(_ client: EtcdClient, _ prefix: String) async {
+    /// leader) attempts at the next height that must not be followed. Signed
+    /// with its key (evidence against it): bytes that are no block, a block
+    /// on another parent, one naming another height, one not after its
+    /// parent, and a block of its own built honestly then given far-future
+    /// values (when it can build one); and one attempt a height ahead. Not
+    /// signed by a validator (what etcd credentials alone could write): an
+    /// empty block that would verify, bare and signed by a key outside the
+    /// validator set.
+    func publishInvalidAttempts(
+        _ client: EtcdClient, _ prefix: String, domain: SigningDomain, sign: @Sendable ([UInt8]) -> [UInt8]
+    ) async {
+        let outsider = Ed25519Signer.generate()
         var attacked: UInt64 = .max
         var published = 0
         while !Task.isCancelled, !runner.isStopping {
@@ -70,6 +79,12 @@ struct EtcdAttack: Sendable {
             ]
             if let built = try? runner.buildOrdered(timestamp: after, maxBytes: 1 << 20) {
                 attempts.append((next, FarFuture.alter(built).encoded()))
+            }
+            attempts = attempts.map { ($0.height, sign($0.value)) }
+            let valid = Block(parent: tip.id, height: next, timestamp: after, certificates: [])
+            attempts.append((next, valid.encoded()))
+            if let signed = try? BlockAttempt(signing: valid, by: outsider, in: domain) {
+                attempts.append((next, signed.encoded))
             }
             for (index, attempt) in attempts.enumerated() {
                 let key =
@@ -118,10 +133,11 @@ struct EtcdAttack: Sendable {
 
     /// Each time its node accepts a block at height h, writes over every
     /// attempt at h − 1 with another block that verifies there (on the same
-    /// parent, a millisecond later, no certificate), and deletes every
+    /// parent, a millisecond later, no certificate; signed with its key, as
+    /// an attempt every validator would follow), and deletes every
     /// attempt at h − 2: a validator that reads those heights late must
     /// still take the blocks everyone took.
-    func rewriteHistory(_ client: EtcdClient, _ prefix: String) async {
+    func rewriteHistory(_ client: EtcdClient, _ prefix: String, sign: @Sendable ([UInt8]) -> [UInt8]) async {
         var attacked: UInt64 = 0
         var rewritten = 0
         var deleted = 0
@@ -143,7 +159,8 @@ struct EtcdAttack: Sendable {
                     parent: parent.id, height: below.height,
                     timestamp: below.timestamp == parent.timestamp + 1 ? parent.timestamp + 2 : parent.timestamp + 1,
                     certificates: [])
-                for attempt in attempts.keyValues where (try? await client.put(attempt.key, other.encoded())) != nil {
+                for attempt in attempts.keyValues
+                where (try? await client.put(attempt.key, sign(other.encoded()))) != nil {
                     rewritten += 1
                 }
             }

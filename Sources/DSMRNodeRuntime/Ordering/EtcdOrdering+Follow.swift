@@ -83,11 +83,10 @@ extension EtcdOrdering {
     /// holding it (or its first value was compacted away).
     func revision(of block: Block, rules: Rules) async throws -> Int64? {
         let read = try await client.range(from: heightPrefix(block.height))
-        let limits = DecodingLimits(rules: rules)
         var found: Int64?
         for entry in read.keyValues {
             guard let first = try await client.firstValue(of: entry),
-                (try? Block(decoding: first.value, limits: limits))?.id == block.id
+                (try? signedBlock(first.value, rules: rules))?.block.id == block.id
             else { continue }
             found = min(found ?? .max, first.createRevision)
         }
@@ -111,18 +110,20 @@ extension EtcdOrdering {
             }
             return
         }
-        let block: Block
+        let (proposer, block): (NodeID, Block)
         do {
-            block = try Block(decoding: entry.value, limits: DecodingLimits(rules: chain.rules))
+            (proposer, block) = try signedBlock(entry.value, rules: chain.rules)
         } catch {
-            logger.warning(
-                "skipped an attempt that does not decode", metadata: metadata.merging(["error": "\(error)"]) { $1 })
+            if let proposer = error.signedBy {
+                evidence(against: proposer, entry, "\(error)")
+            } else {
+                logger.warning(
+                    "skipped an attempt no validator signed", metadata: metadata.merging(["error": "\(error)"]) { $1 })
+            }
             return
         }
         guard block.height == height else {
-            logger.warning(
-                "skipped an attempt whose block is at another height",
-                metadata: metadata.merging(["blockHeight": "\(block.height)"]) { $1 })
+            evidence(against: proposer, entry, "its block is at height \(block.height), not \(height)")
             return
         }
         switch try await chain.acceptOrdered(block) {
@@ -132,9 +133,20 @@ extension EtcdOrdering {
                 $0.lastAccepted = .now
             }
         case .invalid(let reason):
-            logger.warning(
-                "skipped an attempt that does not verify",
-                metadata: metadata.merging(["block": "\(block.id)", "reason": "\(reason)"]) { $1 })
+            evidence(against: proposer, entry, "it does not verify: \(reason)")
         }
+    }
+
+    /// Records that the attempt `entry`, signed by `proposer`, does not
+    /// verify (`why`): it is skipped, stays in the log as evidence (honest
+    /// validators delete nothing inside the window), and is logged and counted.
+    func evidence(against proposer: NodeID, _ entry: EtcdKeyValue, _ why: String) {
+        invalid.withLock { $0[proposer, default: 0] += 1 }
+        logger.warning(
+            "skipped an invalid attempt signed by a validator; it stays in the log as evidence",
+            metadata: [
+                "proposer": "\(proposer.hex)", "key": "\(entry.keyText)", "revision": "\(entry.createRevision)",
+                "reason": "\(why)",
+            ])
     }
 }

@@ -68,7 +68,7 @@ extension EtcdOrdering {
                 continue
             }
             let key = attemptKey(height: block.height, proposer: chain.nodeID)
-            let (created, _) = try await client.createIfAbsent(key, block.encoded(), fencedOn: leader)
+            let (created, _) = try await client.createIfAbsent(key, attempt(block), fencedOn: leader)
             guard created else {
                 logger.notice("a fenced proposal was refused; following", metadata: ["height": "\(block.height)"])
                 return
@@ -158,7 +158,7 @@ extension EtcdOrdering {
             do {
                 guard let block = try await buildOnTip(chain) else { continue }
                 let key = attemptKey(height: block.height, proposer: chain.nodeID)
-                let (created, revision) = try await client.createIfAbsent(key, block.encoded())
+                let (created, revision) = try await client.createIfAbsent(key, attempt(block))
                 logger.notice(
                     "no block for a while: published a takeover attempt",
                     metadata: ["height": "\(block.height)", "created": "\(created)", "revision": "\(revision)"])

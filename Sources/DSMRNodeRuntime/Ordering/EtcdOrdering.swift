@@ -9,7 +9,11 @@ import Synchronization
 /// every block it is given.
 ///
 /// The log is the keys `<prefix>/blocks/<height, 20 digits>/<attempt>`,
-/// each holding one encoded block, created once. Each validator follows
+/// each holding one ``BlockAttempt`` (a block signed by the validator that
+/// published it), created once. An attempt no validator signed is skipped
+/// (etcd credentials alone publish nothing anyone follows); one a validator
+/// signed that does not verify is evidence against it, kept in the log,
+/// logged and counted (``invalidAttempts``). Each validator follows
 /// the log in create-revision order by replaying etcd's history (a watch
 /// from the revision of its accepted block's attempt), taking each attempt
 /// with the value it was created with: at each height, the attempt with
@@ -65,19 +69,37 @@ public final class EtcdOrdering: Ordering {
     public let prefix: String
     /// The options it runs with.
     public let options: EtcdOrderingOptions
+    /// Signs this validator's attempts.
+    let signer: any Signer
+    /// The network and chain its signatures are bound to.
+    public let domain: SigningDomain
+    /// The validators whose signed attempts are followed: public keys by node id.
+    public let validators: [NodeID: [UInt8]]
     let logger: Logger
     let progress = Mutex(Progress())
+    let invalid = Mutex<[NodeID: Int]>([:])
+
+    /// Attempts each validator signed that did not verify (bytes that are no
+    /// block, a block at another height, or one that fails verification),
+    /// since the ordering started: evidence kept in the log, and logged.
+    public var invalidAttempts: [NodeID: Int] { invalid.withLock { $0 } }
 
     /// An ordering over the etcd members at `endpoints`, under `prefix`,
-    /// reached as `security` says.
+    /// reached as `security` says, publishing attempts signed by `signer`
+    /// for `domain` and following those signed by one of `validators`
+    /// (public keys by node id).
     ///
     /// - Throws: `EtcdError` (of DSMROrdering) for a bad endpoint or an
     ///   unreadable TLS file.
     public init(
-        endpoints: [String], prefix: String, options: EtcdOrderingOptions = .init(),
-        security: EtcdSecurity = EtcdSecurity(), logger: Logger
+        endpoints: [String], prefix: String, signer: any Signer, domain: SigningDomain,
+        validators: [NodeID: [UInt8]], options: EtcdOrderingOptions = .init(), security: EtcdSecurity = EtcdSecurity(),
+        logger: Logger
     ) throws {
         client = try EtcdClient(endpoints: endpoints, security: security)
+        self.signer = signer
+        self.domain = domain
+        self.validators = validators
         self.prefix = prefix
         self.options = options
         self.logger = logger
@@ -126,6 +148,19 @@ public final class EtcdOrdering: Ordering {
             await group.waitForAll()
         }
         await client.shutdown()
+    }
+
+    /// `block` signed for the log.
+    func attempt(_ block: Block) throws -> [UInt8] {
+        try BlockAttempt(signing: block, by: signer, in: domain).encoded
+    }
+
+    /// The block `value` holds and the validator that signed it, when a
+    /// validator did and it decodes; throws ``BlockAttemptError`` otherwise.
+    func signedBlock(_ value: [UInt8], rules: Rules) throws(BlockAttemptError) -> (proposer: NodeID, block: Block) {
+        let limits = DecodingLimits(rules: rules)
+        let attempt = try BlockAttempt(decoding: value, maxBlockBytes: limits.maxBlockBytes)
+        return (attempt.proposer, try attempt.verifiedBlock(validators: validators, domain: domain, limits: limits))
     }
 
     /// The timestamp of a child of `parent` now: the clock, but at most

@@ -113,8 +113,11 @@ public final class NodeRunner: Sendable {
             options.retainHeights = max(options.retainHeights, UInt64(max(0, kept / max(1, rules.slotDuration))))
             do {
                 ordering = try EtcdOrdering(
-                    endpoints: etcd.endpoints, prefix: EtcdOrdering.prefix(for: domain), options: options,
-                    security: etcd.security, logger: logger)
+                    endpoints: etcd.endpoints, prefix: EtcdOrdering.prefix(for: domain), signer: signer, domain: domain,
+                    validators: Dictionary(
+                        validated.validators.validators.map { (NodeID(publicKey: $0.publicKey), $0.publicKey) },
+                        uniquingKeysWith: { first, _ in first }),
+                    options: options, security: etcd.security, logger: logger)
             } catch let error as EtcdError {
                 throw ConfigurationError("etcd: \(error.message)")
             }
