@@ -1,6 +1,7 @@
 import DSMR
 import DSMROrdering
 import Logging
+import Metrics
 
 extension EtcdOrdering {
     /// Hands the log's attempts to the node in create-revision order, each
@@ -117,6 +118,7 @@ extension EtcdOrdering {
             if let proposer = error.signedBy {
                 evidence(against: proposer, entry, "\(error)")
             } else {
+                Counter(label: "dsmr_ordering_unsigned_attempts_total").increment()
                 logger.warning(
                     "skipped an attempt no validator signed", metadata: metadata.merging(["error": "\(error)"]) { $1 })
             }
@@ -139,9 +141,12 @@ extension EtcdOrdering {
 
     /// Records that the attempt `entry`, signed by `proposer`, does not
     /// verify (`why`): it is skipped, stays in the log as evidence (honest
-    /// validators delete nothing inside the window), and is logged and counted.
+    /// validators delete nothing inside the window), and is logged and
+    /// counted (``invalidAttempts``, and the metric
+    /// `dsmr_ordering_invalid_attempts_total` by proposer).
     func evidence(against proposer: NodeID, _ entry: EtcdKeyValue, _ why: String) {
         invalid.withLock { $0[proposer, default: 0] += 1 }
+        Counter(label: "dsmr_ordering_invalid_attempts_total", dimensions: [("proposer", proposer.hex)]).increment()
         logger.warning(
             "skipped an invalid attempt signed by a validator; it stays in the log as evidence",
             metadata: [
