@@ -227,7 +227,10 @@ extension Devnet {
                     pending: counts.pending, storeBytes: stores, validatorsUp: up, validators: options.validators,
                     submitted: counts.submitted - base.counts.submitted,
                     executed: counts.executed - base.counts.executed, certificates: certified &- base.certified,
-                    blocks: ordered - base.blocks, unhealthy: unhealthy, silent: silentValidators))
+                    blocks: ordered - base.blocks, unhealthy: unhealthy, silent: silentValidators,
+                    down: members.withLock { members in
+                        members.indices.filter { members[$0].client == nil && members[$0].process != nil }
+                    }))
             last = (now, counts.submitted, counts.executed, certified, ordered)
         }
     }
@@ -235,19 +238,40 @@ extension Devnet {
     func summarise(seconds: Double, base: RunBase) async throws -> DevnetSummary {
         try await refreshStatus()
         let statuses = members.withLock { members in
-            members.enumerated().map { ($0.offset, $0.element.status, $0.element.client) }
+            members.enumerated().map { ($0.offset, $0.element.status, $0.element.client, $0.element.restarts) }
         }
-        let running = statuses.filter { $0.2 != nil }
-        let common = running.compactMap { $0.1?.executedHeight }.min() ?? 0
+        let lagging = laggingValidators()
+        let laggingIndices = Set(lagging.map(\.index))
+        let keptUp = statuses.filter { $0.2 != nil && !laggingIndices.contains($0.0) }
+        let common = keptUp.compactMap { $0.1?.executedHeight }.min() ?? 0
         var nodes: [DevnetSummary.NodeSummary] = []
         var roots: Set<StateRoot> = []
+        var agree = true
         let processes = members.withLock { $0.map(\.process) }
         let routed = generator.routed
-        for (index, status, client) in statuses {
+        let reference = keptUp.first?.0
+        for (index, status, client, restarts) in statuses {
             var root: StateRoot?
-            if client != nil, case .stateRoot(let value)? = await ask(index, .stateRoot(height: common)) {
-                root = value
-                roots.insert(value)
+            if laggingIndices.contains(index) {
+                // Compared at its own height with one that kept up, where that one still holds it.
+                let height = status?.executedHeight ?? 0
+                if client != nil, let reference, height > 0,
+                    case .stateRoot(let value)? = await ask(index, .stateRoot(height: height))
+                {
+                    root = value
+                    if case .stateRoot(let expected)? = await ask(reference, .stateRoot(height: height)),
+                        expected != value
+                    {
+                        agree = false
+                    }
+                }
+            } else if client != nil {
+                if case .stateRoot(let value)? = await ask(index, .stateRoot(height: common)) {
+                    root = value
+                    roots.insert(value)
+                } else {
+                    agree = false
+                }
             }
             nodes.append(
                 DevnetSummary.NodeSummary(
@@ -257,7 +281,7 @@ extension Devnet {
                     chunksCertified: status?.chunksCertified ?? 0,
                     peakResidentBytes: processes[index].flatMap { peakResidentBytes(of: $0.processID) },
                     routed: DevnetSummary.RoutedLoad(routed[index], since: base.routed[index]),
-                    health: status.map { "\($0.health)" }))
+                    health: status.map { "\($0.health)" }, restarts: restarts))
         }
         let counts = generator.snapshot()
         let latencies = generator.latencies
@@ -272,7 +296,39 @@ extension Devnet {
             blocks: ordered - base.blocks, certificates: certified &- base.certified,
             p50Milliseconds: quantile(latencies, 0.5).map(\.milliseconds),
             p99Milliseconds: quantile(latencies, 0.99).map(\.milliseconds), commonHeight: common,
-            rootsAgree: roots.count == 1 && nodes.filter { $0.stateRoot != nil }.count == running.count, nodes: nodes)
+            rootsAgree: agree && roots.count == 1, lagging: lagging, nodes: nodes)
+    }
+
+    /// The validators that are down, stopped, silent, or more than
+    /// ``DevnetOptions/maxLagBlocks`` below the highest executed height, each with its cause.
+    func laggingValidators() -> [DevnetSummary.Lagging] {
+        members.withLock { members in
+            let top = members.filter { $0.client != nil }.compactMap { $0.status?.executedHeight }.max() ?? 0
+            return members.indices.compactMap { index -> DevnetSummary.Lagging? in
+                let member = members[index]
+                let height = member.status?.executedHeight ?? 0
+                let behind = top > height ? top - height : 0
+                let cause: String
+                if member.client == nil {
+                    guard let process = member.process else {
+                        // Stopped by the devnet's caller (``kill(_:)``): not a surprise.
+                        return nil
+                    }
+                    cause =
+                        process.isRunning
+                        ? "its control socket does not answer" : "not running (\(process.ending ?? "ended"))"
+                } else if member.stopped {
+                    cause = "its process is stopped"
+                } else if member.silent {
+                    cause = "silent: no answer to a status request in \(Self.silenceLimit)"
+                } else if behind > options.maxLagBlocks {
+                    cause = member.status.map { "\($0.health)" } ?? "no status"
+                } else {
+                    return nil
+                }
+                return DevnetSummary.Lagging(index: index, executedHeight: height, behind: behind, cause: cause)
+            }
+        }
     }
 }
 
@@ -314,6 +370,8 @@ package struct DevnetProgress: Sendable {
     package var unhealthy: [Int] = []
     /// Indices of the running validators that do not answer (stopped, or silent; see ``Devnet/silenceLimit``).
     package var silent: [Int] = []
+    /// Indices of the validators whose process ended without the devnet stopping it (restarted when ``DevnetOptions/restartDied``).
+    package var down: [Int] = []
 
     /// The report as one line.
     package var line: String {
@@ -327,6 +385,7 @@ package struct DevnetProgress: Sendable {
             + "  stores \(megabytes) MiB  up \(validatorsUp)/\(validators)"
             + (unhealthy.isEmpty ? "" : "  UNHEALTHY " + unhealthy.map { "node\($0)" }.joined(separator: ","))
             + (silent.isEmpty ? "" : "  SILENT " + silent.map { "node\($0)" }.joined(separator: ","))
+            + (down.isEmpty ? "" : "  DOWN " + down.map { "node\($0)" }.joined(separator: ","))
     }
 }
 

@@ -35,6 +35,12 @@ package final class Devnet: Sendable {
         var accepting = false
         /// Whether its process was stopped (SIGSTOP) when last looked at.
         var stopped = false
+        /// Times the devnet restarted it after its process ended.
+        var restarts = 0
+        /// Whether a restart is under way.
+        var restarting = false
+        /// When its process, found ended, is started again.
+        var nextRestart: ContinuousClock.Instant?
     }
 
     struct Chain {
@@ -65,7 +71,8 @@ package final class Devnet: Sendable {
     /// The etcd cluster the validators order through; nil when the driver orders.
     package let etcd: EtcdCluster?
     let loadStopped = Mutex(false)
-    /// Watches the validators' processes while they run (see ``watchStoppedProcesses()``).
+    /// Watches the validators' processes while they run (see
+    /// ``watchStoppedProcesses()`` and ``superviseValidators()``).
     let processWatch = Mutex<Task<Void, Never>?>(nil)
 
     /// Prepares the devnet's directory (creating keys on the first run) and
@@ -137,7 +144,12 @@ package final class Devnet: Sendable {
         }
         processWatch.withLock { watch in
             watch?.cancel()
-            watch = Task { await self.watchStoppedProcesses() }
+            watch = Task {
+                await withTaskGroup(of: Void.self) { group in
+                    group.addTask { await self.watchStoppedProcesses() }
+                    if self.options.restartDied { group.addTask { await self.superviseValidators() } }
+                }
+            }
         }
         try await refreshStatus()
         let top = members.withLock { $0.compactMap(\.status).max { $0.acceptedHeight < $1.acceptedHeight } }
@@ -230,6 +242,11 @@ package final class Devnet: Sendable {
     /// Stops every validator with SIGTERM, then the etcd cluster, if any.
     package func stopNodes() async {
         processWatch.withLock { $0?.cancel() }
+        // A restart under way ends first (it started a process this must stop).
+        let deadline = ContinuousClock.now + .seconds(70)
+        while members.withLock({ $0.contains(where: \.restarting) }), ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(50))
+        }
         await stopValidators()
         await etcd?.stop()
     }

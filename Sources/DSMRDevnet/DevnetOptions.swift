@@ -51,6 +51,16 @@ package struct DevnetOptions: Sendable {
     package var validatorHosts: [HostPlacement]?
     /// Where each etcd member runs, by index (one placement per member); nil runs them here on loopback.
     package var etcdHosts: [HostPlacement]?
+    /// Whether the devnet restarts a validator whose process ended without
+    /// being asked to (after 1 s, then twice as long each time, at most
+    /// 30 s), and takes back one started again by hand (its control socket
+    /// answers). Off, a validator that died stays down until
+    /// ``Devnet/startNode(_:)``.
+    package var restartDied = true
+    /// How many blocks below the highest executed height a validator may
+    /// end a run at; one further behind (or down, or silent) is named in
+    /// ``DevnetSummary/lagging`` and fails `dsmr-node devnet`.
+    package var maxLagBlocks: UInt64 = 10
 
     /// Options for a devnet in `directory` whose validators run `executable`
     /// with `provider`'s state machine.
@@ -109,6 +119,21 @@ package struct DevnetSummary: Codable, Sendable {
         package var routed: RoutedLoad
         /// Its health at the end ("healthy", or the condition and cause), nil when it did not answer.
         package var health: String?
+        /// How many times the devnet restarted it after its process ended.
+        package var restarts = 0
+    }
+
+    /// A validator that ended the run behind the others, down or silent.
+    package struct Lagging: Codable, Sendable {
+        /// Its index in the devnet.
+        package var index: Int
+        /// Its executed height (as last seen).
+        package var executedHeight: UInt64
+        /// How many blocks it is below the highest executed height.
+        package var behind: UInt64
+        /// Why, as far as the devnet knows: not running (with its exit
+        /// status), stopped, silent, or its health.
+        package var cause: String
     }
 
     /// The validators that ran to the end but are not healthy, with their health.
@@ -162,10 +187,16 @@ package struct DevnetSummary: Codable, Sendable {
     package var p50Milliseconds: Double?
     /// 99th percentile latency, in milliseconds.
     package var p99Milliseconds: Double?
-    /// The highest height every running validator has executed.
+    /// The highest height every validator that kept up (not in
+    /// ``lagging``) has executed: where their roots are compared.
     package var commonHeight: UInt64
-    /// Whether every validator's state root at ``commonHeight`` is the same.
+    /// Whether the state roots agree: those of the validators that kept up
+    /// at ``commonHeight``, and each lagging one's at its own height with a
+    /// validator's that kept up (where that one still holds it).
     package var rootsAgree: Bool
+    /// Validators more than ``DevnetOptions/maxLagBlocks`` behind at the
+    /// end, down, or silent, each with its cause.
+    package var lagging: [Lagging] = []
     /// Each validator.
     package var nodes: [NodeSummary]
 }

@@ -53,6 +53,12 @@ package final class NodeProcess: @unchecked Sendable {
         let state = stat[end...].dropFirst().drop { $0 == " " }.first
         return state == "T" || state == "t"
     }
+    /// How the child ended ("exit status 1", "killed by signal 9"); nil while it runs.
+    package var ending: String? {
+        guard !process.isRunning else { return nil }
+        return process.terminationReason == .uncaughtSignal
+            ? "killed by signal \(process.terminationStatus)" : "exit status \(process.terminationStatus)"
+    }
     /// The child's exit status once it has ended.
     package var exitStatus: Int32? { process.isRunning ? nil : process.terminationStatus }
 

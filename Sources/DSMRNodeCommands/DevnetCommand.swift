@@ -150,6 +150,14 @@ extension NodeCommand {
                 for (index, health) in summary.unhealthy { printError("node\(index) is \(health)") }
                 throw ExitCode(1)
             }
+            guard summary.lagging.isEmpty else {
+                for node in summary.lagging {
+                    printError(
+                        "node\(node.index) did not keep up: executed height \(node.executedHeight), "
+                            + "\(node.behind) blocks behind; \(node.cause)")
+                }
+                throw ExitCode(1)
+            }
         }
 
         /// Deletes `--data` for `--reset`, only if it holds a devnet (or is empty).
@@ -181,7 +189,8 @@ extension NodeCommand {
                     "  node\(node.index) \(node.nodeID.prefix(12))  executed \(node.executedHeight)  "
                         + "root \(node.stateRoot ?? "-")  store "
                         + String(format: "%.1f MiB", Double(node.storeBytes) / 1_048_576)
-                        + (node.health.map { $0 == "healthy" ? "" : "  \($0)" } ?? "  not answering"))
+                        + (node.health.map { $0 == "healthy" ? "" : "  \($0)" } ?? "  not answering")
+                        + (node.restarts > 0 ? "  restarted \(node.restarts)x" : ""))
             }
             let answering = summary.nodes.filter { $0.health != nil }
             print(

@@ -27,6 +27,8 @@ func withStartedDevnet<T>(
         directory: directory.path, executable: try builtExecutable("dsmr-node", override: "DSMR_NODE"),
         provider: DemoProvider())
     options.validators = validators
+    // Tests kill and restart validators themselves.
+    options.restartDied = false
     options.duration = duration
     options.transactionRate = transactionRate
     options.drainTimeout = .seconds(10)

@@ -17,6 +17,8 @@ struct OtherStateMachineProcessTests {
             directory: directory + "/devnet", executable: try builtExecutable("dsmr-test-node"),
             provider: KeyValueProvider())
         options.validators = 4
+        // Tests kill and restart validators themselves.
+        options.restartDied = false
         options.duration = .seconds(2)
         options.transactionRate = 200
         options.statusInterval = .milliseconds(500)

@@ -50,6 +50,8 @@ func devnetOptions(
         directory: directory + "/devnet", executable: try builtExecutable("dsmr-node"), provider: DemoProvider())
     options.validators = validators
     options.duration = load
+    // Tests kill and restart validators themselves.
+    options.restartDied = false
     options.transactionRate = rate
     options.statusInterval = .milliseconds(500)
     options.drainTimeout = .seconds(20)
