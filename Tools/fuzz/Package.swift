@@ -7,7 +7,7 @@ import PackageDescription
 let decoders = [
     "chunk", "chunk-reference", "signature-share", "chunk-certificate", "block", "dimensions-bytes",
     "dimensions-json", "signing-history", "key-file", "certificate-verify", "dump-load", "store-rows",
-    "frame", "handshake", "control",
+    "frame", "handshake", "control", "block-attempt",
 ]
 
 // Targets that drive the node with decoded, mutated messages: block verification and the chunk server's handlers.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds every fuzz target (decoders, key files, certificate verification, dump
 # loading, store rows, network frames and handshake, control frames and
-# messages, the node's block verification and chunk server) with libFuzzer and
+# messages, the ordering log's block attempts, the node's block verification
+# and chunk server) with libFuzzer and
 # AddressSanitizer and runs each for SECONDS seconds. Exits non-zero if any
 # target finds a crash.
 # Usage: Tools/fuzz/run.sh SECONDS [TARGET...]
@@ -15,7 +16,7 @@ targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
     targets=(chunk chunk-reference signature-share chunk-certificate block dimensions-bytes dimensions-json signing-history
         key-file certificate-verify dump-load store-rows
-        frame handshake control verify-block chunk-server)
+        frame handshake control block-attempt verify-block chunk-server)
 fi
 
 swift_bin=$(dirname "$(readlink -f "$(command -v swift)")")
@@ -81,6 +82,11 @@ seed_corpus() {
             # A status request (id 1), then an error response (id 2, code malformed, message "bad").
             printf '%s' "0000000a""0000000000000001""0101" \
                 "00000012""0000000000000002""010601""00000003""626164" | xxd -r -p > "$corpus/golden"
+            return 0 ;;
+        block-attempt)
+            # Version 1, a proposer id, a signature no key made, then the golden block.
+            printf '%s' "01" "$(printf '0b%.0s' {1..20})" "$(printf '01%.0s' {1..64})" \
+                "$(sed -n 's/^encoded: //p' "$vectors/block.txt")" | xxd -r -p > "$corpus/golden"
             return 0 ;;
         *) file=$target key=encoded ;;
     esac
