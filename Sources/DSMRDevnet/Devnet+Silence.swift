@@ -8,7 +8,7 @@ extension Devnet {
     /// lanes get no new load, the driver orders without it, and nothing the
     /// devnet reads waits for it; one status request stays out to it, so it
     /// counts again as soon as it answers.
-    static let silenceLimit = Duration.seconds(10)
+    package static let silenceLimit = Duration.seconds(10)
 
     /// How long the devnet waits for a responsive validator's answer to a
     /// read, a submission or a block (a validator that stops answering
