@@ -1,4 +1,3 @@
-import Crypto
 import DSMR
 import DSMRNode
 import LMDB
@@ -6,8 +5,9 @@ import Synchronization
 
 extension DemoVM {
     /// The format of a DemoVM snapshot piece: a run of accounts in key
-    /// order, each `account (32) || balance (u64) || nonce (u64)`.
-    public static let snapshotFormat: UInt16 = 1
+    /// order, each `account (32) || balance (u64) || nonce (u64)`, with a
+    /// ``SnapshotTree`` proof against the state root.
+    public static let snapshotFormat: UInt16 = 2
     /// The most accounts one snapshot piece carries.
     public static let accountsPerPiece = 1_024
     static let accountEntryBytes = Transfer.accountByteCount + 16
@@ -38,10 +38,15 @@ extension DemoVM {
                 return .next
             }
             if inPiece > 0 || pieces.isEmpty { pieces.append(current) }
+            let leaves = pieces.map { SnapshotTree.leaf($0) }
+            guard SnapshotTree.root(leaves: leaves) == root else {
+                throw StateMachineError.state(
+                    "the accounts do not hash to the stored root \(root): the state is damaged")
+            }
             return DemoSnapshot(
                 manifest: SnapshotManifest(
                     height: height, root: root, pieceCount: UInt32(pieces.count), format: Self.snapshotFormat),
-                pieces: pieces)
+                pieces: pieces, leaves: leaves)
         }
     }
 
@@ -75,18 +80,22 @@ extension DemoVM {
 struct DemoSnapshot: StateSnapshot {
     let manifest: SnapshotManifest
     let pieces: [[UInt8]]
+    let leaves: [[UInt8]]
 
     func piece(_ index: UInt32) throws -> SnapshotPiece {
         guard Int(index) < pieces.count else {
             throw StateMachineError.badSnapshot("piece \(index) of \(pieces.count)")
         }
-        return SnapshotPiece(index: index, payload: pieces[Int(index)])
+        return SnapshotPiece(
+            index: index, payload: pieces[Int(index)], proof: SnapshotTree.proof(index: Int(index), leaves: leaves))
     }
 }
 
-/// A DemoVM snapshot being installed. Each piece must be whole entries in
-/// strictly increasing account order; the root over every piece, in order,
-/// must be the manifest's before anything is written.
+/// A DemoVM snapshot being installed. Each piece is checked against the
+/// manifest's root by its proof as it is added, and must be whole entries in
+/// strictly increasing account order (a full run except the last); nothing
+/// is written before every piece is in and the root over them all is the
+/// manifest's.
 final class DemoSnapshotImport: SnapshotImport {
     let vm: DemoVM
     let manifest: SnapshotManifest
@@ -115,6 +124,20 @@ final class DemoSnapshotImport: SnapshotImport {
             }
             previous = key
         }
+        let isLast = piece.index == manifest.pieceCount - 1
+        guard isLast || piece.payload.count == size * DemoVM.accountsPerPiece else {
+            throw StateMachineError.badSnapshot(
+                "piece \(piece.index) holds \(piece.payload.count / size) accounts; every piece but the last holds \(DemoVM.accountsPerPiece)"
+            )
+        }
+        guard
+            SnapshotTree.verify(
+                payload: piece.payload, index: piece.index, count: manifest.pieceCount, proof: piece.proof,
+                root: manifest.root)
+        else {
+            throw StateMachineError.badSnapshot(
+                "piece \(piece.index)'s proof does not lead to the root \(manifest.root)")
+        }
         try pieces.withLock { pieces in
             guard pieces[piece.index] == nil else {
                 throw StateMachineError.badSnapshot("piece \(piece.index) was added already")
@@ -129,7 +152,7 @@ final class DemoSnapshotImport: SnapshotImport {
             throw StateMachineError.badSnapshot("\(held.count) of \(manifest.pieceCount) pieces are in")
         }
         var entries: [UInt8] = []
-        var hasher = SHA256()
+        var leaves: [[UInt8]] = []
         var last: [UInt8]?
         for index in 0..<manifest.pieceCount {
             let payload = held[index]!
@@ -142,10 +165,10 @@ final class DemoSnapshotImport: SnapshotImport {
             if !payload.isEmpty {
                 last = Array(payload.suffix(DemoVM.accountEntryBytes).prefix(Transfer.accountByteCount))
             }
-            hasher.update(data: payload)
+            leaves.append(SnapshotTree.leaf(payload))
             entries.append(contentsOf: payload)
         }
-        let root = try StateRoot(bytes: Array(hasher.finalize()))
+        let root = SnapshotTree.root(leaves: leaves)
         guard root == manifest.root else {
             throw StateMachineError.badSnapshot("the pieces' root \(root) is not the manifest's \(manifest.root)")
         }

@@ -14,9 +14,12 @@ import LMDB
 /// nonce other than the account's, a balance too low, an amount that would
 /// overflow the recipient) are skipped; every node skips the same ones.
 ///
-/// The state root is the SHA-256 over every account in key order of
-/// `account (32) || balance (u64) || nonce (u64)`: simple and obviously
-/// deterministic, at a cost linear in the number of accounts per block.
+/// The state root is a ``SnapshotTree`` root whose leaves are runs of
+/// ``accountsPerPiece`` accounts in key order, each account
+/// `account (32) || balance (u64) || nonce (u64)`: the runs are the
+/// snapshot's pieces, so a peer's piece is checked against a certified root
+/// as it arrives. It is recomputed over every account per block, a cost
+/// linear in the number of accounts.
 public final class DemoVM: StateMachine, Sendable {
     /// The signing domain transfers are signed in.
     public let domain: SigningDomain
@@ -141,13 +144,22 @@ public final class DemoVM: StateMachine, Sendable {
     static func root(
         _ txn: borrowing some LMDB.Transaction & ~Copyable, _ accounts: Database
     ) throws -> StateRoot {
-        var hasher = SHA256()
+        var leaves: [[UInt8]] = []
+        var hasher = SnapshotTree.leafHasher()
+        var inPiece = 0
         try txn.scan(accounts) { entry in
             hasher.update(bufferPointer: entry.key)
             hasher.update(bufferPointer: entry.value)
+            inPiece += 1
+            if inPiece == accountsPerPiece {
+                leaves.append(SnapshotTree.finishLeaf(hasher))
+                hasher = SnapshotTree.leafHasher()
+                inPiece = 0
+            }
             return .next
         }
-        return try StateRoot(bytes: Array(hasher.finalize()))
+        if inPiece > 0 || leaves.isEmpty { leaves.append(SnapshotTree.finishLeaf(hasher)) }
+        return SnapshotTree.root(leaves: leaves)
     }
 
     /// The root stored under `key`; a missing or damaged one is an error, never a trap.

@@ -27,15 +27,15 @@ import Testing
                 rules: Self.rules))
     }
 
-    /// `count` accounts, with balances 1...count, funded at genesis.
-    func genesis(accounts count: Int) -> DemoGenesis {
+    /// `count` accounts, with balances `firstBalance` up, funded at genesis.
+    func genesis(accounts count: Int, firstBalance: UInt64 = 1) -> DemoGenesis {
         DemoGenesis(
             accounts: (0..<count).map { index in
                 var key = [UInt8](repeating: 0, count: 32)
                 key[0] = UInt8(index >> 8)
                 key[1] = UInt8(index & 0xFF)
                 key[31] = 7
-                return .init(account: Hex.encode(key), balance: UInt64(index + 1))
+                return .init(account: Hex.encode(key), balance: UInt64(index) + firstBalance)
             } + [.init(account: Hex.encode(Self.alice.publicKey), balance: 100)])
     }
 
@@ -139,13 +139,26 @@ import Testing
             let before = try target.genesisRoot()
             let (manifest, pieces) = try export(source)
 
-            // A balance changed in transit: the root differs at the end.
+            // A balance changed in transit, or a proof changed: refused on
+            // arrival, and the honest piece is still taken afterwards.
             var tampered = pieces[1]
             tampered.payload[40] ^= 1
+            var badProof = pieces[1]
+            badProof.proof[3] ^= 1
+            var wrongIndex = pieces[1]
+            wrongIndex.index = 0
             let first = try target.beginImport(manifest)
-            try first.add(pieces[0])
-            try first.add(tampered)
-            #expect(throws: StateMachineError.self) { try first.finish() }
+            #expect(pieces[1].proof.count == SnapshotTree.hashBytes, "two pieces: one sibling each")
+            #expect(throws: StateMachineError.self) { try first.add(tampered) }
+            #expect(throws: StateMachineError.self) { try first.add(badProof) }
+            #expect(throws: StateMachineError.self) { try first.add(wrongIndex) }
+            // A piece of another state (one balance apart) fails against this root.
+            let other = try open(path + "/other", genesis: genesis(accounts: 1_500, firstBalance: 2))
+            defer { other.close() }
+            let (_, otherPieces) = try export(other)
+            #expect(otherPieces[0].payload != pieces[0].payload)
+            #expect(throws: StateMachineError.self) { try first.add(otherPieces[0]) }
+            try first.add(pieces[1])
 
             // A piece missing.
             let second = try target.beginImport(manifest)
