@@ -95,6 +95,10 @@ public final class Node: Sendable {
         transport.register(server)
     }
 
+    /// Answers peers' state-sync messages (attestations, snapshot offers and
+    /// pieces) with `service` from now on.
+    public func serveStateSync(_ service: any StateSyncService) { server.serveStateSync(service) }
+
     /// The protocol rules (the store's).
     public var rules: Rules { store.configuration.rules }
     /// The signing domain (the store's).

@@ -4,8 +4,11 @@ import DSMR
 ///
 /// Requests are ``requestChunkSignatureShare(_:)`` (answered by
 /// ``chunkSignature(_:)``) and ``requestChunk(_:expiry:)`` (answered by
-/// ``chunk(_:)``); ``certificateGossip(_:)`` is one-way; ``error(_:)``
-/// answers any request the node refuses.
+/// ``chunk(_:)``), ``requestStateOffer`` (answered by
+/// ``stateOffer(_:_:)``) and ``requestSnapshotPiece(height:index:)``
+/// (answered by ``snapshotPiece(_:)``); ``certificateGossip(_:)`` and
+/// ``stateAttestation(_:)`` are one-way; ``error(_:)`` answers any request
+/// the node refuses.
 public enum NodeMessage: Hashable, Sendable {
     /// Asks a validator to store `chunk` and sign its reference.
     case requestChunkSignatureShare(Chunk)
@@ -19,17 +22,30 @@ public enum NodeMessage: Hashable, Sendable {
     case certificateGossip(ChunkCertificate)
     /// A typed refusal.
     case error(ErrorReply)
+    /// A validator's signed state root at a height it executed, offered to a peer.
+    case stateAttestation(StateAttestation)
+    /// Asks for the newest snapshot the peer serves at a certified height.
+    case requestStateOffer
+    /// A snapshot the peer serves: the certificate of its root and its manifest.
+    case stateOffer(StateCertificate, SnapshotManifest)
+    /// Asks for one piece of the snapshot served at `height`.
+    case requestSnapshotPiece(height: UInt64, index: UInt32)
+    /// One snapshot piece with its proof.
+    case snapshotPiece(SnapshotPiece)
 
     enum Tag: UInt8 {
         case requestChunkSignatureShare = 1, chunkSignature, requestChunk, chunk, certificateGossip, error
+        case stateAttestation, requestStateOffer, stateOffer, requestSnapshotPiece, snapshotPiece
     }
 }
 
 extension NodeMessage: CanonicalValue {
     public static let formatVersion: UInt8 = 1
     public static let codecName: StaticString = "nodeMessage"
-    /// A chunk and its framing, or a block-sized certificate, whichever is larger.
-    public static func maxEncodedBytes(limits: DecodingLimits) -> Int { max(limits.maxChunkBytes + 16, 1 << 20) }
+    /// A chunk and its framing, or a snapshot piece with its proof, whichever is larger.
+    public static func maxEncodedBytes(limits: DecodingLimits) -> Int {
+        max(limits.maxChunkBytes + 16, SnapshotPiece.maxPayloadBytes + SnapshotTree.maxProofBytes + 64)
+    }
 
     /// `tag (u8) || body`: a chunk, share or certificate body; `id (32) ||
     /// expiry (i64)`; `length (u32) || chunk bytes`; or `code (u8) ||
@@ -56,6 +72,22 @@ extension NodeMessage: CanonicalValue {
             writer.write(Tag.error.rawValue)
             writer.write(reply.code.rawValue)
             writer.writeLengthPrefixed(Array(reply.message.utf8))
+        case .stateAttestation(let attestation):
+            writer.write(Tag.stateAttestation.rawValue)
+            attestation.encode(to: &writer)
+        case .requestStateOffer:
+            writer.write(Tag.requestStateOffer.rawValue)
+        case .stateOffer(let certificate, let manifest):
+            writer.write(Tag.stateOffer.rawValue)
+            certificate.encode(to: &writer)
+            manifest.encode(to: &writer)
+        case .requestSnapshotPiece(let height, let index):
+            writer.write(Tag.requestSnapshotPiece.rawValue)
+            writer.write(height)
+            writer.write(index)
+        case .snapshotPiece(let piece):
+            writer.write(Tag.snapshotPiece.rawValue)
+            piece.encode(to: &writer)
         }
     }
 
@@ -90,6 +122,24 @@ extension NodeMessage: CanonicalValue {
                 throw reader.error(.nonCanonical, "message", "not UTF-8")
             }
             self = .error(ErrorReply(code, message))
+        case .stateAttestation:
+            self = .stateAttestation(
+                try reader.nested("attestation") { (reader) throws(CodecError) in try StateAttestation(from: &reader) })
+        case .requestStateOffer:
+            self = .requestStateOffer
+        case .stateOffer:
+            let certificate = try reader.nested("certificate") { (reader) throws(CodecError) in
+                try StateCertificate(from: &reader)
+            }
+            let manifest = try reader.nested("manifest") { (reader) throws(CodecError) in
+                try SnapshotManifest(from: &reader)
+            }
+            self = .stateOffer(certificate, manifest)
+        case .requestSnapshotPiece:
+            self = .requestSnapshotPiece(height: try reader.readUInt64("height"), index: try reader.readUInt32("index"))
+        case .snapshotPiece:
+            self = .snapshotPiece(
+                try reader.nested("piece") { (reader) throws(CodecError) in try SnapshotPiece(from: &reader) })
         }
     }
 }

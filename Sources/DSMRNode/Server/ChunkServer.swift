@@ -23,6 +23,10 @@ package final class ChunkServer: MessageHandler {
     /// Told of what a peer sent that no honest validator sends (see ``PeerOffence``).
     package let penalize: @Sendable (NodeID, PeerOffence) -> Void
     private let inFlight = Mutex(0)
+    private let stateSync = Mutex<(any StateSyncService)?>(nil)
+
+    /// Hands the state-sync messages to `service` from now on.
+    package func serveStateSync(_ service: any StateSyncService) { stateSync.withLock { $0 = service } }
 
     /// A server over `store`.
     package init(
@@ -66,11 +70,14 @@ package final class ChunkServer: MessageHandler {
 
     package func handleGossip(_ message: [UInt8], from peer: NodeID) async {
         guard let decoded = try? decode(message, from: peer) else { return }
-        guard case .certificateGossip(let certificate) = decoded else {
+        switch decoded {
+        case .certificateGossip(let certificate):
+            _ = try? await receive(certificate, from: peer)
+        case .stateAttestation(let attestation):
+            await stateSync.withLock { $0 }?.receive(attestation, from: peer)
+        default:
             penalize(peer, .invalidMessage)
-            return
         }
-        _ = try? await receive(certificate, from: peer)
     }
 
     private func decode(_ bytes: [UInt8], from peer: NodeID) throws(ErrorReply) -> NodeMessage {
@@ -88,10 +95,22 @@ package final class ChunkServer: MessageHandler {
             return .chunkSignature(try await signatureShare(for: chunk, from: peer))
         case .requestChunk(let id, let expiry):
             return .chunk(try serveChunk(id, expiry: expiry))
+        case .requestStateOffer:
+            let (certificate, manifest) = try await stateSyncService().offer()
+            return .stateOffer(certificate, manifest)
+        case .requestSnapshotPiece(let height, let index):
+            return .snapshotPiece(try await stateSyncService().piece(height: height, index: index))
         default:
             penalize(peer, .invalidMessage)
             throw ErrorReply(.malformed, "not a request")
         }
+    }
+
+    private func stateSyncService() throws(ErrorReply) -> any StateSyncService {
+        guard let service = stateSync.withLock({ $0 }) else {
+            throw ErrorReply(.notAvailable, "this node serves no snapshots")
+        }
+        return service
     }
 
     /// Stores `chunk` and signs the reference derived from it.

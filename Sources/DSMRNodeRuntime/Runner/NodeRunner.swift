@@ -49,6 +49,8 @@ public final class NodeRunner: Sendable {
     /// The state machine the node executes through.
     public let stateMachine: any StateMachine
     let assembler: ReportingAssembler
+    /// Attestations, certified roots and the snapshots served to peers.
+    let stateKeeper: StateKeeper
     let set: ValidatorSet
     let logger: Logger
     let metrics = NodeMetrics()
@@ -174,12 +176,29 @@ public final class NodeRunner: Sendable {
                 signer: signer, store: store, transport: customization.wrapTransport?(transport) ?? transport,
                 validators: schedule, clock: SystemClock(),
                 assembler: assembler, options: options)
+            stateKeeper = StateKeeper(
+                signer: signer, domain: domain, rules: rules, validators: schedule, transport: node.transport,
+                stateMachine: stateMachine,
+                directory: try SnapshotDirectory(path: Self.snapshotDirectory(state: configuration.state)),
+                logger: logger)
         } catch {
             await transport.shutdown(within: .seconds(1))
             stateMachine.close()
             store.close()
             throw error
         }
+        let keeper = stateKeeper
+        node.serveStateSync(keeper)
+        assembler.whenExecuted { height, root, timestamp in
+            await keeper.executed(height: height, root: root, timestamp: timestamp)
+        }
+    }
+
+    /// Where a validator keeps its snapshots: `snapshots` beside its state's directory.
+    package static func snapshotDirectory(state: String) -> String {
+        let trimmed = state.hasSuffix("/") ? String(state.dropLast()) : state
+        guard let slash = trimmed.lastIndex(of: "/") else { return "snapshots" }
+        return String(trimmed[..<slash]) + "/snapshots"
     }
 
     /// Starts the control socket, then builds chunks until ``stop()``, then shuts down.

@@ -48,6 +48,13 @@ final class ReportingAssembler: Assembler {
     let stateMachine: any StateMachine
     let onApplied: @Sendable (Int) -> Void
     private let applied = Mutex(Remembered())
+    private let onExecuted = Mutex<(@Sendable (UInt64, StateRoot, Int64) async -> Void)?>(nil)
+
+    /// Calls `body` with each height, root and block timestamp right after
+    /// the height executes, before the next one does.
+    func whenExecuted(_ body: @escaping @Sendable (UInt64, StateRoot, Int64) async -> Void) {
+        onExecuted.withLock { $0 = body }
+    }
 
     init(_ stateMachine: any StateMachine, onApplied: @escaping @Sendable (Int) -> Void) {
         self.stateMachine = stateMachine
@@ -66,6 +73,7 @@ final class ReportingAssembler: Assembler {
             applied.withLock { $0.keep(digests, at: height) }
             onApplied(digests.count)
         }
+        if let onExecuted = onExecuted.withLock({ $0 }) { await onExecuted(height, result.root, timestamp) }
         return result.root
     }
 
