@@ -172,3 +172,15 @@ extension ChunkStore {
         }
     }
 }
+
+extension ChunkStore {
+    /// Closes every slot below `slot` to signing, durably; never lowers the
+    /// floor. A validator that lost its store raises it past every slot it
+    /// may have signed before the loss.
+    public func raiseSigningFloor(to slot: UInt64) async throws {
+        try await submit { w in try w.raiseSigningFloor(to: slot) }
+    }
+
+    /// The first slot this store may sign a chunk of (0 when no floor was set).
+    public func signingFloor() throws -> UInt64 { try snapshot { r in try r.signingFloor() } }
+}

@@ -22,7 +22,9 @@ extension Node {
     /// `gatherShares(for:reference:set:own:)`: done at quorum, a refusal
     /// costs a validator one request), then stores and gossips the
     /// certificate. Returns nil when there is nothing to put in a chunk, or
-    /// when this node already built a chunk for the slot.
+    /// when this node already built a chunk for the slot, or the slot is
+    /// below the store's signing floor (as after a state sync, until the
+    /// slots this validator may have signed before it lost its store pass).
     ///
     /// The slot is the current one, unless chain time lags so far behind
     /// the clock that peers would refuse its expiry (past chain time +
@@ -41,6 +43,8 @@ extension Node {
         let now = clock.now()
         let slot = chunkSlot(now: now)
         if try store.signedChunk(producer: nodeID, slot: Slot(slot)) != nil { return nil }
+        // Slots below the floor are closed (pruned, or possibly signed before the store was lost).
+        if try slot < store.signingFloor() { return nil }
         let set = try validators.validators(epoch: rules.epoch(ofSlot: slot))
         guard set.contains(nodeID) else {
             throw NodeError(.notAValidator, "\(nodeID) is not a validator of epoch \(set.epoch)")

@@ -6,7 +6,8 @@ import DSMR
 /// ``chunkSignature(_:)``) and ``requestChunk(_:expiry:)`` (answered by
 /// ``chunk(_:)``), ``requestStateOffer`` (answered by
 /// ``stateOffer(_:_:)``) and ``requestSnapshotPiece(height:index:)``
-/// (answered by ``snapshotPiece(_:)``); ``certificateGossip(_:)`` and
+/// (answered by ``snapshotPiece(_:)``), ``requestBlock(height:)`` (answered
+/// by ``block(_:)``); ``certificateGossip(_:)`` and
 /// ``stateAttestation(_:)`` are one-way; ``error(_:)`` answers any request
 /// the node refuses.
 public enum NodeMessage: Hashable, Sendable {
@@ -32,10 +33,14 @@ public enum NodeMessage: Hashable, Sendable {
     case requestSnapshotPiece(height: UInt64, index: UInt32)
     /// One snapshot piece with its proof.
     case snapshotPiece(SnapshotPiece)
+    /// Asks for the accepted block at `height`.
+    case requestBlock(height: UInt64)
+    /// An accepted block's canonical bytes, checked by the receiver against the id it expects.
+    case block([UInt8])
 
     enum Tag: UInt8 {
         case requestChunkSignatureShare = 1, chunkSignature, requestChunk, chunk, certificateGossip, error
-        case stateAttestation, requestStateOffer, stateOffer, requestSnapshotPiece, snapshotPiece
+        case stateAttestation, requestStateOffer, stateOffer, requestSnapshotPiece, snapshotPiece, requestBlock, block
     }
 }
 
@@ -45,6 +50,12 @@ extension NodeMessage: CanonicalValue {
     /// A chunk and its framing, or a snapshot piece with its proof, whichever is larger.
     public static func maxEncodedBytes(limits: DecodingLimits) -> Int {
         max(limits.maxChunkBytes + 16, SnapshotPiece.maxPayloadBytes + SnapshotTree.maxProofBytes + 64)
+    }
+
+    /// The largest block a peer serves in one message: the block limit, or
+    /// what fits a message when that is less.
+    public static func maxServedBlockBytes(limits: DecodingLimits) -> Int {
+        min(limits.maxBlockBytes, maxEncodedBytes(limits: limits) - 16)
     }
 
     /// `tag (u8) || body`: a chunk, share or certificate body; `id (32) ||
@@ -88,6 +99,12 @@ extension NodeMessage: CanonicalValue {
         case .snapshotPiece(let piece):
             writer.write(Tag.snapshotPiece.rawValue)
             piece.encode(to: &writer)
+        case .requestBlock(let height):
+            writer.write(Tag.requestBlock.rawValue)
+            writer.write(height)
+        case .block(let bytes):
+            writer.write(Tag.block.rawValue)
+            writer.writeLengthPrefixed(bytes)
         }
     }
 
@@ -140,6 +157,11 @@ extension NodeMessage: CanonicalValue {
         case .snapshotPiece:
             self = .snapshotPiece(
                 try reader.nested("piece") { (reader) throws(CodecError) in try SnapshotPiece(from: &reader) })
+        case .requestBlock:
+            self = .requestBlock(height: try reader.readUInt64("height"))
+        case .block:
+            self = .block(
+                try reader.readLengthPrefixed("block", limit: Self.maxServedBlockBytes(limits: reader.limits)))
         }
     }
 }

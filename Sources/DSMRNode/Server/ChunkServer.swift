@@ -100,6 +100,15 @@ package final class ChunkServer: MessageHandler {
             return .stateOffer(certificate, manifest)
         case .requestSnapshotPiece(let height, let index):
             return .snapshotPiece(try await stateSyncService().piece(height: height, index: index))
+        case .requestBlock(let height):
+            guard let block = try store.block(at: height) else {
+                throw ErrorReply(.notAvailable, "no accepted block is held at height \(height)")
+            }
+            let bytes = block.encoded()
+            guard bytes.count <= NodeMessage.maxServedBlockBytes(limits: limits) else {
+                throw ErrorReply(.notAvailable, "block \(height) is \(bytes.count) bytes, more than a message carries")
+            }
+            return .block(bytes)
         default:
             penalize(peer, .invalidMessage)
             throw ErrorReply(.malformed, "not a request")

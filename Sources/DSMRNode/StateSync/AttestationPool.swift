@@ -94,7 +94,9 @@ public final class AttestationPool: Sendable {
                 return earlier == attestation ? .known : .conflict(earlier, attestation)
             }
             entry.bySigner[attestation.signer] = attestation
-            let agreeing = entry.bySigner.values.filter { $0.root == attestation.root && $0.epoch == attestation.epoch }
+            let agreeing = entry.bySigner.values.filter {
+                $0.root == attestation.root && $0.blockID == attestation.blockID && $0.epoch == attestation.epoch
+            }
             let weight = agreeing.reduce(UInt64(0)) { $0 + (set.validator($1.signer)?.weight ?? 0) }
             if set.hasQuorum(signedWeight: weight, quorum: quorum),
                 let certificate = try? StateCertificate.aggregate(

@@ -1,7 +1,7 @@
 import DSMR
 
-/// A validator's signed word that executing the chain to `height` gave
-/// `root`.
+/// A validator's signed word that executing the chain to block `blockID` at
+/// `height` gave `root`.
 ///
 /// Validators sign one as they execute and gossip it; a quorum of stake
 /// behind one root makes a ``StateCertificate``, which a validator coming
@@ -9,11 +9,16 @@ import DSMR
 /// `epoch` is the epoch of the executed block's slot: the validator set that
 /// judges the signature.
 ///
-/// The signature is Ed25519 over `SigningDomain.message(.stateAttestation,
-/// height (u64) || root (32) || epoch (u64))`.
+/// The block id is signed with the root so that a validator coming back can
+/// take the certified block, and its ancestors by their parent links, from
+/// any peer. The signature is Ed25519 over
+/// `SigningDomain.message(.stateAttestation, height (u64) || block id (32) ||
+/// root (32) || epoch (u64))`.
 public struct StateAttestation: Hashable, Sendable {
     /// The executed height.
     public var height: UInt64
+    /// The block at that height.
+    public var blockID: BlockID
     /// The state root after executing it.
     public var root: StateRoot
     /// The epoch whose validator set judges the signature.
@@ -24,26 +29,35 @@ public struct StateAttestation: Hashable, Sendable {
     public var signature: [UInt8]
 
     /// An attestation from its parts.
-    public init(height: UInt64, root: StateRoot, epoch: UInt64, signer: NodeID, signature: [UInt8]) {
+    public init(
+        height: UInt64, blockID: BlockID, root: StateRoot, epoch: UInt64, signer: NodeID, signature: [UInt8]
+    ) {
         precondition(signature.count <= Int(UInt32.max), "signature too long")
         self.height = height
+        self.blockID = blockID
         self.root = root
         self.epoch = epoch
         self.signer = signer
         self.signature = signature
     }
 
-    /// Signs that `height` executed to `root`.
-    public init(height: UInt64, root: StateRoot, epoch: UInt64, signer: some Signer, domain: SigningDomain) throws {
+    /// Signs that block `blockID` at `height` executed to `root`.
+    public init(
+        height: UInt64, blockID: BlockID, root: StateRoot, epoch: UInt64, signer: some Signer, domain: SigningDomain
+    ) throws {
         self.init(
-            height: height, root: root, epoch: epoch, signer: signer.nodeID,
-            signature: try signer.sign(Self.message(height: height, root: root, epoch: epoch, domain: domain)))
+            height: height, blockID: blockID, root: root, epoch: epoch, signer: signer.nodeID,
+            signature: try signer.sign(
+                Self.message(height: height, blockID: blockID, root: root, epoch: epoch, domain: domain)))
     }
 
     /// The bytes signed.
-    public static func message(height: UInt64, root: StateRoot, epoch: UInt64, domain: SigningDomain) -> [UInt8] {
-        var body = CanonicalWriter(capacity: 8 + StateRoot.byteCount + 8)
+    public static func message(
+        height: UInt64, blockID: BlockID, root: StateRoot, epoch: UInt64, domain: SigningDomain
+    ) -> [UInt8] {
+        var body = CanonicalWriter(capacity: 8 + 2 * StateRoot.byteCount + 8)
         body.write(height)
+        body.write(blockID)
         body.write(root)
         body.write(epoch)
         return domain.message(.stateAttestation, body.bytes)
@@ -64,7 +78,8 @@ public struct StateAttestation: Hashable, Sendable {
         }
         guard
             verifier.isValid(
-                signature: signature, message: Self.message(height: height, root: root, epoch: epoch, domain: domain),
+                signature: signature,
+                message: Self.message(height: height, blockID: blockID, root: root, epoch: epoch, domain: domain),
                 publicKey: validator.publicKey)
         else {
             throw StateSyncError(.badSignature, "\(signer)'s attestation of height \(height) does not verify")
@@ -76,9 +91,10 @@ extension StateAttestation: CanonicalValue {
     public static let formatVersion: UInt8 = 1
     public static let codecName: StaticString = "stateAttestation"
 
-    /// `height (u64) || root (32) || epoch (u64) || signer (20) || length (u32) || signature`.
+    /// `height (u64) || block id (32) || root (32) || epoch (u64) || signer (20) || length (u32) || signature`.
     public func encode(to writer: inout CanonicalWriter) {
         writer.write(height)
+        writer.write(blockID)
         writer.write(root)
         writer.write(epoch)
         writer.write(signer)
@@ -87,11 +103,12 @@ extension StateAttestation: CanonicalValue {
 
     public init(from reader: inout CanonicalReader) throws(CodecError) {
         let height = try reader.readUInt64("height")
+        let blockID = try reader.read(BlockID.self, "blockID")
         let root = try reader.read(StateRoot.self, "root")
         let epoch = try reader.readUInt64("epoch")
         let signer = try reader.read(NodeID.self, "signer")
         let signature = try reader.readLengthPrefixed("signature", limit: reader.limits.maxSignatureBytes)
-        self.init(height: height, root: root, epoch: epoch, signer: signer, signature: signature)
+        self.init(height: height, blockID: blockID, root: root, epoch: epoch, signer: signer, signature: signature)
     }
 }
 

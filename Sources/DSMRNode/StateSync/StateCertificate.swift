@@ -8,6 +8,8 @@ import DSMR
 public struct StateCertificate: Hashable, Sendable {
     /// The executed height.
     public let height: UInt64
+    /// The block at that height.
+    public let blockID: BlockID
     /// The state root a quorum attested at it.
     public let root: StateRoot
     /// The epoch whose validator set signed.
@@ -17,8 +19,11 @@ public struct StateCertificate: Hashable, Sendable {
     /// Their signatures, in index order.
     public let signatures: [[UInt8]]
 
-    init(height: UInt64, root: StateRoot, epoch: UInt64, signers: SignerBitSet, signatures: [[UInt8]]) {
+    init(
+        height: UInt64, blockID: BlockID, root: StateRoot, epoch: UInt64, signers: SignerBitSet, signatures: [[UInt8]]
+    ) {
         self.height = height
+        self.blockID = blockID
         self.root = root
         self.epoch = epoch
         self.signers = signers
@@ -49,7 +54,9 @@ public struct StateCertificate: Hashable, Sendable {
         var byIndex: [Int: [UInt8]] = [:]
         var weight: UInt64 = 0
         for attestation in attestations {
-            guard attestation.height == first.height, attestation.root == first.root, attestation.epoch == first.epoch
+            guard
+                attestation.height == first.height, attestation.blockID == first.blockID,
+                attestation.root == first.root, attestation.epoch == first.epoch
             else {
                 throw StateSyncError(
                     .mismatch,
@@ -72,7 +79,8 @@ public struct StateCertificate: Hashable, Sendable {
         }
         let order = byIndex.keys.sorted()
         return StateCertificate(
-            height: first.height, root: first.root, epoch: first.epoch, signers: SignerBitSet(indices: order),
+            height: first.height, blockID: first.blockID, root: first.root, epoch: first.epoch,
+            signers: SignerBitSet(indices: order),
             signatures: order.map { byIndex[$0]! })
     }
 
@@ -92,7 +100,8 @@ public struct StateCertificate: Hashable, Sendable {
             throw StateSyncError(.malformed, "\(signatures.count) signatures for \(indices.count) signers")
         }
         var weight: UInt64 = 0
-        let message = StateAttestation.message(height: height, root: root, epoch: epoch, domain: domain)
+        let message = StateAttestation.message(
+            height: height, blockID: blockID, root: root, epoch: epoch, domain: domain)
         for (index, signature) in zip(indices, signatures) {
             guard index < validators.validators.count else {
                 throw StateSyncError(
@@ -116,10 +125,11 @@ extension StateCertificate: CanonicalValue {
     public static let formatVersion: UInt8 = 1
     public static let codecName: StaticString = "stateCertificate"
 
-    /// `height (u64) || root (32) || epoch (u64) || length (u32) || signer
-    /// bits || (length (u32) || signature) per signer`.
+    /// `height (u64) || block id (32) || root (32) || epoch (u64) || length
+    /// (u32) || signer bits || (length (u32) || signature) per signer`.
     public func encode(to writer: inout CanonicalWriter) {
         writer.write(height)
+        writer.write(blockID)
         writer.write(root)
         writer.write(epoch)
         writer.writeLengthPrefixed(signers.bytes)
@@ -128,6 +138,7 @@ extension StateCertificate: CanonicalValue {
 
     public init(from reader: inout CanonicalReader) throws(CodecError) {
         let height = try reader.readUInt64("height")
+        let blockID = try reader.read(BlockID.self, "blockID")
         let root = try reader.read(StateRoot.self, "root")
         let epoch = try reader.readUInt64("epoch")
         let limits = reader.limits
@@ -148,6 +159,7 @@ extension StateCertificate: CanonicalValue {
         for _ in 0..<count {
             signatures.append(try reader.readLengthPrefixed("signature", limit: limits.maxSignatureBytes))
         }
-        self.init(height: height, root: root, epoch: epoch, signers: signers, signatures: signatures)
+        self.init(
+            height: height, blockID: blockID, root: root, epoch: epoch, signers: signers, signatures: signatures)
     }
 }

@@ -51,6 +51,8 @@ public final class NodeRunner: Sendable {
     let assembler: ReportingAssembler
     /// Attestations, certified roots and the snapshots served to peers.
     let stateKeeper: StateKeeper
+    /// What state sync did when the node started with a new store; nil when it did not run or found no snapshot.
+    package let stateSynced: StateSync.Outcome?
     let set: ValidatorSet
     let logger: Logger
     let metrics = NodeMetrics()
@@ -171,13 +173,30 @@ public final class NodeRunner: Sendable {
             metrics.transactionsExecuted.increment(by: count)
         }
         self.assembler = assembler
+        let peerTransport = customization.wrapTransport?(transport) ?? transport
         do {
+            if try store.acceptedTip() == nil {
+                let sync = StateSync(
+                    local: signer.nodeID, transport: peerTransport, validators: schedule, rules: rules, domain: domain,
+                    store: store, stateMachine: stateMachine, logger: logger)
+                do {
+                    stateSynced = try await sync.run(now: SystemClock().now().milliseconds)
+                } catch {
+                    stateSynced = nil
+                    logger.error(
+                        "state sync failed; starting from genesis and catching up from the ordered log",
+                        metadata: ["error": "\(error)"])
+                }
+            } else {
+                stateSynced = nil
+            }
             node = try await Node(
-                signer: signer, store: store, transport: customization.wrapTransport?(transport) ?? transport,
+                signer: signer, store: store, transport: peerTransport,
                 validators: schedule, clock: SystemClock(),
                 assembler: assembler, options: options)
             stateKeeper = StateKeeper(
-                signer: signer, domain: domain, rules: rules, validators: schedule, transport: node.transport,
+                signer: signer, store: store, domain: domain, rules: rules, validators: schedule,
+                transport: node.transport,
                 stateMachine: stateMachine,
                 directory: try SnapshotDirectory(path: Self.snapshotDirectory(state: configuration.state)),
                 logger: logger)
@@ -186,6 +205,16 @@ public final class NodeRunner: Sendable {
             stateMachine.close()
             store.close()
             throw error
+        }
+        if let synced = stateSynced {
+            let opens = rules.slotStart(synced.signingFloor)
+            let wait = max(0, opens - SystemClock().now().milliseconds)
+            logger.notice(
+                "state synced from a new store: this validator signs and builds no chunk of a slot before the floor, since it may have signed those before it lost its store",
+                metadata: [
+                    "height": "\(synced.height)", "signingFloor": "\(synced.signingFloor)",
+                    "opensInSeconds": "\(wait / 1_000)",
+                ])
         }
         let keeper = stateKeeper
         node.serveStateSync(keeper)

@@ -1,3 +1,4 @@
+import ChunkStore
 import DSMR
 import DSMRNode
 import Logging
@@ -18,6 +19,7 @@ package final class StateKeeper: StateSyncService {
     /// How many certified snapshots are kept (older ones are removed).
     package let snapshotsKept: Int
     let signer: any Signer
+    let store: ChunkStore
     let domain: SigningDomain
     let rules: Rules
     let validators: any ValidatorSetProvider
@@ -47,11 +49,13 @@ package final class StateKeeper: StateSyncService {
     /// A keeper over `directory`; the newest certified snapshot kept there
     /// is served at once.
     package init(
-        signer: any Signer, domain: SigningDomain, rules: Rules, validators: any ValidatorSetProvider,
+        signer: any Signer, store: ChunkStore, domain: SigningDomain, rules: Rules,
+        validators: any ValidatorSetProvider,
         transport: any Transport, stateMachine: any StateMachine, directory: SnapshotDirectory, logger: Logger,
         snapshotInterval: UInt64 = 64, snapshotsKept: Int = 2
     ) {
         self.signer = signer
+        self.store = store
         self.domain = domain
         self.rules = rules
         self.validators = validators
@@ -90,7 +94,9 @@ package final class StateKeeper: StateSyncService {
         let epoch = rules.epoch(at: timestamp)
         let attestation: StateAttestation
         do {
-            attestation = try StateAttestation(height: height, root: root, epoch: epoch, signer: signer, domain: domain)
+            guard let block = try store.block(at: height) else { return }
+            attestation = try StateAttestation(
+                height: height, blockID: block.id, root: root, epoch: epoch, signer: signer, domain: domain)
         } catch {
             logger.error("cannot sign a state attestation", metadata: ["height": "\(height)", "error": "\(error)"])
             return
