@@ -100,6 +100,7 @@ package final class Devnet: Sendable {
         metrics = Mutex(
             try layout.writeConfigurations(
                 rules: options.rules, etcd: etcd, etcdOrdering: options.etcdOrdering,
+                snapshotInterval: options.snapshotInterval,
                 hosts: options.validatorHosts?.map(\.address)))
         rules = try options.rules.rules()
         let signers = try layout.validatorKeys()
@@ -138,6 +139,7 @@ package final class Devnet: Sendable {
                 attempt += 1
                 let addresses = try layout.writeConfigurations(
                     rules: options.rules, etcd: etcd, etcdOrdering: options.etcdOrdering,
+                    snapshotInterval: options.snapshotInterval,
                     hosts: options.validatorHosts?.map(\.address))
                 metrics.withLock { $0 = addresses }
             }

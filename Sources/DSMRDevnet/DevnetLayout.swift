@@ -133,7 +133,7 @@ package struct DevnetLayout: Sendable {
     /// cannot bind them to look.
     package func writeConfigurations(
         rules: RulesConfiguration = RulesConfiguration(), etcd: EtcdCluster? = nil,
-        etcdOrdering: EtcdOrderingConfiguration? = nil, hosts placed: [String]? = nil
+        etcdOrdering: EtcdOrderingConfiguration? = nil, snapshotInterval: UInt64? = nil, hosts placed: [String]? = nil
     ) throws -> [String] {
         let keys = try validatorKeys()
         if let placed, placed.count != keys.count {
@@ -154,6 +154,7 @@ package struct DevnetLayout: Sendable {
                 networkID: identity.networkID, chainID: identity.chainID, genesisTime: identity.genesisTime,
                 genesis: "../genesis.json", rules: rules, validators: members)
             configuration.acceptedRetention = 600_000
+            configuration.snapshotInterval = snapshotInterval
             if let etcd {
                 configuration.ordering = "etcd"
                 configuration.etcd = etcd.endpoints

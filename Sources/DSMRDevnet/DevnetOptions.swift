@@ -44,6 +44,8 @@ package struct DevnetOptions: Sendable {
     /// How the validators propose, rotate and take over through etcd;
     /// absent fields take the defaults.
     package var etcdOrdering: EtcdOrderingConfiguration?
+    /// Heights between the snapshots validators keep for state sync; the node's default when nil.
+    package var snapshotInterval: UInt64?
     /// Where each validator runs, by index (one placement per validator):
     /// on its own address, its command run through the placement's prefix
     /// (a ``HostTestbed`` host's `ip netns exec`). Nil runs every validator

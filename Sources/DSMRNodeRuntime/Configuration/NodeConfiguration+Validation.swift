@@ -75,6 +75,12 @@ extension NodeConfiguration {
         if let retention = acceptedRetention, retention < 0 {
             throw ConfigurationError("acceptedRetention must not be negative, is \(retention)")
         }
+        if let interval = snapshotInterval, !(1...1_000_000).contains(interval) {
+            throw ConfigurationError("snapshotInterval must be 1...1000000 heights, is \(interval)")
+        }
+        if let kept = snapshotsKept, !(1...100).contains(kept) {
+            throw ConfigurationError("snapshotsKept must be 1...100, is \(kept)")
+        }
         let etcd: EtcdSettings?
         switch ordering ?? "driver" {
         case "driver":

@@ -83,6 +83,11 @@ public struct NodeConfiguration: Codable, Sendable, Hashable {
     public var etcdSecurity: EtcdSecurityConfiguration?
     /// How the node proposes, rotates and takes over through etcd.
     public var etcdOrdering: EtcdOrderingConfiguration?
+    /// Heights between two state snapshots the node keeps to serve peers
+    /// that come back without a store (1 to 1,000,000; 64 when absent).
+    public var snapshotInterval: UInt64?
+    /// How many certified snapshots the node keeps (1 to 100; 2 when absent).
+    public var snapshotsKept: Int?
 
     /// A configuration from its parts.
     public init(
@@ -107,6 +112,7 @@ public struct NodeConfiguration: Codable, Sendable, Hashable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case keyFile, store, state, controlSocket, listen, metrics, networkID, chainID, genesisTime, genesis, rules
         case validators, acceptedRetention, chunkInterval, ordering, etcd, etcdSecurity, etcdOrdering
+        case snapshotInterval, snapshotsKept
     }
 
     public init(from decoder: any Decoder) throws {
@@ -130,6 +136,8 @@ public struct NodeConfiguration: Codable, Sendable, Hashable {
         etcd = try container.decodeIfPresent([String].self, forKey: .etcd)
         etcdSecurity = try container.decodeIfPresent(EtcdSecurityConfiguration.self, forKey: .etcdSecurity)
         etcdOrdering = try container.decodeIfPresent(EtcdOrderingConfiguration.self, forKey: .etcdOrdering)
+        snapshotInterval = try container.decodeIfPresent(UInt64.self, forKey: .snapshotInterval)
+        snapshotsKept = try container.decodeIfPresent(Int.self, forKey: .snapshotsKept)
     }
 
     /// The largest configuration file read.

@@ -199,7 +199,8 @@ public final class NodeRunner: Sendable {
                 transport: node.transport,
                 stateMachine: stateMachine,
                 directory: try SnapshotDirectory(path: Self.snapshotDirectory(state: configuration.state)),
-                logger: logger)
+                logger: logger, snapshotInterval: configuration.snapshotInterval ?? 64,
+                snapshotsKept: configuration.snapshotsKept ?? 2)
         } catch {
             await transport.shutdown(within: .seconds(1))
             stateMachine.close()

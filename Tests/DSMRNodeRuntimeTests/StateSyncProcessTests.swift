@@ -1,0 +1,74 @@
+import ChunkStore
+import DSMR
+import DSMRDevnet
+import DSMRTestSupport
+import Foundation
+import StoreMaintenance
+import Testing
+
+/// A validator that lost its store comes back through state sync: real
+/// `dsmr-node` processes over TCP, snapshots every 8 heights.
+@Suite("State sync between processes", .serialized)
+struct StateSyncProcessTests {
+    func options(_ scratch: TemporaryDirectory) throws -> DevnetOptions {
+        var options = try devnetOptions(scratch.path, load: .seconds(8), rate: 100)
+        options.snapshotInterval = 8
+        options.drainTimeout = .seconds(15)
+        return options
+    }
+
+    @Test func aValidatorThatLostItsStoreInstallsACertifiedSnapshotAndNeverSignsASlotTwice() async throws {
+        let scratch = try scratchDirectory("state-sync")
+        defer { scratch.remove() }
+        let options = try options(scratch)
+        try await withDevnet(options) { devnet in
+            let before = try await devnet.runLoad { _ in }
+            #expect(before.rootsAgree && before.commonHeight >= 24, "\(before)")
+            let snapshots = "\(options.directory)/node3/snapshots"
+            let kept = try FileManager.default.contentsOfDirectory(atPath: snapshots)
+            #expect(kept.contains { $0.hasSuffix(".certificate") }, "\(kept)")
+
+            // What node 3 signed before it lost its store.
+            await devnet.kill(3)
+            let storePath = devnet.layout.storePath(3)
+            let history = try ChunkStore(adopting: storePath, readOnly: true)
+            let signed = try history.exportSigningHistory()
+            history.close()
+            let lastSigned = signed.data.flatMap(\.signedChunks).map(\.slot).max() ?? 0
+            #expect(lastSigned > 0)
+            for lost in [storePath, "\(options.directory)/node3/state", snapshots] {
+                try FileManager.default.removeItem(atPath: lost)
+            }
+
+            try await devnet.startNode(3)
+            let after = try await devnet.runLoad(duration: .seconds(6)) { _ in }
+            #expect(after.lagging.isEmpty, "\(after.lagging)")
+            #expect(after.rootsAgree && after.commonHeight > before.commonHeight, "\(after)")
+            let rejoined = try #require(after.nodes.first { $0.index == 3 })
+            #expect(rejoined.executedHeight >= after.commonHeight, "\(rejoined)")
+
+            let log = try String(contentsOfFile: devnet.layout.logPath(3), encoding: .utf8)
+            let done = try #require(
+                log.split(separator: "\n").last { $0.contains("state sync: done") }, "no state sync in node 3's log")
+            let syncedHeight = try #require(value(of: "height", in: done).flatMap(UInt64.init))
+            #expect(syncedHeight >= 16 && syncedHeight % 8 == 0, "\(done)")
+            let floor = try #require(value(of: "signingFloor", in: done).flatMap(UInt64.init))
+            #expect(floor > lastSigned, "floor \(floor), last slot signed before the loss \(lastSigned)")
+
+            await devnet.kill(3)
+            let rebuilt = try ChunkStore(adopting: storePath, readOnly: true)
+            defer { rebuilt.close() }
+            #expect(try rebuilt.block(at: syncedHeight) != nil)
+            #expect(try rebuilt.signingFloor() == floor)
+            let newlySigned = try rebuilt.exportSigningHistory().data.flatMap(\.signedChunks).map(\.slot)
+            #expect(
+                newlySigned.allSatisfy { $0 >= floor }, "signed below the floor: \(newlySigned.filter { $0 < floor })")
+        }
+    }
+
+    /// `key=value` from a log line's metadata.
+    func value(of key: String, in line: Substring) -> String? {
+        guard let range = line.range(of: "\(key)=") else { return nil }
+        return String(line[range.upperBound...].prefix { !$0.isWhitespace })
+    }
+}
