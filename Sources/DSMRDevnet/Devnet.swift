@@ -80,7 +80,8 @@ package final class Devnet: Sendable {
     package init(_ options: DevnetOptions) throws {
         self.options = options
         layout = try DevnetLayout.prepare(
-            directory: options.directory, validators: options.validators, provider: options.provider)
+            directory: options.directory, validators: options.validators, provider: options.provider,
+            accounts: options.accounts)
         guard layout.controlSocket(options.validators - 1).utf8.count < 104 else {
             throw ConfigurationError(
                 "the devnet directory \(layout.directory) is too long for its validators' control sockets "

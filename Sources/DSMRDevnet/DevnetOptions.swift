@@ -44,6 +44,8 @@ package struct DevnetOptions: Sendable {
     /// How the validators propose, rotate and take over through etcd;
     /// absent fields take the defaults.
     package var etcdOrdering: EtcdOrderingConfiguration?
+    /// How many funded accounts a new devnet's genesis holds (the load's parties).
+    package var accounts = 256
     /// Heights between the snapshots validators keep for state sync; the node's default when nil.
     package var snapshotInterval: UInt64?
     /// Where each validator runs, by index (one placement per validator):

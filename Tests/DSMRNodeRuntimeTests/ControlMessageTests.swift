@@ -43,12 +43,15 @@ struct ControlMessageTests {
             stateBytes: 6)
         #expect(try ControlResponse(decoding: ControlResponse.status(status).encoded()) == .status(status))
         status.health = NodeHealth(condition: .degraded, cause: "acceptance: a damaged row at height 65")
+        status.certifiedHeight = 64
+        status.servedSnapshotHeight = 64
+        status.signingFloor = 9_000
         let bytes = ControlResponse.status(status).encoded()
         #expect(try ControlResponse(decoding: bytes) == .status(status))
-        // The condition byte follows the counters; 3 is no condition.
+        // The condition byte follows the counters, and the cause and three heights follow it; 3 is no condition.
         let cause = Array(status.health.cause.utf8)
         var unknown = bytes
-        unknown[unknown.count - cause.count - 5] = 3
+        unknown[unknown.count - cause.count - 5 - 24] = 3
         #expect(throws: CodecError.self) { try ControlResponse(decoding: unknown) }
         // A cause too long for a status is cut on whole characters.
         status.health.cause = String(repeating: "é", count: 3_000)

@@ -72,3 +72,63 @@ struct StateSyncProcessTests {
         return String(line[range.upperBound...].prefix { !$0.isWhitespace })
     }
 }
+
+/// State sync past a Byzantine peer (`dsmr-byzantine bad-snapshots`): it
+/// offers the certified snapshot, then serves its pieces and blocks with a
+/// byte changed. Run with `DSMR_BYZANTINE_TESTS` set.
+@Suite(
+    "State sync past a Byzantine peer", .serialized,
+    .enabled(if: ProcessInfo.processInfo.environment["DSMR_BYZANTINE_TESTS"] != nil))
+struct StateSyncByzantineTests {
+    @Test func badPiecesAndBlocksAreRefusedOnArrivalAndFetchedFromHonestPeers() async throws {
+        let scratch = try scratchDirectory("state-sync-byz")
+        defer { if ProcessInfo.processInfo.environment["DSMR_KEEP_DEVNET"] == nil { scratch.remove() } }
+        var options = try devnetOptions(scratch.path, load: .seconds(8), rate: 100)
+        options.snapshotInterval = 8
+        options.drainTimeout = .seconds(15)
+        // Three pieces of 1,024 accounts: every peer that offers is asked for one.
+        options.accounts = 2_600
+        options.overrides[0] = NodeOverride(
+            executable: try builtExecutable("dsmr-byzantine"), environment: ["DSMR_BYZANTINE": "bad-snapshots"])
+        try await withDevnet(options) { devnet in
+            let before = try await devnet.runLoad { _ in }
+            #expect(before.commonHeight >= 24, "\(before)")
+            await devnet.kill(3)
+            for lost in [
+                devnet.layout.storePath(3), "\(options.directory)/node3/state", "\(options.directory)/node3/snapshots",
+            ] {
+                try FileManager.default.removeItem(atPath: lost)
+            }
+            // Every peer left serves the same snapshot, the Byzantine one included, so it is asked for a piece.
+            let served = try await sameServedSnapshot(devnet, among: [0, 1, 2])
+            try await devnet.startNode(3)
+            let after = try await devnet.runLoad(duration: .seconds(6)) { _ in }
+            let log = try String(contentsOfFile: devnet.layout.logPath(3), encoding: .utf8)
+            let done = try #require(
+                log.split(separator: "\n").last { $0.contains("state sync: done") }, "\(log.suffix(3_000))")
+            #expect(done.contains("height=\(served) "), "\(done)")
+            #expect(log.contains("a piece does not verify"), "the Byzantine peer was asked for a piece and refused")
+            #expect(!done.contains("offenders=0"), "\(done)")
+            let honest = after.nodes.filter { $0.index != 0 }
+            #expect(Set(honest.map(\.stateRoot)).count == 1, "\(honest)")
+            #expect(after.rootsAgree && !after.lagging.contains { $0.index == 3 }, "\(after)")
+        }
+    }
+
+    /// Waits until validators `indices` serve one snapshot height, and returns it.
+    func sameServedSnapshot(_ devnet: Devnet, among indices: [Int]) async throws -> UInt64 {
+        let deadline = ContinuousClock.now + .seconds(30)
+        var heights: [UInt64] = []
+        while ContinuousClock.now < deadline {
+            heights = []
+            for index in indices {
+                if case .status(let status)? = await ask(devnet.layout.controlSocket(index), .status) {
+                    heights.append(status.servedSnapshotHeight)
+                }
+            }
+            if heights.count == indices.count, Set(heights).count == 1, heights[0] > 0 { return heights[0] }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        throw TestFailure("validators \(indices) serve snapshots at \(heights), not one height")
+    }
+}

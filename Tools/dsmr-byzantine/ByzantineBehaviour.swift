@@ -36,6 +36,10 @@ enum ByzantineBehaviour: String, CaseIterable, Sendable {
     /// With its own etcd credentials, writes over the attempts below its
     /// node's tip with other blocks that verify, and deletes older ones.
     case etcdRewrite = "etcd-rewrite"
+    /// Serves state sync badly: it offers the certified snapshot it keeps,
+    /// then answers for its pieces and for blocks with a byte changed (an
+    /// honest validator otherwise, so its peers keep it until it is caught).
+    case badSnapshots = "bad-snapshots"
 
     /// The changes this behaviour makes to a real validator.
     var customization: NodeCustomization {
@@ -44,7 +48,7 @@ enum ByzantineBehaviour: String, CaseIterable, Sendable {
         case .answerOthers:
             customization.adjustConfiguration = AnswerOthers.moveListener
             customization.whileRunning = { runner in await AnswerOthers(runner).run() }
-        case .withhold, .invalidSignatures, .isolatedStart:
+        case .withhold, .invalidSignatures, .isolatedStart, .badSnapshots:
             let behaviour = self
             customization.wrapTransport = { ByzantineTransport(wrapping: $0, behaviour: behaviour) }
         case .farFuture:

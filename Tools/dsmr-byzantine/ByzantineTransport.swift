@@ -88,6 +88,17 @@ struct ByzantineHandler: MessageHandler {
             default:
                 return answer
             }
+        case .badSnapshots:
+            let answer = await inner.handleRequest(request, from: peer)
+            switch try? NodeMessage(decoding: answer) {
+            case .snapshotPiece(var piece)?:
+                piece.payload = flipped(piece.payload)
+                return NodeMessage.snapshotPiece(piece).encoded()
+            case .block(let bytes)?:
+                return NodeMessage.block(flipped(bytes)).encoded()
+            default:
+                return answer
+            }
         default:
             return await inner.handleRequest(request, from: peer)
         }

@@ -169,6 +169,9 @@ extension NodeStatus {
         }
         writer.write(health.condition.rawValue)
         writer.writeLengthPrefixed(Array(ControlError.cut(health.cause, toBytes: ControlError.maxMessageBytes).utf8))
+        writer.write(certifiedHeight)
+        writer.write(servedSnapshotHeight)
+        writer.write(signingFloor)
     }
 
     init(from reader: inout CanonicalReader) throws(CodecError) {
@@ -195,6 +198,9 @@ extension NodeStatus {
             throw reader.error(.nonCanonical, "cause", "the health cause is not UTF-8")
         }
         health = NodeHealth(condition: condition, cause: text)
+        certifiedHeight = try reader.readUInt64("certifiedHeight")
+        servedSnapshotHeight = try reader.readUInt64("servedSnapshotHeight")
+        signingFloor = try reader.readUInt64("signingFloor")
     }
 }
 

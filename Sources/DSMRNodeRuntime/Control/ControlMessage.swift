@@ -144,6 +144,14 @@ public struct NodeStatus: Hashable, Sendable {
     package var stateBytes: UInt64
     /// Whether the node can do its work, and if not, why.
     package var health: NodeHealth = .healthy
+    /// The highest height whose state root this node holds a quorum's certificate of (0: none).
+    package var certifiedHeight: UInt64 = 0
+    /// The height of the certified snapshot it serves to peers (0: none).
+    package var servedSnapshotHeight: UInt64 = 0
+    /// The first slot it may sign a chunk of: above the current slot after
+    /// a state sync, while slots it may have signed before it lost its
+    /// store are still open.
+    package var signingFloor: UInt64 = 0
 
     /// A status from its parts.
     package init(

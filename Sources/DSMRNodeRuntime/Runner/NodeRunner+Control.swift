@@ -70,13 +70,17 @@ extension NodeRunner {
         metrics.executedHeight.record(Int64(clamping: executed))
         metrics.storeBytes.record(Int64(clamping: storeBytes))
         metrics.stateBytes.record(Int64(clamping: stateBytes))
-        return NodeStatus(
+        var status = NodeStatus(
             nodeID: node.nodeID, processID: UInt32(getpid()), acceptedHeight: last.height, acceptedID: last.id,
             acceptedTimestamp: last.timestamp, executedHeight: executed, executedRoot: root,
             mempool: UInt64(node.mempool.count), chunksBuilt: counters.chunksBuilt,
             chunksCertified: counters.chunksCertified, blocksAccepted: counters.blocksAccepted,
             transactionsExecuted: counters.transactionsExecuted, storeBytes: storeBytes, stateBytes: stateBytes,
             health: monitor.health)
+        status.certifiedHeight = stateKeeper.latestCertificate?.height ?? 0
+        status.servedSnapshotHeight = stateKeeper.servedHeight ?? 0
+        status.signingFloor = (try? node.store.signingFloor()) ?? 0
+        return status
     }
 
     /// Has the state machine decode and pre-check each transaction, and

@@ -68,12 +68,46 @@ package struct StateSync: Sendable {
         let peers = set.validators.map(\.nodeID).filter { $0 != local }
         var offenders: [NodeID] = []
         let offers = await gatherOffers(from: peers, offenders: &offenders)
-        guard let best = offers.max(by: { $0.certificate.height < $1.certificate.height }),
-            best.certificate.height > 0
-        else { return nil }
-        let certificate = best.certificate
-        let manifest = best.manifest
-        var sources = offers.filter { $0.certificate == certificate && $0.manifest == manifest }.map(\.peer)
+        // Distinct offers, highest certified height first, then the most peers behind one: a
+        // manifest is not certified (only height, block and root are), so a peer may offer a
+        // bad one beside a good certificate, and the next offer is tried when one fails.
+        var candidates: [(certificate: StateCertificate, manifest: SnapshotManifest, peers: [NodeID])] = []
+        for offer in offers where offer.certificate.height > 0 {
+            if let index = candidates.firstIndex(where: {
+                $0.certificate.height == offer.certificate.height && $0.certificate.root == offer.certificate.root
+                    && $0.certificate.blockID == offer.certificate.blockID && $0.manifest == offer.manifest
+            }) {
+                candidates[index].peers.append(offer.peer)
+            } else {
+                candidates.append((offer.certificate, offer.manifest, [offer.peer]))
+            }
+        }
+        candidates.sort {
+            ($0.certificate.height, $0.peers.count) > ($1.certificate.height, $1.peers.count)
+        }
+        guard !candidates.isEmpty else { return nil }
+        var failures: [String] = []
+        for candidate in candidates {
+            do {
+                return try await install(
+                    candidate.certificate, candidate.manifest, sources: candidate.peers, peers: peers, now: now,
+                    offenders: &offenders)
+            } catch {
+                failures.append("height \(candidate.certificate.height) from \(candidate.peers): \(error)")
+                logger.warning(
+                    "state sync: an offered snapshot could not be had whole; trying the next",
+                    metadata: ["height": "\(candidate.certificate.height)", "error": "\(error)"])
+            }
+        }
+        throw StateSyncError(
+            .unavailable, "no offered snapshot could be installed: \(failures.joined(separator: "; "))")
+    }
+
+    private func install(
+        _ certificate: StateCertificate, _ manifest: SnapshotManifest, sources offered: [NodeID], peers: [NodeID],
+        now: Int64, offenders: inout [NodeID]
+    ) async throws -> Outcome {
+        var sources = offered
         logger.notice(
             "state sync: installing a certified snapshot",
             metadata: [
@@ -85,7 +119,8 @@ package struct StateSync: Sendable {
             try await fetchPiece(
                 index, height: certificate.height, into: importing, sources: &sources, offenders: &offenders)
         }
-        let blocks = try await fetchBlocks(certificate, sources: sources + peers.filter { !sources.contains($0) })
+        let blocks = try await fetchBlocks(
+            certificate, sources: sources + peers.filter { !sources.contains($0) }, offenders: &offenders)
         let floor = Self.signingFloor(rules: rules, now: now, chainTime: blocks.last!.timestamp)
         try await store.raiseSigningFloor(to: floor)
         let installed = try importing.finish()
@@ -99,7 +134,7 @@ package struct StateSync: Sendable {
             "state sync: done",
             metadata: [
                 "height": "\(certificate.height)", "root": "\(certificate.root)", "blocks": "\(blocks.count)",
-                "signingFloor": "\(floor)",
+                "signingFloor": "\(floor)", "offenders": "\(offenders.count)",
             ])
         return Outcome(
             height: certificate.height, root: certificate.root, pieces: Int(manifest.pieceCount),
@@ -192,12 +227,16 @@ package struct StateSync: Sendable {
 
     /// The certified block and its ancestors back to the first one older
     /// than the validity window before it (or genesis), lowest first.
-    private func fetchBlocks(_ certificate: StateCertificate, sources: [NodeID]) async throws -> [Block] {
+    private func fetchBlocks(
+        _ certificate: StateCertificate, sources: [NodeID], offenders: inout [NodeID]
+    ) async throws -> [Block] {
         var blocks: [Block] = []
         var wanted = (height: certificate.height, id: certificate.blockID)
         var since: Int64?
         while true {
-            let block = try await fetchBlock(height: wanted.height, id: wanted.id, sources: sources)
+            let block = try await fetchBlock(
+                height: wanted.height, id: wanted.id, sources: sources.filter { !offenders.contains($0) },
+                offenders: &offenders)
             blocks.append(block)
             let oldest = since ?? (block.timestamp - rules.validityWindow)
             since = oldest
@@ -207,16 +246,22 @@ package struct StateSync: Sendable {
         return blocks.reversed()
     }
 
-    private func fetchBlock(height: UInt64, id: BlockID, sources: [NodeID]) async throws -> Block {
+    private func fetchBlock(
+        height: UInt64, id: BlockID, sources: [NodeID], offenders: inout [NodeID]
+    ) async throws -> Block {
         for peer in sources {
             guard
                 let bytes = try? await transport.request(
                     NodeMessage.requestBlock(height: height).encoded(), to: peer, timeout: requestTimeout),
-                case .block(let blockBytes)? = try? NodeMessage(decoding: bytes, limits: limits),
-                let block = try? Block(decoding: blockBytes, limits: limits)
+                case .block(let blockBytes)? = try? NodeMessage(decoding: bytes, limits: limits)
             else { continue }
-            guard block.id == id, block.height == height else {
+            guard let block = try? Block(decoding: blockBytes, limits: limits), block.id == id, block.height == height
+            else {
+                offenders.append(peer)
                 transport.penalize(peer, for: .invalidMessage)
+                logger.warning(
+                    "state sync: a peer served another block than the one asked for",
+                    metadata: ["peer": "\(peer)", "height": "\(height)"])
                 continue
             }
             return block
