@@ -13,6 +13,9 @@ extension NodeCommand {
                 directory; --from sets the first height compared. Exits 0 when every compared height \
                 matches, 2 at the first mismatch (naming the height), 1 when a chunk or block it needs \
                 is no longer held.
+                With --snapshot, state starts from a snapshot file a validator keeps \
+                (`snapshots/<height>.snapshot` beside its state) and blocks from its height on are \
+                replayed, so a chain whose first blocks were pruned can still be checked.
                 """)
 
         @Option(help: "The store's directory (opened read-only).")
@@ -27,6 +30,9 @@ extension NodeCommand {
         @Option(help: "The last height replayed (default: the executed tip).")
         var to: UInt64?
 
+        @Option(help: "A snapshot file to start from instead of genesis.")
+        var snapshot: String?
+
         @Flag(help: "Print the result as JSON.")
         var json = false
 
@@ -37,7 +43,8 @@ extension NodeCommand {
                 let opened = try ChunkStore(adopting: store, readOnly: true)
                 defer { opened.close() }
                 report = try await StoreReplay.replay(
-                    opened, provider: NodeCommandLine.provider, genesis: genesisBytes, from: from, to: to)
+                    opened, provider: NodeCommandLine.provider, genesis: genesisBytes, from: from, to: to,
+                    snapshot: try snapshot.map(SnapshotFile.read(from:)))
             } catch {
                 printError("error: \(error)")
                 throw ExitCode(1)

@@ -1,6 +1,8 @@
 import ChunkStore
 import DSMR
 import DSMRDevnet
+import DSMRNode
+import DemoVM
 import DSMRTestSupport
 import Foundation
 import StoreMaintenance
@@ -17,7 +19,8 @@ struct StateSyncProcessTests {
         return options
     }
 
-    @Test func aValidatorThatLostItsStoreInstallsACertifiedSnapshotAndNeverSignsASlotTwice() async throws {
+    @Test func aValidatorThatLostItsStoreInstallsACertifiedSnapshotSignsNoSlotTwiceAndReplayStartsFromOne() async throws
+    {
         let scratch = try scratchDirectory("state-sync")
         defer { scratch.remove() }
         let options = try options(scratch)
@@ -54,6 +57,26 @@ struct StateSyncProcessTests {
             #expect(syncedHeight >= 16 && syncedHeight % 8 == 0, "\(done)")
             let floor = try #require(value(of: "signingFloor", in: done).flatMap(UInt64.init))
             #expect(floor > lastSigned, "floor \(floor), last slot signed before the loss \(lastSigned)")
+
+            // Replay from node 1's newest kept snapshot: it starts at the snapshot's height and matches.
+            let kept1 = "\(options.directory)/node1/snapshots"
+            let newest = try #require(
+                try FileManager.default.contentsOfDirectory(atPath: kept1).compactMap {
+                    $0.hasSuffix(".snapshot") ? UInt64($0.dropLast(".snapshot".count)) : nil
+                }.max())
+            let file = try SnapshotFile.read(from: "\(kept1)/\(newest).snapshot")
+            let store1 = try ChunkStore(adopting: devnet.layout.storePath(1), readOnly: true)
+            defer { store1.close() }
+            let genesis = Array(try Data(contentsOf: URL(fileURLWithPath: devnet.layout.genesisPath)))
+            let replayed = try await StoreReplay.replay(
+                store1, provider: DemoProvider(), genesis: genesis, snapshot: file)
+            #expect(replayed.outcome == .matched && replayed.matched.first == newest, "\(replayed.output)")
+            #expect(replayed.matched.count > 1, "heights after the snapshot were replayed too")
+            var damaged = file
+            damaged.pieces[0].payload[40] ^= 1
+            await #expect(throws: (any Error).self) {
+                try await StoreReplay.replay(store1, provider: DemoProvider(), genesis: genesis, snapshot: damaged)
+            }
 
             await devnet.kill(3)
             let rebuilt = try ChunkStore(adopting: storePath, readOnly: true)

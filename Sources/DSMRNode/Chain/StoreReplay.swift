@@ -42,13 +42,25 @@ package struct StoreReplay: Sendable {
 
     /// Replays heights up to `to` (default: the executed tip), comparing
     /// those from `from` on; stops at the first mismatch or missing chunk.
-    package func run(from: UInt64 = 0, to: UInt64? = nil) async throws -> Report {
+    package func run(
+        from: UInt64 = 0, to: UInt64? = nil, start: (height: UInt64, root: StateRoot)? = nil
+    ) async throws -> Report {
         var report = Report()
-        guard let executed = try store.executedTip(), let first = try store.firstStoredHeight(upTo: executed) else {
+        guard let executed = try store.executedTip(), var first = try store.firstStoredHeight(upTo: executed) else {
             return report
         }
-        // Replay starts from the genesis state, at height 0.
-        guard first == 0 else {
+        if let start {
+            // Replay starts from a snapshot's state at its height: that block must be held.
+            guard start.height >= first, try store.block(at: start.height) != nil else {
+                report.outcome = .blocksPruned(
+                    below: first,
+                    reason: "the snapshot is of height \(start.height), but the store holds blocks from \(first) only")
+                return report
+            }
+            first = start.height
+        }
+        // Replay starts from the genesis state, at height 0, or from a snapshot's.
+        guard first == 0 || start != nil else {
             let retention = store.configuration.blockRetention ?? store.configuration.acceptedRetention
             report.outcome = .blocksPruned(
                 below: first,
@@ -59,7 +71,7 @@ package struct StoreReplay: Sendable {
         }
         let last = min(to ?? executed, executed)
         let executor = BlockExecutor(store: store, assembler: assembler, chunks: StoreChunkSource(store: store))
-        var root = try assembler.genesisRoot()
+        var root = try start?.root ?? assembler.genesisRoot()
         if first >= from && first <= last {
             if let outcome = try compare(first, root) {
                 report.outcome = outcome

@@ -10,7 +10,8 @@ extension StoreReplay {
     /// - Throws: the state machine's open errors (a genesis it cannot read);
     ///   ``run(from:to:)``'s errors.
     package static func replay(
-        _ store: ChunkStore, provider: any StateMachineProvider, genesis: [UInt8], from: UInt64 = 0, to: UInt64? = nil
+        _ store: ChunkStore, provider: any StateMachineProvider, genesis: [UInt8], from: UInt64 = 0, to: UInt64? = nil,
+        snapshot: SnapshotFile? = nil
     ) async throws -> Report {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("dsmr-replay-\(UUID())").path
         defer { try? FileManager.default.removeItem(atPath: scratch) }
@@ -19,7 +20,14 @@ extension StoreReplay {
                 directory: scratch, genesis: genesis, domain: store.configuration.domain,
                 rules: store.configuration.rules))
         defer { machine.close() }
-        return try await StoreReplay(store: store, assembler: machine).run(from: from, to: to)
+        var start: (height: UInt64, root: StateRoot)?
+        if let snapshot {
+            let importing = try machine.beginImport(snapshot.manifest)
+            for piece in snapshot.pieces { try importing.add(piece) }
+            let installed = try importing.finish()
+            start = (installed.height, installed.root)
+        }
+        return try await StoreReplay(store: store, assembler: machine).run(from: from, to: to, start: start)
     }
 }
 

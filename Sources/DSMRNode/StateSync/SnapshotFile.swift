@@ -1,5 +1,6 @@
 import Crypto
 import DSMR
+import Foundation
 
 /// A state snapshot as one file: what a validator keeps at a certified
 /// height to serve peers, and what `replay` starts from.
@@ -40,6 +41,29 @@ public struct SnapshotFile: Hashable, Sendable {
         var bytes = writer.bytes
         bytes.append(contentsOf: SHA256.hash(data: bytes))
         return bytes
+    }
+
+    /// The largest snapshot file read (4 GiB).
+    public static let maxFileBytes: UInt64 = 4 << 30
+
+    /// Reads the snapshot file at `path`.
+    ///
+    /// - Throws: ``StateSyncError`` when it cannot be read, is larger than
+    ///   ``maxFileBytes`` or is malformed.
+    public static func read(from path: String) throws -> SnapshotFile {
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? UInt64) ?? nil
+        guard let size else { throw StateSyncError(.io, "cannot read the snapshot file \(path)") }
+        guard size <= maxFileBytes else {
+            throw StateSyncError(.malformed, "\(path) is \(size) bytes, more than a snapshot file's \(maxFileBytes)")
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw StateSyncError(.io, "cannot read the snapshot file \(path)")
+        }
+        do {
+            return try SnapshotFile(decoding: Array(data))
+        } catch {
+            throw StateSyncError(error.code, "\(path): \(error.message)")
+        }
     }
 
     /// Reads a file's bytes.
