@@ -1,4 +1,5 @@
 import ChunkStore
+import StoreMaintenance
 import DSMR
 import DSMRNetwork
 import DSMRNode
@@ -129,7 +130,12 @@ public final class NodeRunner: Sendable {
             ordering = nil
         }
         try FileManager.default.createDirectory(atPath: configuration.store, withIntermediateDirectories: true)
-        let store = try ChunkStore(storeConfiguration)
+        var store = try ChunkStore(storeConfiguration)
+        if let problem = StoreContinuity.problem(in: store) {
+            store = try await Self.replace(
+                store, because: problem, configuration: configuration, storeConfiguration: storeConfiguration,
+                logger: logger)
+        }
         do {
             stateMachine = try provider.open(
                 StateMachineContext(directory: configuration.state, genesis: genesis, domain: domain, rules: rules))
@@ -222,6 +228,43 @@ public final class NodeRunner: Sendable {
         assembler.whenExecuted { height, root, timestamp in
             await keeper.executed(height: height, root: root, timestamp: timestamp)
         }
+    }
+
+    /// Moves a store that cannot go on (see ``StoreContinuity``) and the
+    /// state beside it aside, keeping both for inspection, and opens a new
+    /// empty store carrying the old one's signing history when it can still
+    /// be read: the node then comes back through state sync.
+    static func replace(
+        _ store: ChunkStore, because problem: String, configuration: NodeConfiguration,
+        storeConfiguration: StoreConfiguration, logger: Logger
+    ) async throws -> ChunkStore {
+        let history = try? store.exportSigningHistory()
+        store.close()
+        let suffix = "replaced-\(SystemClock().now().milliseconds)"
+        let manager = FileManager.default
+        try manager.moveItem(atPath: configuration.store, toPath: "\(configuration.store).\(suffix)")
+        if manager.fileExists(atPath: configuration.state) {
+            try manager.moveItem(atPath: configuration.state, toPath: "\(configuration.state).\(suffix)")
+        }
+        logger.critical(
+            "the store cannot go on; it and the state are moved aside and the node comes back through state sync",
+            metadata: [
+                "problem": "\(problem)", "movedTo": "\(configuration.store).\(suffix)",
+                "signingHistory":
+                    "\(history.map { "\($0.data.reduce(0) { $0 + $1.signedChunks.count }) signed slots carried" } ?? "unreadable; the signing floor covers it")",
+            ])
+        try manager.createDirectory(atPath: configuration.store, withIntermediateDirectories: true)
+        let fresh = try ChunkStore(storeConfiguration)
+        if let history {
+            do {
+                _ = try await fresh.importSigningHistory(history, force: true)
+            } catch {
+                logger.warning(
+                    "the old store's signing history could not be carried; the signing floor covers it",
+                    metadata: ["error": "\(error)"])
+            }
+        }
+        return fresh
     }
 
     /// Where a validator keeps its snapshots: `snapshots` beside its state's directory.
