@@ -15,12 +15,15 @@ struct DamagedStoreHealthTests {
     @Test func aDamagedBlockRowIsNamedAndTheValidatorComesBackInStepThroughStateSync() async throws {
         let scratch = try scratchDirectory("damaged-rows")
         defer { scratch.remove() }
-        var options = try devnetOptions(scratch.path, load: .seconds(6))
+        var options = try devnetOptions(scratch.path, load: .seconds(4))
         options.snapshotInterval = 8
         options.drainTimeout = .seconds(15)
         try await withDevnet(options) { devnet in
             let layout = devnet.layout
-            let first = try await devnet.runLoad { _ in }
+            _ = try await devnet.runLoad { _ in }
+            // A certified snapshot to come back from.
+            _ = try await servedSnapshot(devnet, among: [0, 1, 2, 3], runningLoad: true)
+            let first = try await devnet.runLoad(duration: .seconds(1)) { _ in }
             #expect(first.executed > 0 && first.rootsAgree, "\(first)")
             let damaged = 3
             let height = first.commonHeight - 1

@@ -26,7 +26,8 @@ struct StateSyncProcessTests {
         let options = try options(scratch)
         try await withDevnet(options) { devnet in
             let before = try await devnet.runLoad { _ in }
-            #expect(before.rootsAgree && before.commonHeight >= 24, "\(before)")
+            #expect(before.rootsAgree, "\(before)")
+            _ = try await servedSnapshot(devnet, among: [0, 1, 2, 3], runningLoad: true)
             let snapshots = "\(options.directory)/node3/snapshots"
             let kept = try FileManager.default.contentsOfDirectory(atPath: snapshots)
             #expect(kept.contains { $0.hasSuffix(".certificate") }, "\(kept)")
@@ -54,7 +55,7 @@ struct StateSyncProcessTests {
             let done = try #require(
                 log.split(separator: "\n").last { $0.contains("state sync: done") }, "no state sync in node 3's log")
             let syncedHeight = try #require(value(of: "height", in: done).flatMap(UInt64.init))
-            #expect(syncedHeight >= 16 && syncedHeight % 8 == 0, "\(done)")
+            #expect(syncedHeight >= 8 && syncedHeight % 8 == 0, "\(done)")
             let floor = try #require(value(of: "signingFloor", in: done).flatMap(UInt64.init))
             #expect(floor > lastSigned, "floor \(floor), last slot signed before the loss \(lastSigned)")
 
@@ -115,7 +116,8 @@ struct StateSyncByzantineTests {
             executable: try builtExecutable("dsmr-byzantine"), environment: ["DSMR_BYZANTINE": "bad-snapshots"])
         try await withDevnet(options) { devnet in
             let before = try await devnet.runLoad { _ in }
-            #expect(before.commonHeight >= 24, "\(before)")
+            #expect(before.commonHeight > 0, "\(before)")
+            _ = try await servedSnapshot(devnet, among: [0, 1, 2, 3], runningLoad: true)
             await devnet.kill(3)
             for lost in [
                 devnet.layout.storePath(3), "\(options.directory)/node3/state", "\(options.directory)/node3/snapshots",
@@ -140,18 +142,29 @@ struct StateSyncByzantineTests {
 
     /// Waits until validators `indices` serve one snapshot height, and returns it.
     func sameServedSnapshot(_ devnet: Devnet, among indices: [Int]) async throws -> UInt64 {
-        let deadline = ContinuousClock.now + .seconds(30)
-        var heights: [UInt64] = []
-        while ContinuousClock.now < deadline {
-            heights = []
-            for index in indices {
-                if case .status(let status)? = await ask(devnet.layout.controlSocket(index), .status) {
-                    heights.append(status.servedSnapshotHeight)
-                }
+        try await servedSnapshot(devnet, among: indices, runningLoad: false)
+    }
+}
+
+/// Waits until validators `indices` all serve a certified snapshot of one
+/// height and returns it; with `runningLoad`, runs the load in short rounds
+/// meanwhile (the chain moves only under load), up to 90 s on a slow machine.
+func servedSnapshot(_ devnet: Devnet, among indices: [Int], runningLoad: Bool) async throws -> UInt64 {
+    let deadline = ContinuousClock.now + .seconds(90)
+    var heights: [UInt64] = []
+    while ContinuousClock.now < deadline {
+        heights = []
+        for index in indices {
+            if case .status(let status)? = await ask(devnet.layout.controlSocket(index), .status) {
+                heights.append(status.servedSnapshotHeight)
             }
-            if heights.count == indices.count, Set(heights).count == 1, heights[0] > 0 { return heights[0] }
+        }
+        if heights.count == indices.count, Set(heights).count == 1, heights[0] > 0 { return heights[0] }
+        if runningLoad {
+            _ = try await devnet.runLoad(duration: .seconds(2)) { _ in }
+        } else {
             try await Task.sleep(for: .milliseconds(200))
         }
-        throw TestFailure("validators \(indices) serve snapshots at \(heights), not one height")
     }
+    throw TestFailure("validators \(indices) serve snapshots at \(heights), not one height")
 }

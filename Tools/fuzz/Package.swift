@@ -7,7 +7,7 @@ import PackageDescription
 let decoders = [
     "chunk", "chunk-reference", "signature-share", "chunk-certificate", "block", "dimensions-bytes",
     "dimensions-json", "signing-history", "key-file", "certificate-verify", "dump-load", "store-rows",
-    "frame", "handshake", "control", "block-attempt",
+    "frame", "handshake", "control", "block-attempt", "state-sync",
 ]
 
 // Targets that drive the node with decoded, mutated messages: block verification and the chunk server's handlers.
@@ -42,7 +42,8 @@ let package = Package(
                     .product(name: "DSMR", package: "dsmr"), .product(name: "ChunkStore", package: "dsmr"),
                     .product(name: "StoreMaintenance", package: "dsmr"),
                     .product(name: "DSMRNetwork", package: "dsmr"),
-                    .product(name: "DSMRNodeRuntime", package: "dsmr"), "FuzzSupport",
+                    .product(name: "DSMRNode", package: "dsmr"), .product(name: "DSMRNodeRuntime", package: "dsmr"),
+                    "FuzzSupport",
                 ],
                 path: "Sources/fuzz-\(name)")
         },

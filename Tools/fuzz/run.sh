@@ -16,7 +16,7 @@ targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
     targets=(chunk chunk-reference signature-share chunk-certificate block dimensions-bytes dimensions-json signing-history
         key-file certificate-verify dump-load store-rows
-        frame handshake control block-attempt verify-block chunk-server)
+        frame handshake control block-attempt state-sync verify-block chunk-server)
 fi
 
 swift_bin=$(dirname "$(readlink -f "$(command -v swift)")")
