@@ -203,3 +203,52 @@ extension ChunkStore {
             blockRetention: configuration.blockRetention ?? configuration.acceptedRetention)
     }
 }
+
+extension ChunkStore {
+    /// Records the blocks a state sync fetched, lowest first, and the last
+    /// one executed with `root`, all in one durable transaction: a crash
+    /// leaves the store as empty as it was, or holding them all.
+    ///
+    /// The store must hold no block yet; the blocks must follow one another
+    /// (each the parent of the next). Their certificates are kept and
+    /// marked accepted as by ``recordAccepted(_:)``, the watermark moves to
+    /// the last block's timestamp, and garbage is collected up to it.
+    public func recordSynced(_ blocks: [Block], executedWith root: StateRoot) async throws {
+        guard let last = blocks.last else { return }
+        for (lower, upper) in zip(blocks, blocks.dropFirst()) {
+            guard upper.height == lower.height + 1, upper.parent == lower.id else {
+                throw ChunkStoreError(
+                    .blockOutOfOrder, "block \(upper.id) at height \(upper.height) does not follow \(lower.id)")
+            }
+        }
+        let collector = garbageCollector
+        let rows = blocks.map { block in
+            (
+                block.height,
+                BlockRow.encode(block: block.encoded(), stateRoot: block.height == last.height ? root : nil),
+                block.certificates.map { ($0.reference, $0.encoded()) }
+            )
+        }
+        try await submit { w in
+            if let tip = try w.acceptedTip() {
+                throw ChunkStoreError(
+                    .blockOutOfOrder, "the store holds blocks already (tip \(tip)); sync into a new store")
+            }
+            for (height, row, certificates) in rows {
+                try w.put(w.tables.blocks, HeightKey(height), row)
+                for (reference, certificateBytes) in certificates {
+                    let key = ChunkKey(expiry: reference.expiry, id: reference.chunkID)
+                    _ = try w.markAccepted(key)
+                    try w.put(
+                        w.tables.certificates, key, CertificateRow(status: .accepted, certificate: certificateBytes))
+                }
+            }
+            try w.setAcceptedTip(BlockTip(height: last.height, id: last.id))
+            let previous = try w.watermark()
+            let watermark = max(previous, last.timestamp)
+            try w.setWatermark(watermark)
+            _ = try collector.collect(from: previous, upTo: watermark, w)
+            try w.setExecutedTip(last.height)
+        }
+    }
+}

@@ -22,10 +22,10 @@ import Logging
 /// 4. The signing floor is raised past every slot this validator could have
 ///    signed before it lost its store, so it never signs twice.
 /// 5. The state is installed, then the blocks are recorded and the certified
-///    height marked executed with its root.
+///    height marked executed with its root, in one store transaction.
 ///
-/// A crash before the end leaves a store with no blocks, and the next start
-/// syncs again.
+/// A crash before the end leaves a store with no blocks (the signing floor
+/// already raised), and the next start syncs again.
 package struct StateSync: Sendable {
     /// What a sync did.
     package struct Outcome: Sendable, Hashable {
@@ -128,8 +128,7 @@ package struct StateSync: Sendable {
             throw StateSyncError(
                 .mismatch, "installed \(installed.root) at \(installed.height), not the certified state")
         }
-        for block in blocks { try await store.recordAccepted(block) }
-        try await store.markExecuted(height: certificate.height, stateRoot: certificate.root)
+        try await store.recordSynced(blocks, executedWith: certificate.root)
         logger.notice(
             "state sync: done",
             metadata: [
