@@ -209,7 +209,8 @@ extension ChunkStore {
     /// one executed with `root`, all in one durable transaction: a crash
     /// leaves the store as empty as it was, or holding them all.
     ///
-    /// The store must hold no block yet; the blocks must follow one another
+    /// The store must hold no block past genesis (a genesis block there is
+    /// replaced); the blocks must follow one another
     /// (each the parent of the next). Their certificates are kept and
     /// marked accepted as by ``recordAccepted(_:)``, the watermark moves to
     /// the last block's timestamp, and garbage is collected up to it.
@@ -231,8 +232,12 @@ extension ChunkStore {
         }
         try await submit { w in
             if let tip = try w.acceptedTip() {
-                throw ChunkStoreError(
-                    .blockOutOfOrder, "the store holds blocks already (tip \(tip)); sync into a new store")
+                // Only the genesis block may be there; it gives way to the synced chain.
+                guard tip.height == 0, blocks.first!.height > 0 || blocks.first!.id == tip.id else {
+                    throw ChunkStoreError(
+                        .blockOutOfOrder, "the store holds blocks past genesis (tip \(tip)); sync into a new store")
+                }
+                try w.delete(w.tables.blocks, HeightKey(0))
             }
             for (height, row, certificates) in rows {
                 try w.put(w.tables.blocks, HeightKey(height), row)

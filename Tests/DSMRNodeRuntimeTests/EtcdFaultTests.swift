@@ -9,7 +9,7 @@ import Testing
 /// Devnets of real processes for up to a few minutes: run only with
 /// `DSMR_FAULT_TESTS` set (`.ci/run` runs the fault suites on their own,
 /// after the others). `DSMR_LATE_JOINER_BLOCKS` sets how many blocks the
-/// late joiner misses (300 by default: a joiner further behind than the accepted chunks' retention, 60 s past their expiry, cannot fetch their chunks and needs state sync).
+/// late joiner misses (300 by default: further behind than the accepted chunks' retention, 60 s past their expiry, it could not fetch their chunks and comes back through state sync).
 @Suite(
     "etcd faults", .serialized,
     .enabled(if: ProcessInfo.processInfo.environment["DSMR_FAULT_TESTS"] != nil))
@@ -73,8 +73,9 @@ struct EtcdFaultTests {
     }
 
     /// A validator down while the chain orders ``lateJoinerBlocks`` blocks
-    /// without it catches up from the log by itself once started, and
-    /// agrees.
+    /// without it catches up by itself once started (its store holds only
+    /// genesis, so it takes the newest certified snapshot, then follows the
+    /// log), and agrees.
     @Test func aValidatorStartedAfterManyBlocksCatchesUpFromTheLog() async throws {
         let scratch = try scratchDirectory("etcd-late")
         defer { scratch.remove() }
@@ -101,7 +102,7 @@ struct EtcdFaultTests {
                 await nodeStatus(devnet.layout.controlSocket(3))?.executedHeight ?? 0 >= missed
             }
             let caughtUp = ContinuousClock.now - started
-            print("validator 3 caught up \(missed) blocks from the log in \(caughtUp)")
+            print("validator 3 caught up \(missed) blocks (state sync, then the log) in \(caughtUp)")
             let summary = try await devnet.runLoad(rate: 100, duration: .seconds(2)) { _ in }
             #expect(summary.rootsAgree, "\(summary)")
             #expect(summary.nodes[3].executedHeight >= missed)

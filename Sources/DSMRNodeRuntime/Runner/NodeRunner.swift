@@ -181,7 +181,9 @@ public final class NodeRunner: Sendable {
         self.assembler = assembler
         let peerTransport = customization.wrapTransport?(transport) ?? transport
         do {
-            if try store.acceptedTip() == nil {
+            // A store that is new, or holds nothing past genesis, gains nothing from replaying the
+            // chain: it takes the newest certified state when a peer offers one.
+            if try (store.acceptedTip()?.height ?? 0) == 0 {
                 let sync = StateSync(
                     local: signer.nodeID, transport: peerTransport, validators: schedule, rules: rules, domain: domain,
                     store: store, stateMachine: stateMachine, logger: logger)

@@ -4,9 +4,9 @@ import DSMRNode
 import Foundation
 import Logging
 
-/// Brings a validator whose store is new (lost, moved aside as damaged, or a
-/// validator joining late) to a certified state without the blocks it
-/// missed.
+/// Brings a validator whose store is new or holds only the genesis block
+/// (lost, moved aside as damaged, or a validator joining late) to a
+/// certified state without the blocks it missed.
 ///
 /// 1. Every peer is asked for its newest certified snapshot
 ///    (``NodeMessage/requestStateOffer``); each offer's ``StateCertificate``
