@@ -51,17 +51,7 @@ public enum SnapshotTree {
     public static func root(leaves: [[UInt8]]) -> StateRoot {
         precondition(!leaves.isEmpty && leaves.count <= Int(UInt32.max), "a snapshot has 1 to 2^32-1 pieces")
         var level = leaves
-        while level.count > 1 {
-            var next: [[UInt8]] = []
-            next.reserveCapacity((level.count + 1) / 2)
-            var index = 0
-            while index + 1 < level.count {
-                next.append(node(level[index], level[index + 1]))
-                index += 2
-            }
-            if index < level.count { next.append(level[index]) }
-            level = next
-        }
+        while level.count > 1 { level = parents(of: level) }
         return top(level[0], count: UInt32(leaves.count))
     }
 
@@ -74,14 +64,7 @@ public enum SnapshotTree {
         while level.count > 1 {
             let sibling = position ^ 1
             if sibling < level.count { proof.append(contentsOf: level[sibling]) }
-            var next: [[UInt8]] = []
-            var pair = 0
-            while pair + 1 < level.count {
-                next.append(node(level[pair], level[pair + 1]))
-                pair += 2
-            }
-            if pair < level.count { next.append(level[pair]) }
-            level = next
+            level = parents(of: level)
             position /= 2
         }
         return proof
@@ -110,6 +93,19 @@ public enum SnapshotTree {
             width = (width + 1) / 2
         }
         return used == proof.count && top(hash, count: count) == root
+    }
+
+    /// The level above `level`: each pair joined, an odd last node carried up.
+    static func parents(of level: [[UInt8]]) -> [[UInt8]] {
+        var next: [[UInt8]] = []
+        next.reserveCapacity((level.count + 1) / 2)
+        var index = 0
+        while index + 1 < level.count {
+            next.append(node(level[index], level[index + 1]))
+            index += 2
+        }
+        if index < level.count { next.append(level[index]) }
+        return next
     }
 
     static func node(_ left: [UInt8], _ right: [UInt8]) -> [UInt8] {
