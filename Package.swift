@@ -100,7 +100,7 @@ let package = Package(
         .target(
             name: "DSMRNodeRuntime",
             dependencies: [
-                "DSMR", "DSMRNode", "DSMRNetwork", "DSMROrdering", "ChunkStore", "StoreMaintenance", "SystemC",
+                "DSMR", "DSMRNode", "DSMRNetwork", "DSMROrdering", "ChunkStore", "SystemC",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -184,3 +184,18 @@ extension ChunkStore {
     /// The first slot this store may sign a chunk of (0 when no floor was set).
     public func signingFloor() throws -> UInt64 { try snapshot { r in try r.signingFloor() } }
 }
+
+extension ChunkStore {
+    /// The highest slot of any chunk this store signed, or nil when it signed none.
+    public func highestSignedSlot() throws -> UInt64? {
+        try snapshot { r in
+            var highest: UInt64?
+            try r.scan(r.tables.signed) { entry in
+                let slot = try entry.key().number
+                highest = max(highest ?? 0, slot)
+                return .next
+            }
+            return highest
+        }
+    }
+}

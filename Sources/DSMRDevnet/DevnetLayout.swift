@@ -16,6 +16,7 @@ import NIOPosix
 /// DIR/node<i>/node.json   its configuration, rewritten each run with fresh ports
 /// DIR/node<i>/store       its chunk store
 /// DIR/node<i>/state       its state machine's state
+/// DIR/node<i>/snapshots   its kept snapshots and their certificates, served for state sync
 /// DIR/node<i>/node.log    its log, appended each run
 /// ```
 package struct DevnetLayout: Sendable {

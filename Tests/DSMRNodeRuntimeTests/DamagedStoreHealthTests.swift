@@ -57,6 +57,7 @@ struct DamagedStoreHealthTests {
             let said = try #require(
                 log.split(separator: "\n").first { $0.contains("the store cannot go on") }, "said in its log")
             #expect(said.contains("corruptRecord") && said.contains("\(height)"), "\(said)")
+            #expect(said.contains("from the old store"), "the new store's floor comes from the old one: \(said)")
             #expect(log.contains("state sync: done"), "\(log.suffix(2_000))")
             let kept = try FileManager.default.contentsOfDirectory(atPath: layout.nodeDirectory(damaged))
             #expect(kept.contains { $0.hasPrefix("store.replaced-") }, "the damaged store is kept: \(kept)")

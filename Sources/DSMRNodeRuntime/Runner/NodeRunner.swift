@@ -1,5 +1,4 @@
 import ChunkStore
-import StoreMaintenance
 import DSMR
 import DSMRNetwork
 import DSMRNode
@@ -234,13 +233,15 @@ public final class NodeRunner: Sendable {
 
     /// Moves a store that cannot go on (see ``StoreContinuity``) and the
     /// state beside it aside, keeping both for inspection, and opens a new
-    /// empty store carrying the old one's signing history when it can still
-    /// be read: the node then comes back through state sync.
+    /// empty store whose signing floor is above every slot the old one
+    /// signed or closed, where that can still be read: the node then comes
+    /// back through state sync, which raises the floor further.
     static func replace(
         _ store: ChunkStore, because problem: String, configuration: NodeConfiguration,
         storeConfiguration: StoreConfiguration, logger: Logger
     ) async throws -> ChunkStore {
-        let history = try? store.exportSigningHistory()
+        let signed = try? store.highestSignedSlot()
+        let closed = try? store.signingFloor()
         store.close()
         let suffix = "replaced-\(SystemClock().now().milliseconds)"
         let manager = FileManager.default
@@ -248,24 +249,18 @@ public final class NodeRunner: Sendable {
         if manager.fileExists(atPath: configuration.state) {
             try manager.moveItem(atPath: configuration.state, toPath: "\(configuration.state).\(suffix)")
         }
+        // try? flattens: nil when unreadable or, for the signed slots, when none was signed.
+        let carried = [signed.map { $0 &+ 1 }, closed].compactMap { $0 }.max()
         logger.critical(
             "the store cannot go on; it and the state are moved aside and the node comes back through state sync",
             metadata: [
                 "problem": "\(problem)", "movedTo": "\(configuration.store).\(suffix)",
-                "signingHistory":
-                    "\(history.map { "\($0.data.reduce(0) { $0 + $1.signedChunks.count }) signed slots carried" } ?? "unreadable; the signing floor covers it")",
+                "signingFloor":
+                    "\(carried.map { "\($0), from the old store" } ?? "unreadable in the old store; state sync sets it")",
             ])
         try manager.createDirectory(atPath: configuration.store, withIntermediateDirectories: true)
         let fresh = try ChunkStore(storeConfiguration)
-        if let history {
-            do {
-                _ = try await fresh.importSigningHistory(history, force: true)
-            } catch {
-                logger.warning(
-                    "the old store's signing history could not be carried; the signing floor covers it",
-                    metadata: ["error": "\(error)"])
-            }
-        }
+        if let carried { try await fresh.raiseSigningFloor(to: carried) }
         return fresh
     }
 
