@@ -6,7 +6,7 @@ import Synchronization
 extension DemoVM {
     /// The format of a DemoVM snapshot piece: a run of accounts in key
     /// order, each `account (32) || balance (u64) || nonce (u64)`, with a
-    /// ``SnapshotTree`` proof against the state root.
+    /// `SnapshotTree` proof against the state root.
     public static let snapshotFormat: UInt16 = 2
     /// The most accounts one snapshot piece carries.
     public static let accountsPerPiece = 1_024

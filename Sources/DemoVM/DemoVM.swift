@@ -14,7 +14,7 @@ import LMDB
 /// nonce other than the account's, a balance too low, an amount that would
 /// overflow the recipient) are skipped; every node skips the same ones.
 ///
-/// The state root is a ``SnapshotTree`` root whose leaves are runs of
+/// The state root is a `SnapshotTree` root (from DSMRNode) whose leaves are runs of
 /// ``accountsPerPiece`` accounts in key order, each account
 /// `account (32) || balance (u64) || nonce (u64)`: the runs are the
 /// snapshot's pieces, so a peer's piece is checked against a certified root

@@ -3,8 +3,8 @@ import DSMRNode
 import Foundation
 
 /// The snapshots a validator keeps to serve peers, one file per height:
-/// `<height>.snapshot` (a ``SnapshotFile``) and, once a quorum attested
-/// its root, `<height>.certificate` (a ``StateCertificate``).
+/// `<height>.snapshot` (a `SnapshotFile`) and, once a quorum attested
+/// its root, `<height>.certificate` (a `StateCertificate`).
 ///
 /// Every file is written to a temporary name, synced, renamed into place
 /// and its directory synced, so a crash leaves a whole file or none.
@@ -33,7 +33,7 @@ package struct SnapshotDirectory: Sendable {
 
     /// The snapshot kept at `height`, if any.
     ///
-    /// - Throws: ``StateSyncError`` for a damaged file.
+    /// - Throws: `StateSyncError` for a damaged file.
     package func snapshot(at height: UInt64) throws -> SnapshotFile? {
         guard let bytes = FileManager.default.contents(atPath: snapshotPath(height)) else { return nil }
         return try SnapshotFile(decoding: Array(bytes))

@@ -9,7 +9,7 @@ import Logging
 /// certified state without the blocks it missed.
 ///
 /// 1. Every peer is asked for its newest certified snapshot
-///    (``NodeMessage/requestStateOffer``); each offer's ``StateCertificate``
+///    (`NodeMessage.requestStateOffer`); each offer's `StateCertificate`
 ///    must verify against its epoch's validator set, with a quorum of stake.
 /// 2. The highest certified height is taken. Its pieces are fetched from the
 ///    peers that offered it, each checked by the state machine as it arrives
@@ -61,7 +61,7 @@ package struct StateSync: Sendable {
     /// Runs the sync when a peer offers a certified height; nil when none
     /// does (a new chain, or no peer reachable).
     ///
-    /// - Throws: ``StateSyncError`` when offers were made but no snapshot or
+    /// - Throws: `StateSyncError` when offers were made but no snapshot or
     ///   block could be had whole from the peers that made them.
     package func run(now: Int64) async throws -> Outcome? {
         let set = try validators.validators(epoch: rules.epoch(at: now))
