@@ -94,6 +94,9 @@ import Testing
         #expect(try pool.add(attestation(Fixture.signers[1], height: 55)) == .outsideWindow)
         #expect(try pool.add(attestation(Fixture.signers[1], height: 72)) == .held)
         #expect(try pool.add(attestation(Fixture.signers[1], height: 56)) == .held)
+        // Heights a peer could choose at the edges of the counter are outside any window.
+        #expect(try pool.add(attestation(Fixture.signers[2], height: .max)) == .outsideWindow)
+        #expect(try pool.add(attestation(Fixture.signers[2], height: 0)) == .outsideWindow)
         // Moving on drops heights below the window: the same attestation is new again but outside it.
         pool.advance(executed: 100)
         #expect(try pool.add(attestation(Fixture.signers[1], height: 72)) == .outsideWindow)

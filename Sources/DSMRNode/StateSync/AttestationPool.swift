@@ -64,22 +64,22 @@ public final class AttestationPool: Sendable {
     /// The highest height certified while this pool ran.
     public var latestCertificate: StateCertificate? { state.withLock { $0.latest } }
 
-    /// The certificate at `height`, while the height is in the window.
-    public func certificate(at height: UInt64) -> StateCertificate? {
-        state.withLock { $0.heights[height]?.certificate }
-    }
-
     /// Checks `attestation` and holds it.
     ///
     /// - Throws: ``StateSyncError`` when its epoch's set is unknown, its
     ///   signer is not in it, or the signature does not verify.
     public func add(_ attestation: StateAttestation) throws(StateSyncError) -> Outcome {
-        let inWindow = state.withLock { state in
+        // Decided before any signature is checked, so attestations sent again and again, or for
+        // heights certified already, cost a lookup and not a verification.
+        let early: Outcome? = state.withLock { state in
             let low = state.executed > window ? state.executed - window : 0
             let (high, overflow) = state.executed.addingReportingOverflow(window)
-            return attestation.height >= low && (overflow || attestation.height <= high)
+            guard attestation.height >= low && (overflow || attestation.height <= high) else { return .outsideWindow }
+            guard let entry = state.heights[attestation.height] else { return nil }
+            if entry.certificate != nil || entry.bySigner[attestation.signer] == attestation { return .known }
+            return nil
         }
-        guard inWindow else { return .outsideWindow }
+        if let early { return early }
         let set: ValidatorSet
         do {
             set = try validators.validators(epoch: attestation.epoch)

@@ -1,3 +1,4 @@
+import ChunkStore
 import DSMR
 import DSMRNode
 import Foundation
@@ -99,10 +100,6 @@ package struct SnapshotDirectory: Sendable {
             unlink(temporary)
             throw StateSyncError(.io, "cannot rename \(temporary) to \(path): errno \(errno)")
         }
-        let directoryFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if directoryFD >= 0 {
-            fsync(directoryFD)
-            close(directoryFD)
-        }
+        try FileSystem.syncDirectory(directory)
     }
 }
