@@ -147,6 +147,24 @@ import Testing
         }
     }
 
+    @Test func stateSyncRequestsAtTheEdgesAreRefusedWithAReason() async throws {
+        try await withTemporaryDirectory { path in
+            let (_, server) = try makeServer(path)
+            func code(_ request: NodeMessage) async throws -> ErrorReply.Code? {
+                let answer = try NodeMessage(
+                    decoding: await server.handleRequest(request.encoded(), from: producer.nodeID))
+                guard case .error(let reply) = answer else { return nil }
+                return reply.code
+            }
+            // No block is held at the far end of the counter; no snapshot is served by a node without a service.
+            #expect(try await code(.requestBlock(height: .max)) == .notAvailable)
+            #expect(try await code(.requestSnapshotPiece(height: .max, index: .max)) == .notAvailable)
+            #expect(try await code(.requestStateOffer) == .notAvailable)
+            // Answers are not requests.
+            #expect(try await code(.block([1, 2, 3])) == .malformed)
+        }
+    }
+
     @Test func gossipedCertificatesAreStoredOnlyOnceVerifiedAndNeverReplaced() async throws {
         try await withTemporaryDirectory { path in
             let (store, server) = try makeServer(path)
