@@ -36,6 +36,8 @@ extension Devnet {
         rate: Int? = nil, duration: Duration? = nil, report: @escaping @Sendable (DevnetProgress) -> Void
     ) async throws -> DevnetSummary {
         ordering.withLock { $0 = true }
+        // A run ended early by ``stopLoad()`` does not end the next one.
+        loadStopped.withLock { $0 = false }
         await resynchronizeLoad()
         generator.clearLatencies()
         let base = RunBase(
@@ -113,7 +115,7 @@ extension Devnet {
         }
     }
 
-    /// Ends the load early (the run then drains and summarises).
+    /// Ends the load of the run under way early (it then drains and summarises).
     package func stopLoad() { loadStopped.withLock { $0 = true } }
 
     func submitLoad(started: ContinuousClock.Instant, rate: Int, duration: Duration?) async {
@@ -391,7 +393,7 @@ package struct DevnetProgress: Sendable {
 
 extension Duration {
     /// The duration in seconds.
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+    package var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
     /// The duration in milliseconds.
-    var milliseconds: Double { seconds * 1_000 }
+    package var milliseconds: Double { seconds * 1_000 }
 }

@@ -4,6 +4,8 @@ import Foundation
 extension Devnet {
     /// The longest wait before restarting a validator that died.
     static let maxRestartBackoff = Duration.seconds(30)
+    /// How long a validator runs before its restart backoff starts again at 1 s.
+    static let stableRun = Duration.seconds(60)
 
     /// With ``DevnetOptions/restartDied``: every half second until
     /// cancelled, restarts a validator whose process ended without the
@@ -30,9 +32,14 @@ extension Devnet {
                 await client?.close()
             }
             guard let nextRestart else {
-                let restarts = members.withLock { $0[index].restarts }
-                let wait = min(Self.maxRestartBackoff, .seconds(1 << min(restarts, 5)))
-                members.withLock { $0[index].nextRestart = .now + wait }
+                let wait = members.withLock { members in
+                    if let started = members[index].startedAt, ContinuousClock.now - started >= Self.stableRun {
+                        members[index].streak = 0
+                    }
+                    let wait = min(Self.maxRestartBackoff, .seconds(1 << min(members[index].streak, 5)))
+                    members[index].nextRestart = .now + wait
+                    return wait
+                }
                 Self.notice(
                     "node\(index) ended (\(process.ending ?? "running")); restarting in \(wait) "
                         + "(see \(layout.logPath(index)))")
@@ -42,6 +49,7 @@ extension Devnet {
             members.withLock {
                 $0[index].restarting = true
                 $0[index].restarts += 1
+                $0[index].streak += 1
                 $0[index].nextRestart = nil
             }
             Task {

@@ -37,6 +37,10 @@ package final class Devnet: Sendable {
         var stopped = false
         /// Times the devnet restarted it after its process ended.
         var restarts = 0
+        /// Restarts since it last ran for ``Devnet/stableRun``: its next backoff doubles with each.
+        var streak = 0
+        /// When its current process was started.
+        var startedAt: ContinuousClock.Instant?
         /// Whether a restart is under way.
         var restarting = false
         /// When its process, found ended, is started again.
@@ -102,7 +106,8 @@ package final class Devnet: Sendable {
             try layout.writeConfigurations(
                 rules: options.rules, etcd: etcd, etcdOrdering: options.etcdOrdering,
                 snapshotInterval: options.snapshotInterval,
-                hosts: options.validatorHosts?.map(\.address)))
+                hosts: options.validatorHosts?.map(\.address), peers: options.peerAddresses,
+                acceptedRetention: options.acceptedRetention))
         rules = try options.rules.rules()
         let signers = try layout.validatorKeys()
         keys = signers.map(\.nodeID)
@@ -141,7 +146,8 @@ package final class Devnet: Sendable {
                 let addresses = try layout.writeConfigurations(
                     rules: options.rules, etcd: etcd, etcdOrdering: options.etcdOrdering,
                     snapshotInterval: options.snapshotInterval,
-                    hosts: options.validatorHosts?.map(\.address))
+                    hosts: options.validatorHosts?.map(\.address), peers: options.peerAddresses,
+                    acceptedRetention: options.acceptedRetention)
                 metrics.withLock { $0 = addresses }
             }
         }
@@ -192,7 +198,10 @@ package final class Devnet: Sendable {
             index: index, executable: override?.executable ?? options.executable,
             configuration: layout.configurationPath(index), logPath: layout.logPath(index),
             environment: override?.environment ?? [:], placement: options.validatorHosts?[index])
-        members.withLock { $0[index].process = process }
+        members.withLock {
+            $0[index].process = process
+            $0[index].startedAt = .now
+        }
         let deadline = ContinuousClock.now + .seconds(60)
         while true {
             if !process.isRunning {
@@ -269,6 +278,9 @@ package final class Devnet: Sendable {
     /// Validator `index`'s process while the devnet runs it; nil before
     /// ``startNode(_:)`` and after ``kill(_:)``.
     package func process(_ index: Int) -> NodeProcess? { members.withLock { $0[index].process } }
+
+    /// How many times the devnet has restarted validators whose process ended.
+    package var restarts: Int { members.withLock { $0.reduce(0) { $0 + $1.restarts } } }
 
     func client(of index: Int) -> ControlClient? { members.withLock { $0[index].client } }
 

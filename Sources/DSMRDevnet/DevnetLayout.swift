@@ -131,21 +131,29 @@ package struct DevnetLayout: Sendable {
     /// With `hosts` (one address a validator, each on a host of its own),
     /// validators take those addresses and fixed ports (``hostPeerPort``,
     /// ``hostMetricsPort``): nothing else listens there, and this process
-    /// cannot bind them to look.
+    /// cannot bind them to look. With `peers` (one `host:port` a validator),
+    /// peers dial those instead of the listen addresses (relays in front of
+    /// the validators). Validators keep accepted chunks `acceptedRetention`
+    /// ms past their expiry.
     package func writeConfigurations(
         rules: RulesConfiguration = RulesConfiguration(), etcd: EtcdCluster? = nil,
-        etcdOrdering: EtcdOrderingConfiguration? = nil, snapshotInterval: UInt64? = nil, hosts placed: [String]? = nil
+        etcdOrdering: EtcdOrderingConfiguration? = nil, snapshotInterval: UInt64? = nil, hosts placed: [String]? = nil,
+        peers: [String]? = nil, acceptedRetention: Int64 = 600_000
     ) throws -> [String] {
         let keys = try validatorKeys()
         if let placed, placed.count != keys.count {
             throw ConfigurationError("\(placed.count) host addresses given for \(keys.count) validators")
+        }
+        if let peers, peers.count != keys.count {
+            throw ConfigurationError("\(peers.count) peer addresses given for \(keys.count) validators")
         }
         let hosts = placed ?? keys.indices.map(Self.host(of:))
         let peerPorts = placed == nil ? try FreePorts.take(on: hosts) : hosts.map { _ in Self.hostPeerPort }
         let metricsPorts = placed == nil ? try FreePorts.take(on: hosts) : hosts.map { _ in Self.hostMetricsPort }
         let members = keys.indices.map {
             NodeConfiguration.Member(
-                publicKey: Hex.encode(keys[$0].publicKey), weight: 1, address: "\(hosts[$0]):\(peerPorts[$0])")
+                publicKey: Hex.encode(keys[$0].publicKey), weight: 1,
+                address: peers?[$0] ?? "\(hosts[$0]):\(peerPorts[$0])")
         }
         var metrics: [String] = []
         for index in keys.indices {
@@ -154,7 +162,7 @@ package struct DevnetLayout: Sendable {
                 listen: "\(hosts[index]):\(peerPorts[index])", metrics: "\(hosts[index]):\(metricsPorts[index])",
                 networkID: identity.networkID, chainID: identity.chainID, genesisTime: identity.genesisTime,
                 genesis: "../genesis.json", rules: rules, validators: members)
-            configuration.acceptedRetention = 600_000
+            configuration.acceptedRetention = acceptedRetention
             configuration.snapshotInterval = snapshotInterval
             if let etcd {
                 configuration.ordering = "etcd"

@@ -55,9 +55,18 @@ package struct DevnetOptions: Sendable {
     package var validatorHosts: [HostPlacement]?
     /// Where each etcd member runs, by index (one placement per member); nil runs them here on loopback.
     package var etcdHosts: [HostPlacement]?
+    /// How long (ms) validators keep accepted chunks past their expiry
+    /// (`acceptedRetention` in their configurations): the devnet keeps ten
+    /// minutes, so a validator down for minutes still catches up from its
+    /// peers; a test of the catch-up horizon sets less.
+    package var acceptedRetention: Int64 = 600_000
+    /// The `host:port` each validator's peers dial, by index, when that is
+    /// not where it listens: a relay in front of it (the fault campaign's
+    /// delaying relays). Nil has peers dial the listen address.
+    package var peerAddresses: [String]?
     /// Whether the devnet restarts a validator whose process ended without
-    /// being asked to (after 1 s, then twice as long each time, at most
-    /// 30 s), and takes back one started again by hand (its control socket
+    /// being asked to (after 1 s, then twice as long each time it ends
+    /// again within a minute of starting, at most 30 s), and takes back one started again by hand (its control socket
     /// answers). Off, a validator that died stays down until
     /// ``Devnet/startNode(_:)``.
     package var restartDied = true

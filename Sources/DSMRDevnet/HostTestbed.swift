@@ -188,7 +188,16 @@ package final class HostTestbed: Sendable {
         try drop(on: host, input: "ip saddr \(address) counter drop", output: "ip daddr \(address) counter drop")
     }
 
-    /// Removes every drop rule on `host` (``cutOff(_:)``, ``cut(_:from:)``).
+    /// Drops every TCP packet between `host` and port `port` of `address`
+    /// (both ways; the rules sit on `host`): one link through a relay that
+    /// listens there, where ``cut(_:from:)`` would cut every link through it.
+    package func cut(_ host: Int, fromPort port: Int, at address: String) throws {
+        try drop(
+            on: host, input: "ip saddr \(address) tcp sport \(port) counter drop",
+            output: "ip daddr \(address) tcp dport \(port) counter drop")
+    }
+
+    /// Removes every drop rule on `host` (``cutOff(_:)``, ``cut(_:from:)``, ``cut(_:fromPort:at:)``).
     package func heal(_ host: Int) throws {
         try nft(host, "delete table inet \(Self.faultTable)")
     }
