@@ -49,6 +49,12 @@ public struct NodeFailure: Error, Sendable, CustomStringConvertible {
     /// gone it resumes from its store with nothing lost.
     public static let storeFailedExitCode: Int32 = 74
 
+    /// The exit status of a node that cannot execute past a height whose
+    /// block is beyond the catch-up horizon (`CatchUpHorizon`) while a
+    /// peer offers a certified state above it: 75, `EX_TEMPFAIL`. A
+    /// supervisor restarts it, and it comes back through state sync.
+    public static let stateSyncNeededExitCode: Int32 = 75
+
     /// The process's exit status.
     public let exitCode: Int32
     /// What failed, with its cause.

@@ -53,6 +53,10 @@ public final class NodeRunner: Sendable {
     let stateKeeper: StateKeeper
     /// What state sync did when the node started with a new store; nil when it did not run or found no snapshot.
     package let stateSynced: StateSync.Outcome?
+    /// Asks peers for their certified heights when the node cannot execute past a height beyond the catch-up horizon.
+    let horizonProbe: StateSync
+    /// How long (ms) peers keep accepted chunks past their expiry, as this node does.
+    let acceptedRetention: Int64
     let set: ValidatorSet
     let logger: Logger
     let metrics = NodeMetrics()
@@ -110,6 +114,12 @@ public final class NodeRunner: Sendable {
             rules: rules)
         storeConfiguration.signer = signer
         if let retention = configuration.acceptedRetention { storeConfiguration.acceptedRetention = retention }
+        acceptedRetention = storeConfiguration.acceptedRetention
+        // A peer that syncs from a snapshot this node serves fetches the snapshot's block and its
+        // ancestors back through the validity window: blocks are kept that much longer than chunks,
+        // so a snapshot up to acceptedRetention old can still be had whole.
+        storeConfiguration.blockRetention = Self.blockRetention(
+            acceptedRetention: storeConfiguration.acceptedRetention, rules: rules)
         if let etcd = validated.etcd {
             var options = etcd.options
             // The log keeps at least the heights the node keeps blocks for, at one block per slot.
@@ -135,9 +145,11 @@ public final class NodeRunner: Sendable {
                 store, because: problem, configuration: configuration, storeConfiguration: storeConfiguration,
                 logger: logger)
         }
+        let context = StateMachineContext(
+            directory: configuration.state, genesis: genesis, domain: domain, rules: rules)
+        var machine: any StateMachine
         do {
-            stateMachine = try provider.open(
-                StateMachineContext(directory: configuration.state, genesis: genesis, domain: domain, rules: rules))
+            machine = try provider.open(context)
         } catch {
             store.close()
             throw error
@@ -159,7 +171,7 @@ public final class NodeRunner: Sendable {
         do {
             transport = try await TCPTransport(transportConfiguration)
         } catch {
-            stateMachine.close()
+            machine.close()
             store.close()
             throw ConfigurationError("cannot listen on \(validated.listen): \(error)")
         }
@@ -173,19 +185,36 @@ public final class NodeRunner: Sendable {
         options.fetchTimeout = .seconds(1)
         let counters = self.counters
         let metrics = self.metrics
-        let assembler = ReportingAssembler(stateMachine) { count in
-            counters.withLock { $0.transactionsExecuted += UInt64(count) }
-            metrics.transactionsExecuted.increment(by: count)
-        }
-        self.assembler = assembler
         let peerTransport = customization.wrapTransport?(transport) ?? transport
         do {
+            func stateSync() -> StateSync {
+                StateSync(
+                    local: signer.nodeID, transport: peerTransport, validators: schedule, rules: rules, domain: domain,
+                    store: store, stateMachine: machine, logger: logger)
+            }
+            let now = SystemClock().now().milliseconds
+            // A store whose tip is beyond the catch-up horizon cannot count on its peers still holding
+            // the chunks of the blocks after it: moved aside, it comes back through state sync.
+            if let tip = try store.acceptedTip(), tip.height > 0,
+                let executed = try store.block(at: try store.executedTip() ?? 0),
+                CatchUpHorizon.isBeyond(
+                    tipTimestamp: executed.timestamp, now: now, acceptedRetention: storeConfiguration.acceptedRetention),
+                let offered = await stateSync().newestCertifiedHeight(now: now), offered > executed.height
+            {
+                machine.close()
+                store = try await Self.replace(
+                    store,
+                    because:
+                        "its executed state (height \(executed.height), \((now - executed.timestamp) / 1_000) s old) is beyond the catch-up horizon "
+                        + "(3/4 of acceptedRetention, \(storeConfiguration.acceptedRetention / 4 * 3 / 1_000) s) and a peer offers "
+                        + "a certified state at height \(offered)",
+                    configuration: configuration, storeConfiguration: storeConfiguration, logger: logger)
+                machine = try provider.open(context)
+            }
             // A store that is new, or holds nothing past genesis, gains nothing from replaying the
             // chain: it takes the newest certified state when a peer offers one.
             if try (store.acceptedTip()?.height ?? 0) == 0 {
-                let sync = StateSync(
-                    local: signer.nodeID, transport: peerTransport, validators: schedule, rules: rules, domain: domain,
-                    store: store, stateMachine: stateMachine, logger: logger)
+                let sync = stateSync()
                 do {
                     stateSynced = try await sync.run(now: SystemClock().now().milliseconds)
                 } catch {
@@ -197,23 +226,30 @@ public final class NodeRunner: Sendable {
             } else {
                 stateSynced = nil
             }
+            let assembler = ReportingAssembler(machine) { count in
+                counters.withLock { $0.transactionsExecuted += UInt64(count) }
+                metrics.transactionsExecuted.increment(by: count)
+            }
+            self.assembler = assembler
             node = try await Node(
                 signer: signer, store: store, transport: peerTransport,
                 validators: schedule, clock: SystemClock(),
                 assembler: assembler, options: options)
+            horizonProbe = stateSync()
             stateKeeper = StateKeeper(
                 signer: signer, store: store, domain: domain, rules: rules, validators: schedule,
                 transport: node.transport,
-                stateMachine: stateMachine,
+                stateMachine: machine,
                 directory: try SnapshotDirectory(path: Self.snapshotDirectory(state: configuration.state)),
                 logger: logger, snapshotInterval: configuration.snapshotInterval ?? 64,
                 snapshotsKept: configuration.snapshotsKept ?? 2)
         } catch {
             await transport.shutdown(within: .seconds(1))
-            stateMachine.close()
+            machine.close()
             store.close()
             throw error
         }
+        stateMachine = machine
         if let synced = stateSynced {
             let opens = rules.slotStart(synced.signingFloor)
             let wait = max(0, opens - SystemClock().now().milliseconds)
@@ -262,6 +298,15 @@ public final class NodeRunner: Sendable {
         let fresh = try ChunkStore(storeConfiguration)
         if let carried { try await fresh.raiseSigningFloor(to: carried) }
         return fresh
+    }
+
+    /// How long (ms) a validator keeps accepted blocks past chain time:
+    /// `acceptedRetention` plus the validity window (saturating), so the
+    /// ancestors a syncing peer needs below any snapshot it may be offered
+    /// within `acceptedRetention` are still held.
+    package static func blockRetention(acceptedRetention: Int64, rules: Rules) -> Int64 {
+        let (sum, overflow) = max(0, acceptedRetention).addingReportingOverflow(max(0, rules.validityWindow))
+        return overflow ? .max : sum
     }
 
     /// Where a validator keeps its snapshots: `snapshots` beside its state's directory.
@@ -394,6 +439,7 @@ public final class NodeRunner: Sendable {
 
     /// Retries executing accepted blocks whose chunks could not be fetched at acceptance.
     private func executeLeftovers() async {
+        var lastProbe = ContinuousClock.now
         while !Task.isCancelled, !isStopping {
             try? await Task.sleep(for: .milliseconds(500))
             _ = try? status()  // keeps the height and size gauges current
@@ -412,7 +458,38 @@ public final class NodeRunner: Sendable {
                     trouble(.execution, error, "cannot execute the blocks after height \(executed)")
                 }
             }
+            if let still = try? node.executedTip(), still == executed, still < node.lastAccepted.height,
+                ContinuousClock.now - lastProbe >= .seconds(5)
+            {
+                lastProbe = .now
+                await stopIfBeyondHorizon(executed: still)
+            }
         }
+    }
+
+    /// Stops the node with ``NodeFailure/stateSyncNeededExitCode`` when the
+    /// block at its executed height `executed`, which it cannot execute
+    /// past, is beyond the catch-up horizon while a peer offers a certified
+    /// state above it: the chunks it waits on may be gone from every peer.
+    /// Restarted, it moves its store aside and comes back through state sync.
+    func stopIfBeyondHorizon(executed: UInt64) async {
+        let now = SystemClock().now().milliseconds
+        guard let block = try? node.acceptedBlock(at: executed),
+            CatchUpHorizon.isBeyond(tipTimestamp: block.timestamp, now: now, acceptedRetention: acceptedRetention),
+            let offered = await horizonProbe.newestCertifiedHeight(now: now), offered > executed
+        else { return }
+        let message =
+            "cannot execute past height \(executed), whose block is \((now - block.timestamp) / 1_000) s old: beyond the "
+            + "catch-up horizon (3/4 of acceptedRetention), while a peer offers a certified state at height \(offered); "
+            + "stopping, to come back through state sync when restarted"
+        let first = failure.withLock { failure -> Bool in
+            guard failure == nil else { return false }
+            failure = NodeFailure(exitCode: NodeFailure.stateSyncNeededExitCode, message: message)
+            return true
+        }
+        guard first else { return }
+        logger.critical("node falling behind", metadata: ["cause": "\(message)"])
+        stop()
     }
 }
 

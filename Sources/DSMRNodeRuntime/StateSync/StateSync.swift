@@ -159,6 +159,16 @@ package struct StateSync: Sendable {
         var manifest: SnapshotManifest
     }
 
+    /// The highest height any peer offers a certified snapshot of (each
+    /// offer verified as ``run(now:)`` verifies it), nil when none does.
+    package func newestCertifiedHeight(now: Int64) async -> UInt64? {
+        guard let set = try? validators.validators(epoch: rules.epoch(at: now)) else { return nil }
+        var offenders: [NodeID] = []
+        let offers = await gatherOffers(
+            from: set.validators.map(\.nodeID).filter { $0 != local }, offenders: &offenders)
+        return offers.map(\.certificate.height).max()
+    }
+
     private func gatherOffers(from peers: [NodeID], offenders: inout [NodeID]) async -> [Offer] {
         let replies = await withTaskGroup(of: (NodeID, NodeMessage?).self) { group in
             for peer in peers {
