@@ -5,12 +5,9 @@ import DSMRTestSupport
 import Foundation
 import Testing
 
-/// A validator whose store is intact but whose tip is older than its peers
-/// keep chunks (the catch-up horizon, three quarters of `acceptedRetention`) does not
-/// wait on chunks that are gone: it moves the store aside, carrying its
-/// signing history as a floor, and comes back through state sync.
-@Suite("A store beyond the catch-up horizon")
-struct CatchUpHorizonProcessTests {
+/// The catch-up horizon: three quarters of `acceptedRetention` from the executed block.
+@Suite("The catch-up horizon")
+struct CatchUpHorizonTests {
     @Test func horizonIsThreeQuartersOfTheRetentionFromTheTip() {
         #expect(!CatchUpHorizon.isBeyond(tipTimestamp: 10_000, now: 16_000, acceptedRetention: 8_000))
         #expect(CatchUpHorizon.isBeyond(tipTimestamp: 10_000, now: 16_001, acceptedRetention: 8_000))
@@ -19,6 +16,26 @@ struct CatchUpHorizonProcessTests {
         #expect(!CatchUpHorizon.isBeyond(tipTimestamp: .min, now: .max, acceptedRetention: 8_000))
     }
 
+    @Test func blocksAreKeptTheValidityWindowLongerThanChunks() {
+        let rules = RulesConfiguration.devnet
+        #expect(NodeRunner.blockRetention(acceptedRetention: 8_000, rules: rules) == 8_000 + rules.validityWindow)
+        #expect(NodeRunner.blockRetention(acceptedRetention: .max, rules: rules) == .max)
+    }
+}
+
+/// A validator whose store is intact but whose executed block is older
+/// than its peers keep chunks (beyond the catch-up horizon) does not wait
+/// on chunks that are gone: it moves the store aside, carrying its signing
+/// history as a floor, and comes back through state sync.
+///
+/// Devnets of real processes for a minute and a half: runs with
+/// `DSMR_FAULT_TESTS` set (`.ci/run` runs it on its own with the fault
+/// suites; a machine starved by the parallel run slows the chain until
+/// the snapshots offered are older than the blocks kept below them).
+@Suite(
+    "A store beyond the catch-up horizon", .serialized,
+    .enabled(if: ProcessInfo.processInfo.environment["DSMR_FAULT_TESTS"] != nil, "set DSMR_FAULT_TESTS=1"))
+struct CatchUpHorizonProcessTests {
     @Test func aValidatorDownLongerThanItsPeersKeepChunksComesBackThroughStateSync() async throws {
         let scratch = try scratchDirectory("horizon")
         defer { scratch.remove() }
@@ -57,11 +74,7 @@ struct CatchUpHorizonProcessTests {
     /// A running validator paused past the horizon cannot fetch the chunks
     /// of the blocks it is given; it says why, exits with status 75 for its
     /// supervisor, and restarted (by the devnet), it syncs.
-    ///
-    /// About a minute of real processes: runs with `DSMR_FAULT_TESTS` set
-    /// (`.ci/run` runs it with the fault suites).
-    @Test(.enabled(if: ProcessInfo.processInfo.environment["DSMR_FAULT_TESTS"] != nil, "set DSMR_FAULT_TESTS=1"))
-    func aValidatorPausedPastTheHorizonStopsAndComesBackThroughStateSync() async throws {
+    @Test func aValidatorPausedPastTheHorizonStopsAndComesBackThroughStateSync() async throws {
         let scratch = try scratchDirectory("horizon-paused")
         defer { scratch.remove() }
         var options = try devnetOptions(scratch.path, load: .seconds(2))

@@ -199,15 +199,15 @@ public final class NodeRunner: Sendable {
                 let executed = try store.block(at: try store.executedTip() ?? 0),
                 CatchUpHorizon.isBeyond(
                     tipTimestamp: executed.timestamp, now: now, acceptedRetention: storeConfiguration.acceptedRetention),
-                let offered = await stateSync().newestCertifiedHeight(now: now), offered > executed.height
+                let offered = await stateSync().newestReachableHeight(now: now), offered > executed.height
             {
                 machine.close()
                 store = try await Self.replace(
                     store,
                     because:
                         "its executed state (height \(executed.height), \((now - executed.timestamp) / 1_000) s old) is beyond the catch-up horizon "
-                        + "(3/4 of acceptedRetention, \(storeConfiguration.acceptedRetention / 4 * 3 / 1_000) s) and a peer offers "
-                        + "a certified state at height \(offered)",
+                        + "(3/4 of acceptedRetention, \(storeConfiguration.acceptedRetention / 4 * 3 / 1_000) s) and the peers "
+                        + "offer a certified state at height \(offered) with the blocks below it",
                     configuration: configuration, storeConfiguration: storeConfiguration, logger: logger)
                 machine = try provider.open(context)
             }
@@ -469,18 +469,20 @@ public final class NodeRunner: Sendable {
 
     /// Stops the node with ``NodeFailure/stateSyncNeededExitCode`` when the
     /// block at its executed height `executed`, which it cannot execute
-    /// past, is beyond the catch-up horizon while a peer offers a certified
-    /// state above it: the chunks it waits on may be gone from every peer.
+    /// past, is beyond the catch-up horizon while the peers offer a
+    /// certified state above it with the blocks below it (a sync can be
+    /// had): the chunks it waits on may be gone from every peer.
     /// Restarted, it moves its store aside and comes back through state sync.
     func stopIfBeyondHorizon(executed: UInt64) async {
         let now = SystemClock().now().milliseconds
         guard let block = try? node.acceptedBlock(at: executed),
             CatchUpHorizon.isBeyond(tipTimestamp: block.timestamp, now: now, acceptedRetention: acceptedRetention),
-            let offered = await horizonProbe.newestCertifiedHeight(now: now), offered > executed
+            let offered = await horizonProbe.newestReachableHeight(now: now), offered > executed
         else { return }
         let message =
             "cannot execute past height \(executed), whose block is \((now - block.timestamp) / 1_000) s old: beyond the "
-            + "catch-up horizon (3/4 of acceptedRetention), while a peer offers a certified state at height \(offered); "
+            + "catch-up horizon (3/4 of acceptedRetention), while the peers offer a certified state at height \(offered) "
+            + "with the blocks below it; "
             + "stopping, to come back through state sync when restarted"
         let first = failure.withLock { failure -> Bool in
             guard failure == nil else { return false }

@@ -159,14 +159,23 @@ package struct StateSync: Sendable {
         var manifest: SnapshotManifest
     }
 
-    /// The highest height any peer offers a certified snapshot of (each
-    /// offer verified as ``run(now:)`` verifies it), nil when none does.
-    package func newestCertifiedHeight(now: Int64) async -> UInt64? {
+    /// The highest height a peer offers a certified snapshot of (each offer
+    /// verified as ``run(now:)`` verifies it) whose block and ancestors
+    /// through the validity window the peers still serve: a sync to it can
+    /// be had, pieces permitting. Nil when there is none.
+    package func newestReachableHeight(now: Int64) async -> UInt64? {
         guard let set = try? validators.validators(epoch: rules.epoch(at: now)) else { return nil }
+        let peers = set.validators.map(\.nodeID).filter { $0 != local }
         var offenders: [NodeID] = []
-        let offers = await gatherOffers(
-            from: set.validators.map(\.nodeID).filter { $0 != local }, offenders: &offenders)
-        return offers.map(\.certificate.height).max()
+        let offers = await gatherOffers(from: peers, offenders: &offenders)
+        var tried: Set<BlockID> = []
+        for offer in offers.sorted(by: { $0.certificate.height > $1.certificate.height })
+        where tried.insert(offer.certificate.blockID).inserted {
+            if (try? await fetchBlocks(offer.certificate, sources: peers, offenders: &offenders)) != nil {
+                return offer.certificate.height
+            }
+        }
+        return nil
     }
 
     private func gatherOffers(from peers: [NodeID], offenders: inout [NodeID]) async -> [Offer] {
