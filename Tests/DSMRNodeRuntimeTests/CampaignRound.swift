@@ -15,8 +15,9 @@ enum CampaignFault: String, CaseIterable, Sendable {
     case delay = "delay one validator's peer traffic"
     /// One validator's file system filled (its tmpfs), freed after a while.
     case fullDisk = "fill one validator's disk"
-    /// One validator killed, a block row near its tip damaged in its data file, started again.
-    case damage = "damage one validator's store"
+    /// One validator killed, a block row near its tip damaged in its store's
+    /// data file or its state's meta pages overwritten, started again.
+    case damage = "damage one validator's store or state"
     /// One validator killed, its store, state and snapshots deleted, started again late.
     case lateJoin = "wipe one validator, start it late"
 }
@@ -40,13 +41,18 @@ struct CampaignRound: CustomStringConvertible, Sendable {
     /// which byte of it changes (a fraction of its length, in 1/1000).
     let damageDepth: UInt64
     let damagePlace: Int
+    /// `.damage`: the state's meta pages are overwritten instead of a block row.
+    let damageState: Bool
 
     var description: String {
         var text = "round \(number): \(fault.rawValue), validator \(victim), at +\(onset) for \(length)"
         switch fault {
         case .delay: text += ", \(delay) each way"
         case .dropPackets: text += link.map { ", its link to \($0)" } ?? ", every link"
-        case .damage: text += ", block \(damageDepth) below its tip, byte at \(damagePlace)/1000"
+        case .damage:
+            text +=
+                damageState
+                ? ", its state's meta pages" : ", block \(damageDepth) below its tip, byte at \(damagePlace)/1000"
         default: break
         }
         return text
@@ -89,7 +95,8 @@ struct CampaignRound: CustomStringConvertible, Sendable {
                     number: number, fault: fault, victim: victim, onset: seconds(1...3), length: length,
                     delay: .milliseconds(Int.random(in: 50...300, using: &generator)), link: link,
                     damageDepth: UInt64.random(in: 0...4, using: &generator),
-                    damagePlace: Int.random(in: 100...900, using: &generator)))
+                    damagePlace: Int.random(in: 100...900, using: &generator),
+                    damageState: Bool.random(using: &generator)))
         }
         return rounds
     }

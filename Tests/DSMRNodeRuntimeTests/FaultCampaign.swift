@@ -95,6 +95,15 @@ final class FaultCampaign {
             plan.delay(testbed.hosts[Self.host(of: victim)].address, by: round.delay)
         case .fullDisk:
             fillers[victim] = try fillDisk(layout.nodeDirectory(victim))
+        case .damage where round.damageState:
+            await devnet.kill(victim)
+            // Both LMDB meta pages of the state's data file: it no longer opens.
+            let path = layout.nodeDirectory(victim) + "/state/data.mdb"
+            var generator = SeededGenerator(seed: UInt64(round.number))
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+            try handle.write(contentsOf: generator.bytes(2 * 4_096))
+            try handle.close()
+            print("campaign: overwrote the meta pages of validator \(victim)'s state")
         case .damage:
             let depth = round.damageDepth
             let tip = await nodeStatus(layout.controlSocket(victim))?.acceptedHeight ?? 0

@@ -151,8 +151,19 @@ public final class NodeRunner: Sendable {
         do {
             machine = try provider.open(context)
         } catch {
-            store.close()
-            throw error
+            // A state whose files cannot be opened (damaged, cut short) while a new one can is
+            // moved aside with the store, and the node comes back through state sync; a state
+            // that cannot be opened even new (a bad genesis) is the configuration's fault.
+            do {
+                guard Self.freshStateOpens(provider, context) else { throw error }
+                store = try await Self.replace(
+                    store, because: "its state cannot be opened: \(error)", configuration: configuration,
+                    storeConfiguration: storeConfiguration, logger: logger)
+                machine = try provider.open(context)
+            } catch {
+                store.close()
+                throw error
+            }
         }
         let schedule = ValidatorSchedule(initial: set.validators, rules: rules)
         var transportConfiguration = TCPTransportConfiguration(
@@ -298,6 +309,18 @@ public final class NodeRunner: Sendable {
         let fresh = try ChunkStore(storeConfiguration)
         if let carried { try await fresh.raiseSigningFloor(to: carried) }
         return fresh
+    }
+
+    /// Whether `provider` opens a new state for `context` in a scratch
+    /// directory beside the configured one (removed after).
+    static func freshStateOpens(_ provider: any StateMachineProvider, _ context: StateMachineContext) -> Bool {
+        let scratch = "\(context.directory).probe-\(SystemClock().now().milliseconds)"
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        var probe = context
+        probe.directory = scratch
+        guard let machine = try? provider.open(probe) else { return false }
+        machine.close()
+        return true
     }
 
     /// How long (ms) a validator keeps accepted blocks past chain time:
