@@ -33,7 +33,7 @@ struct CampaignTally {
     /// A Markdown table: one row per fault, then the totals.
     func table(seed: UInt64) -> String {
         var lines = [
-            "| fault | rounds | fault time | transfers submitted | executed | lost, re-sent | restarts | stores replaced | back in step (median / worst) |",
+            "| fault | rounds | fault time | transfers submitted | executed | reported lost | restarts | stores replaced | back in step (median / worst) |",
             "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         var total = Row()

@@ -36,14 +36,20 @@ struct CatchUpHorizonTests {
     "A store beyond the catch-up horizon", .serialized,
     .enabled(if: ProcessInfo.processInfo.environment["DSMR_FAULT_TESTS"] != nil, "set DSMR_FAULT_TESTS=1"))
 struct CatchUpHorizonProcessTests {
-    @Test func aValidatorDownLongerThanItsPeersKeepChunksComesBackThroughStateSync() async throws {
-        let scratch = try scratchDirectory("horizon")
-        defer { scratch.remove() }
-        var options = try devnetOptions(scratch.path, load: .seconds(2))
+    /// A devnet whose validators keep chunks 8 s past their expiry (the
+    /// horizon is 6 s from the executed block) and snapshot every 8 heights.
+    static func options(_ directory: String) throws -> DevnetOptions {
+        var options = try devnetOptions(directory, load: .seconds(2))
         options.snapshotInterval = 8
         options.acceptedRetention = 8_000
         options.drainTimeout = .seconds(15)
-        try await withDevnet(options) { devnet in
+        return options
+    }
+
+    @Test func aValidatorDownLongerThanItsPeersKeepChunksComesBackThroughStateSync() async throws {
+        let scratch = try scratchDirectory("horizon")
+        defer { scratch.remove() }
+        try await withDevnet(try Self.options(scratch.path)) { devnet in
             let layout = devnet.layout
             _ = try await devnet.runLoad { _ in }
             let behind = 3
@@ -77,10 +83,7 @@ struct CatchUpHorizonProcessTests {
     @Test func aValidatorPausedPastTheHorizonStopsAndComesBackThroughStateSync() async throws {
         let scratch = try scratchDirectory("horizon-paused")
         defer { scratch.remove() }
-        var options = try devnetOptions(scratch.path, load: .seconds(2))
-        options.snapshotInterval = 8
-        options.acceptedRetention = 8_000
-        options.drainTimeout = .seconds(15)
+        var options = try Self.options(scratch.path)
         options.restartDied = true
         try await withDevnet(options) { devnet in
             let layout = devnet.layout

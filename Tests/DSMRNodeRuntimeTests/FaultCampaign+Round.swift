@@ -73,7 +73,7 @@ extension FaultCampaign {
         print(
             "campaign: round \(round.number) done: fault held \(Int(faultSeconds * 1_000)) ms, "
                 + "back in step in \(comeback.map { "\($0)" } ?? "never"); \(summary.submitted) submitted, "
-                + "\(summary.executed) executed, \(summary.lost) lost and re-sent; \(replaced) stores replaced; "
+                + "\(summary.executed) executed, \(summary.lost) reported lost; \(replaced) stores replaced; "
                 + "\(problems.count) problems")
         return problems
     }

@@ -64,6 +64,27 @@ struct NodeCommandTests {
         #expect(!FileManager.default.fileExists(atPath: layout.storePath(0)), "nothing is created")
     }
 
+    /// A state that cannot be opened because the genesis file is bad (a new
+    /// state would not open either) is the configuration's fault: the node
+    /// stops naming it, and its store and state stay where they are.
+    @Test func aBadGenesisStopsTheNodeWithoutMovingItsStoreAside() async throws {
+        let scratch = try scratchDirectory("bad-genesis")
+        defer { scratch.remove() }
+        let options = try devnetOptions(scratch.path, validators: 1, load: .seconds(1))
+        let layout = try await withDevnet(options) { devnet in
+            _ = try await devnet.runLoad { _ in }
+            return devnet.layout
+        }
+        try Data("{\"accounts\": 7}".utf8).write(to: URL(fileURLWithPath: layout.genesisPath))
+        let run = try await runTool(
+            try builtExecutable("dsmr-node"), ["run", "--config", layout.configurationPath(0)], timeout: .seconds(30))
+        #expect(run.status != 0, "\(run)")
+        #expect(run.stderr.contains("genesis"), "\(run)")
+        let entries = try FileManager.default.contentsOfDirectory(atPath: layout.nodeDirectory(0))
+        #expect(!entries.contains { $0.contains(".replaced-") || $0.contains(".probe-") }, "\(entries)")
+        #expect(entries.contains("store") && entries.contains("state"), "\(entries)")
+    }
+
     @Test func aSecondNodeOnTheSameStoreIsRefusedNamingTheHolder() async throws {
         let scratch = try scratchDirectory("lock")
         defer { scratch.remove() }
