@@ -24,10 +24,14 @@ extension ChunkStore {
                 .notAValidator, "producer \(chunk.producer) is not in the validator set of epoch \(validators.epoch)")
         }
         let signer = try requireSigner()
-        var prepared = try prepare(chunk, origin: .signed, now: now)
-        prepared.producerKey = validator.publicKey
-        guard chunk.verifySignature(publicKey: validator.publicKey, domain: configuration.domain) else {
-            throw ChunkStoreError(.badSignature, "chunk \(prepared.id) is not signed by its producer \(chunk.producer)")
+        let prepared = try preparing {
+            var prepared = try prepare(chunk, origin: .signed, now: now)
+            prepared.producerKey = validator.publicKey
+            guard chunk.verifySignature(publicKey: validator.publicKey, domain: configuration.domain) else {
+                throw ChunkStoreError(
+                    .badSignature, "chunk \(prepared.id) is not signed by its producer \(chunk.producer)")
+            }
+            return prepared
         }
         try await record(prepared)
         return try SignatureShare.sign(
@@ -71,11 +75,11 @@ extension ChunkStore {
                 "chunk \(id) (producer \(chunk.producer), slot \(chunk.slot)) is not the chunk the reference names: \(reference.chunkID) (producer \(reference.producer), slot \(reference.slot))"
             )
         }
-        let bytes = chunk.encoded()
-        guard bytes.count <= configuration.rules.maxChunkBytes else {
+        let size = chunk.encodedSize
+        guard size <= configuration.rules.maxChunkBytes else {
             throw ChunkStoreError(
                 .tooLarge,
-                "chunk \(id) has \(bytes.count) bytes; the limit is \(configuration.rules.maxChunkBytes), so no honest quorum certified it"
+                "chunk \(id) has \(size) bytes; the limit is \(configuration.rules.maxChunkBytes), so no honest quorum certified it"
             )
         }
         guard let validator = validators.validator(chunk.producer) else {
@@ -85,9 +89,9 @@ extension ChunkStore {
         guard chunk.verifySignature(publicKey: validator.publicKey, domain: configuration.domain) else {
             throw ChunkStoreError(.badSignature, "chunk \(id) is not signed by its producer \(chunk.producer)")
         }
-        let units = try measure(chunk, size: bytes.count)
+        let units = try measure(chunk, size: size)
         let prepared = PreparedChunk(
-            chunk: chunk, id: id, bytes: bytes, expiry: reference.expiry, units: units, origin: .fetched)
+            chunk: chunk, id: id, size: size, expiry: reference.expiry, units: units, origin: .fetched)
         let node = configuration.nodeID
         try await submit { w in
             let accepted = (try? w.get(w.tables.certificates, ChunkKey(expiry: reference.expiry, id: id)))??.status
@@ -124,10 +128,9 @@ extension ChunkStore {
     /// The checks that need no storage, done on the caller's thread.
     private func prepare(_ chunk: Chunk, origin: ChunkOrigin, now: ChainTime) throws -> PreparedChunk {
         let rules = configuration.rules
-        let bytes = chunk.encoded()
-        guard bytes.count <= rules.maxChunkBytes else {
-            throw ChunkStoreError(
-                .tooLarge, "chunk \(chunk.id) has \(bytes.count) bytes; the limit is \(rules.maxChunkBytes)")
+        let size = chunk.encodedSize
+        guard size <= rules.maxChunkBytes else {
+            throw ChunkStoreError(.tooLarge, "chunk \(chunk.id) has \(size) bytes; the limit is \(rules.maxChunkBytes)")
         }
         let current = rules.slot(at: now.milliseconds)
         let (latest, overflow) = current.addingReportingOverflow(rules.maxFutureSlots)
@@ -138,8 +141,8 @@ extension ChunkStore {
             )
         }
         return PreparedChunk(
-            chunk: chunk, id: chunk.id, bytes: bytes, expiry: rules.expiry(ofSlot: chunk.slot),
-            units: try measure(chunk, size: bytes.count), origin: origin)
+            chunk: chunk, id: chunk.id, size: size, expiry: rules.expiry(ofSlot: chunk.slot),
+            units: try measure(chunk, size: size), origin: origin)
     }
 
     /// Runs the signing transaction for `prepared` and turns its decision

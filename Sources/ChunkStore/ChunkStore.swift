@@ -85,7 +85,8 @@ public final class ChunkStore: Sendable {
         if configuration.readOnly {
             writer = nil
         } else {
-            let writer = GroupCommitWriter(environment: environment, maxBatch: configuration.maxBatch)
+            let writer = GroupCommitWriter(
+                environment: environment, maxBatch: configuration.maxBatch, maxGroupWait: configuration.maxGroupWait)
             writer.start()
             self.writer = writer
         }
@@ -161,6 +162,19 @@ public final class ChunkStore: Sendable {
     /// The writer's batches and requests so far: `requests / batches` is the
     /// mean group size.
     public var groupCommitCounts: (batches: Int, requests: Int) { writer?.counts ?? (0, 0) }
+
+    /// How many group commits the writer held open for signing callers on
+    /// their way (`StoreConfiguration.maxGroupWait`).
+    public var groupsHeldOpen: Int { writer?.heldCount ?? 0 }
+
+    /// Runs `body`, a signing caller's checks before it queues its write,
+    /// counted as a caller on its way to the writer while it runs.
+    func preparing<R>(_ body: () throws -> R) rethrows -> R {
+        guard let writer else { return try body() }
+        writer.beginPreparing()
+        defer { writer.endPreparing() }
+        return try body()
+    }
 
     /// Requests queued for the writer and not yet taken into a batch (for
     /// tests that need several requests in one group commit).

@@ -60,6 +60,11 @@ public struct StoreConfiguration: Sendable {
     public var maxGrowthWait: Duration = .seconds(1)
     /// The most write requests folded into one transaction.
     public var maxBatch = 256
+    /// The longest the writer holds a group commit open for signing callers
+    /// still checking their chunks, when more of them are on their way than
+    /// are queued; it never holds longer than its last commit took, and a
+    /// lone caller never waits. Zero closes every group at once.
+    public var maxGroupWait: Duration = .milliseconds(2)
 
     /// A configuration with defaults for everything but the identity.
     public init(path: String, networkID: UInt32, chainID: ChainID, nodeID: NodeID, rules: Rules) {

@@ -132,6 +132,15 @@ import Testing
         }
     }
 
+    @Test func encodingInPlaceWritesTheCanonicalBytes() async {
+        await propertyCheck(input: Self.transactions, Gen.uint64()) { transactions, slot in
+            let chunk = Fixtures.chunk(slot: slot, transactions: transactions)
+            var buffer = [UInt8](repeating: 0xEE, count: chunk.encodedSize)
+            buffer.withUnsafeMutableBytes { chunk.encode(into: $0) }
+            #expect(buffer == chunk.encoded())
+        }
+    }
+
     @Test func unitsAreEncodedSizeAndDeclaredTransactionUnits() throws {
         let chunk = Fixtures.chunk(transactions: [[1], [2, 2]])
         let units = try chunk.units { transaction in

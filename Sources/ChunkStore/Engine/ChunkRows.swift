@@ -44,11 +44,9 @@ extension StoreWriter {
             status: status, origin: prepared.origin, producer: chunk.producer, slot: chunk.slot,
             expiry: prepared.expiry, units: prepared.units)
         let key = ChunkKey(expiry: prepared.expiry, id: prepared.id)
-        try put(tables.chunks, key, reserving: ChunkRecord.headerSize + prepared.bytes.count) { buffer in
+        try put(tables.chunks, key, reserving: ChunkRecord.headerSize + prepared.size) { buffer in
             record.writeHeader(into: buffer)
-            prepared.bytes.withUnsafeBytes {
-                UnsafeMutableRawBufferPointer(rebasing: buffer[ChunkRecord.headerSize...]).copyMemory(from: $0)
-            }
+            chunk.encode(into: UnsafeMutableRawBufferPointer(rebasing: buffer[ChunkRecord.headerSize...]))
         }
         try putIndexRows(record, id: prepared.id)
     }
@@ -62,7 +60,7 @@ extension StoreWriter {
             signed.chunkID == prepared.id, !signed.notHeld
         else { return prepared }
         return PreparedChunk(
-            chunk: chunk, id: prepared.id, bytes: prepared.bytes, expiry: prepared.expiry, units: prepared.units,
+            chunk: chunk, id: prepared.id, size: prepared.size, expiry: prepared.expiry, units: prepared.units,
             origin: chunk.producer == node ? .own : .signed)
     }
 

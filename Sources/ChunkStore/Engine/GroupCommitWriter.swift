@@ -73,6 +73,19 @@ final class TypedWrite<Value: Sendable>: PendingWrite, @unchecked Sendable {
 /// costs a copy of every page the request touches that the batch already
 /// changed, and most batches fail nowhere.
 ///
+/// A group waits briefly for callers on their way: signing callers announce
+/// themselves (`beginPreparing`) while they check and verify a chunk, before
+/// they queue. When the writer finds requests queued while more callers are
+/// preparing than are queued, it holds the group open until as many are
+/// queued as are still preparing, or as long as the last commit took (at
+/// most `maxGroupWait`) has passed, whichever comes first (PostgreSQL's `commit_delay` with `commit_siblings`, driven
+/// by the callers actually on their way rather than a fixed count). Half of
+/// the active callers then ride on each commit while the other half keep
+/// the cores busy, instead of a commit of a few followed by one of nearly
+/// all while the cores sit idle. A lone caller, or one whose neighbours are
+/// all queued already, never waits; no request waits more than
+/// `maxGroupWait` for its group to close.
+///
 /// Write transactions therefore always begin and commit on this one thread.
 /// A request that fails on its own (a conflict, a rate limit) does not fail
 /// its neighbours; an LMDB failure fails the whole batch, since nothing of it
@@ -83,17 +96,23 @@ final class GroupCommitWriter: @unchecked Sendable {
     // once in `stop`); the condition wakes the writer.
     private let environment: Environment
     private let maxBatch: Int
+    private let maxGroupWait: Duration
     private let lock = ConditionLock()
     private var queue: [PendingWrite] = []
+    private var preparing = 0
     private var stopping = false
     private var thread: pthread_t?
 
     private var batchesTaken = 0
     private var requestsTaken = 0
+    private var groupsHeld = 0
+    /// How long the last commit took; read and written on the writer thread only.
+    private var lastCommit: Duration = .zero
 
-    init(environment: Environment, maxBatch: Int) {
+    init(environment: Environment, maxBatch: Int, maxGroupWait: Duration = .zero) {
         self.environment = environment
         self.maxBatch = max(1, maxBatch)
+        self.maxGroupWait = max(.zero, maxGroupWait)
     }
 
     /// How many batches the writer has taken and how many requests they held.
@@ -103,6 +122,23 @@ final class GroupCommitWriter: @unchecked Sendable {
 
     /// Requests waiting to be taken into a batch.
     var queuedCount: Int { lock.withLock { queue.count } }
+
+    /// How many groups the writer held open for callers on their way.
+    var heldCount: Int { lock.withLock { groupsHeld } }
+
+    /// Announces a caller that will queue a write once its own checks are
+    /// done; pair with `endPreparing()`, whether or not it queues.
+    func beginPreparing() {
+        lock.withLock { preparing += 1 }
+    }
+
+    /// The caller announced by `beginPreparing()` queued its write or gave up.
+    func endPreparing() {
+        lock.withLock {
+            preparing -= 1
+            lock.signal()
+        }
+    }
 
     /// Starts the writer thread.
     func start() {
@@ -153,7 +189,9 @@ final class GroupCommitWriter: @unchecked Sendable {
     private func run() {
         while let batch = nextBatch() {
             do {
+                let started = ContinuousClock.now
                 try commit(batch)
+                lastCommit = started.duration(to: .now)
                 for write in batch { write.complete(failure: nil) }
             } catch {
                 for write in batch { write.complete(failure: error) }
@@ -195,12 +233,28 @@ final class GroupCommitWriter: @unchecked Sendable {
         defer { lock.unlock() }
         while queue.isEmpty && !stopping { lock.wait() }
         if queue.isEmpty { return nil }
+        holdGroupOpen()
         let count = min(queue.count, maxBatch)
         let batch = Array(queue.prefix(count))
         queue.removeFirst(count)
         batchesTaken += 1
         requestsTaken += count
         return batch
+    }
+}
+
+extension GroupCommitWriter {
+    /// With the lock held and requests queued: waits while more callers are
+    /// preparing than are queued, for as long as the last commit took and at
+    /// most `maxGroupWait` after the first look.
+    fileprivate func holdGroupOpen() {
+        let wait = min(maxGroupWait, lastCommit)
+        guard wait > .zero, !stopping, preparing > queue.count, queue.count < maxBatch else { return }
+        groupsHeld += 1
+        let deadline = ConditionLock.deadline(after: wait)
+        while !stopping, preparing > queue.count, queue.count < maxBatch {
+            if !lock.wait(until: deadline) { return }
+        }
     }
 }
 

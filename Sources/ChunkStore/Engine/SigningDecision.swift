@@ -22,13 +22,18 @@ enum SigningDecision: Sendable {
 struct PreparedChunk: Sendable {
     let chunk: Chunk
     let id: ChunkID
-    let bytes: [UInt8]
+    /// The size of the chunk's encoding; the encoding itself is written
+    /// straight into the store's record (`Chunk.encode(into:)`).
+    let size: Int
     let expiry: Int64
     let units: Dimensions
     let origin: ChunkOrigin
     /// The producer's public key, as the caller verified the chunk with it;
     /// recorded with conflict evidence so the evidence proves itself.
     var producerKey: [UInt8]? = nil
+
+    /// The chunk's encoding, for the rare paths that keep it apart from its record (evidence).
+    var bytes: [UInt8] { chunk.encoded() }
 
     var reference: ChunkReference {
         ChunkReference(chunkID: id, producer: chunk.producer, slot: chunk.slot, expiry: expiry)

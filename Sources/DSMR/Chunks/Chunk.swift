@@ -161,6 +161,23 @@ public struct Chunk: Hashable, Sendable {
         }
     }
 
+    /// Writes ``encoded()`` into `buffer`, which holds exactly ``encodedSize``
+    /// bytes: for a store that writes a chunk in place (LMDB's
+    /// `MDB_RESERVE`) rather than encoding it to an array and copying that.
+    public func encode(into buffer: UnsafeMutableRawBufferPointer) {
+        precondition(buffer.count == encodedSize, "buffer of \(buffer.count) bytes for a \(encodedSize)-byte chunk")
+        var offset = 0
+        func put(_ piece: UnsafeRawBufferPointer) {
+            guard piece.count > 0 else { return }
+            UnsafeMutableRawBufferPointer(rebasing: buffer[offset..<(offset + piece.count)]).copyMemory(from: piece)
+            offset += piece.count
+        }
+        withUnsafeBytes(of: Self.formatVersion, put)
+        Self.visitUnsigned(producer: producer, beneficiary: beneficiary, slot: slot, transactions: transactions, put)
+        withUnsafeBytes(of: Self.length(signature.count).bigEndian, put)
+        signature.withUnsafeBytes(put)
+    }
+
     /// The size of ``encoded()`` in bytes.
     public var encodedSize: Int {
         transactions.reduce(Self.minimumEncodedBytes + signature.count) { $0 + 4 + $1.count }
