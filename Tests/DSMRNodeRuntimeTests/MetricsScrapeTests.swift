@@ -24,6 +24,10 @@ struct MetricsScrapeTests {
             for name in Self.counters {
                 #expect(after.samples[name, default: 0] > before.samples[name, default: 0], "\(name) after the load")
             }
+            // Every stage of a transaction's path was timed (one validator: its own chunks, its own blocks).
+            for stage in LatencyStage.allCases {
+                #expect(after.samples["\(stage.metric)_count", default: 0] > 0, "\(stage.metric) after the load")
+            }
             #expect(after.samples["dsmr_transactions_executed_total"] == Double(summary.executed))
             #expect(after.samples["dsmr_executed_height"] == Double(summary.commonHeight))
         }

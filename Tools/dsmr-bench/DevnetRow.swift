@@ -137,10 +137,13 @@ enum DevnetRow {
         let saturated: Phase
         let sustained: Phase
         let failover: Duration?
+        let stages: [(stage: LatencyStage, milliseconds: Double?)]
         do {
             saturated = try await phase(devnet, rate: Int(ceiling), seconds: quick ? 5 : 12, warmUp: quick ? 0.5 : 2)
+            let stagesBefore = try StageBudget.read(devnet.metricsAddresses)
             sustained = try await phase(
                 devnet, rate: Int(saturated.rate * sustainedShare), seconds: quick ? 4 : 15, warmUp: quick ? 0.5 : 2)
+            stages = try StageBudget.read(devnet.metricsAddresses).means(since: stagesBefore)
             failover = variant == .etcd ? try await EtcdFailover.measure(devnet) : nil
             await devnet.stopNodes()
         } catch {
@@ -182,6 +185,12 @@ enum DevnetRow {
             ("sustained_executed", sustained.rate), ("chunks", chunks), ("blocks", Double(summary.blocks)),
             ("node_cores", nodeCores), ("node_wait_cores", waitCores), ("ed25519_share", share),
         ]
+        let timed = stages.compactMap { stage in stage.milliseconds.map { (stage.stage, $0) } }
+        row.notes.append(
+            "latency budget at 90% (mean per stage, every validator): "
+                + timed.map { "\(StageBudget.label($0.0)) \(fixed($0.1, decimals: 1)) ms" }.joined(separator: ", ")
+                + "; sum \(fixed(timed.map(\.1).reduce(0, +), decimals: 1)) ms")
+        for (stage, milliseconds) in timed { row.extra.append(("stage_\(stage.rawValue)_ms", milliseconds)) }
         if let failover {
             row.notes.append(
                 "the election leader's validator SIGKILLed: next block in \(pretty(failover.seconds * 1_000)) ms")

@@ -11,6 +11,15 @@ public struct BuiltChunk: Sendable {
     public let certificate: ChunkCertificate?
     /// The stake that signed.
     public let signedWeight: UInt64
+    /// How long each of its transactions waited in the mempool before the
+    /// chunk took it, in the chunk's order.
+    public let mempoolWaits: [Duration]
+    /// From taking the transactions to the chunk stored and signed by this
+    /// node (encoding, the producer's signature, the synced write).
+    public let buildTime: Duration
+    /// From the chunk stored to its certificate stored (asking the other
+    /// validators for shares, aggregating); zero without a certificate.
+    public let certifyTime: Duration
 }
 
 extension Node {
@@ -52,17 +61,20 @@ extension Node {
         let expiry = rules.expiry(ofSlot: slot)
         let transactions = takeTransactions(set: set, slot: slot, expiry: expiry)
         guard !transactions.isEmpty else { return nil }
+        let started = ContinuousClock.now
+        let mempoolWaits = transactions.map { $0.arrival.duration(to: started) }
         let chunk: Chunk
         let ownShare: SignatureShare
         do {
             chunk = try Chunk.sign(
-                producer: signer, beneficiary: nodeID, slot: slot, transactions: transactions.map(\.bytes),
+                producer: signer, beneficiary: nodeID, slot: slot, transactions: transactions.map(\.transaction.bytes),
                 domain: domain)
             ownShare = try await store.storeOwnChunk(chunk, now: now)
         } catch {
             mempool.restore(transactions)
             throw error
         }
+        let stored = ContinuousClock.now
         let shares = await gatherShares(for: chunk, reference: ownShare.reference, set: set, own: ownShare)
         let weight = shares.reduce(0) { $0 + (set.validator($1.signer)?.weight ?? 0) }
         guard
@@ -70,19 +82,24 @@ extension Node {
                 reference: ownShare.reference, shares: shares, validators: set, rules: rules)
         else {
             mempool.restore(transactions)
-            return BuiltChunk(chunk: chunk, certificate: nil, signedWeight: weight)
+            return BuiltChunk(
+                chunk: chunk, certificate: nil, signedWeight: weight, mempoolWaits: mempoolWaits,
+                buildTime: started.duration(to: stored), certifyTime: .zero)
         }
         try await store.addCertificate(certificate)
+        let certified = ContinuousClock.now
         let gossip = NodeMessage.certificateGossip(certificate).encoded()
         for validator in set.validators where validator.nodeID != nodeID {
             await transport.gossip(gossip, to: validator.nodeID)
         }
-        return BuiltChunk(chunk: chunk, certificate: certificate, signedWeight: weight)
+        return BuiltChunk(
+            chunk: chunk, certificate: certificate, signedWeight: weight, mempoolWaits: mempoolWaits,
+            buildTime: started.duration(to: stored), certifyTime: stored.duration(to: certified))
     }
 
     /// Takes from the mempool the transactions assigned to this node that
     /// have not expired by the slot's start, and fit the chunk and what is left of the rate limit.
-    private func takeTransactions(set: ValidatorSet, slot: UInt64, expiry: Int64) -> [PendingTransaction] {
+    private func takeTransactions(set: ValidatorSet, slot: UInt64, expiry: Int64) -> [MempoolEntry] {
         let rules = self.rules
         let window = rules.window(ofSlot: slot)
         let used = (try? store.ledgerUsage(producer: nodeID, window: window)) ?? rules.maxUnitsPerWindow

@@ -30,10 +30,16 @@ public struct PendingTransaction: Hashable, Sendable {
     }
 }
 
+/// A transaction in the mempool and when it came in.
+struct MempoolEntry: Sendable {
+    let transaction: PendingTransaction
+    let arrival: ContinuousClock.Instant
+}
+
 /// Transactions waiting to be put in a chunk, oldest first, each held once.
 public final class Mempool: Sendable {
     private struct State {
-        var queue: [PendingTransaction] = []
+        var queue: [MempoolEntry] = []
         var held: Set<[UInt8]> = []
     }
 
@@ -53,7 +59,7 @@ public final class Mempool: Sendable {
     public func add(_ transaction: PendingTransaction) -> Bool {
         state.withLock { state in
             guard state.queue.count < capacity, state.held.insert(transaction.bytes).inserted else { return false }
-            state.queue.append(transaction)
+            state.queue.append(MempoolEntry(transaction: transaction, arrival: .now))
             return true
         }
     }
@@ -72,19 +78,20 @@ public final class Mempool: Sendable {
     }
 
     /// Removes and returns, oldest first, the transactions `choose` takes
-    /// (it sees each in turn); drops the ones it discards and those expired
-    /// at `time`.
-    func take(at time: Int64, _ choose: (PendingTransaction) -> Choice) -> [PendingTransaction] {
+    /// (it sees each in turn), with when each came in; drops the ones it
+    /// discards and those expired at `time`.
+    func take(at time: Int64, _ choose: (PendingTransaction) -> Choice) -> [MempoolEntry] {
         state.withLock { state in
-            var taken: [PendingTransaction] = []
-            var kept: [PendingTransaction] = []
-            for transaction in state.queue {
+            var taken: [MempoolEntry] = []
+            var kept: [MempoolEntry] = []
+            for entry in state.queue {
+                let transaction = entry.transaction
                 switch transaction.expiry < time ? .discard : choose(transaction) {
                 case .take:
-                    taken.append(transaction)
+                    taken.append(entry)
                     state.held.remove(transaction.bytes)
                 case .keep:
-                    kept.append(transaction)
+                    kept.append(entry)
                 case .discard:
                     state.held.remove(transaction.bytes)
                 }
@@ -94,10 +101,10 @@ public final class Mempool: Sendable {
         }
     }
 
-    /// Puts `transactions` back at the front, for a chunk that did not get certified.
-    func restore(_ transactions: [PendingTransaction]) {
+    /// Puts `entries` back at the front, as they came in, for a chunk that did not get certified.
+    func restore(_ entries: [MempoolEntry]) {
         state.withLock { state in
-            let fresh = transactions.filter { state.held.insert($0.bytes).inserted }
+            let fresh = entries.filter { state.held.insert($0.transaction.bytes).inserted }
             state.queue.insert(contentsOf: fresh, at: 0)
         }
     }

@@ -131,6 +131,7 @@ extension NodeRunner {
     func accept(_ block: Block, misplacedIsTrouble: Bool = true) async throws -> ControlResponse {
         let started = ContinuousClock.now
         let last = node.lastAccepted
+        let waits = block.height == last.height + 1 ? certifiedAt.carried(by: block, at: started) : []
         do {
             if try await node.verifyAndAccept(block) == .alreadyAccepted {
                 return .accepted(height: block.height, executedHeight: try node.executedTip() ?? 0)
@@ -155,6 +156,7 @@ extension NodeRunner {
         }
         monitor.clear(.acceptance)
         metrics.acceptTime.recordInterval(since: started)
+        for wait in waits { metrics.blockWait.record(wait) }
         metrics.blocksAccepted.increment()
         counters.withLock { $0.blocksAccepted += 1 }
         let executed = try node.executedTip() ?? 0

@@ -64,6 +64,8 @@ public final class NodeRunner: Sendable {
     let monitor: HealthMonitor
     let failure = Mutex<NodeFailure?>(nil)
     let counters = CounterBox()
+    /// When this node's chunks were certified, until a block carries them.
+    let certifiedAt = CertifiedChunks()
     let serial = AsyncSerial()
     let stopping = Mutex(false)
     let stopped = Mutex<[CheckedContinuation<Void, Never>]?>([])
@@ -428,13 +430,15 @@ public final class NodeRunner: Sendable {
     private func buildChunks() async {
         while !Task.isCancelled, !isStopping {
             if node.mempool.count > 0 {
-                let started = ContinuousClock.now
                 do {
                     if let built = try await node.buildChunk() {
                         metrics.chunksBuilt.increment()
-                        if built.certificate != nil {
+                        for wait in built.mempoolWaits { metrics.mempoolWait.record(wait) }
+                        metrics.buildTime.record(built.buildTime)
+                        if let certificate = built.certificate {
                             metrics.chunksCertified.increment()
-                            metrics.certifyTime.recordInterval(since: started)
+                            metrics.certifyTime.record(built.certifyTime)
+                            certifiedAt.certified(certificate.reference.chunkID)
                         } else {
                             metrics.chunksUncertified.increment()
                             logger.notice(
@@ -520,6 +524,10 @@ public final class NodeRunner: Sendable {
 
 extension Metrics.Timer {
     func recordInterval(since start: ContinuousClock.Instant) {
-        recordNanoseconds(Int64((ContinuousClock.now - start) / .nanoseconds(1)))
+        record(ContinuousClock.now - start)
+    }
+
+    func record(_ duration: Duration) {
+        recordNanoseconds(Int64(duration / .nanoseconds(1)))
     }
 }
