@@ -50,6 +50,12 @@ struct DSMRBench: AsyncParsableCommand {
     )
     var instructions = false
 
+    @Option(
+        help:
+            "The store's maxGroupWait for the sign rows, in microseconds (default: the store's default; 0 closes every group at once), to compare the group wait on and off in one build."
+    )
+    var maxGroupWaitMicroseconds: Int?
+
     @Option(help: .hidden)
     var countChild: String?
 
@@ -94,6 +100,7 @@ struct DSMRBench: AsyncParsableCommand {
         let workspace = try Workspace(parent: tempDirectory)
         defer { workspace.remove() }
         let context = BenchContext(scale: scale, workspace: workspace)
+        context.maxGroupWait = maxGroupWaitMicroseconds.map { .microseconds(max(0, $0)) }
 
         var results: [RowName: Row] = [:]
         func record(_ rows: [Row]) {
@@ -152,6 +159,8 @@ struct DSMRBench: AsyncParsableCommand {
 final class BenchContext {
     let scale: Scale
     let workspace: Workspace
+    /// The sign rows' `StoreConfiguration.maxGroupWait`; nil keeps the store's default.
+    var maxGroupWait: Duration?
     /// Certificates with real signatures, made once for the certificate rows.
     private var certificatePool: CertificatePool?
 

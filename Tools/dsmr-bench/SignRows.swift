@@ -60,7 +60,10 @@ enum SignRows {
                 row.notes.append("speedup over sign-1: \(fixed(speedup, decimals: 1))x")
                 row.extra.append(("speedup_over_sign_1", speedup))
             }
-            row.notes.append("64 concurrent callers, mean group \(fixed(result.group, decimals: 1)) chunks per commit")
+            row.notes.append(
+                "64 concurrent callers, mean group \(fixed(result.group, decimals: 1)) chunks per commit, "
+                    + "\(fixed(result.heldShare * 100, decimals: 0))% of groups held open for callers still verifying")
+            row.extra.append(("held_share", result.heldShare))
             row.notes.append(result.cpuNote)
             row.notes.append(result.workNote(cores: processorCount))
             row.extra.append(("mean_group", result.group))
@@ -80,6 +83,8 @@ enum SignRows {
         var work: Double
         /// The store's mean group-commit size.
         var group: Double
+        /// The share of the store's groups it held open for callers on their way.
+        var heldShare: Double
         /// Process CPU microseconds per chunk (every thread), medians.
         var storeCPU: Double
         var rawCPU: Double
@@ -120,7 +125,8 @@ enum SignRows {
             context.workspace.discard(storePath)
             context.workspace.discard(rawPath)
         }
-        let configuration = Fixture.configuration(path: storePath, durability: .synced, mapSize: mapSize)
+        var configuration = Fixture.configuration(path: storePath, durability: .synced, mapSize: mapSize)
+        if let wait = context.maxGroupWait { configuration.maxGroupWait = wait }
         let store = try ChunkStore(configuration)
         defer { store.close() }
         let limit = SignLimit(
@@ -139,6 +145,7 @@ enum SignRows {
         var rawCPU: [Double] = []
         var batches = 0
         var requests = 0
+        var held = 0
         for round in 0..<scale.rounds {
             let range = (warmup + round * perRound)..<(warmup + (round + 1) * perRound)
             var rawSeconds = 0.0
@@ -158,6 +165,7 @@ enum SignRows {
             }
             func measureStore() async throws {
                 let before = store.groupCommitCounts
+                let heldBefore = store.groupsHeldOpen
                 let time = try await measured {
                     try await Fixture.persist(
                         chunks[range], into: store, validators: validators, now: now, callers: callers)
@@ -165,6 +173,7 @@ enum SignRows {
                 let after = store.groupCommitCounts
                 batches += after.batches - before.batches
                 requests += after.requests - before.requests
+                held += store.groupsHeldOpen - heldBefore
                 storeRates.append(Double(range.count) / time.wall)
                 storeCPU.append(time.cpu * 1e6 / Double(range.count))
             }
@@ -187,7 +196,7 @@ enum SignRows {
         }
         return Result(
             store: median(storeRates), raw: median(rawRates), limit: median(limitRates), work: median(workRates),
-            group: Double(requests) / Double(max(1, batches)),
+            group: Double(requests) / Double(max(1, batches)), heldShare: Double(held) / Double(max(1, batches)),
             storeCPU: median(storeCPU), rawCPU: median(rawCPU))
     }
 }
