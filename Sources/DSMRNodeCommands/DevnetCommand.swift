@@ -82,6 +82,12 @@ extension NodeCommand {
             var testbed: HostTestbed?
             defer { testbed?.tearDown() }
             let devnet: DSMRDevnet.Devnet
+            // With --json, standard output carries the summary alone; what is
+            // said along the way goes to standard error.
+            let json = self.json
+            @Sendable func say(_ line: String, terminator: String = "\n") {
+                if json { printError(line, terminator: terminator) } else { print(line, terminator: terminator) }
+            }
             do {
                 if hosts {
                     // The etcd members take the first hosts; the driver needs none (it uses control sockets).
@@ -90,10 +96,10 @@ extension NodeCommand {
                     testbed = made
                     options.etcdHosts = (0..<members).map(made.placement)
                     options.validatorHosts = (0..<validators).map { made.placement(members + $0) }
-                    print("hosts on bridge \(made.bridge), this process at \(made.gateway):")
+                    say("hosts on bridge \(made.bridge), this process at \(made.gateway):")
                     for host in made.hosts {
                         let role = host.index < members ? "etcd member\(host.index)" : "node\(host.index - members)"
-                        print("  \(host.namespace) \(host.address): \(role)")
+                        say("  \(host.namespace) \(host.address): \(role)")
                     }
                 }
                 devnet = try DSMRDevnet.Devnet(options)
@@ -101,12 +107,12 @@ extension NodeCommand {
                 printError("error: \(error)")
                 throw ExitCode(1)
             }
-            let terminal = isatty(1) == 1
-            print(
+            let terminal = isatty(json ? 2 : 1) == 1
+            say(
                 "devnet in \(devnet.layout.directory): \(validators) validators, \(txRate) transactions/s for \(duration) s"
             )
             for (index, address) in devnet.metricsAddresses.enumerated() {
-                print("  node\(index): metrics http://\(address)/metrics, log \(devnet.layout.logPath(index))")
+                say("  node\(index): metrics http://\(address)/metrics, log \(devnet.layout.logPath(index))")
             }
             let interrupt = installInterruptHandler(
                 stop: { devnet.stopLoad() },
@@ -124,13 +130,13 @@ extension NodeCommand {
             }
             let summary = try await devnet.run { progress in
                 if terminal {
-                    print("\r\u{1B}[2K" + progress.line, terminator: "")
+                    say("\r\u{1B}[2K" + progress.line, terminator: "")
                     fflush(nil)
                 } else {
-                    print(progress.line)
+                    say(progress.line)
                 }
             }
-            if terminal { print("") }
+            if terminal { say("") }
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -247,6 +253,6 @@ private final class Counter: @unchecked Sendable {
     }
 }
 
-func printError(_ message: String) {
-    FileHandle.standardError.write(Data((message + "\n").utf8))
+func printError(_ message: String, terminator: String = "\n") {
+    FileHandle.standardError.write(Data((message + terminator).utf8))
 }

@@ -155,4 +155,21 @@ struct DevnetResetTests {
         #expect(run.stderr.contains("not a devnet directory"), "\(run)")
         #expect(FileManager.default.fileExists(atPath: precious))
     }
+
+    /// With --json, standard output is the summary alone (a program can parse
+    /// it); the header and progress lines go to standard error.
+    @Test func jsonPutsOnlyTheSummaryOnStandardOutput() async throws {
+        let scratch = try scratchDirectory("json")
+        defer { scratch.remove() }
+        let run = try await runTool(
+            try builtExecutable("dsmr-node"),
+            [
+                "devnet", "--data", scratch.path + "/devnet", "--validators", "1", "--ordering", "driver",
+                "--duration", "1", "--tx-rate", "50", "--json",
+            ])
+        #expect(run.status == 0, "\(run)")
+        let summary = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any]
+        #expect(summary?["rootsAgree"] as? Bool == true, "\(run.stdout)")
+        #expect(run.stderr.contains("devnet in "), "\(run)")
+    }
 }
