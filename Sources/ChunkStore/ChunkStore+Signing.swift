@@ -33,9 +33,7 @@ extension ChunkStore {
             }
             return prepared
         }
-        try await record(prepared)
-        return try SignatureShare.sign(
-            prepared.reference, rules: configuration.rules, signer: signer, domain: configuration.domain)
+        return try await recordAndSign(prepared, signer: signer)
     }
 
     /// Stores this node's own chunk under the same rules as a remote one (one
@@ -49,9 +47,7 @@ extension ChunkStore {
         }
         var prepared = try prepare(chunk, origin: .own, now: now)
         prepared.producerKey = signer.publicKey
-        try await record(prepared)
-        return try SignatureShare.sign(
-            prepared.reference, rules: configuration.rules, signer: signer, domain: configuration.domain)
+        return try await recordAndSign(prepared, signer: signer)
     }
 
     /// Stores a chunk fetched after a block referencing it was accepted, the
@@ -145,11 +141,33 @@ extension ChunkStore {
             units: try measure(chunk, size: size), origin: origin)
     }
 
-    /// Runs the signing transaction for `prepared` and turns its decision
-    /// into a result.
-    private func record(_ prepared: PreparedChunk) async throws {
+    /// Records `prepared` durably and returns this node's share for it, made
+    /// only after the signing transaction is durable and decided `stored` or
+    /// `alreadySigned`.
+    ///
+    /// A caller that finds the writer idle commits on its own thread
+    /// (`claimIdleWriter()`), and the share is computed meanwhile on another
+    /// task, so the Ed25519 signature overlaps the disk's sync instead of
+    /// following it. A refused chunk's share is dropped unreturned: nothing
+    /// leaves the store before the commit. Under load, when the writer is
+    /// busy, the caller queues and signs after its group's commit, as the
+    /// other cores are busy anyway.
+    private func recordAndSign(_ prepared: PreparedChunk, signer: any Signer) async throws -> SignatureShare {
+        let reference = prepared.reference
         let rules = configuration.rules
-        let decision = try await submit { w in try w.sign(prepared, rules: rules) }
+        let domain = configuration.domain
+        if claimIdleWriter() {
+            async let share = SignatureShare.sign(reference, rules: rules, signer: signer, domain: domain)
+            try decide(commitClaimed { w in try w.sign(prepared, rules: rules) }, for: prepared)
+            return try await share
+        }
+        try decide(try await submit { w in try w.sign(prepared, rules: rules) }, for: prepared)
+        return try SignatureShare.sign(reference, rules: rules, signer: signer, domain: domain)
+    }
+
+    /// Turns the signing transaction's decision for `prepared` into a
+    /// result: nothing when it may be signed, else the refusal.
+    private func decide(_ decision: SigningDecision, for prepared: PreparedChunk) throws {
         let chunk = prepared.chunk
         switch decision {
         case .stored, .alreadySigned:

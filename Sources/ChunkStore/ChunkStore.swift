@@ -145,6 +145,20 @@ public final class ChunkStore: Sendable {
         }
     }
 
+    /// Whether the calling thread took the idle writer
+    /// (`GroupCommitWriter.claimIdleWriter()`); if so it must then call
+    /// `commitClaimed(_:)` exactly once.
+    func claimIdleWriter() -> Bool { writer?.claimIdleWriter() ?? false }
+
+    /// Runs `body` in a transaction committed durably on the calling thread,
+    /// which claimed the writer with `claimIdleWriter()`.
+    func commitClaimed<Value: Sendable>(_ body: @escaping (borrowing StoreWriter) throws -> Value) throws -> Value {
+        let tables = self.tables
+        return try SealedErrors.sealed(configuration.path, .writing) {
+            try writer!.commitClaimed { txn in try StoreWriter.with(txn, tables: tables, body) }
+        }
+    }
+
     /// Throws `readOnly` when the store was opened read-only.
     func requireWritable() throws {
         if writer == nil { throw ChunkStoreError(.readOnly, "the store at \(configuration.path) is open read-only") }
@@ -166,6 +180,11 @@ public final class ChunkStore: Sendable {
     /// How many group commits the writer held open for signing callers on
     /// their way (`StoreConfiguration.maxGroupWait`).
     public var groupsHeldOpen: Int { writer?.heldCount ?? 0 }
+
+    /// How many signing writes their callers committed on their own thread,
+    /// finding the writer idle; each also counts as a batch of one in
+    /// `groupCommitCounts`.
+    public var writesCommittedInline: Int { writer?.inlineCount ?? 0 }
 
     /// Runs `body`, a signing caller's checks before it queues its write,
     /// counted as a caller on its way to the writer while it runs.

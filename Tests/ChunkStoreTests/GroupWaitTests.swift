@@ -70,10 +70,12 @@ struct GroupWaitTests {
             let store = try ChunkStore(configuration)
             defer { store.close() }
             try await store.submit { _ in _ = usleep(500_000) }
-            for slot in UInt64(1)...8 {
-                _ = try await store.persistAndSign(
-                    Fixture.chunk(Fixture.producers[0], slot: slot), validators: Fixture.validators,
-                    now: .milliseconds(Int64(slot) * Fixture.rules.slotDuration))
+            // Queued writes: a lone signing caller would commit on its own
+            // thread and never reach the writer's queue.
+            for window in UInt64(1)...8 {
+                try await store.submit { w in
+                    try w.put(w.tables.ledger, ProducerKey(Fixture.producers[0].nodeID, window), Self.units)
+                }
             }
             #expect(store.groupsHeldOpen == 0)
             #expect(store.groupCommitCounts.batches == store.groupCommitCounts.requests)

@@ -56,6 +56,12 @@ struct DSMRBench: AsyncParsableCommand {
     )
     var maxGroupWaitMicroseconds: Int?
 
+    @Option(
+        help:
+            "Rounds of the sign rows (default 3, or 1 with --quick): more rounds give steadier medians on a machine whose speed drifts."
+    )
+    var signRounds: Int?
+
     @Option(help: .hidden)
     var countChild: String?
 
@@ -74,6 +80,9 @@ struct DSMRBench: AsyncParsableCommand {
             selected.insert(row)
         }
         if selected.isEmpty { throw ValidationError("--rows names no row") }
+        if let signRounds, !(1...1_000).contains(signRounds) {
+            throw ValidationError("--sign-rounds must be 1 to 1000; got \(signRounds)")
+        }
         if instructions && selected.isDisjoint(with: [.sign1, .sign64]) {
             throw ValidationError("--instructions adds to a sign row; --rows names neither sign-1 nor sign-64")
         }
@@ -89,7 +98,8 @@ struct DSMRBench: AsyncParsableCommand {
         }
         let selected = try selectedRows()
         let machine = Machine.current()
-        let scale = Scale(quick: quick)
+        var scale = Scale(quick: quick)
+        scale.signRoundsOverride = signRounds
         let header = machine.lines + ["mode:    \(quick ? "--quick" : "default") (\(scale.summary))"]
         if json {
             header.forEach(log)
@@ -184,6 +194,10 @@ struct Scale {
     /// Alternating rounds of store and baseline; each side's figure is the
     /// median over its rounds.
     var rounds: Int { quick ? 1 : 3 }
+    /// `--sign-rounds`: the sign rows' rounds, when given.
+    var signRoundsOverride: Int?
+    /// The sign rows' rounds: `rounds` unless `--sign-rounds` says otherwise.
+    var signRounds: Int { max(1, signRoundsOverride ?? rounds) }
 
     /// sign-1: synced persist-and-sign calls per round.
     var signOne: Int { quick ? 40 : 150 }

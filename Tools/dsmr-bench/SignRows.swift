@@ -108,7 +108,7 @@ enum SignRows {
         let scale = context.scale
         let label = callers == 1 ? "sign-1" : "sign-\(callers)"
         let warmup = callers == 1 ? 4 : callers
-        let total = warmup + scale.rounds * perRound
+        let total = warmup + scale.signRounds * perRound
         let producers = Fixture.signers(producerCount)
         let validators = Fixture.validatorSet(producers)
         let producerCount = self.producerCount
@@ -146,7 +146,7 @@ enum SignRows {
         var batches = 0
         var requests = 0
         var held = 0
-        for round in 0..<scale.rounds {
+        for round in 0..<scale.signRounds {
             let range = (warmup + round * perRound)..<(warmup + (round + 1) * perRound)
             var rawSeconds = 0.0
             func measureRaw() throws {

@@ -17,23 +17,17 @@ class PendingWrite: @unchecked Sendable {
     func complete(failure: (any Error)?) {}
 }
 
-/// A write whose body returns a value of type `Value`.
+/// A write whose body returns a value of type `Value`: applied, then its
+/// result kept for its caller. A caller that commits its own write
+/// (`GroupCommitWriter.commitClaimed(_:)`) reads it with `result()`.
 ///
-/// `@unchecked Sendable`: `outcome` is written and read only on the writer
-/// thread (by `apply` and then `complete`), and the continuation is resumed
-/// exactly once, from `complete`.
-final class TypedWrite<Value: Sendable>: PendingWrite, @unchecked Sendable {
+/// `@unchecked Sendable`: `outcome` is written and read only by the thread
+/// that applies and commits the write.
+class BodyWrite<Value: Sendable>: PendingWrite, @unchecked Sendable {
     private let body: (borrowing WriteTransaction) throws -> Value
-    private let continuation: CheckedContinuation<Value, any Error>
     private var outcome: Result<Value, any Error>?
 
-    init(
-        _ body: @escaping (borrowing WriteTransaction) throws -> Value,
-        continuation: CheckedContinuation<Value, any Error>
-    ) {
-        self.body = body
-        self.continuation = continuation
-    }
+    init(_ body: @escaping (borrowing WriteTransaction) throws -> Value) { self.body = body }
 
     override func applyDirectly(_ txn: borrowing WriteTransaction) throws {
         outcome = .success(try body(txn))
@@ -49,13 +43,33 @@ final class TypedWrite<Value: Sendable>: PendingWrite, @unchecked Sendable {
         }
     }
 
+    /// The body's result, once the commit succeeded.
+    func result() throws -> Value {
+        guard let outcome else { throw ChunkStoreError(.io, "the write was never applied") }
+        return try outcome.get()
+    }
+}
+
+/// A queued write whose caller awaits its result.
+///
+/// `@unchecked Sendable`: the continuation is resumed exactly once, from
+/// `complete`, on the writer thread.
+final class TypedWrite<Value: Sendable>: BodyWrite<Value>, @unchecked Sendable {
+    private let continuation: CheckedContinuation<Value, any Error>
+
+    init(
+        _ body: @escaping (borrowing WriteTransaction) throws -> Value,
+        continuation: CheckedContinuation<Value, any Error>
+    ) {
+        self.continuation = continuation
+        super.init(body)
+    }
+
     override func complete(failure: (any Error)?) {
         if let failure {
             continuation.resume(throwing: failure)
-        } else if let outcome {
-            continuation.resume(with: outcome)
         } else {
-            continuation.resume(throwing: ChunkStoreError(.io, "the write was never applied"))
+            continuation.resume(with: Result { try result() })
         }
     }
 }
@@ -86,8 +100,10 @@ final class TypedWrite<Value: Sendable>: PendingWrite, @unchecked Sendable {
 /// the `sign-64` benchmark) never trigger it: the queue always outnumbers
 /// them.
 ///
-/// Write transactions therefore always begin and commit on this one thread.
-/// A request that fails on its own (a conflict, a rate limit) does not fail
+/// A signing caller that finds the writer idle commits its own write on its
+/// own thread (`claimIdleWriter()`): the writer is then marked busy,
+/// so write transactions never overlap, and each begins and commits on one
+/// thread. A request that fails on its own (a conflict, a rate limit) does not fail
 /// its neighbours; an LMDB failure fails the whole batch, since nothing of it
 /// was committed.
 final class GroupCommitWriter: @unchecked Sendable {
@@ -102,11 +118,18 @@ final class GroupCommitWriter: @unchecked Sendable {
     private var preparing = 0
     private var stopping = false
     private var thread: pthread_t?
+    /// A batch is being applied and committed, by the writer thread or by a
+    /// caller committing its own write (`claimIdleWriter()`).
+    private var committing = false
+    /// The writer thread is holding a group open (`holdGroupOpen`): only
+    /// then does a caller that stops preparing need to wake it.
+    private var holding = false
 
     private var batchesTaken = 0
     private var requestsTaken = 0
+    private var inlineTaken = 0
     private var groupsHeld = 0
-    /// How long the last commit took; read and written on the writer thread only.
+    /// How long the last commit took.
     private var lastCommit: Duration = .zero
 
     init(environment: Environment, maxBatch: Int, maxGroupWait: Duration = .zero) {
@@ -126,6 +149,10 @@ final class GroupCommitWriter: @unchecked Sendable {
     /// How many groups the writer held open for callers on their way.
     var heldCount: Int { lock.withLock { groupsHeld } }
 
+    /// How many writes their callers committed themselves, finding the
+    /// writer idle (`submit(inlineWhenIdle:)`); each is also one batch.
+    var inlineCount: Int { lock.withLock { inlineTaken } }
+
     /// Announces a caller that will queue a write once its own checks are
     /// done; pair with `endPreparing()`, whether or not it queues.
     func beginPreparing() {
@@ -134,10 +161,11 @@ final class GroupCommitWriter: @unchecked Sendable {
 
     /// The caller announced by `beginPreparing()` queued its write or gave up.
     func endPreparing() {
-        lock.withLock {
+        let wake = lock.withLock {
             preparing -= 1
-            lock.signal()
+            return holding
         }
+        if wake { lock.broadcast() }
     }
 
     /// Starts the writer thread.
@@ -164,10 +192,15 @@ final class GroupCommitWriter: @unchecked Sendable {
             let accepted = lock.withLock {
                 if stopping { return false }
                 queue.append(write)
-                lock.signal()
                 return true
             }
-            if !accepted { write.complete(failure: ChunkStoreError(.closed, "the store is closed")) }
+            // Signalled after the mutex is released, so the writer does not
+            // wake only to wait for it.
+            if accepted {
+                lock.signal()
+            } else {
+                write.complete(failure: ChunkStoreError(.closed, "the store is closed"))
+            }
         }
     }
 
@@ -184,19 +217,66 @@ final class GroupCommitWriter: @unchecked Sendable {
             let rc = pthread_join(joining, nil)
             precondition(rc == 0, "pthread_join failed: \(rc)")
         }
+        // A caller may still be committing its own write.
+        lock.withLock {
+            while committing { lock.wait() }
+        }
     }
 
     private func run() {
         while let batch = nextBatch() {
-            do {
-                let started = ContinuousClock.now
-                try commit(batch)
-                lastCommit = started.duration(to: .now)
-                for write in batch { write.complete(failure: nil) }
-            } catch {
-                for write in batch { write.complete(failure: error) }
-            }
+            let started = ContinuousClock.now
+            var failure: (any Error)?
+            do { try commit(batch) } catch { failure = error }
+            finishCommit(took: started.duration(to: .now))
+            for write in batch { write.complete(failure: failure) }
         }
+    }
+
+    /// Marks the writer idle after a commit. Wakes every waiter: the writer
+    /// thread when requests queued while a caller committed its own, and a
+    /// `stop()` waiting for that caller.
+    private func finishCommit(took: Duration) {
+        lock.withLock {
+            committing = false
+            lastCommit = took
+        }
+        lock.broadcast()
+    }
+
+    /// Takes the writer for the calling thread if it is idle: nothing being
+    /// committed, nothing queued, no caller preparing, not stopping. When it
+    /// returns true the caller must call `commitClaimed(_:)` exactly once:
+    /// until then no other write can commit.
+    ///
+    /// A caller that commits its own write saves two hand-offs (waking the
+    /// writer thread, then waking the caller again) and keeps the other cores
+    /// free for work that overlaps the sync. Requests that arrive meanwhile
+    /// queue for the writer thread, which takes them once this commit is done.
+    func claimIdleWriter() -> Bool {
+        lock.withLock {
+            guard !stopping, !committing, queue.isEmpty, preparing == 0 else { return false }
+            committing = true
+            batchesTaken += 1
+            requestsTaken += 1
+            inlineTaken += 1
+            return true
+        }
+    }
+
+    /// Applies and commits `body` on the calling thread, as the writer thread
+    /// would a batch of one, then releases the writer claimed by
+    /// `claimIdleWriter()`.
+    func commitClaimed<Value: Sendable>(
+        _ body: @escaping (borrowing WriteTransaction) throws -> Value
+    ) throws -> Value {
+        let write = BodyWrite(body)
+        let started = ContinuousClock.now
+        var failure: (any Error)?
+        do { try commit([write]) } catch { failure = error }
+        finishCommit(took: started.duration(to: .now))
+        if let failure { throw failure }
+        return try write.result()
     }
 
     /// Applies `batch` in one write transaction and commits it: every request
@@ -231,9 +311,11 @@ final class GroupCommitWriter: @unchecked Sendable {
     private func nextBatch() -> [PendingWrite]? {
         lock.lock()
         defer { lock.unlock() }
-        while queue.isEmpty && !stopping { lock.wait() }
+        while (queue.isEmpty || committing) && !stopping { lock.wait() }
+        while committing { lock.wait() }
         if queue.isEmpty { return nil }
         holdGroupOpen()
+        committing = true
         let count = min(queue.count, maxBatch)
         let batch = Array(queue.prefix(count))
         queue.removeFirst(count)
@@ -251,6 +333,8 @@ extension GroupCommitWriter {
         let wait = min(maxGroupWait, lastCommit)
         guard wait > .zero, !stopping, preparing > queue.count, queue.count < maxBatch else { return }
         groupsHeld += 1
+        holding = true
+        defer { holding = false }
         let deadline = ConditionLock.deadline(after: wait)
         while !stopping, preparing > queue.count, queue.count < maxBatch {
             if !lock.wait(until: deadline) { return }
