@@ -6,17 +6,36 @@ extension Devnet {
     /// validator (in turn) builds a block on the tip, every responsive
     /// validator is given it, and the round ends once a quorum accepted it
     /// (the others' answers are awaited in the background; a validator
-    /// still behind gets the blocks it lacks as a laggard).
+    /// still behind gets the blocks it lacks as a laggard). A validator
+    /// answers once it has recorded a block and executes it meanwhile, so
+    /// what executed is collected apart from the rounds
+    /// (``collectWhileOrdering()``).
     func orderBlocks() async {
+        async let collecting: Void = collectWhileOrdering()
         while ordering.withLock({ $0 }) {
             let started = ContinuousClock.now
             await orderOneBlock()
             await catchUpLaggards()
-            await collectExecutedTransactions()
             let next = started + options.blockInterval
             if ContinuousClock.now < next { try? await Task.sleep(until: next) }
         }
+        await collecting
     }
+
+    /// Tells the load generator what executed, every ``collectInterval``
+    /// until ``stopOrdering()``, then once more: a transfer is seen executed
+    /// at most that long after a validator executed it, whenever that is
+    /// within a round.
+    func collectWhileOrdering() async {
+        while ordering.withLock({ $0 }) {
+            await collectExecutedTransactions()
+            try? await Task.sleep(for: Self.collectInterval)
+        }
+        await collectExecutedTransactions()
+    }
+
+    /// How often the driver asks what executed.
+    static let collectInterval: Duration = .milliseconds(20)
 
     /// Stops the ordering loop after its current round.
     func stopOrdering() { ordering.withLock { $0 = false } }

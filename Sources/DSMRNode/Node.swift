@@ -6,7 +6,7 @@ import Synchronization
 /// certifies chunks, serves peers, and builds, verifies, accepts and
 /// executes blocks. The API towards consensus is shaped like a snowman VM:
 /// ``buildChunk()``, ``buildBlock(parent:timestamp:verifier:)``,
-/// ``verify(block:parent:)``, ``accept(_:)``, ``reject(_:)``.
+/// ``verify(block:parent:)``, ``accept(_:executing:)``, ``reject(_:)``.
 public final class Node: Sendable {
     struct Chain {
         var lastAccepted: Block

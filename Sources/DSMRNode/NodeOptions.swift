@@ -13,7 +13,7 @@ public struct NodeOptions: Sendable {
     /// The pause before the second round of fetching; it doubles each round.
     public var fetchBackoff: Duration = .milliseconds(10)
     /// The most verified blocks kept while consensus decides on them
-    /// (``Node/verify(block:parent:)`` keeps each; ``Node/accept(_:)`` and
+    /// (``Node/verify(block:parent:)`` keeps each; ``Node/accept(_:executing:)`` and
     /// ``Node/reject(_:)`` let them go). A proposer chooses how many valid
     /// blocks it makes, so the table is bounded; consensus decides on a
     /// handful at a time. Past the bound the block verified first is

@@ -122,6 +122,35 @@ import Testing
     }
 }
 
+/// Acceptance without execution (`accept(_:executing:)` with `false`): the
+/// ordering may run ahead of execution, which catches up later.
+@Suite struct RecordOnlyAcceptTests {
+    @Test func blocksAcceptedWithoutExecutingWaitForExecutePendingAndReachTheSameRoots() async throws {
+        let cluster = Cluster()
+        defer { cluster.stopAll() }
+        try await cluster.startAll()
+        cluster.stop(3)
+        var blocks: [Block] = []
+        for _ in 0..<2 { blocks.append(try #require(try await cluster.round(transfers: 6))) }
+        try await cluster.start(3)
+        let late = cluster.nodes[3]!
+        let executedBefore = try late.store.executedTip()
+        for block in blocks {
+            let executed = try await late.accept(block, executing: false)
+            #expect(executed.isEmpty)
+        }
+        #expect(late.lastAccepted.id == blocks.last!.id)
+        #expect(try late.store.executedTip() == executedBefore, "a block was executed at acceptance")
+
+        let done = try await late.executePending()
+        #expect(done.map(\.height) == blocks.map(\.height))
+        let reference = cluster.nodes[0]!
+        for block in blocks {
+            #expect(try late.store.stateRoot(at: block.height) == reference.store.stateRoot(at: block.height))
+        }
+    }
+}
+
 /// A verifier answering from a table: take, drop (throw) or stop.
 struct Verdicts: BuildChunkVerifier {
     enum Verdict { case take, drop, stop }

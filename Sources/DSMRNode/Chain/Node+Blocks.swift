@@ -250,13 +250,16 @@ extension Node {
     /// it durably first, then fetches the chunks this node lacks from their
     /// signers and executes every accepted block not yet executed. Accepting
     /// the last accepted block again does nothing new but retry execution.
+    /// Without `executing`, it only records the block and returns no heights:
+    /// the caller runs ``executePending()`` itself (one run at a time), so
+    /// the next block can be accepted while this one executes.
     ///
     /// - Throws: ``NodeError/Code/notChildOfLastAccepted``; a chunk no signer
     ///   could serve is ``NodeError/Code/chunkUnavailable``, with the block
-    ///   recorded and its execution retried by the next ``accept(_:)`` or
+    ///   recorded and its execution retried by the next ``accept(_:executing:)`` or
     ///   ``executePending()``.
     @discardableResult
-    public func accept(_ block: Block) async throws -> [(height: UInt64, root: StateRoot)] {
+    public func accept(_ block: Block, executing: Bool = true) async throws -> [(height: UInt64, root: StateRoot)] {
         let last = lastAccepted
         if block.id != last.id {
             guard block.parent == last.id, last.height < .max, block.height == last.height + 1 else {
@@ -273,7 +276,7 @@ extension Node {
                 chain.processing = chain.processing.filter { $0.value.block.height > block.height }
             }
         }
-        return try await executePending()
+        return executing ? try await executePending() : []
     }
 
     /// Forgets `block` after consensus rejected it.

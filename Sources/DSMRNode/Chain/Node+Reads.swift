@@ -30,14 +30,14 @@ extension Node {
     /// A block that is already the accepted block at its height is left as
     /// it is. Otherwise it must be the next height after the last accepted
     /// block and pass ``verify(block:parent:)``; then it is accepted as
-    /// ``accept(_:)`` accepts.
+    /// ``accept(_:executing:)`` accepts, executed or only recorded.
     ///
     /// - Throws: ``NodeError/Code/notChildOfLastAccepted`` for a block at
     ///   another height, or a different block at a height already accepted;
     ///   ``BlockVerificationError`` for a block that does not verify; what
-    ///   ``accept(_:)`` throws (``NodeError/Code/chunkUnavailable`` leaves
+    ///   ``accept(_:executing:)`` throws (``NodeError/Code/chunkUnavailable`` leaves
     ///   the block accepted and its execution pending).
-    public func verifyAndAccept(_ block: Block) async throws -> AcceptOutcome {
+    public func verifyAndAccept(_ block: Block, executing: Bool = true) async throws -> AcceptOutcome {
         let last = lastAccepted
         if block.height <= last.height {
             guard try isAccepted(block) else {
@@ -52,7 +52,7 @@ extension Node {
                 .notChildOfLastAccepted, "the node is at height \(last.height), the block is at \(block.height)")
         }
         try verify(block: block, parent: last)
-        try await accept(block)
+        try await accept(block, executing: executing)
         return .accepted
     }
 

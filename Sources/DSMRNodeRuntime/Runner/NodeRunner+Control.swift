@@ -20,6 +20,7 @@ extension NodeRunner {
             case .buildBlock(let timestamp):
                 return try buildBlock(timestamp: timestamp)
             case .acceptBlock(let block):
+                await awaitExecutionBacklog()
                 return try await serial.run {
                     // Stopping may have begun while this waited its turn; the store then closes after it.
                     guard !isStopping else { throw ControlError(.stopping, "the node is stopping") }
@@ -128,12 +129,16 @@ extension NodeRunner {
     /// height on another parent means this node's chain is not the others',
     /// and is reported as a health problem; an ordering log may hold such
     /// attempts from anyone, which are only skipped.
+    ///
+    /// The block is recorded here and executes on the execution lane after
+    /// this returns (`NodeRunner+Execution`): the next block can be ordered
+    /// while it executes.
     func accept(_ block: Block, misplacedIsTrouble: Bool = true) async throws -> ControlResponse {
         let started = ContinuousClock.now
         let last = node.lastAccepted
         let waits = block.height == last.height + 1 ? certifiedAt.carried(by: block, at: started) : []
         do {
-            if try await node.verifyAndAccept(block) == .alreadyAccepted {
+            if try await node.verifyAndAccept(block, executing: false) == .alreadyAccepted {
                 return .accepted(height: block.height, executedHeight: try node.executedTip() ?? 0)
             }
         } catch let error as NodeError where error.code == .notChildOfLastAccepted {
@@ -148,14 +153,12 @@ extension NodeRunner {
         } catch let error as BlockVerificationError {
             metrics.blocksRefused.increment()
             throw ControlError(.invalidBlock, "\(error)")
-        } catch let error as NodeError where error.code == .chunkUnavailable {
-            logger.notice("accepted block waits for chunks", metadata: ["height": "\(block.height)"])
         } catch {
             trouble(.acceptance, error, "cannot accept the block at height \(block.height)")
             throw error
         }
         monitor.clear(.acceptance)
-        metrics.acceptTime.recordInterval(since: started)
+        executeInBackground(height: block.height, acceptStarted: started)
         for wait in waits { metrics.blockWait.record(wait) }
         metrics.blocksAccepted.increment()
         counters.withLock { $0.blocksAccepted += 1 }

@@ -31,9 +31,12 @@ extension NodeRunner: OrderedChain {
         }
     }
 
-    /// Verifies and accepts `block` in turn with the node's other work, as the control socket's accept does.
+    /// Verifies and accepts `block` in turn with the node's other work, as
+    /// the control socket's accept does: it returns once the block is
+    /// recorded, and the block executes on the execution lane meanwhile.
     public func acceptOrdered(_ block: Block) async throws -> OrderedOutcome {
-        try await serial.run {
+        await awaitExecutionBacklog()
+        return try await serial.run {
             guard !isStopping else { throw ControlError(.stopping, "the node is stopping") }
             do {
                 _ = try await accept(block, misplacedIsTrouble: false)

@@ -66,7 +66,11 @@ public final class NodeRunner: Sendable {
     let counters = CounterBox()
     /// When this node's chunks were certified, until a block carries them.
     let certifiedAt = CertifiedChunks()
+    /// Acceptance and the other work on the chain, one at a time.
     let serial = AsyncSerial()
+    /// Execution of accepted blocks, one run at a time (`NodeRunner+Execution`).
+    let execution = AsyncSerial()
+    let executionBacklog = ExecutionBacklog()
     let stopping = Mutex(false)
     let stopped = Mutex<[CheckedContinuation<Void, Never>]?>([])
     let control = Mutex<ControlServer?>(nil)
@@ -354,7 +358,7 @@ public final class NodeRunner: Sendable {
                 "height": "\(node.lastAccepted.height)",
             ])
         // Blocks accepted before a restart whose chunks could not be had yet.
-        await serial.run { _ = try? await node.executePending() }
+        await execution.run { _ = try? await node.executePending() }
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.buildChunks() }
             group.addTask { await self.executeLeftovers() }
@@ -420,8 +424,10 @@ public final class NodeRunner: Sendable {
         if let server = control.withLock({ $0 }) { await server.close() }
         await transport.shutdown(within: .seconds(5))
         await serial.run {
-            stateMachine.close()
-            node.closeStore()
+            await execution.run {
+                stateMachine.close()
+                node.closeStore()
+            }
         }
         logger.info("node stopped", metadata: ["node": "\(node.nodeID)"])
     }
@@ -475,7 +481,7 @@ public final class NodeRunner: Sendable {
                 monitor.clear(.execution)
                 continue
             }
-            await serial.run {
+            await execution.run {
                 do {
                     try await node.executePending()
                     if let executed = try? node.executedTip(), executed >= node.lastAccepted.height {
