@@ -18,8 +18,11 @@ package struct DevnetOptions: Sendable {
     /// The state machine the validators run: it writes a new devnet's
     /// genesis and makes the load.
     package var provider: any StateMachineProvider
-    /// How often the ordering driver asks for a block.
-    package var blockInterval: Duration = .milliseconds(250)
+    /// How often the ordering driver asks for a block. Half a slot: a round
+    /// costs only building, verifying and recording a block (validators
+    /// answer before they execute it), and a certificate then waits for a
+    /// block about a quarter of a slot on average.
+    package var blockInterval: Duration = .milliseconds(125)
     /// How often status is reported.
     package var statusInterval: Duration = .seconds(1)
     /// How long after the load stops the devnet waits for what was submitted to execute.
