@@ -150,7 +150,7 @@ final class GroupCommitWriter: @unchecked Sendable {
     var heldCount: Int { lock.withLock { groupsHeld } }
 
     /// How many writes their callers committed themselves, finding the
-    /// writer idle (`submit(inlineWhenIdle:)`); each is also one batch.
+    /// writer idle (`claimIdleWriter()`); each is also one batch.
     var inlineCount: Int { lock.withLock { inlineTaken } }
 
     /// Announces a caller that will queue a write once its own checks are
