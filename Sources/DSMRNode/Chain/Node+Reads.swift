@@ -1,7 +1,7 @@
 import ChunkStore
 import DSMR
 
-/// What ``Node/verifyAndAccept(_:)`` did with a block.
+/// What ``Node/verifyAndAccept(_:executing:)`` did with a block.
 public enum AcceptOutcome: Hashable, Sendable {
     /// The block was verified and accepted.
     case accepted
