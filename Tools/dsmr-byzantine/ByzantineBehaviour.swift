@@ -27,8 +27,9 @@ enum ByzantineBehaviour: String, CaseIterable, Sendable {
     /// to certify, and the chain must go on afterwards.
     case isolatedStart = "isolated-start"
     /// With its own etcd credentials, publishes attempts that must not
-    /// verify at each next height as soon as its node accepts a block,
-    /// racing the leader (``EtcdAttack/publishInvalidAttempts(_:_:)``).
+    /// verify at the next height and the two after it as soon as its node
+    /// accepts a block, racing the leader
+    /// (``EtcdAttack/publishInvalidAttempts(_:_:domain:sign:)``).
     case etcdInvalid = "etcd-invalid"
     /// With its own etcd credentials, wins the election and holds the
     /// leadership without ever proposing or resigning.

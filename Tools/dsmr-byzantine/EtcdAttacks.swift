@@ -46,19 +46,29 @@ struct EtcdAttack: Sendable {
         await client.shutdown()
     }
 
+    /// How many heights past the next one it also publishes an attempt at:
+    /// written at once, before the leader can have reached them, they come
+    /// before the chosen block there even when its node follows the log
+    /// late (a busy machine).
+    static let heightsAhead: UInt64 = 2
+
     /// Each time its node accepts a block, publishes at once (racing the
-    /// leader) attempts at the next height that must not be followed. Signed
-    /// with its key (evidence against it): bytes that are no block, a block
-    /// on another parent, one naming another height, one not after its
-    /// parent, and a block of its own built honestly then given far-future
-    /// values (when it can build one); and one attempt a height ahead. Not
-    /// signed by a validator (what etcd credentials alone could write): an
-    /// empty block that would verify, bare and signed by a key outside the
-    /// validator set.
+    /// leader) attempts that must not be followed. The first few writes
+    /// go out together: at the next height, an empty block that would
+    /// verify, signed by no one (what etcd credentials alone could write),
+    /// and bytes that are no block, signed with its key; at each of the
+    /// ``heightsAhead`` heights after it, a block on its node's tip (the
+    /// wrong parent there), signed. Then, one after another at the next
+    /// height, signed: a block on another parent, one naming another
+    /// height, one not after its parent, and a block of its own built
+    /// honestly then given far-future values (when it can build one); and
+    /// the empty block signed by a key outside the validator set. What it
+    /// signs is evidence against it.
     func publishInvalidAttempts(
         _ client: EtcdClient, _ prefix: String, domain: SigningDomain, sign: @Sendable ([UInt8]) -> [UInt8]
     ) async {
         let outsider = Ed25519Signer.generate()
+        let nodeID = runner.nodeID.hex.prefix(16)
         var attacked: UInt64 = .max
         var published = 0
         while !Task.isCancelled, !runner.isStopping {
@@ -68,31 +78,45 @@ struct EtcdAttack: Sendable {
                 continue
             }
             attacked = tip.height
+            let before = published
             let next = tip.height + 1
             let after = tip.timestamp + 1
-            var attempts: [(height: UInt64, value: [UInt8])] = [
-                (next, (0..<64).map { _ in UInt8.random(in: 0...255) }),
-                (next, Block(parent: tip.parent, height: next, timestamp: after, certificates: []).encoded()),
-                (next, Block(parent: tip.id, height: next + 1, timestamp: after, certificates: []).encoded()),
-                (next, Block(parent: tip.id, height: next, timestamp: tip.timestamp, certificates: []).encoded()),
-                (next + 1, Block(parent: tip.id, height: next + 1, timestamp: after, certificates: []).encoded()),
-            ]
-            if let built = try? runner.buildOrdered(timestamp: after, maxBytes: 1 << 20) {
-                attempts.append((next, FarFuture.alter(built).encoded()))
-            }
-            attempts = attempts.map { ($0.height, sign($0.value)) }
             let valid = Block(parent: tip.id, height: next, timestamp: after, certificates: [])
-            attempts.append((next, valid.encoded()))
-            if let signed = try? BlockAttempt(signing: valid, by: outsider, in: domain) {
-                attempts.append((next, signed.encoded))
+            var first: [(height: UInt64, value: [UInt8])] = [
+                (next, valid.encoded()), (next, sign((0..<64).map { _ in UInt8.random(in: 0...255) })),
+            ]
+            for height in next + 1...next + Self.heightsAhead {
+                first.append(
+                    (height, sign(Block(parent: tip.id, height: height, timestamp: after, certificates: []).encoded())))
             }
-            for (index, attempt) in attempts.enumerated() {
-                let key =
-                    Array("\(prefix)/blocks/\(String(format: "%020llu", attempt.height))/".utf8)
-                    + Array("\(runner.nodeID.hex.prefix(16))-bad\(index)-\(UInt32.random(in: 0...UInt32.max))".utf8)
-                if (try? await client.createIfAbsent(key, attempt.value))?.created == true { published += 1 }
+            var then: [[UInt8]] = [
+                Block(parent: tip.parent, height: next, timestamp: after, certificates: []).encoded(),
+                Block(parent: tip.id, height: next + 1, timestamp: after, certificates: []).encoded(),
+                Block(parent: tip.id, height: next, timestamp: tip.timestamp, certificates: []).encoded(),
+            ].map(sign)
+            if let built = try? runner.buildOrdered(timestamp: after, maxBytes: 1 << 20) {
+                then.append(sign(FarFuture.alter(built).encoded()))
             }
-            if tip.height % 20 == 0 { report("published \(published) invalid attempts through height \(next)") }
+            if let attempt = try? BlockAttempt(signing: valid, by: outsider, in: domain) {
+                then.append(attempt.encoded)
+            }
+            let keys = (first.map(\.height) + then.map { _ in next }).enumerated().map { index, height in
+                Array("\(prefix)/blocks/\(String(format: "%020llu", height))/\(nodeID)-bad\(index)-".utf8)
+                    + Array(String(UInt32.random(in: 0...UInt32.max)).utf8)
+            }
+            published += await withTaskGroup(of: Int.self) { group in
+                for (key, attempt) in zip(keys, first) {
+                    group.addTask { (try? await client.createIfAbsent(key, attempt.value))?.created == true ? 1 : 0 }
+                }
+                return await group.reduce(0, +)
+            }
+            for (key, value) in zip(keys.dropFirst(first.count), then)
+            where (try? await client.createIfAbsent(key, value))?.created == true {
+                published += 1
+            }
+            if tip.height % 20 == 0 || (before == 0 && published > 0) {
+                report("published \(published) invalid attempts through height \(next)")
+            }
         }
     }
 
