@@ -1,5 +1,6 @@
 import DSMR
 import DSMRNode
+import Foundation
 import Synchronization
 
 /// A key-value state machine for tests: ``KeyValueWrite``s set keys to
@@ -78,9 +79,16 @@ public final class KeyValueMachine: StateMachine, Sendable {
     /// - Throws: ``KeyValueMachineError`` of code `wrongHeight` or
     ///   `wrongParentRoot`, or `io` when the state cannot be written (the
     ///   state is then unchanged).
+    /// How long each block waits before it executes: milliseconds from
+    /// `DSMR_TEST_EXECUTION_DELAY_MS` (tests of a slow state machine), none
+    /// when unset.
+    static let executionDelay: Duration? = ProcessInfo.processInfo.environment["DSMR_TEST_EXECUTION_DELAY_MS"]
+        .flatMap { Int($0) }.map { .milliseconds($0) }
+
     public func executeReporting(
         parentRoot: StateRoot, parent: Block, timestamp: Int64, height: UInt64, transactions: [[UInt8]]
     ) async throws -> ExecutionReport {
+        if let delay = Self.executionDelay { try? await Task.sleep(for: delay) }
         let path = statePath
         return try file.withLock { file throws(KeyValueMachineError) -> ExecutionReport in
             if let last = file.executed?.height {
