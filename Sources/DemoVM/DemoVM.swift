@@ -7,8 +7,9 @@ import LMDB
 /// A sample state machine: accounts with balances and nonces, moved by
 /// signed ``Transfer``s, in its own LMDB environment.
 ///
-/// Each block's transfers are applied in order in one durable LMDB
-/// transaction that also records the block's height and the new state
+/// Each block's signatures are checked first, on all cores
+/// (``transactionsPerVerifyingTask``); then its transfers are applied in
+/// order in one durable LMDB transaction that also records the block's height and the new state
 /// root, so after a crash the state is that of some executed height, with
 /// its root. Invalid transfers (undecodable, a bad signature, expired, a
 /// nonce other than the account's, a balance too low, an amount that would
@@ -85,7 +86,8 @@ public final class DemoVM: StateMachine, Sendable {
     public func executeReporting(
         parentRoot: StateRoot, parent: Block, timestamp: Int64, height: UInt64, transactions: [[UInt8]]
     ) async throws -> ExecutionReport {
-        try environment.write { txn -> ExecutionReport in
+        let checked = await Self.checkedTransfers(transactions, domain: domain)
+        return try environment.write { txn -> ExecutionReport in
             let last = try txn.get(Self.heightKey, in: meta).map { Self.uint64($0[...]) }
             let current =
                 try txn.contains(Self.rootKey, in: meta)
@@ -102,7 +104,7 @@ public final class DemoVM: StateMachine, Sendable {
             guard current == parentRoot else {
                 throw DemoVMError("parent state root \(parentRoot) is not the state's root \(current)")
             }
-            let applied = try transactions.map { try apply($0, at: timestamp, txn) }
+            let applied = try checked.map { try apply($0, at: timestamp, txn) }
             let root = try Self.root(txn, accounts)
             try txn.put(Self.bytes(height), forKey: Self.heightKey, in: meta)
             try txn.put(root.bytes, forKey: Self.rootKey, in: meta)
@@ -110,11 +112,10 @@ public final class DemoVM: StateMachine, Sendable {
         }
     }
 
-    /// Applies one transfer, or skips it when it is invalid; returns whether it applied.
-    private func apply(_ bytes: [UInt8], at timestamp: Int64, _ txn: borrowing WriteTransaction) throws -> Bool {
-        guard let transfer = try? Transfer(decoding: bytes), transfer.expiry >= timestamp,
-            transfer.verifySignature(domain: domain)
-        else { return false }
+    /// Applies one transfer (nil: its bytes were no transfer or its
+    /// signature failed), or skips it when it is invalid; returns whether it applied.
+    private func apply(_ transfer: Transfer?, at timestamp: Int64, _ txn: borrowing WriteTransaction) throws -> Bool {
+        guard let transfer, transfer.expiry >= timestamp else { return false }
         let sender = try state(transfer.sender, txn)
         guard sender.nonce == transfer.nonce, sender.balance >= transfer.amount, sender.nonce < .max else {
             return false

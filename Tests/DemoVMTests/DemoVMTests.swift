@@ -106,4 +106,50 @@ import Testing
         }
         #expect(throws: CodecError.self) { try Transfer(decoding: bytes + [0]) }
     }
+
+    /// A block large enough that its signatures are checked on several
+    /// tasks applies exactly what the same transfers applied in blocks too
+    /// small to be split do, bad signatures anywhere in it skipped.
+    @Test func signaturesCheckedOnSeveralTasksSkipTheSameTransfersAsOneByOne() async throws {
+        let count = 600
+        let bad: Set<Int> = [0, 7, 149, 150, 299, 300, 301, 451, 598, 599]
+        let transactions = (0..<count).map { index -> [UInt8] in
+            let seed = [UInt8(index % 256), UInt8(index / 256)] + [UInt8](repeating: 9, count: 30)
+            let signed = try! Transfer.sign(
+                sender: try! Ed25519Signer(seed: seed), recipient: Self.bob.publicKey, amount: 0, nonce: 0,
+                expiry: 10_000, domain: Self.domain)
+            guard bad.contains(index) else { return signed.encoded() }
+            var signature = signed.signature
+            signature[index % signature.count] ^= 0x01
+            return Transfer(
+                sender: signed.sender, recipient: signed.recipient, amount: 0, nonce: 0, expiry: 10_000,
+                signature: signature
+            ).encoded()
+        }
+        #expect(count / DemoVM.transactionsPerVerifyingTask >= 2, "the block is split")
+        var roots: [StateRoot] = []
+        try await withVM { _, vm in
+            let report = try await vm.executeReporting(
+                parentRoot: try vm.genesisRoot(), parent: Self.genesis, timestamp: 1, height: 1,
+                transactions: transactions)
+            #expect(report.applied == (0..<count).map { !bad.contains($0) })
+            roots.append(report.root)
+        }
+        try await withVM { _, vm in
+            var root = try vm.genesisRoot()
+            var parent = Self.genesis
+            let perBlock = DemoVM.transactionsPerVerifyingTask - 1
+            for (offset, start) in stride(from: 0, to: count, by: perBlock).enumerated() {
+                let block = Block(
+                    parent: parent.id, height: UInt64(offset + 1), timestamp: 1, certificates: [])
+                let report = try await vm.executeReporting(
+                    parentRoot: root, parent: parent, timestamp: 1, height: block.height,
+                    transactions: Array(transactions[start..<min(start + perBlock, count)]))
+                #expect(report.applied == (start..<min(start + perBlock, count)).map { !bad.contains($0) })
+                (root, parent) = (report.root, block)
+            }
+            roots.append(root)
+        }
+        #expect(roots.count == 2 && roots[0] == roots[1], "the same state either way")
+    }
 }
