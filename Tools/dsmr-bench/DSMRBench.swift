@@ -67,6 +67,9 @@ struct DSMRBench: AsyncParsableCommand {
 
     func validate() throws {
         _ = try selectedRows()
+        if let signRounds, !(1...1_000).contains(signRounds) {
+            throw ValidationError("--sign-rounds must be 1 to 1000; got \(signRounds)")
+        }
     }
 
     private func selectedRows() throws -> Set<RowName> {
@@ -80,9 +83,6 @@ struct DSMRBench: AsyncParsableCommand {
             selected.insert(row)
         }
         if selected.isEmpty { throw ValidationError("--rows names no row") }
-        if let signRounds, !(1...1_000).contains(signRounds) {
-            throw ValidationError("--sign-rounds must be 1 to 1000; got \(signRounds)")
-        }
         if instructions && selected.isDisjoint(with: [.sign1, .sign64]) {
             throw ValidationError("--instructions adds to a sign row; --rows names neither sign-1 nor sign-64")
         }
