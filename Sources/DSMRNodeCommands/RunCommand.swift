@@ -109,7 +109,7 @@ extension NodeCommand {
             }
             let logger = Logger(label: "dsmr.node")
             let registry = PrometheusCollectorRegistry()
-            MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+            MetricsSystem.bootstrap(DocumentedMetricsFactory(registry: registry))
             let runner: NodeRunner
             do {
                 runner = try await NodeRunner(

@@ -181,6 +181,24 @@ struct HTTPAnswer {
         }
         return samples
     }
+
+    /// The metric families in the body (each `# TYPE` line's name).
+    var families: [String] {
+        body.split(separator: "\n").compactMap { line in
+            let words = line.split(separator: " ")
+            return words.count == 4 && words[0] == "#" && words[1] == "TYPE" ? String(words[2]) : nil
+        }
+    }
+
+    /// The families without a `# HELP` line of some text.
+    var familiesWithoutHelp: [String] {
+        let described = Set(
+            body.split(separator: "\n").compactMap { line -> String? in
+                let words = line.split(separator: " ", maxSplits: 3)
+                return words.count == 4 && words[0] == "#" && words[1] == "HELP" ? String(words[2]) : nil
+            })
+        return families.filter { !described.contains($0) }
+    }
 }
 
 /// Validator `index` of a running devnet as an attacker sees it: its peer

@@ -30,6 +30,9 @@ struct MetricsScrapeTests {
             }
             #expect(after.samples["dsmr_transactions_executed_total"] == Double(summary.executed))
             #expect(after.samples["dsmr_executed_height"] == Double(summary.commonHeight))
+            // Every family says what it counts (`promtool check metrics` asks for it).
+            #expect(after.families.count >= 20, "\(after.families)")
+            #expect(after.familiesWithoutHelp.isEmpty, "families without help: \(after.familiesWithoutHelp)")
         }
     }
 

@@ -44,10 +44,15 @@ struct PeerMetricsTests {
 
             let name = "dsmr_peer_invalid_signatures_total{peer=\"\(key.nodeID.hex)\"}"
             var samples: [String: Double] = [:]
+            var scraped: HTTPAnswer?
             let counted = try await eventually(within: .seconds(10)) {
-                samples = try await HTTPAnswer.fetch("/metrics", from: devnet.metricsAddresses[0]).samples
+                scraped = try await HTTPAnswer.fetch("/metrics", from: devnet.metricsAddresses[0])
+                samples = scraped?.samples ?? [:]
                 return samples[name] == 1
             }
+            // The peer and transport families say what they count too.
+            #expect(scraped?.families.contains("dsmr_peer_invalid_signatures_total") == true)
+            #expect(scraped?.familiesWithoutHelp.isEmpty == true, "\(scraped?.familiesWithoutHelp ?? [])")
             #expect(counted, "\(name) in \(samples.keys.filter { $0.hasPrefix("dsmr_peer_") }.sorted())")
             // The honest validators that talked to node 0 are listed with nothing against them.
             for other in target.others where other != key.nodeID {
