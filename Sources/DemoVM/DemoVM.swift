@@ -7,8 +7,8 @@ import LMDB
 /// A sample state machine: accounts with balances and nonces, moved by
 /// signed ``Transfer``s, in its own LMDB environment.
 ///
-/// Each block's signatures are checked first, on all cores
-/// (``transactionsPerVerifyingTask``); then its transfers are applied in
+/// Each block's signatures are checked first, on up to
+/// ``verifyingTasks`` tasks; then its transfers are applied in
 /// order in one durable LMDB transaction that also records the block's height and the new state
 /// root, so after a crash the state is that of some executed height, with
 /// its root. Invalid transfers (undecodable, a bad signature, expired, a
@@ -26,6 +26,9 @@ public final class DemoVM: StateMachine, Sendable {
     public let domain: SigningDomain
     /// The state's directory.
     public let path: String
+    /// How many tasks check a block's signatures at most (see
+    /// ``defaultVerifyingTasks``).
+    public let verifyingTasks: Int
     let environment: Environment
     let accounts: Database
     let meta: Database
@@ -35,8 +38,13 @@ public final class DemoVM: StateMachine, Sendable {
     static let genesisKey = Array("genesis_root".utf8)
 
     /// Opens the state at `path` (a directory, created if missing). A new
-    /// state starts with the `genesis` balances; an existing one ignores them.
-    public init(path: String, domain: SigningDomain, genesis: [(account: [UInt8], balance: UInt64)]) throws {
+    /// state starts with the `genesis` balances; an existing one ignores
+    /// them. A block's signatures are checked on up to `verifyingTasks`
+    /// tasks (at least one).
+    public init(
+        path: String, domain: SigningDomain, genesis: [(account: [UInt8], balance: UInt64)],
+        verifyingTasks: Int = DemoVM.defaultVerifyingTasks
+    ) throws {
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         var options = EnvironmentOptions(path: path)
         options.databases = ["accounts", "meta"]
@@ -46,6 +54,7 @@ public final class DemoVM: StateMachine, Sendable {
         meta = try environment.database("meta")
         self.domain = domain
         self.path = path
+        self.verifyingTasks = max(1, verifyingTasks)
         try environment.write { txn in
             guard try txn.get(Self.genesisKey, in: meta) == nil else { return }
             for (account, balance) in genesis {
@@ -86,7 +95,7 @@ public final class DemoVM: StateMachine, Sendable {
     public func executeReporting(
         parentRoot: StateRoot, parent: Block, timestamp: Int64, height: UInt64, transactions: [[UInt8]]
     ) async throws -> ExecutionReport {
-        let checked = await Self.checkedTransfers(transactions, domain: domain)
+        let checked = await Self.checkedTransfers(transactions, domain: domain, tasks: verifyingTasks)
         return try environment.write { txn -> ExecutionReport in
             let last = try txn.get(Self.heightKey, in: meta).map { Self.uint64($0[...]) }
             let current =
