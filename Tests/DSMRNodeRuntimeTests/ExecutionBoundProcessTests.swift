@@ -15,18 +15,12 @@ struct ExecutionBoundProcessTests {
     @Test func aValidatorWhoseStateMachineIsSlowAcceptsAtMostTwoBlocksPastItsExecutedOne() async throws {
         let scratch = try scratchDirectory("execution-bound")
         defer { scratch.remove() }
-        let executable = try builtExecutable("dsmr-test-node")
-        var options = DevnetOptions(
-            directory: scratch.path + "/devnet", executable: executable, provider: KeyValueProvider())
-        options.validators = 4
-        options.restartDied = false
+        var options = try OtherStateMachineProcessTests.options(scratch.path)
         options.duration = .seconds(4)
-        options.transactionRate = 200
-        options.statusInterval = .milliseconds(500)
         options.drainTimeout = .seconds(60)
         for index in 0..<4 {
             options.overrides[index] = NodeOverride(
-                executable: executable, environment: ["DSMR_TEST_EXECUTION_DELAY_MS": "400"])
+                executable: options.executable, environment: ["DSMR_TEST_EXECUTION_DELAY_MS": "400"])
         }
         let devnet = try Devnet(options)
         let watching = Task { () -> [Int: UInt64] in

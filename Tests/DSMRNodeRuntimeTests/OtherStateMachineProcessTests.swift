@@ -12,7 +12,8 @@ import Testing
 /// own load in place of DemoVM.
 @Suite("Another state machine's processes", .serialized)
 struct OtherStateMachineProcessTests {
-    func options(_ directory: String) throws -> DevnetOptions {
+    /// Four validators of `dsmr-test-node` for 2 s at 200 writes/s, never restarted by the devnet.
+    static func options(_ directory: String) throws -> DevnetOptions {
         var options = DevnetOptions(
             directory: directory + "/devnet", executable: try builtExecutable("dsmr-test-node"),
             provider: KeyValueProvider())
@@ -29,7 +30,7 @@ struct OtherStateMachineProcessTests {
     @Test func fourValidatorsOfAKeyValueMachineExecuteItsLoadAgreeAndReplayMatches() async throws {
         let scratch = try scratchDirectory("key-value")
         defer { scratch.remove() }
-        let devnet = try Devnet(try options(scratch.path))
+        let devnet = try Devnet(try Self.options(scratch.path))
         let summary = try await devnet.run { _ in }
 
         #expect(summary.rootsAgree, "\(summary)")
