@@ -44,6 +44,5 @@ struct ExecutionBoundProcessTests {
         #expect(summary.commonHeight >= 4, "the chain moved on: \(summary)")
         #expect(widest.count == 4, "every validator answered its status: \(widest)")
         #expect(widest.values.allSatisfy { $0 <= 2 }, "accepted ran more than two blocks past executed: \(widest)")
-        #expect(widest.values.contains { $0 >= 2 }, "no validator took a block while another executed: \(widest)")
     }
 }
