@@ -78,6 +78,8 @@ package final class Devnet: Sendable {
     /// Watches the validators' processes while they run (see
     /// ``watchStoppedProcesses()`` and ``superviseValidators()``).
     let processWatch = Mutex<Task<Void, Never>?>(nil)
+    /// The processes this run started, for the next run should this one be killed.
+    let processRecord: DevnetProcessRecord
 
     /// Prepares the devnet's directory (creating keys on the first run) and
     /// writes every validator's configuration with fresh ports.
@@ -92,6 +94,9 @@ package final class Devnet: Sendable {
                     + "(\(layout.controlSocket(options.validators - 1)) passes the 103 bytes a Unix socket path may have)"
             )
         }
+        try DevnetProcessRecord.checkNoOtherRun(in: layout.directory)
+        let record = DevnetProcessRecord(directory: layout.directory)
+        processRecord = record
         guard let chainID = try? ChainID(hex: layout.identity.chainID) else {
             throw ConfigurationError("devnet.json: chainID is not 32 bytes of hex")
         }
@@ -101,7 +106,7 @@ package final class Devnet: Sendable {
             ? try EtcdCluster(
                 directory: "\(layout.directory)/etcd", members: options.etcdMembers,
                 access: options.etcdSecured ? .init(prefix: prefix, validators: options.validators) : nil,
-                hosts: options.etcdHosts) : nil
+                hosts: options.etcdHosts, started: { record.add(name: "etcd\($0)", pid: $1) }) : nil
         metrics = Mutex(
             try layout.writeConfigurations(
                 rules: options.rules, etcd: etcd, etcdOrdering: options.etcdOrdering,
@@ -129,7 +134,12 @@ package final class Devnet: Sendable {
     /// Ports are picked free just before the validators start; should one be
     /// taken meanwhile (a validator fails to start), every validator is
     /// stopped and the start is tried again with new ports, three times at most.
+    ///
+    /// Processes that a killed earlier run in the directory left running are
+    /// stopped first (see ``DevnetProcessRecord``).
     package func start() async throws {
+        _ = try await DevnetProcessRecord.stopLeftovers(in: layout.directory)
+        try processRecord.begin()
         try await etcd?.start()
         var attempt = 1
         while true {
@@ -198,6 +208,7 @@ package final class Devnet: Sendable {
             index: index, executable: override?.executable ?? options.executable,
             configuration: layout.configurationPath(index), logPath: layout.logPath(index),
             environment: override?.environment ?? [:], placement: options.validatorHosts?[index])
+        processRecord.add(name: "node\(index)", pid: process.processID)
         members.withLock {
             $0[index].process = process
             $0[index].startedAt = .now

@@ -12,6 +12,7 @@ import NIOPosix
 /// ```
 /// DIR/devnet.json         network and chain ids, genesis time, validator count, load seed
 /// DIR/genesis.json        the state machine's genesis (dsmr-store replay --genesis takes DemoVM's)
+/// DIR/processes           the processes the last run started (see DevnetProcessRecord)
 /// DIR/node<i>/node.key    validator i's key (0600)
 /// DIR/node<i>/node.json   its configuration, rewritten each run with fresh ports
 /// DIR/node<i>/store       its chunk store

@@ -39,6 +39,8 @@ package final class EtcdCluster: Sendable {
     let executable: String
     let hosts: [HostPlacement]?
     let processes = Mutex<[Int: ChildProcess]>([:])
+    /// Told each member's index and pid as it starts.
+    let started: (@Sendable (Int, Int32) -> Void)?
     /// Flags every member is started with besides the cluster's own.
     let memberArguments: [String]
     /// The root user's password once a secured cluster's access control is on.
@@ -52,10 +54,12 @@ package final class EtcdCluster: Sendable {
     /// `memberArguments` are added to every member's command line (a test's
     /// `--auth-token-ttl`, say). With `hosts` (one a member), member i
     /// listens on `hosts[i]`'s address and is started through its command prefix.
+    /// `started` is told each member's index and pid as it starts.
     package init(
         directory: String, members: Int = 3, access: Access? = nil, memberArguments: [String] = [],
-        hosts: [HostPlacement]? = nil
+        hosts: [HostPlacement]? = nil, started: (@Sendable (Int, Int32) -> Void)? = nil
     ) throws {
+        self.started = started
         guard let executable = Self.find("etcd") else {
             throw DevnetError(
                 "etcd is not on PATH: ordering through etcd needs etcd 3.4 or later (Debian: apt-get install etcd-server)"
@@ -219,6 +223,7 @@ package final class EtcdCluster: Sendable {
         let process = try ChildProcess(
             executable: command.executable, arguments: command.arguments, logPath: "\(directory)/\(name).log")
         processes.withLock { $0[index] = process }
+        started?(index, process.processID)
     }
 
     /// Kills member `index` with SIGKILL and waits for it to end.

@@ -69,6 +69,19 @@ extension NodeCommand {
         }
 
         func run() async throws {
+            // A killed run's validators and etcd members may still run in the
+            // directory (and hold its stores); they stop before anything else.
+            do {
+                let stopped = try await DevnetProcessRecord.stopLeftovers(in: data)
+                if !stopped.isEmpty {
+                    printError(
+                        "stopped \(stopped.count) processes an earlier run in \(data) left running: "
+                            + stopped.joined(separator: ", "))
+                }
+            } catch {
+                printError("error: \(error)")
+                throw ExitCode(1)
+            }
             if reset { try resetDirectory() }
             let executable = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
             var options = DevnetOptions(
