@@ -14,8 +14,13 @@ extension Devnet {
         async let collecting: Void = collectWhileOrdering()
         while ordering.withLock({ $0 }) {
             let started = ContinuousClock.now
+            let before = chain.withLock { $0.tip?.height }
             await orderOneBlock()
             await catchUpLaggards()
+            // A chain whose time lags the clock gets its next block at once
+            // (each moves it by at most maxBlockSkew), once this round ordered one.
+            let (after, time) = chain.withLock { ($0.tip?.height, $0.tip?.timestamp ?? .max) }
+            if after != before, time < SystemClockMilliseconds.now() - chainLagAllowed { continue }
             let next = started + options.blockInterval
             if ContinuousClock.now < next { try? await Task.sleep(until: next) }
         }

@@ -43,8 +43,9 @@ extension Devnet {
         let base = RunBase(
             counts: generator.snapshot(), routed: generator.routed, blocks: chain.withLock { $0.ordered },
             certified: members.withLock { $0.reduce(0) { $0 + $1.certified } })
-        let started = ContinuousClock.now
         let ordering = Task { etcd == nil ? await orderBlocks() : await observeBlocks() }
+        let catchUp = await catchUpChainTime(report: report)
+        let started = ContinuousClock.now
         let reporting = Task { await reportStatus(started: started, base: base, report: report) }
         await submitLoad(
             started: started, rate: rate ?? options.transactionRate, duration: duration ?? options.duration)
@@ -55,7 +56,9 @@ extension Devnet {
         if etcd == nil { await catchUpEveryone(within: .seconds(30)) }
         reporting.cancel()
         await reporting.value
-        return try await summarise(seconds: loadSeconds, base: base)
+        var summary = try await summarise(seconds: loadSeconds, base: base)
+        summary.chainCatchUp = catchUp
+        return summary
     }
 
     /// Moves the load's source up to the executed state of the validator
@@ -374,9 +377,25 @@ package struct DevnetProgress: Sendable {
     package var silent: [Int] = []
     /// Indices of the validators whose process ended without the devnet stopping it (restarted when ``DevnetOptions/restartDied``).
     package var down: [Int] = []
+    /// Set while the load waits for the chain's time to catch up with the
+    /// clock (see ``Devnet/catchUpChainTime(report:)``): how far behind it is.
+    package var chainLag: Duration?
+    /// How close to the clock the chain's time must come for the load to start.
+    package var chainLagAllowed: Duration?
+    /// At the last second's pace, how long the catching up has left.
+    package var catchUpLeft: Duration?
 
     /// The report as one line.
     package var line: String {
+        if let chainLag {
+            let allowed = chainLagAllowed.map { String(format: " (within %g s)", $0.seconds) } ?? ""
+            return String(format: "%5.1fs", elapsed)
+                + "  catching up: chain time \(chainLagText(milliseconds: Int64(chainLag.milliseconds))) behind the clock"
+                + String(format: ", blocks/s %.0f", blocksPerSecond)
+                + "  height \(height); the load starts once it is close\(allowed)"
+                + (catchUpLeft.map { "; about \(chainLagText(milliseconds: Int64($0.milliseconds))) left" } ?? "")
+                + " (--reset starts a new chain)"
+        }
         func rate(_ value: Double) -> String { String(format: "%.0f", value) }
         func ms(_ value: Duration?) -> String { value.map { String(format: "%.0fms", $0.milliseconds) } ?? "-" }
         let megabytes = storeBytes.map { String(format: "%.1f", Double($0) / 1_048_576) }.joined(separator: "/")

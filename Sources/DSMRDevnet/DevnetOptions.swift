@@ -215,4 +215,30 @@ package struct DevnetSummary: Codable, Sendable {
     package var lagging: [Lagging] = []
     /// Each validator.
     package var nodes: [NodeSummary]
+    /// Set when the chain's time lagged the clock as the run began, so the
+    /// load waited for it to catch up (see `Devnet.catchUpChainTime`).
+    package var chainCatchUp: ChainCatchUp?
+
+    /// How the chain's time caught up with the clock before the load.
+    package struct ChainCatchUp: Codable, Sendable {
+        /// How far the chain's time lagged the clock as the run began, in ms.
+        package var lagMilliseconds: Int64
+        /// Blocks ordered while the load waited.
+        package var blocks: UInt64
+        /// How long the load waited, in seconds.
+        package var seconds: Double
+        /// Whether the chain's time came close to the clock; false when the
+        /// chain stood still (or the run was stopped) first.
+        package var caughtUp: Bool
+
+        /// The summary's line about it.
+        package var line: String {
+            let lag = "the chain's time lagged the clock by \(chainLagText(milliseconds: lagMilliseconds))"
+            let spent = String(format: "%llu blocks in %.1f s", blocks, seconds)
+            return caughtUp
+                ? "\(lag); the load began once \(spent) had caught it up (a block moves it by at most maxBlockSkew)"
+                : "\(lag) and had not caught up after \(spent) when the load began: transfers are lost until it does "
+                    + "(--reset starts a new chain)"
+        }
+    }
 }

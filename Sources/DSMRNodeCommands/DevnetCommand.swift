@@ -199,6 +199,7 @@ extension NodeCommand {
                         "%d transactions submitted, %d executed (%.0f/s over %.1f s), %d lost and re-sent, %d pending",
                     summary.submitted, summary.executed, summary.executedPerSecond, summary.seconds, summary.lost,
                     summary.pending))
+            if let catchUp = summary.chainCatchUp { print(catchUp.line) }
             print(
                 "\(summary.blocks) blocks, \(summary.certificates) chunk certificates; "
                     + "latency p50 \(ms(summary.p50Milliseconds)), p99 \(ms(summary.p99Milliseconds))")

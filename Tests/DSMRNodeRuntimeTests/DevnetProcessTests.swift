@@ -43,6 +43,35 @@ struct DevnetProcessTests {
         #expect(Set(second.nodes.compactMap(\.stateRoot)) != Set(first.nodes.compactMap(\.stateRoot)))
     }
 
+    /// A chain whose time is an hour behind the clock (as after a pause)
+    /// first has empty blocks move its time up to the clock, then runs the
+    /// load: no transfer is lost, and the summary says why the load waited.
+    /// Without the wait, chunks built for the chain's slots expire (chain
+    /// time runs 40-150 times faster than the clock while it catches up)
+    /// before a block can carry them, and most transfers are lost.
+    @Test func aChainAnHourBehindCatchesUpBeforeTheLoadAndLosesNothing() async throws {
+        let scratch = try scratchDirectory("behind")
+        defer { scratch.remove() }
+        let options = try devnetOptions(scratch.path, validators: 1, load: .seconds(2), rate: 100)
+        _ = try DevnetLayout.prepare(directory: options.directory, validators: 1, provider: options.provider)
+        let identity = options.directory + "/devnet.json"
+        var object = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: identity))) as? [String: Any])
+        let hour: Int64 = 3_600_000
+        object["genesisTime"] = Int64(Date().timeIntervalSince1970 * 1_000) - hour
+        try JSONSerialization.data(withJSONObject: object).write(to: URL(fileURLWithPath: identity))
+
+        let summary = try await Devnet(options).run { _ in }
+        let catchUp = try #require(summary.chainCatchUp, "\(summary)")
+        #expect(catchUp.caughtUp, "\(catchUp)")
+        #expect(catchUp.lagMilliseconds >= hour, "\(catchUp)")
+        // Each block moves chain time by at most maxBlockSkew (5 s).
+        #expect(catchUp.blocks >= 700, "\(catchUp)")
+        #expect(catchUp.line.contains("lagged the clock by 1 h 0 min"), "\(catchUp.line)")
+        #expect(summary.submitted > 0 && summary.executed == summary.submitted, "\(summary)")
+        #expect(summary.lost == 0, "\(summary)")
+    }
+
     /// Kills a validator with SIGKILL while load flows, lets the others go
     /// on without it, restarts it on its store and waits until it has
     /// executed what the others had when it came back; `DSMR_DEVNET_KILLS`
