@@ -14,8 +14,9 @@ import SystemC
 ///
 /// Each line is `name pid starttime`; the first names the devnet itself. A
 /// process is taken to be the recorded one only when its start time (field
-/// 22 of `/proc/PID/stat`, in clock ticks since boot) matches too, so a pid
-/// the kernel has since given to another process is never signalled.
+/// 22 of `/proc/PID/stat`, in clock ticks since boot) matches too and its
+/// command line names a path in the directory, so a pid the kernel has
+/// since given to another process is never signalled.
 package final class DevnetProcessRecord: Sendable {
     /// One recorded process.
     package struct Entry: Sendable, Hashable {
@@ -66,7 +67,12 @@ package final class DevnetProcessRecord: Sendable {
         try checkNoOtherRun(in: directory)
         let recorded = read(directory)
         guard let devnet = recorded.first(where: { $0.name == "devnet" }), devnet.pid != getpid() else { return [] }
-        let running = recorded.filter { $0.name != "devnet" && $0.isRunning }
+        // Every child of a run names a path in the directory on its command
+        // line (a validator its configuration, an etcd member its data).
+        let absolute = URL(fileURLWithPath: directory).standardizedFileURL.path
+        let running = recorded.filter { entry in
+            entry.name != "devnet" && entry.isRunning && commandLine(entry.pid).contains(absolute + "/")
+        }
         guard !running.isEmpty else { return [] }
         for entry in running { kill(entry.pid, SIGTERM) }
         var deadline = ContinuousClock.now + grace
@@ -128,6 +134,12 @@ package final class DevnetProcessRecord: Sendable {
             throw DevnetError("cannot write \(Self.path(in: directory)): \(error)")
         }
     }
+}
+
+/// The command line of process `pid`, its arguments joined by spaces; empty when it cannot be read.
+func commandLine(_ pid: Int32) -> String {
+    guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return "" }
+    return String(decoding: data.map { $0 == 0 ? UInt8(ascii: " ") : $0 }, as: UTF8.self)
 }
 
 /// When process `pid` started (field 22 of `/proc/PID/stat`, clock ticks
