@@ -19,8 +19,9 @@ extension Devnet {
         return [tip, accepted].compactMap { $0 }.max()
     }
 
-    /// With ordering running and before the load: waits until the chain's
-    /// time is within ``chainLagAllowed`` of the clock.
+    /// With ordering running and before the load: when the chain's time
+    /// lags the clock by more than a chunk lifetime, waits until it is
+    /// within ``chainLagAllowed`` of the clock.
     ///
     /// A chain reused after a pause has its time far behind the clock, and a
     /// block moves it by at most `maxBlockSkew` (each block without
@@ -33,12 +34,14 @@ extension Devnet {
     /// (``DevnetSummary/chainCatchUp``). The wait ends early when the height
     /// stands still for ``catchUpStall`` or ``stopLoad()`` is called.
     ///
-    /// - Returns: nil when the chain's time was already close to the clock.
+    /// - Returns: nil when the chain's time lagged by a chunk lifetime or less.
     func catchUpChainTime(report: @escaping @Sendable (DevnetProgress) -> Void) async -> DevnetSummary.ChainCatchUp? {
         try? await refreshStatus()
         guard let first = chainTimestamp() else { return nil }
         let startLag = SystemClockMilliseconds.now() - first
-        guard startLag > chainLagAllowed else { return nil }
+        // Within a chunk lifetime a few blocks catch up while chunks are
+        // built for slots peers accept; the load need not wait for them.
+        guard startLag > max(chainLagAllowed, rules.chunkLifetime) else { return nil }
         let started = ContinuousClock.now
         let startHeight = chainHeight()
         var progress = (height: startHeight, at: started)

@@ -144,6 +144,8 @@ enum TableRowStream {
         while end == nil {
             // Wait for output at most a tenth of a second at a time, so a
             // reader that hangs (LMDB looping on a damaged page) is stopped.
+            // (The wait holds this thread: a sleeping task might not be
+            // resumed in time on a busy machine, and the watchdog would be late.)
             var poller = pollfd(fd: handle.fileDescriptor, events: Int16(POLLIN), revents: 0)
             if poll(&poller, 1, 100) == 0 {
                 if ContinuousClock.now - lastProgress > .milliseconds(Int64(watchdog * 1_000)) {
@@ -176,7 +178,9 @@ enum TableRowStream {
         }
         if !rows.isEmpty { try await body(rows) }
         try? handle.close()
-        process.waitUntilExit()
+        // Not `waitUntilExit()`: it would hold this thread, one of the few
+        // that run every task, for as long as the child takes to be reaped.
+        while process.isRunning { try? await Task.sleep(for: .milliseconds(5)) }
         if let end { return end }
         if hung { return "the reading process made no progress for \(watchdog) s and was stopped" }
         if process.terminationReason == .uncaughtSignal {
