@@ -378,7 +378,7 @@ package struct DevnetProgress: Sendable {
     /// Indices of the validators whose process ended without the devnet stopping it (restarted when ``DevnetOptions/restartDied``).
     package var down: [Int] = []
     /// Set while the load waits for the chain's time to catch up with the
-    /// clock (see ``Devnet/catchUpChainTime(report:)``): how far behind it is.
+    /// clock (see `Devnet.catchUpChainTime(report:)`): how far behind it is.
     package var chainLag: Duration?
     /// How close to the clock the chain's time must come for the load to start.
     package var chainLagAllowed: Duration?
