@@ -42,6 +42,8 @@ extension Devnet {
         // Within a chunk lifetime a few blocks catch up while chunks are
         // built for slots peers accept; the load need not wait for them.
         guard startLag > max(chainLagAllowed, rules.chunkLifetime) else { return nil }
+        catchingUp.withLock { $0 = true }
+        defer { catchingUp.withLock { $0 = false } }
         let started = ContinuousClock.now
         let startHeight = chainHeight()
         var progress = (height: startHeight, at: started)
@@ -63,7 +65,8 @@ extension Devnet {
                 let seconds = max((now - lastReport.at).seconds, 0.001)
                 var line = DevnetProgress(
                     elapsed: (now - started).seconds, submittedPerSecond: 0, executedPerSecond: 0,
-                    certificatesPerSecond: 0, blocksPerSecond: Double(height - lastReport.height) / seconds,
+                    certificatesPerSecond: 0,
+                    blocksPerSecond: Double(height - min(height, lastReport.height)) / seconds,
                     p50: nil, p99: nil, height: height, pending: 0, storeBytes: [], validatorsUp: live.count,
                     validators: options.validators)
                 line.chainLag = .milliseconds(lag)
@@ -75,12 +78,15 @@ extension Devnet {
                 lastReport = (height, now)
             }
         }
+        let endHeight = chainHeight()
         return DevnetSummary.ChainCatchUp(
-            lagMilliseconds: startLag, blocks: chainHeight() - startHeight,
+            lagMilliseconds: startLag, blocks: endHeight - min(endHeight, startHeight),
             seconds: (ContinuousClock.now - started).seconds, caughtUp: caughtUp)
     }
 
-    /// The highest accepted height the devnet knows.
+    /// The highest accepted height the devnet knows (a validator's status
+    /// may be older than the tip, or lower after a restart: heights taken
+    /// from it are subtracted saturating).
     func chainHeight() -> UInt64 {
         let tip = chain.withLock { $0.tip?.height ?? 0 }
         return max(tip, members.withLock { members in members.compactMap { $0.status?.acceptedHeight }.max() ?? 0 })

@@ -75,6 +75,8 @@ package final class Devnet: Sendable {
     /// The etcd cluster the validators order through; nil when the driver orders.
     package let etcd: EtcdCluster?
     let loadStopped = Mutex(false)
+    /// Whether the load waits for chain time to catch up (the driver then orders blocks back to back).
+    let catchingUp = Mutex(false)
     /// Watches the validators' processes while they run (see
     /// ``watchStoppedProcesses()`` and ``superviseValidators()``).
     let processWatch = Mutex<Task<Void, Never>?>(nil)
