@@ -142,14 +142,9 @@ func commandLine(_ pid: Int32) -> String {
     return String(decoding: data.map { $0 == 0 ? UInt8(ascii: " ") : $0 }, as: UTF8.self)
 }
 
-/// When process `pid` started (field 22 of `/proc/PID/stat`, clock ticks
-/// since boot); nil when it does not exist or is a zombie.
+/// When process `pid` started (clock ticks since boot); nil when it does
+/// not exist or has ended.
 func processStart(_ pid: Int32) -> UInt64? {
-    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-        let end = stat.lastIndex(of: ")")
-    else { return nil }
-    // After the command name: field 3 (state) onwards.
-    let fields = stat[stat.index(after: end)...].split(separator: " ")
-    guard fields.count > 19, fields[0] != "Z", fields[0] != "X" else { return nil }
-    return UInt64(fields[19])
+    guard let stat = ProcessStat(pid: pid), !stat.hasEnded else { return nil }
+    return stat.startTime
 }

@@ -45,13 +45,8 @@ package final class NodeProcess: @unchecked Sendable {
     /// field of `/proc/PID/stat`. A stopped process keeps its sockets open
     /// and answers nothing until it is continued.
     package var isStopped: Bool {
-        guard process.isRunning,
-            let stat = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8),
-            let end = stat.lastIndex(of: ")")
-        else { return false }
-        // After the command name in parentheses: a space, then the state letter.
-        let state = stat[end...].dropFirst().drop { $0 == " " }.first
-        return state == "T" || state == "t"
+        guard process.isRunning else { return false }
+        return ProcessStat(pid: process.processIdentifier)?.isStopped == true
     }
     /// How the child ended ("exit status 1", "killed by signal 9"); nil while it runs.
     package var ending: String? {

@@ -271,12 +271,7 @@ enum DevnetRow {
         var run = 0.0
         var wait = 0.0
         for entry in entries where entry.first?.isNumber == true {
-            guard let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
-                let close = stat.lastIndex(of: ")")
-            else { continue }
-            // After "pid (comm)": state, then the parent's pid.
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            guard fields.count > 1, Int32(fields[1]) == parent,
+            guard let pid = Int32(entry), ProcessStat(pid: pid)?.parent == parent,
                 let threads = try? manager.contentsOfDirectory(atPath: "/proc/\(entry)/task")
             else { continue }
             for thread in threads {
