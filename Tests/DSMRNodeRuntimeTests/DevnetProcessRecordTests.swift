@@ -24,13 +24,20 @@ struct DevnetProcessRecordTests {
         try #require(ProcessStat(pid: process.processIdentifier)).startTime
     }
 
+    /// A devnet directory in `scratch`, holding an empty file `name` for
+    /// processes to name on their command lines; returns both paths.
+    static func devnetDirectory(in scratch: TemporaryDirectory, file name: String) throws -> (String, String) {
+        let directory = scratch.path + "/devnet"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let file = directory + "/" + name
+        #expect(FileManager.default.createFile(atPath: file, contents: Data()))
+        return (directory, file)
+    }
+
     @Test func aForgedRecordStopsOnlyTheProcessWhosePidStartTimeAndCommandLineAllMatch() async throws {
         let scratch = try scratchDirectory("forged")
         defer { scratch.remove() }
-        let directory = scratch.path + "/devnet"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let followed = directory + "/node0.log"
-        #expect(FileManager.default.createFile(atPath: followed, contents: Data()))
+        let (directory, followed) = try Self.devnetDirectory(in: scratch, file: "node0.log")
 
         let outside = try Self.follow("/dev/null")
         let restarted = try Self.follow(followed)
@@ -68,10 +75,7 @@ struct DevnetProcessRecordTests {
     @Test func aRecordWhoseDevnetStillRunsIsRefusedAndNothingIsSignalled() async throws {
         let scratch = try scratchDirectory("forged-running")
         defer { scratch.remove() }
-        let directory = scratch.path + "/devnet"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let followed = directory + "/etcd0.log"
-        #expect(FileManager.default.createFile(atPath: followed, contents: Data()))
+        let (directory, followed) = try Self.devnetDirectory(in: scratch, file: "etcd0.log")
         let devnet = try Self.follow("/dev/null")
         let member = try Self.follow(followed)
         defer { for process in [devnet, member] where process.isRunning { process.terminate() } }
