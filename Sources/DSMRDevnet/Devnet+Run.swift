@@ -300,7 +300,8 @@ extension Devnet {
             executedPerSecond: Double(executed) / max(seconds, 0.001),
             blocks: ordered - base.blocks, certificates: certified &- base.certified,
             p50Milliseconds: quantile(latencies, 0.5).map(\.milliseconds),
-            p99Milliseconds: quantile(latencies, 0.99).map(\.milliseconds), commonHeight: common,
+            p99Milliseconds: quantile(latencies, 0.99).map(\.milliseconds),
+            fastestMilliseconds: latencies.min().map(\.milliseconds), commonHeight: common,
             rootsAgree: agree && roots.count == 1, lagging: lagging, nodes: nodes)
     }
 

@@ -203,6 +203,8 @@ package struct DevnetSummary: Codable, Sendable {
     package var p50Milliseconds: Double?
     /// 99th percentile latency, in milliseconds.
     package var p99Milliseconds: Double?
+    /// The fastest transaction's latency, in milliseconds.
+    package var fastestMilliseconds: Double? = nil
     /// The highest height every validator that kept up (not in
     /// ``lagging``) has executed: where their roots are compared.
     package var commonHeight: UInt64

@@ -10,6 +10,8 @@ import Testing
 @Suite("The devnet's process record, forged")
 struct DevnetProcessRecordTests {
     /// `tail -f path`: runs until signalled, with `path` on its command line.
+    /// Started from a task, it inherits the worker thread's blocked signals
+    /// (SIGTERM among them), so only SIGKILL (``end(_:)``) ends it for sure.
     static func follow(_ path: String) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/tail")
@@ -18,6 +20,12 @@ struct DevnetProcessRecordTests {
         process.standardError = FileHandle.nullDevice
         try process.run()
         return process
+    }
+
+    /// Ends `processes` that still run, and reaps them.
+    static func end(_ processes: [Process]) {
+        for process in processes where process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        for process in processes { process.waitUntilExit() }
     }
 
     static func startTime(_ process: Process) throws -> UInt64 {
@@ -42,7 +50,7 @@ struct DevnetProcessRecordTests {
         let outside = try Self.follow("/dev/null")
         let restarted = try Self.follow(followed)
         let leftover = try Self.follow(followed)
-        defer { for process in [outside, restarted, leftover] where process.isRunning { process.terminate() } }
+        defer { Self.end([outside, restarted, leftover]) }
         let own = try #require(ProcessStat(pid: getpid()))
         let lines = [
             // A devnet that no longer runs: its pid now belongs to another process.
@@ -61,7 +69,7 @@ struct DevnetProcessRecordTests {
         try lines.joined(separator: "\n").write(
             toFile: DevnetProcessRecord.path(in: directory), atomically: true, encoding: .utf8)
 
-        // A test runner's children may inherit SIGTERM blocked: then SIGKILL after the grace.
+        // SIGTERM is blocked in it (see `follow`): SIGKILL after the grace.
         let stopped = try await DevnetProcessRecord.stopLeftovers(in: directory, grace: .seconds(1))
         #expect(stopped == ["node3"])
         try await waitUntil("the leftover to end", timeout: .seconds(10), pollingEvery: .milliseconds(20)) {
@@ -78,7 +86,7 @@ struct DevnetProcessRecordTests {
         let (directory, followed) = try Self.devnetDirectory(in: scratch, file: "etcd0.log")
         let devnet = try Self.follow("/dev/null")
         let member = try Self.follow(followed)
-        defer { for process in [devnet, member] where process.isRunning { process.terminate() } }
+        defer { Self.end([devnet, member]) }
         try [
             "devnet \(devnet.processIdentifier) \(try Self.startTime(devnet))",
             "etcd0 \(member.processIdentifier) \(try Self.startTime(member))",
@@ -124,7 +132,7 @@ struct ProcessStatTests {
         child.executableURL = URL(fileURLWithPath: "/bin/sleep")
         child.arguments = ["60"]
         try child.run()
-        defer { child.terminate() }
+        defer { DevnetProcessRecordTests.end([child]) }
         kill(child.processIdentifier, SIGSTOP)
         try await waitUntil("the child to stop", timeout: .seconds(10), pollingEvery: .milliseconds(10)) {
             ProcessStat(pid: child.processIdentifier)?.isStopped == true

@@ -11,20 +11,21 @@ struct DriverCollectionTests {
     @Test func transfersAreSeenExecutedBeforeTheNextRoundStarts() async throws {
         let scratch = try scratchDirectory("collection")
         defer { scratch.remove() }
-        var options = try devnetOptions(scratch.path, validators: 1, load: .seconds(9), rate: 20)
-        // Rounds far apart: a transfer waits up to an interval for its block,
-        // then executes within milliseconds. Seen only at the next round, no
-        // transfer would take less than an interval from submission; seen
-        // within 20 ms of execution, the median takes about half of one.
-        let interval = Duration.seconds(3)
+        var options = try devnetOptions(scratch.path, validators: 1, load: .seconds(12), rate: 20)
+        // Rounds far apart. A transfer's block is built at a round after it
+        // was submitted; seen executed only at the round after that, no
+        // transfer could take less than an interval, however fast the
+        // machine. Seen within 20 ms of execution, one submitted just before
+        // a round takes only its chunk's build, certification and execution.
+        let interval = Duration.seconds(5)
         options.blockInterval = interval
         let summary = try await withDevnet(options) { devnet in try await devnet.runLoad { _ in } }
 
         #expect(summary.rootsAgree, "\(summary)")
         #expect(summary.executed >= 100 && summary.lost == 0, "\(summary)")
-        let median = try #require(summary.p50Milliseconds, "\(summary)")
+        let fastest = try #require(summary.fastestMilliseconds, "\(summary)")
         #expect(
-            median < Double(interval.components.seconds * 1_000),
-            "the median transfer was seen executed \(median) ms after submission, not within a round of \(interval)")
+            fastest < Double(interval.components.seconds * 1_000),
+            "the fastest transfer was seen executed \(fastest) ms after submission, not within a round of \(interval)")
     }
 }
