@@ -22,10 +22,10 @@ struct DevnetProcessRecordTests {
         return process
     }
 
-    /// Ends `processes` that still run, and reaps them.
+    /// Ends `processes` that still run. `Process` reaps them itself; waiting
+    /// here would hold a thread of the pool its reaping may need.
     static func end(_ processes: [Process]) {
         for process in processes where process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        for process in processes { process.waitUntilExit() }
     }
 
     static func startTime(_ process: Process) throws -> UInt64 {
